@@ -1,0 +1,1 @@
+"""Multi-factor sign-in, enrollment and recovery for OpenStack clients."""
