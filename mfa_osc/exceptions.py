@@ -1,0 +1,56 @@
+"""Errors the auth plugin raises.
+
+Each is a keystoneauth ``AuthorizationFailure``, so OSC, openstacksdk and
+any keystoneauth caller treat them as a failed sign-in and print the message
+alone. Every message says what went wrong and what to do next, and none
+holds a password, passcode, secret or token.
+"""
+
+from __future__ import annotations
+
+from keystoneauth1 import exceptions
+
+
+class MFAError(exceptions.AuthorizationFailure):
+    """Base class of mfa-osc sign-in errors."""
+
+
+class PasscodeFormatError(MFAError):
+    """A passcode that is not 6 digits, caught before any request."""
+
+
+class SecretFormatError(MFAError):
+    """A TOTP secret that is not base32, caught before any request."""
+
+
+class NoPasscodeSource(MFAError):
+    """Keystone wants a passcode and there is no way to get one."""
+
+
+class NoPassword(MFAError):
+    """Keystone wants a password and there is no way to get one."""
+
+
+class PasscodeCommandFailed(MFAError):
+    """The passcode command failed or printed no passcode."""
+
+
+class PasscodeRejected(MFAError):
+    """Keystone refused the passcode (or, in one request, the password)."""
+
+    def __init__(self, message: str, hint: str = '') -> None:
+        super().__init__(message)
+        #: A sentence about this machine's clock, or ''.
+        self.hint = hint
+
+
+class TOTPNotEnabled(MFAError):
+    """The cloud's Keystone does not accept the ``totp`` method."""
+
+
+class ReceiptExpired(MFAError):
+    """The auth receipt expired before the passcode was sent."""
+
+
+class UnsatisfiableRules(MFAError):
+    """The user's MFA rules need a method this plugin cannot supply."""

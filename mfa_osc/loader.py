@@ -1,0 +1,118 @@
+"""keystoneauth loader of the ``v3multifactor`` auth plugin.
+
+This is the entry point keystoneauth and OSC load at every ``openstack``
+start, so it imports nothing beyond ``keystoneauth1.loading``: the plugin
+itself, pyotp and the rest are imported when a sign-in is built.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from typing import Any
+
+from keystoneauth1 import loading
+from keystoneauth1.loading import opts
+
+if TYPE_CHECKING:
+    from mfa_osc import plugin
+
+
+class MultiFactor(loading.BaseV3Loader['plugin.MultiFactor']):
+    """Sign in with a password and a TOTP passcode, prompting only if needed.
+
+    Sends the password alone unless a passcode is given up front; when the
+    user's MFA rules want TOTP, Keystone answers with an auth receipt and
+    the passcode comes from --os-passcode-command or a prompt.
+    """
+
+    @property
+    def plugin_class(self) -> type[plugin.MultiFactor]:
+        from mfa_osc import plugin
+
+        return plugin.MultiFactor
+
+    def get_options(self) -> list[opts.Opt]:
+        options = super().get_options()
+        options.extend(
+            [
+                loading.Opt('user-id', help="User's user ID"),
+                loading.Opt(
+                    'username',
+                    help="User's username",
+                    deprecated=[loading.Opt('user-name')],
+                ),
+                loading.Opt('user-domain-id', help="User's domain ID"),
+                loading.Opt('user-domain-name', help="User's domain name"),
+                loading.Opt(
+                    'password',
+                    secret=True,
+                    help="User's password (prompted for on a terminal)",
+                ),
+                loading.Opt(
+                    'auth-methods',
+                    default='password,totp',
+                    help='Methods to sign in with, comma-separated: '
+                    'password,totp (or v3password,v3totp)',
+                ),
+                loading.Opt(
+                    'passcode',
+                    secret=True,
+                    help='The current 6-digit TOTP code',
+                ),
+                loading.Opt(
+                    'totp-secret',
+                    secret=True,
+                    help='Base32 TOTP secret to compute the code from',
+                ),
+                loading.Opt(
+                    'passcode-command',
+                    help='Command that prints the current TOTP code, run '
+                    'only when Keystone asks for one',
+                ),
+                # NOTE: 'default-domain' as a deprecated name lets
+                # openstacksdk's option matching pick up osc's
+                # --os-default-domain, as osc-lib does for v3password.
+                loading.Opt(
+                    'default-domain-id',
+                    help='Domain ID of the user when no user domain is given',
+                    deprecated=[loading.Opt('default-domain')],
+                ),
+                loading.Opt(
+                    'default-domain-name',
+                    help='Domain name of the user when no user domain is '
+                    'given',
+                ),
+            ]
+        )
+        return options
+
+    def load_from_options(self, **kwargs: Any) -> plugin.MultiFactor:
+        from mfa_osc import plugin
+
+        kwargs['auth_methods'] = plugin.parse_auth_methods(
+            kwargs.get('auth_methods')
+        )
+        default_id = kwargs.pop('default_domain_id', None)
+        default_name = kwargs.pop('default_domain_name', None)
+        kwargs.pop('default_domain', None)
+        # NOTE: as osc-lib does for v3password: a user or project named
+        # without a domain is in the default domain.
+        if default_name and not default_id:
+            default = {'name': default_name}
+        else:
+            default = {'id': default_id or 'default'}
+        for owner, needed in (
+            ('user', kwargs.get('username') and not kwargs.get('user_id')),
+            (
+                'project',
+                kwargs.get('project_name') and not kwargs.get('project_id'),
+            ),
+        ):
+            if (
+                needed
+                and not kwargs.get(f'{owner}_domain_id')
+                and not kwargs.get(f'{owner}_domain_name')
+            ):
+                for key, value in default.items():
+                    kwargs[f'{owner}_domain_{key}'] = value
+        return super().load_from_options(**kwargs)

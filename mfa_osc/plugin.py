@@ -1,0 +1,397 @@
+"""The ``v3multifactor`` auth plugin: password and TOTP, adaptively.
+
+Without a passcode given up front the plugin sends the password alone. A
+user without MFA rules is signed in by that one request. For a user whose
+rules want TOTP, Keystone answers 401 with an auth receipt; the plugin then
+gets a passcode (from the passcode command or a prompt) and finishes the
+sign-in with the receipt, without the password again. With a passcode or a
+TOTP secret given up front, password and passcode go in one request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Sequence
+import datetime
+import email.utils
+import sys
+import time
+from typing import Any
+
+from keystoneauth1 import access
+from keystoneauth1 import exceptions as ksa_exc
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity.v3 import base
+from keystoneauth1.identity.v3 import password as v3_password
+from keystoneauth1.identity.v3 import receipt as v3_receipt
+from keystoneauth1.identity.v3 import totp as v3_totp
+
+from mfa_osc import exceptions
+from mfa_osc import redact
+from mfa_osc import sources
+from mfa_osc import totp
+
+#: Keystone method name for each name ``auth_methods`` accepts.
+METHOD_ALIASES = {
+    'password': 'password',
+    'v3password': 'password',
+    'totp': 'totp',
+    'v3totp': 'totp',
+}
+DEFAULT_METHODS = ('password', 'totp')
+
+#: Clock difference (seconds) worth mentioning when a passcode fails.
+CLOCK_SKEW_WARNING = 15
+
+#: How many times a person may retype a refused passcode at the prompt.
+PROMPT_ATTEMPTS = 3
+
+PASSCODE_SOURCES_HELP = (
+    'give a passcode with --os-passcode or OS_PASSCODE, a TOTP secret with '
+    '--os-totp-secret or OS_TOTP_SECRET, or a command that prints the code '
+    'with --os-passcode-command or OS_PASSCODE_COMMAND, or run the command '
+    'on a terminal to be prompted'
+)
+
+
+def parse_auth_methods(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Turn ``password,totp`` / ``['v3totp', 'v3password']`` into methods.
+
+    Accepts Keystone method names and keystoneauth loader names, in any
+    order, as a list or a comma-separated string (a string is never taken
+    apart character by character). Returns Keystone names, password first.
+    """
+    if value is None or value == '' or value == []:
+        return DEFAULT_METHODS
+    items: list[str] = []
+    for item in [value] if isinstance(value, str) else value:
+        items.extend(str(item).replace(' ', ',').split(','))
+    names = [item.strip().lower() for item in items if item.strip()]
+    if not names:
+        return DEFAULT_METHODS
+    unknown = [name for name in names if name not in METHOD_ALIASES]
+    if unknown:
+        raise ksa_exc.OptionError(
+            'Unknown auth method {}: v3multifactor accepts {} (for example '
+            '--os-auth-methods password,totp).'.format(
+                ', '.join(repr(name) for name in unknown),
+                ', '.join(sorted(METHOD_ALIASES)),
+            )
+        )
+    methods = {METHOD_ALIASES[name] for name in names}
+    return tuple(m for m in DEFAULT_METHODS if m in methods)
+
+
+def clock_skew(response: Any) -> float | None:
+    """Seconds this machine's clock is ahead of the server's ``Date``."""
+    headers = getattr(response, 'headers', None) or {}
+    date = headers.get('Date')
+    if not date:
+        return None
+    try:
+        server = email.utils.parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        return None
+    if server.tzinfo is None:
+        server = server.replace(tzinfo=datetime.UTC)
+    return time.time() - server.timestamp()
+
+
+def describe_skew(skew: float | None) -> str:
+    """A sentence about the clock when it is off by more than 15 s."""
+    if skew is None or abs(skew) <= CLOCK_SKEW_WARNING:
+        return ''
+    direction = 'ahead of' if skew > 0 else 'behind'
+    return (
+        f" This machine's clock is {abs(skew):.0f} seconds {direction} "
+        "Keystone's, and passcodes depend on the time: synchronise the "
+        'clock (for example `timedatectl set-ntp true`) and try again.'
+    )
+
+
+def _enabled_methods(error: ksa_exc.HttpError) -> list[str] | None:
+    """The methods Keystone lists as enabled in a 401 body, if any."""
+    if error.response is None:
+        return None
+    try:
+        body = error.response.json()
+        methods = body['error']['identity']['methods']
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return [str(m) for m in methods] if isinstance(methods, list) else None
+
+
+def _rules_text(rules: Sequence[Sequence[str]]) -> str:
+    return '; '.join('+'.join(rule) for rule in rules) or 'none'
+
+
+class MultiFactor(base.Auth):
+    """Sign in with a password and a TOTP passcode, asking only if needed.
+
+    :param auth_url: Identity service endpoint for authentication.
+    :param auth_methods: methods to use, Keystone or loader names, as a list
+        or a comma-separated string. Default: password and totp.
+    :param password: the user's password (prompted for on a terminal).
+    :param passcode: the current 6-digit code.
+    :param totp_secret: a base32 TOTP secret to compute the code from.
+    :param passcode_command: a command that prints the code.
+    :param prompt: whether the plugin may prompt on a terminal.
+
+    The user and scope parameters are those of ``v3password``.
+    """
+
+    def __init__(
+        self,
+        auth_url: str,
+        *,
+        auth_methods: str | Iterable[str] | None = None,
+        user_id: str | None = None,
+        username: str | None = None,
+        user_domain_id: str | None = None,
+        user_domain_name: str | None = None,
+        password: str | None = None,
+        passcode: str | None = None,
+        totp_secret: str | None = None,
+        passcode_command: str | None = None,
+        prompt: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(auth_url, [], **kwargs)
+        self.methods = parse_auth_methods(auth_methods)
+        self.user_id = user_id
+        self.username = username
+        self.user_domain_id = user_domain_id
+        self.user_domain_name = user_domain_name
+        self.password = password
+        self.passcode = passcode
+        self.totp_secret = totp_secret
+        self.passcode_command = passcode_command
+        self.prompt = prompt
+        redact.register(password, passcode, totp_secret)
+        #: Requests sent to ``/auth/tokens`` by the last sign-in.
+        self.sign_in_requests = 0
+
+    # -- what the user is -------------------------------------------------
+
+    def _user(self) -> dict[str, str | None]:
+        return {
+            'user_id': self.user_id,
+            'username': self.username,
+            'user_domain_id': self.user_domain_id,
+            'user_domain_name': self.user_domain_name,
+        }
+
+    def _password_method(self) -> v3_password.PasswordMethod:
+        if self.password is None and self.prompt:
+            self.password = sources.prompt('Password: ')
+            redact.register(self.password)
+        if not self.password:
+            raise exceptions.NoPassword(
+                'No password: give it with --os-password, OS_PASSWORD or '
+                'auth.password in clouds.yaml, or run the command on a '
+                'terminal to be prompted.'
+            )
+        return v3_password.PasswordMethod(
+            password=self.password, **self._user()
+        )
+
+    def _totp_method(self, code: str) -> v3_totp.TOTPMethod:
+        return v3_totp.TOTPMethod(passcode=code, **self._user())
+
+    # -- where the passcode comes from ------------------------------------
+
+    def _upfront_passcode(self) -> str | None:
+        """The passcode given directly or computed from a secret, if any."""
+        if self.passcode:
+            return self._checked(self.passcode)
+        if self.totp_secret:
+            try:
+                secret = totp.normalize_secret(self.totp_secret)
+            except totp.InvalidSecret as exc:
+                raise exceptions.SecretFormatError(
+                    f'{exc} It came from --os-totp-secret or OS_TOTP_SECRET.'
+                ) from None
+            code = totp.passcode(secret)
+            redact.register(code)
+            return code
+        return None
+
+    def _later_passcode(self, attempt: int) -> tuple[str, str]:
+        """A passcode from the command or the prompt, and which it was."""
+        if self.passcode_command:
+            return self._checked(sources.run_command(self.passcode_command)), (
+                'command'
+            )
+        if self.prompt:
+            text = 'Passcode: ' if attempt == 0 else 'Passcode (try again): '
+            code = sources.prompt(text)
+            if code is not None:
+                return self._checked(code), 'prompt'
+        raise exceptions.NoPasscodeSource(
+            'This account needs a TOTP passcode and none was given: '
+            + PASSCODE_SOURCES_HELP
+            + '.'
+        )
+
+    @staticmethod
+    def _checked(code: str) -> str:
+        redact.register(code)
+        try:
+            clean = totp.normalize_passcode(code)
+        except totp.InvalidPasscode as exc:
+            raise exceptions.PasscodeFormatError(str(exc)) from None
+        redact.register(clean)
+        return clean
+
+    # -- the sign-in ------------------------------------------------------
+
+    def get_auth_ref(self, session: ks_session.Session) -> access.AccessInfoV3:
+        self.sign_in_requests = 0
+        upfront = self._upfront_passcode() if 'totp' in self.methods else None
+        if self.methods == ('totp',):
+            if upfront is None:
+                return self._finish_with_passcode(session, [], None)
+            return self._send(session, [self._totp_method(upfront)], True)
+        if upfront is not None:
+            return self._send(
+                session,
+                [self._password_method(), self._totp_method(upfront)],
+                True,
+            )
+        try:
+            return self._send(session, [self._password_method()], False)
+        except ksa_exc.MissingAuthMethods as needs:
+            return self._continue(session, needs)
+
+    def _send(
+        self,
+        session: ks_session.Session,
+        methods: list[base.AuthMethod],
+        with_passcode: bool,
+    ) -> access.AccessInfoV3:
+        """POST /v3/auth/tokens with these methods, errors made clear."""
+        self.auth_methods = methods
+        self.sign_in_requests += 1
+        try:
+            return super().get_auth_ref(session)
+        except ksa_exc.MissingAuthMethods:
+            raise
+        except ksa_exc.Unauthorized as exc:
+            if with_passcode:
+                self._explain_totp_failure(exc, methods)
+            raise
+        finally:
+            self.auth_methods = []
+
+    def _explain_totp_failure(
+        self, exc: ksa_exc.Unauthorized, methods: list[base.AuthMethod]
+    ) -> None:
+        enabled = _enabled_methods(exc)
+        if enabled is not None and 'totp' not in enabled:
+            raise exceptions.TOTPNotEnabled(
+                'This cloud does not accept TOTP passcodes: its Keystone '
+                'enables only the methods {}. The operator must add totp to '
+                '[auth] methods in keystone.conf (MFA rules naming totp are '
+                'not enforced until then).'.format(', '.join(enabled))
+            ) from None
+        with_password = any(
+            isinstance(m, v3_password.PasswordMethod) for m in methods
+        )
+        what = (
+            'the password or the passcode is wrong'
+            if with_password
+            else 'the passcode is wrong'
+        )
+        hint = describe_skew(clock_skew(exc.response))
+        raise exceptions.PasscodeRejected(
+            f'Keystone refused the sign-in: {what}. Passcodes change every '
+            '30 seconds; use the current one from the authenticator app.'
+            + hint,
+            hint=hint,
+        ) from None
+
+    def _continue(
+        self, session: ks_session.Session, needs: ksa_exc.MissingAuthMethods
+    ) -> access.AccessInfoV3:
+        """Answer an auth receipt with a passcode."""
+        done = set(needs.methods)
+        rules = needs.required_auth_methods or []
+        can_finish = 'totp' in self.methods and any(
+            set(rule) - done <= {'totp'} for rule in rules
+        )
+        if not can_finish:
+            raise exceptions.UnsatisfiableRules(
+                'Keystone accepted {} but the MFA rules of this account want '
+                'one of: {}; v3multifactor here may use only {}. Sign in '
+                'with methods that satisfy a rule (--os-auth-methods), or '
+                'ask an administrator to check the rules.'.format(
+                    '+'.join(sorted(done)),
+                    _rules_text(rules),
+                    '+'.join(self.methods),
+                )
+            ) from None
+        return self._finish_with_passcode(session, [], needs)
+
+    def _finish_with_passcode(
+        self,
+        session: ks_session.Session,
+        methods: list[base.AuthMethod],
+        needs: ksa_exc.MissingAuthMethods | None,
+    ) -> access.AccessInfoV3:
+        for attempt in range(PROMPT_ATTEMPTS):
+            code, origin = self._later_passcode(attempt)
+            sent: list[base.AuthMethod] = [*methods]
+            if needs is not None:
+                if needs.expires_at and needs.expires_at.timestamp() < (
+                    time.time()
+                ):
+                    raise self._receipt_expired()
+                sent.append(
+                    v3_receipt.ReceiptMethod(receipt=needs.receipt or '')
+                )
+            sent.append(self._totp_method(code))
+            try:
+                return self._send(session, sent, True)
+            except exceptions.PasscodeRejected as exc:
+                if (
+                    needs is not None
+                    and needs.expires_at
+                    and (needs.expires_at.timestamp() < time.time())
+                ):
+                    raise self._receipt_expired() from None
+                if origin != 'prompt' or attempt + 1 == PROMPT_ATTEMPTS:
+                    raise
+                print(
+                    'That passcode was not accepted; enter the current code.'
+                    + exc.hint,
+                    file=sys.stderr,
+                )
+        raise AssertionError('unreachable')
+
+    @staticmethod
+    def _receipt_expired() -> exceptions.ReceiptExpired:
+        return exceptions.ReceiptExpired(
+            'The password was accepted but the passcode came too late: '
+            "Keystone's auth receipt expired (it lasts 5 minutes by "
+            'default). Run the command again and enter the passcode sooner.'
+        )
+
+    def get_cache_id_elements(self) -> dict[str, str | None]:
+        # NOTE: who and where, never a password or passcode: a cache keyed
+        # by a passcode never hits, as it changes every 30 seconds.
+        return {
+            'auth_url': self.auth_url,
+            'domain_id': self.domain_id,
+            'domain_name': self.domain_name,
+            'project_id': self.project_id,
+            'project_name': self.project_name,
+            'project_domain_id': self.project_domain_id,
+            'project_domain_name': self.project_domain_name,
+            'trust_id': self.trust_id,
+            'system_scope': self.system_scope,
+            'multifactor_methods': ','.join(self.methods),
+            'multifactor_user_id': self.user_id,
+            'multifactor_username': self.username,
+            'multifactor_user_domain_id': self.user_domain_id,
+            'multifactor_user_domain_name': self.user_domain_name,
+        }

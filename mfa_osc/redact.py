@@ -1,0 +1,131 @@
+"""Keep secrets out of log output.
+
+osc-lib masks log lines through ``oslo_utils.strutils.mask_password``,
+which goes by key name: it hides ``password`` and ``*secret`` but not
+``passcode`` or ``recovery_code``, and not values given as command-line
+flags (its ``START with options`` line prints the whole command line). The
+OSC extension installs a log record factory that removes, from every record,
+both values under secret-looking keys and every secret value the process
+knows of: those on its command line and in its environment, and those the
+plugin registers as it computes or reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Mapping
+import logging
+import os
+import re
+import sys
+import threading
+
+MASK = '***'
+
+#: Command-line flags whose value is a secret.
+SECRET_FLAGS = (
+    '--os-password',
+    '--os-passcode',
+    '--os-totp-secret',
+    '--os-recovery-code',
+    '--os-token',
+    '--os-application-credential-secret',
+    '--password',
+    '--passcode',
+    '--secret',
+    '--recovery-code',
+)
+
+#: Environment variables whose value is a secret.
+SECRET_ENV = (
+    'OS_PASSWORD',
+    'OS_PASSCODE',
+    'OS_TOTP_SECRET',
+    'OS_RECOVERY_CODE',
+    'OS_TOKEN',
+    'OS_APPLICATION_CREDENTIAL_SECRET',
+)
+
+_KEYS = r'(?:passcode|password|recovery_codes?|totp_secret|secret|token)'
+# 'key': 'value', "key": "value", key=value
+_KEY_VALUE = re.compile(
+    r"""(?P<key>['"]?[\w-]*""" + _KEYS + r"""['"]?\s*[:=]\s*)"""
+    r"""(?P<q>['"]?)(?P<value>[^'",}\s]+)(?P=q)""",
+    re.IGNORECASE,
+)
+
+_known: set[str] = set()
+_lock = threading.Lock()
+_installed = False
+
+
+def register(*values: str | None) -> None:
+    """Remember secret values so that log output never shows them."""
+    with _lock:
+        for value in values:
+            # NOTE: very short values would mask unrelated text everywhere
+            # and protect nothing; passcodes have 6 characters.
+            if value and len(value) >= 6:
+                _known.add(value)
+
+
+def scrub(text: str) -> str:
+    """Return ``text`` with every known secret and keyed value masked."""
+
+    def _mask(match: re.Match[str]) -> str:
+        if match.group('value') == MASK:
+            return match.group(0)
+        q = match.group('q')
+        return f'{match.group("key")}{q}{MASK}{q}'
+
+    text = _KEY_VALUE.sub(_mask, text)
+    for value in sorted(_known, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+def secrets_in(argv: Iterable[str], environ: Mapping[str, str]) -> list[str]:
+    """Return the secret values on a command line and in an environment."""
+    found = [environ[name] for name in SECRET_ENV if environ.get(name)]
+    args = list(argv)
+    for index, arg in enumerate(args):
+        for flag in SECRET_FLAGS:
+            if arg == flag and index + 1 < len(args):
+                found.append(args[index + 1])
+            elif arg.startswith(flag + '='):
+                found.append(arg[len(flag) + 1 :])
+    return found
+
+
+def install(
+    argv: Iterable[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> None:
+    """Scrub every log record of this process from now on (idempotent)."""
+    global _installed
+    register(
+        *secrets_in(
+            sys.argv if argv is None else argv,
+            os.environ if environ is None else environ,
+        )
+    )
+    with _lock:
+        if _installed:
+            return
+        _installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: S110 - a broken record is logging's to report
+            return record
+        clean = scrub(message)
+        if clean != message:
+            record.msg = clean
+            record.args = None
+        return record
+
+    logging.setLogRecordFactory(factory)

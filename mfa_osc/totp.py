@@ -1,0 +1,134 @@
+"""TOTP maths: secrets, passcodes and time windows.
+
+Keystone fixes TOTP at 6 digits, HMAC-SHA1 and a 30 second period, and
+stores the bare upper-case base32 secret, so those are the only parameters
+here. Nothing in this module talks to a server, and nothing in it ever puts a
+secret or a passcode into an error message.
+
+pyotp is imported inside the functions that need it: this module is reached
+from the auth plugin, which every ``openstack`` start loads.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import time
+
+DIGITS = 6
+PERIOD = 30
+SECRET_BYTES = 20  # 160 bits, as RFC 4226 recommends
+
+_SECRET_JUNK = re.compile(r'[\s\-]+')
+_BASE32 = re.compile(r'^[A-Z2-7]+=*$')
+
+
+class InvalidSecret(ValueError):
+    """A TOTP secret that is not base32."""
+
+
+class InvalidPasscode(ValueError):
+    """A passcode that is not 6 digits."""
+
+
+def normalize_secret(secret: str) -> str:
+    """Return a secret as Keystone wants it: upper case, no spaces or dashes.
+
+    Authenticator apps and password managers show secrets in lower case and
+    in groups of four; Keystone only accepts the bare upper-case form.
+    """
+    cleaned = _SECRET_JUNK.sub('', secret or '').upper().rstrip('=')
+    if not cleaned:
+        raise InvalidSecret('The TOTP secret is empty.')
+    if not _BASE32.match(cleaned):
+        raise InvalidSecret(
+            'The TOTP secret is not base32: it may only hold the letters '
+            'A-Z and the digits 2-7 (spaces and dashes are ignored).'
+        )
+    padded = cleaned + '=' * (-len(cleaned) % 8)
+    try:
+        raw = base64.b32decode(padded)
+    except binascii.Error:
+        raise InvalidSecret(
+            'The TOTP secret is not valid base32 (its length is wrong); '
+            'check that it was copied whole.'
+        ) from None
+    if len(raw) < 10:
+        raise InvalidSecret(
+            f'The TOTP secret is too short: it holds {len(raw) * 8} bits '
+            'where at least 80 are needed.'
+        )
+    return cleaned
+
+
+def generate_secret() -> str:
+    """Return a new random 160-bit secret, base32 encoded."""
+    import pyotp
+
+    return str(pyotp.random_base32(length=32))
+
+
+def normalize_passcode(passcode: str) -> str:
+    """Drop spaces (``123 456``) and check that 6 digits remain."""
+    cleaned = re.sub(r'[\s\-]+', '', passcode or '')
+    if not cleaned:
+        raise InvalidPasscode('The passcode is empty: enter the 6 digits.')
+    if not cleaned.isdigit() or not cleaned.isascii():
+        raise InvalidPasscode(
+            'The passcode may only hold digits: enter the 6 digits your '
+            'authenticator app shows.'
+        )
+    if len(cleaned) != DIGITS:
+        raise InvalidPasscode(
+            f'The passcode has {len(cleaned)} digits where {DIGITS} are '
+            'needed: enter the code your authenticator app shows.'
+        )
+    return cleaned
+
+
+def passcode(secret: str, for_time: float | None = None) -> str:
+    """Return the passcode of a (normalised) secret at a time, or now."""
+    import pyotp
+
+    when = time.time() if for_time is None else for_time
+    return str(pyotp.TOTP(secret, digits=DIGITS, interval=PERIOD).at(when))
+
+
+def seconds_left(for_time: float | None = None) -> int:
+    """Seconds until the passcode of ``for_time`` (or now) changes."""
+    when = time.time() if for_time is None else for_time
+    return PERIOD - int(when) % PERIOD
+
+
+def window_offset(
+    secret: str,
+    code: str,
+    for_time: float | None = None,
+    reach: int = 4,
+) -> int | None:
+    """Return which 30 s window ``code`` belongs to, relative to now.
+
+    0 means the current window, -1 the previous one, 2 two windows ahead;
+    None means no window within ``reach`` of now. Used to tell a wrong code
+    from a clock that is off.
+    """
+    import hmac
+
+    when = time.time() if for_time is None else for_time
+    for offset in sorted(range(-reach, reach + 1), key=abs):
+        candidate = passcode(secret, when + offset * PERIOD)
+        if hmac.compare_digest(candidate, code):
+            return offset
+    return None
+
+
+def provisioning_uri(secret: str, account: str, issuer: str) -> str:
+    """Return the ``otpauth://totp/...`` URI that authenticator apps scan."""
+    import pyotp
+
+    return str(
+        pyotp.TOTP(secret, digits=DIGITS, interval=PERIOD).provisioning_uri(
+            name=account, issuer_name=issuer
+        )
+    )
