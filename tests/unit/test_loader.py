@@ -1,0 +1,95 @@
+"""The entry point, the loader's options and its defaults."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from keystoneauth1 import exceptions as ksa_exc
+from keystoneauth1 import loading
+from oslotest import base
+
+from mfa_osc import loader
+from mfa_osc import plugin
+
+
+class TestEntryPoint(base.BaseTestCase):
+    def test_v3multifactor_is_ours(self) -> None:
+        found = loading.get_plugin_loader('v3multifactor')
+        self.assertIsInstance(found, loader.MultiFactor)
+        self.assertIs(plugin.MultiFactor, found.plugin_class)
+
+    def test_options_flags_and_secrets(self) -> None:
+        options = {
+            o.name: o for o in loading.get_plugin_options('v3multifactor')
+        }
+        for name in ('passcode', 'totp-secret', 'password'):
+            self.assertTrue(options[name].secret, name)
+            # NOTE: no up-front prompt: osc would ask on every command.
+            self.assertIsNone(options[name].prompt, name)
+        self.assertFalse(options['passcode-command'].secret)
+        self.assertEqual('password,totp', options['auth-methods'].default)
+
+    def test_loader_module_imports_little(self) -> None:
+        code = (
+            'import sys, mfa_osc.loader; '
+            'heavy = [m for m in ("pyotp", "osc_lib", "segno", "keyring", '
+            '"mfa_osc.plugin", "openstackclient") if m in sys.modules]; '
+            'print(",".join(heavy))'
+        )
+        out = subprocess.run(
+            [sys.executable, '-c', code],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        self.assertEqual('', out.stdout.strip())
+
+
+class TestLoadFromOptions(base.BaseTestCase):
+    def load(self, **kwargs: object) -> plugin.MultiFactor:
+        params: dict[str, object] = {
+            'auth_url': 'http://keystone.test/v3',
+            'username': 'alice',
+            'password': 'pw',
+        }
+        params.update(kwargs)
+        result = loader.MultiFactor().load_from_options(**params)
+        assert isinstance(result, plugin.MultiFactor)
+        return result
+
+    def test_methods_as_string_in_any_order(self) -> None:
+        auth = self.load(auth_methods='v3totp,v3password')
+        self.assertEqual(('password', 'totp'), auth.methods)
+
+    def test_methods_default(self) -> None:
+        self.assertEqual(('password', 'totp'), self.load().methods)
+
+    def test_unknown_method(self) -> None:
+        self.assertRaises(
+            ksa_exc.OptionError, self.load, auth_methods='password,sms'
+        )
+
+    def test_user_and_project_domain_default(self) -> None:
+        auth = self.load(project_name='demo')
+        self.assertEqual('default', auth.user_domain_id)
+        self.assertEqual('default', auth.project_domain_id)
+
+    def test_osc_default_domain_is_honoured(self) -> None:
+        auth = self.load(default_domain_id='corp', project_name='demo')
+        self.assertEqual('corp', auth.user_domain_id)
+        self.assertEqual('corp', auth.project_domain_id)
+
+    def test_default_domain_by_name(self) -> None:
+        auth = self.load(default_domain_name='Corp')
+        self.assertEqual('Corp', auth.user_domain_name)
+        self.assertIsNone(auth.user_domain_id)
+
+    def test_explicit_domain_wins(self) -> None:
+        auth = self.load(user_domain_name='Other', default_domain_id='corp')
+        self.assertEqual('Other', auth.user_domain_name)
+        self.assertIsNone(auth.user_domain_id)
+
+    def test_user_id_needs_no_domain(self) -> None:
+        auth = self.load(username=None, user_id='u1')
+        self.assertIsNone(auth.user_domain_id)

@@ -1,0 +1,494 @@
+"""The v3multifactor plugin's requests, paths and errors, on requests-mock."""
+
+from __future__ import annotations
+
+import email.utils
+import sys
+import time
+from typing import Any
+from unittest import mock
+
+from keystoneauth1 import exceptions as ksa_exc
+from keystoneauth1 import session as ks_session
+from oslotest import base
+from requests_mock.contrib import fixture as rm_fixture
+
+from mfa_osc import exceptions
+from mfa_osc import plugin
+from mfa_osc import totp
+
+AUTH_URL = 'http://keystone.test/v3'
+TOKEN_URL = AUTH_URL + '/auth/tokens'
+SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'
+RECEIPT = 'gAAAAAB-receipt'
+TOKEN_ID = 'gAAAAAB-token-id'
+
+TOKEN_BODY = {
+    'token': {
+        'methods': ['password', 'totp'],
+        'user': {'id': 'u1', 'name': 'alice', 'domain': {'id': 'default'}},
+        'expires_at': '2099-01-01T00:00:00.000000Z',
+        'issued_at': '2026-01-01T00:00:00.000000Z',
+        'project': {
+            'id': 'p1',
+            'name': 'demo',
+            'domain': {'id': 'default', 'name': 'Default'},
+        },
+        'catalog': [],
+    }
+}
+
+
+def receipt_response(
+    rules: list[list[str]] | None = None, expires_in: float = 300
+) -> dict[str, Any]:
+    expires = time.strftime(
+        '%Y-%m-%dT%H:%M:%S.000000Z', time.gmtime(time.time() + expires_in)
+    )
+    return {
+        'status_code': 401,
+        'headers': {'Openstack-Auth-Receipt': RECEIPT},
+        'json': {
+            'receipt': {
+                'methods': ['password'],
+                'user': {'id': 'u1', 'name': 'alice'},
+                'expires_at': expires,
+                'issued_at': expires,
+            },
+            'required_auth_methods': rules or [['password', 'totp']],
+        },
+    }
+
+
+TOKEN_RESPONSE = {
+    'status_code': 201,
+    'headers': {'X-Subject-Token': TOKEN_ID},
+    'json': TOKEN_BODY,
+}
+UNAUTHORIZED = {
+    'status_code': 401,
+    'json': {
+        'error': {
+            'code': 401,
+            'title': 'Unauthorized',
+            'message': 'The request you have made requires authentication.',
+            'identity': {'methods': ['password', 'token', 'totp']},
+        }
+    },
+}
+
+PASSWORD_ALONE = {
+    'password': {
+        'user': {
+            'name': 'alice',
+            'domain': {'id': 'default'},
+            'password': 's3cret-pass',
+        }
+    }
+}
+
+
+def totp_part(code: str) -> dict[str, Any]:
+    return {
+        'user': {
+            'name': 'alice',
+            'domain': {'id': 'default'},
+            'passcode': code,
+        }
+    }
+
+
+class PluginTestCase(base.BaseTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.requests = self.useFixture(rm_fixture.Fixture())
+        self.session = ks_session.Session()
+        # NOTE: never prompt from a unit test, whatever runs it.
+        self.prompt = self.useFixture(
+            fixtures_patch('mfa_osc.sources.prompt', return_value=None)
+        ).mock
+
+    def make(self, **kwargs: Any) -> plugin.MultiFactor:
+        params: dict[str, Any] = {
+            'username': 'alice',
+            'user_domain_id': 'default',
+            'password': 's3cret-pass',
+            'project_name': 'demo',
+            'project_domain_id': 'default',
+        }
+        params.update(kwargs)
+        return plugin.MultiFactor(AUTH_URL, **params)
+
+    def bodies(self) -> list[Any]:
+        return [r.json() for r in self.requests.request_history]
+
+    def scope(self) -> dict[str, Any]:
+        return {'project': {'name': 'demo', 'domain': {'id': 'default'}}}
+
+
+def fixtures_patch(target: str, **kwargs: Any) -> Any:
+    import fixtures
+
+    return fixtures.MockPatch(target, **kwargs)
+
+
+class TestOneRequest(PluginTestCase):
+    def test_passcode_goes_with_password_in_one_request(self) -> None:
+        self.requests.post(TOKEN_URL, **TOKEN_RESPONSE)
+        auth = self.make(passcode='123 456')
+
+        ref = auth.get_auth_ref(self.session)
+
+        self.assertEqual(TOKEN_ID, ref.auth_token)
+        self.assertEqual(
+            [
+                {
+                    'auth': {
+                        'identity': {
+                            'methods': ['password', 'totp'],
+                            'password': PASSWORD_ALONE['password'],
+                            'totp': totp_part('123456'),
+                        },
+                        'scope': self.scope(),
+                    }
+                }
+            ],
+            self.bodies(),
+        )
+        headers = self.requests.last_request.headers
+        self.assertNotIn('Openstack-Auth-Receipt', headers)
+        self.assertEqual('application/json', headers['Accept'])
+        self.assertEqual(1, auth.sign_in_requests)
+
+    def test_secret_computes_current_code(self) -> None:
+        self.requests.post(TOKEN_URL, **TOKEN_RESPONSE)
+        auth = self.make(totp_secret='jbsw y3dp-ehpk 3pxp jbsw y3dp ehpk 3pxp')
+
+        with mock.patch('time.time', return_value=1_700_000_000.0):
+            auth.get_auth_ref(self.session)
+            expected = totp.passcode(SECRET, 1_700_000_000.0)
+
+        sent = self.bodies()[0]['auth']['identity']
+        self.assertEqual(['password', 'totp'], sent['methods'])
+        self.assertEqual(expected, sent['totp']['user']['passcode'])
+        self.assertEqual(1, len(self.requests.request_history))
+
+    def test_passcode_wins_over_secret_and_command(self) -> None:
+        self.requests.post(TOKEN_URL, **TOKEN_RESPONSE)
+        auth = self.make(
+            passcode='111111',
+            totp_secret=SECRET,
+            passcode_command='false',
+        )
+        auth.get_auth_ref(self.session)
+        sent = self.bodies()[0]['auth']['identity']
+        self.assertEqual('111111', sent['totp']['user']['passcode'])
+
+    def test_user_id_sent_without_domain(self) -> None:
+        self.requests.post(TOKEN_URL, **TOKEN_RESPONSE)
+        auth = self.make(
+            username=None,
+            user_domain_id=None,
+            user_id='u1',
+            passcode='1234 56',
+        )
+        auth.get_auth_ref(self.session)
+        ident = self.bodies()[0]['auth']['identity']
+        self.assertEqual(
+            {'id': 'u1', 'password': 's3cret-pass'}, ident['password']['user']
+        )
+        self.assertEqual(
+            {'id': 'u1', 'passcode': '123456'}, ident['totp']['user']
+        )
+
+    def test_totp_alone(self) -> None:
+        self.requests.post(TOKEN_URL, **TOKEN_RESPONSE)
+        auth = self.make(auth_methods='totp', password=None, passcode='123456')
+        auth.get_auth_ref(self.session)
+        ident = self.bodies()[0]['auth']['identity']
+        self.assertEqual(['totp'], ident['methods'])
+        self.assertEqual(totp_part('123456'), ident['totp'])
+
+
+class TestAdaptive(PluginTestCase):
+    def test_user_without_rules_signs_in_with_password_alone(self) -> None:
+        self.requests.post(TOKEN_URL, **TOKEN_RESPONSE)
+        auth = self.make()
+
+        ref = auth.get_auth_ref(self.session)
+
+        self.assertEqual(TOKEN_ID, ref.auth_token)
+        self.assertEqual(
+            [
+                {
+                    'auth': {
+                        'identity': {
+                            'methods': ['password'],
+                            **PASSWORD_ALONE,
+                        },
+                        'scope': self.scope(),
+                    }
+                }
+            ],
+            self.bodies(),
+        )
+        self.prompt.assert_not_called()
+        self.assertEqual(1, auth.sign_in_requests)
+
+    def test_receipt_then_prompted_passcode(self) -> None:
+        self.requests.post(TOKEN_URL, [receipt_response(), TOKEN_RESPONSE])
+        self.prompt.return_value = ' 654 321 '
+        auth = self.make()
+
+        ref = auth.get_auth_ref(self.session)
+
+        self.assertEqual(TOKEN_ID, ref.auth_token)
+        first, second = self.requests.request_history
+        self.assertNotIn('Openstack-Auth-Receipt', first.headers)
+        self.assertEqual(RECEIPT, second.headers['Openstack-Auth-Receipt'])
+        self.assertEqual(
+            {
+                'auth': {
+                    'identity': {
+                        'methods': ['totp'],
+                        'totp': totp_part('654321'),
+                    },
+                    'scope': self.scope(),
+                }
+            },
+            second.json(),
+        )
+        self.prompt.assert_called_once_with('Passcode: ')
+        self.assertEqual(2, auth.sign_in_requests)
+
+    def test_receipt_then_passcode_command(self) -> None:
+        self.requests.post(TOKEN_URL, [receipt_response(), TOKEN_RESPONSE])
+        auth = self.make(
+            passcode_command=f'{sys.executable} -c "print(\'acct 246810\')"'
+        )
+        auth.get_auth_ref(self.session)
+        second = self.requests.request_history[1]
+        self.assertEqual(
+            '246810',
+            second.json()['auth']['identity']['totp']['user']['passcode'],
+        )
+        self.prompt.assert_not_called()
+
+    def test_user_without_rules_never_runs_the_command(self) -> None:
+        self.requests.post(TOKEN_URL, **TOKEN_RESPONSE)
+        auth = self.make(passcode_command='/nonexistent/never-run')
+        auth.get_auth_ref(self.session)
+        self.assertEqual(1, len(self.requests.request_history))
+
+    def test_no_passcode_source_names_the_four_ways(self) -> None:
+        self.requests.post(TOKEN_URL, **receipt_response())
+        auth = self.make()
+        exc = self.assertRaises(
+            exceptions.NoPasscodeSource, auth.get_auth_ref, self.session
+        )
+        for way in (
+            '--os-passcode',
+            '--os-totp-secret',
+            '--os-passcode-command',
+            'prompted',
+        ):
+            self.assertIn(way, str(exc))
+        self.assertEqual(1, len(self.requests.request_history))
+
+    def test_rules_the_plugin_cannot_satisfy(self) -> None:
+        self.requests.post(
+            TOKEN_URL,
+            **receipt_response([['password', 'application_credential']]),
+        )
+        auth = self.make(passcode_command='/nonexistent/never-run')
+        exc = self.assertRaises(
+            exceptions.UnsatisfiableRules, auth.get_auth_ref, self.session
+        )
+        self.assertIn('password+application_credential', str(exc))
+        self.assertEqual(1, len(self.requests.request_history))
+
+    def test_password_only_methods_report_rules(self) -> None:
+        self.requests.post(TOKEN_URL, **receipt_response())
+        auth = self.make(auth_methods=['v3password'])
+        exc = self.assertRaises(
+            exceptions.UnsatisfiableRules, auth.get_auth_ref, self.session
+        )
+        self.assertIn('password+totp', str(exc))
+
+    def test_expired_receipt(self) -> None:
+        self.requests.post(TOKEN_URL, **receipt_response(expires_in=-5))
+        self.prompt.return_value = '123456'
+        auth = self.make()
+        exc = self.assertRaises(
+            exceptions.ReceiptExpired, auth.get_auth_ref, self.session
+        )
+        self.assertIn('Run the command again', str(exc))
+        self.assertEqual(1, len(self.requests.request_history))
+
+    def test_prompt_retries_a_refused_code(self) -> None:
+        self.requests.post(
+            TOKEN_URL,
+            [receipt_response(), UNAUTHORIZED, TOKEN_RESPONSE],
+        )
+        self.prompt.side_effect = ['111111', '222222']
+        auth = self.make()
+        auth.get_auth_ref(self.session)
+        codes = [
+            r.json()['auth']['identity']['totp']['user']['passcode']
+            for r in self.requests.request_history[1:]
+        ]
+        self.assertEqual(['111111', '222222'], codes)
+        for r in self.requests.request_history[1:]:
+            self.assertEqual(RECEIPT, r.headers['Openstack-Auth-Receipt'])
+
+
+class TestPasscodeChecks(PluginTestCase):
+    def test_malformed_passcodes_send_nothing(self) -> None:
+        for bad in ('12345', '1234567', '12a456', '', '１２３４５６'):
+            auth = self.make(passcode=bad or ' ')
+            self.assertRaises(
+                exceptions.PasscodeFormatError,
+                auth.get_auth_ref,
+                self.session,
+            )
+        self.assertEqual(0, len(self.requests.request_history))
+
+    def test_malformed_message_holds_no_code(self) -> None:
+        auth = self.make(passcode='98765')
+        exc = self.assertRaises(
+            exceptions.PasscodeFormatError, auth.get_auth_ref, self.session
+        )
+        self.assertNotIn('98765', str(exc))
+        self.assertIn('5 digits', str(exc))
+
+    def test_bad_secret_sends_nothing(self) -> None:
+        auth = self.make(totp_secret='not base32 !!')
+        exc = self.assertRaises(
+            exceptions.SecretFormatError, auth.get_auth_ref, self.session
+        )
+        self.assertIn('OS_TOTP_SECRET', str(exc))
+        self.assertNotIn('base32 !!', str(exc))
+        self.assertEqual(0, len(self.requests.request_history))
+
+    def test_failing_command(self) -> None:
+        self.requests.post(TOKEN_URL, **receipt_response())
+        auth = self.make(passcode_command='false')
+        exc = self.assertRaises(
+            exceptions.PasscodeCommandFailed, auth.get_auth_ref, self.session
+        )
+        self.assertIn('exit status 1', str(exc))
+
+    def test_missing_command(self) -> None:
+        self.requests.post(TOKEN_URL, **receipt_response())
+        auth = self.make(passcode_command='/nonexistent/otp-tool --code')
+        exc = self.assertRaises(
+            exceptions.PasscodeCommandFailed, auth.get_auth_ref, self.session
+        )
+        self.assertIn('was not found', str(exc))
+
+    def test_no_password_without_terminal(self) -> None:
+        auth = self.make(password=None)
+        exc = self.assertRaises(
+            exceptions.NoPassword, auth.get_auth_ref, self.session
+        )
+        self.assertIn('OS_PASSWORD', str(exc))
+        self.assertEqual(0, len(self.requests.request_history))
+
+
+class TestRefusals(PluginTestCase):
+    def test_wrong_code_mentions_clock_skew(self) -> None:
+        server_date = email.utils.formatdate(time.time() - 95, usegmt=True)
+        refused = dict(UNAUTHORIZED, headers={'Date': server_date})
+        self.requests.post(TOKEN_URL, **refused)
+        auth = self.make(passcode='123456')
+        exc = self.assertRaises(
+            exceptions.PasscodeRejected, auth.get_auth_ref, self.session
+        )
+        self.assertIn('password or the passcode is wrong', str(exc))
+        self.assertRegex(str(exc), r'clock is 9\d seconds ahead of')
+
+    def test_wrong_code_without_skew_says_nothing_of_clocks(self) -> None:
+        now = email.utils.formatdate(time.time(), usegmt=True)
+        self.requests.post(
+            TOKEN_URL, **dict(UNAUTHORIZED, headers={'Date': now})
+        )
+        auth = self.make(passcode='123456')
+        exc = self.assertRaises(
+            exceptions.PasscodeRejected, auth.get_auth_ref, self.session
+        )
+        self.assertNotIn('clock', str(exc))
+
+    def test_receipt_path_blames_the_passcode(self) -> None:
+        self.requests.post(TOKEN_URL, [receipt_response(), UNAUTHORIZED])
+        auth = self.make(passcode_command='echo 123456')
+        exc = self.assertRaises(
+            exceptions.PasscodeRejected, auth.get_auth_ref, self.session
+        )
+        self.assertIn(': the passcode is wrong', str(exc))
+
+    def test_totp_not_enabled(self) -> None:
+        body = {
+            'error': {
+                'code': 401,
+                'message': 'The request you have made requires '
+                'authentication.',
+                'identity': {'methods': ['password', 'token']},
+            }
+        }
+        self.requests.post(TOKEN_URL, status_code=401, json=body)
+        auth = self.make(passcode='123456')
+        exc = self.assertRaises(
+            exceptions.TOTPNotEnabled, auth.get_auth_ref, self.session
+        )
+        self.assertIn('[auth] methods', str(exc))
+        self.assertIn('password, token', str(exc))
+
+    def test_wrong_password_alone_stays_keystoneauth_error(self) -> None:
+        self.requests.post(TOKEN_URL, **UNAUTHORIZED)
+        auth = self.make()
+        self.assertRaises(
+            ksa_exc.Unauthorized, auth.get_auth_ref, self.session
+        )
+
+
+class TestMethodsAndCache(base.BaseTestCase):
+    def test_parse_methods(self) -> None:
+        for value in (
+            None,
+            '',
+            'password,totp',
+            'totp,password',
+            'v3password,v3totp',
+            ' v3totp , password ',
+            ['totp', 'v3password'],
+            ('password', 'totp'),
+        ):
+            self.assertEqual(
+                ('password', 'totp'), plugin.parse_auth_methods(value)
+            )
+        self.assertEqual(('totp',), plugin.parse_auth_methods('totp'))
+        self.assertEqual(
+            ('password',), plugin.parse_auth_methods(['v3password'])
+        )
+
+    def test_unknown_method_names_the_valid_ones(self) -> None:
+        exc = self.assertRaises(
+            ksa_exc.OptionError, plugin.parse_auth_methods, 'password,sms'
+        )
+        self.assertIn("'sms'", str(exc))
+        for valid in ('password', 'totp', 'v3password', 'v3totp'):
+            self.assertIn(valid, str(exc))
+
+    def test_cache_id_ignores_passcode(self) -> None:
+        one = plugin.MultiFactor(
+            AUTH_URL, username='a', user_domain_id='d', passcode='111111'
+        )
+        two = plugin.MultiFactor(
+            AUTH_URL, username='a', user_domain_id='d', passcode='222222'
+        )
+        other = plugin.MultiFactor(
+            AUTH_URL, username='b', user_domain_id='d', passcode='111111'
+        )
+        self.assertEqual(one.get_cache_id(), two.get_cache_id())
+        self.assertNotEqual(one.get_cache_id(), other.get_cache_id())
+        self.assertNotIn('111111', str(one.get_cache_id_elements()))
