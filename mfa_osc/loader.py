@@ -69,6 +69,18 @@ class MultiFactor(loading.BaseV3Loader['plugin.MultiFactor']):
                     help='Command that prints the current TOTP code, run '
                     'only when Keystone asks for one',
                 ),
+                loading.Opt(
+                    'recovery-code',
+                    secret=True,
+                    help='A recovery code, used once in place of the '
+                    'authenticator app',
+                ),
+                loading.Opt(
+                    'token-cache',
+                    default='on',
+                    help='Reuse the token of a sign-in with a second factor '
+                    'in later commands: on or off',
+                ),
                 # NOTE: 'default-domain' as a deprecated name lets
                 # openstacksdk's option matching pick up osc's
                 # --os-default-domain, as osc-lib does for v3password.

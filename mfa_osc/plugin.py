@@ -10,13 +10,17 @@ TOTP secret given up front, password and passcode go in one request.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from collections.abc import Sequence
 import datetime
 import email.utils
+import hashlib
+import json
 import sys
 import time
 from typing import Any
+from typing import ClassVar
 
 from keystoneauth1 import access
 from keystoneauth1 import exceptions as ksa_exc
@@ -24,8 +28,10 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity.v3 import base
 from keystoneauth1.identity.v3 import password as v3_password
 from keystoneauth1.identity.v3 import receipt as v3_receipt
+from keystoneauth1.identity.v3 import token as v3_token
 from keystoneauth1.identity.v3 import totp as v3_totp
 
+from mfa_osc import cache
 from mfa_osc import exceptions
 from mfa_osc import redact
 from mfa_osc import sources
@@ -45,6 +51,21 @@ CLOCK_SKEW_WARNING = 15
 
 #: How many times a person may retype a refused passcode at the prompt.
 PROMPT_ATTEMPTS = 3
+
+#: A cached token this close to expiry (seconds) is not reused.
+CACHE_MARGIN = 120
+
+_FALSE = {'0', 'false', 'no', 'off', 'disable', 'disabled'}
+
+
+def parse_flag(value: object, default: bool = True) -> bool:
+    """``token_cache`` from a flag, env var or clouds.yaml, as a bool."""
+    if value is None or value == '':
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in _FALSE
+
 
 PASSCODE_SOURCES_HELP = (
     'give a passcode with --os-passcode or OS_PASSCODE, a TOTP secret with '
@@ -80,6 +101,13 @@ def parse_auth_methods(value: str | Iterable[str] | None) -> tuple[str, ...]:
         )
     methods = {METHOD_ALIASES[name] for name in names}
     return tuple(m for m in DEFAULT_METHODS if m in methods)
+
+
+def token_methods(ref: access.AccessInfo) -> list[str]:
+    """The methods a token was obtained with (``token.methods``)."""
+    token = ref._data.get('token', {}) if isinstance(ref._data, dict) else {}
+    methods = token.get('methods') if isinstance(token, dict) else None
+    return [str(m) for m in methods] if isinstance(methods, list) else []
 
 
 def clock_skew(response: Any) -> float | None:
@@ -135,10 +163,18 @@ class MultiFactor(base.Auth):
     :param passcode: the current 6-digit code.
     :param totp_secret: a base32 TOTP secret to compute the code from.
     :param passcode_command: a command that prints the code.
+    :param recovery_code: a recovery code, used once in place of the app.
+    :param token_cache: reuse the token of a sign-in with a second factor
+        in later commands (a file cache). Default: on.
     :param prompt: whether the plugin may prompt on a terminal.
 
     The user and scope parameters are those of ``v3password``.
     """
+
+    #: Signing in asks a person for a passcode, so keeping the token saves
+    #: an interaction, not just a round trip (openstacksdk's keyring cache
+    #: keys on this).
+    interactive_unscoped_auth: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -153,6 +189,8 @@ class MultiFactor(base.Auth):
         passcode: str | None = None,
         totp_secret: str | None = None,
         passcode_command: str | None = None,
+        recovery_code: str | None = None,
+        token_cache: bool | str | None = True,
         prompt: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -166,8 +204,14 @@ class MultiFactor(base.Auth):
         self.passcode = passcode
         self.totp_secret = totp_secret
         self.passcode_command = passcode_command
+        self.recovery_code = recovery_code
+        self.token_cache = parse_flag(token_cache)
         self.prompt = prompt
-        redact.register(password, passcode, totp_secret)
+        redact.register(password, passcode, totp_secret, recovery_code)
+        #: The token of the last sign-in with a second factor, which later
+        #: commands reuse or rescope instead of asking again.
+        self._mfa_ref: access.AccessInfoV3 | None = None
+        self._mfa_scope: str | None = None
         #: Requests sent to ``/auth/tokens`` by the last sign-in.
         self.sign_in_requests = 0
 
@@ -247,6 +291,16 @@ class MultiFactor(base.Auth):
 
     def get_auth_ref(self, session: ks_session.Session) -> access.AccessInfoV3:
         self.sign_in_requests = 0
+        ref = self._from_cache(session)
+        if ref is not None:
+            return ref
+        ref = self._sign_in(session)
+        if 'totp' in token_methods(ref):
+            self._mfa_ref, self._mfa_scope = ref, self._scope_key()
+            self._store()
+        return ref
+
+    def _sign_in(self, session: ks_session.Session) -> access.AccessInfoV3:
         upfront = self._upfront_passcode() if 'totp' in self.methods else None
         if self.methods == ('totp',):
             if upfront is None:
@@ -375,6 +429,141 @@ class MultiFactor(base.Auth):
             "Keystone's auth receipt expired (it lasts 5 minutes by "
             'default). Run the command again and enter the passcode sooner.'
         )
+
+    # -- the token cache --------------------------------------------------
+
+    def _scope_key(self) -> str:
+        return json.dumps(
+            [
+                self.project_id,
+                self.project_name,
+                self.project_domain_id,
+                self.project_domain_name,
+                self.domain_id,
+                self.domain_name,
+                self.system_scope,
+                self.trust_id,
+                self.unscoped,
+            ]
+        )
+
+    def _store(self) -> None:
+        state = self.get_unscoped_auth_state()
+        cache_id = self.get_unscoped_cache_id()
+        if self.token_cache and state and cache_id:
+            try:
+                cache.save(cache_id, json.loads(state))
+            except OSError:
+                # NOTE: a cache that cannot be written costs a prompt
+                # later; it must not fail the command now.
+                pass
+
+    def _forget(self) -> None:
+        self._mfa_ref = self._mfa_scope = None
+        cache_id = self.get_unscoped_cache_id()
+        if self.token_cache and cache_id:
+            cache.delete(cache_id)
+
+    def _from_cache(
+        self, session: ks_session.Session
+    ) -> access.AccessInfoV3 | None:
+        """The cached MFA token for this scope, or one rescoped from it."""
+        if self._mfa_ref is None and self.token_cache:
+            cache_id = self.get_unscoped_cache_id()
+            entry = cache.load(cache_id) if cache_id else None
+            if entry is not None:
+                try:
+                    self.set_unscoped_auth_state(json.dumps(entry))
+                except (ValueError, KeyError, TypeError):
+                    self._forget()
+        ref = self._mfa_ref
+        if ref is None or not ref.auth_token:
+            return None
+        if ref.will_expire_soon(CACHE_MARGIN):
+            self._forget()
+            return None
+        try:
+            if self._mfa_scope == self._scope_key():
+                return self._validate(session, ref.auth_token)
+            self.sign_in_requests += 1
+            self.auth_methods = [v3_token.TokenMethod(token=ref.auth_token)]
+            try:
+                return super().get_auth_ref(session)
+            finally:
+                self.auth_methods = []
+        except (ksa_exc.Unauthorized, ksa_exc.NotFound, ksa_exc.Forbidden):
+            # NOTE: revoked (password changed, signed out) or expired
+            # early: sign in afresh.
+            self._forget()
+            return None
+
+    def _validate(
+        self, session: ks_session.Session, token_id: str
+    ) -> access.AccessInfoV3:
+        """GET /v3/auth/tokens: is the cached token still good?"""
+        url = self.token_url
+        if not self.auth_url.rstrip('/').endswith('v3'):
+            url = '{}/v3/auth/tokens'.format(self.auth_url.rstrip('/'))
+        resp = session.get(
+            url,
+            headers={
+                'X-Auth-Token': token_id,
+                'X-Subject-Token': token_id,
+                'Accept': 'application/json',
+            },
+            authenticated=False,
+            log=False,
+        )
+        return access.AccessInfoV3(auth_token=token_id, body=resp.json())
+
+    def invalidate(self) -> bool:
+        # NOTE: keystoneauth calls this on a 401 from a service: the cached
+        # token was refused, so the next sign-in must not reuse it.
+        if self._mfa_ref is not None:
+            self._forget()
+        return super().invalidate()
+
+    def get_unscoped_cache_id_elements(self) -> dict[str, str | None]:
+        return {
+            'auth_url': self.auth_url.rstrip('/'),
+            'multifactor_user_id': self.user_id,
+            'multifactor_username': self.username,
+            'multifactor_user_domain_id': self.user_domain_id,
+            'multifactor_user_domain_name': self.user_domain_name,
+        }
+
+    def get_unscoped_cache_id(self) -> str | None:
+        hasher = hashlib.sha256()
+        for key, value in sorted(
+            self.get_unscoped_cache_id_elements().items()
+        ):
+            if value is not None:
+                hasher.update(f'{key}\0{value}\0'.encode())
+        return base64.b64encode(hasher.digest()).decode('ascii')
+
+    def get_unscoped_auth_state(self) -> str | None:
+        if self._mfa_ref is None:
+            return None
+        return json.dumps(
+            {
+                'auth_url': self.auth_url,
+                'auth_token': self._mfa_ref.auth_token,
+                'body': self._mfa_ref._data,
+                'scope': self._mfa_scope,
+            }
+        )
+
+    def set_unscoped_auth_state(self, data: str | None) -> None:
+        if not data:
+            self._mfa_ref = self._mfa_scope = None
+            return
+        parsed = json.loads(data)
+        ref = access.create(
+            body=parsed['body'], auth_token=parsed['auth_token']
+        )
+        if not isinstance(ref, access.AccessInfoV3):
+            raise ValueError('not an identity v3 token')
+        self._mfa_ref, self._mfa_scope = ref, parsed.get('scope')
 
     def get_cache_id_elements(self) -> dict[str, str | None]:
         # NOTE: who and where, never a password or passcode: a cache keyed

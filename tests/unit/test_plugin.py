@@ -8,6 +8,7 @@ import time
 from typing import Any
 from unittest import mock
 
+import fixtures
 from keystoneauth1 import exceptions as ksa_exc
 from keystoneauth1 import session as ks_session
 from oslotest import base
@@ -103,6 +104,10 @@ class PluginTestCase(base.BaseTestCase):
         super().setUp()
         self.requests = self.useFixture(rm_fixture.Fixture())
         self.session = ks_session.Session()
+        self.cache_dir = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(
+            fixtures.EnvironmentVariable('MFA_OSC_CACHE_DIR', self.cache_dir)
+        )
         # NOTE: never prompt from a unit test, whatever runs it.
         self.prompt = self.useFixture(
             fixtures_patch('mfa_osc.sources.prompt', return_value=None)
