@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 from collections.abc import Sequence
+import contextlib
 import datetime
 import email.utils
 import hashlib
@@ -246,6 +247,19 @@ class MultiFactor(base.Auth):
 
     def _upfront_passcode(self) -> str | None:
         """The passcode given directly or computed from a secret, if any."""
+        if self.recovery_code:
+            from mfa_osc import enrollment
+
+            try:
+                bare = enrollment.normalize_recovery_code(self.recovery_code)
+            except enrollment.EnrollmentError as exc:
+                raise exceptions.PasscodeFormatError(
+                    f'{exc} It came from --os-recovery-code or '
+                    'OS_RECOVERY_CODE.'
+                ) from None
+            code = totp.passcode(totp.recovery_secret(bare))
+            redact.register(bare, code)
+            return code
         if self.passcode:
             return self._checked(self.passcode)
         if self.totp_secret:
@@ -295,6 +309,8 @@ class MultiFactor(base.Auth):
         if ref is not None:
             return ref
         ref = self._sign_in(session)
+        if self.recovery_code:
+            self._use_up_recovery_code(session, ref)
         if 'totp' in token_methods(ref):
             self._mfa_ref, self._mfa_scope = ref, self._scope_key()
             self._store()
@@ -428,6 +444,55 @@ class MultiFactor(base.Auth):
             'The password was accepted but the passcode came too late: '
             "Keystone's auth receipt expired (it lasts 5 minutes by "
             'default). Run the command again and enter the passcode sooner.'
+        )
+
+    def _identity_url(self) -> str:
+        url = self.auth_url.rstrip('/')
+        return url if url.endswith('/v3') else url + '/v3'
+
+    def _use_up_recovery_code(
+        self, session: ks_session.Session, ref: access.AccessInfoV3
+    ) -> None:
+        """Delete the credential of the recovery code just signed in with.
+
+        A code must never work twice: if it cannot be used up, the token
+        it bought is revoked and the sign-in fails.
+        """
+        from keystoneauth1 import token_endpoint
+
+        from mfa_osc import client as mfa_client
+        from mfa_osc import enrollment
+
+        token = ref.auth_token or ''
+        as_user = ks_session.Session(
+            auth=token_endpoint.Token(self._identity_url(), token),
+            verify=session.verify,
+            cert=session.cert,
+        )
+        code = str(self.recovery_code)
+        self.recovery_code = None
+        try:
+            left = enrollment.consume_recovery_code(
+                mfa_client.MFAClient(as_user), str(ref.user_id), code
+            )
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                session.delete(
+                    self.token_url,
+                    headers={'X-Auth-Token': token, 'X-Subject-Token': token},
+                    authenticated=False,
+                    log=False,
+                )
+            raise exceptions.MFAError(
+                'The recovery code was accepted but could not be used up, so '
+                f'the sign-in was cancelled ({exc}). Try again.'
+            ) from None
+        print(
+            f'Signed in with a recovery code, which is now used up; '
+            f'{left} recovery code{"s" if left != 1 else ""} left. Enroll '
+            'a new device with `openstack mfa enroll --name NAME`, then '
+            'remove the lost one with `openstack mfa remove --device NAME`.',
+            file=sys.stderr,
         )
 
     # -- the token cache --------------------------------------------------

@@ -47,10 +47,13 @@ SECRET_ENV = (
 )
 
 _KEYS = r'(?:passcode|password|recovery_codes?|totp_secret|secret|token)'
-# 'key': 'value', "key": "value", key=value
+# 'key': 'value' (dict reprs, JSON) and key='value' or key=value (argparse
+# Namespace reprs, command lines); prose such as "password: give it" is
+# left alone.
 _KEY_VALUE = re.compile(
-    r"""(?P<key>['"]?[\w-]*""" + _KEYS + r"""['"]?\s*[:=]\s*)"""
-    r"""(?P<q>['"]?)(?P<value>[^'",}\s]+)(?P=q)""",
+    r"""(?P<key>(?:(?P<kq>['"])[\w-]*""" + _KEYS + r"""(?P=kq)\s*:\s*"""
+    r"""|\b[\w-]*""" + _KEYS + r"""=))"""
+    r"""(?P<q>['"]?)(?P<value>[^'",)}\s]+)(?P=q)""",
     re.IGNORECASE,
 )
 
