@@ -72,7 +72,8 @@ PASSCODE_SOURCES_HELP = (
     'give a passcode with --os-passcode or OS_PASSCODE, a TOTP secret with '
     '--os-totp-secret or OS_TOTP_SECRET, or a command that prints the code '
     'with --os-passcode-command or OS_PASSCODE_COMMAND, or run the command '
-    'on a terminal to be prompted'
+    'on a terminal to be prompted (lost the device? use a recovery code '
+    'with --os-recovery-code)'
 )
 
 
@@ -364,6 +365,15 @@ class MultiFactor(base.Auth):
                 '[auth] methods in keystone.conf (MFA rules naming totp are '
                 'not enforced until then).'.format(', '.join(enabled))
             ) from None
+        hint = describe_skew(clock_skew(exc.response))
+        if self.recovery_code:
+            raise exceptions.PasscodeRejected(
+                'Keystone refused the sign-in: the password is wrong, or the '
+                'recovery code was mistyped or already used (each works '
+                'once). Check `openstack mfa status` after signing in with '
+                'a device, or ask an administrator to reset MFA.' + hint,
+                hint=hint,
+            ) from None
         with_password = any(
             isinstance(m, v3_password.PasswordMethod) for m in methods
         )
@@ -372,7 +382,6 @@ class MultiFactor(base.Auth):
             if with_password
             else 'the passcode is wrong'
         )
-        hint = describe_skew(clock_skew(exc.response))
         raise exceptions.PasscodeRejected(
             f'Keystone refused the sign-in: {what}. Passcodes change every '
             '30 seconds; use the current one from the authenticator app.'

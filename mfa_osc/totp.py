@@ -19,6 +19,7 @@ import time
 DIGITS = 6
 PERIOD = 30
 SECRET_BYTES = 20  # 160 bits, as RFC 4226 recommends
+MIN_SECRET_BYTES = 16  # 128 bits, the least Keystone's TOTP accepts
 
 _SECRET_JUNK = re.compile(r'[\s\-]+')
 _BASE32 = re.compile(r'^[A-Z2-7]+=*$')
@@ -54,10 +55,12 @@ def normalize_secret(secret: str) -> str:
             'The TOTP secret is not valid base32 (its length is wrong); '
             'check that it was copied whole.'
         ) from None
-    if len(raw) < 10:
+    if len(raw) < MIN_SECRET_BYTES:
+        # NOTE: Keystone computes passcodes with `cryptography`, which
+        # refuses keys under 128 bits: such a credential never matches.
         raise InvalidSecret(
             f'The TOTP secret is too short: it holds {len(raw) * 8} bits '
-            'where at least 80 are needed.'
+            f'where Keystone needs at least {MIN_SECRET_BYTES * 8}.'
         )
     return cleaned
 

@@ -26,12 +26,13 @@ class TestTOTP(base.BaseTestCase):
 
     def test_normalize_secret(self) -> None:
         self.assertEqual(
-            'JBSWY3DPEHPK3PXP',
-            totp.normalize_secret(' jbsw-y3dp ehpk 3pxp== '),
+            'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
+            totp.normalize_secret(' jbsw-y3dp ehpk 3pxp jbswy3dpehpk3pxp== '),
         )
 
     def test_bad_secrets(self) -> None:
-        for bad in ('', '   ', 'JBSWY3DP1', 'ABC', 'JBSWY3D!'):
+        too_short = base64.b32encode(b'15 bytes secret').decode()
+        for bad in ('', '   ', 'JBSWY3DP1', 'ABC', 'JBSWY3D!', too_short):
             self.assertRaises(totp.InvalidSecret, totp.normalize_secret, bad)
 
     def test_recovery_secret_is_160_bits_and_stable(self) -> None:
