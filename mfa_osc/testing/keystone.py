@@ -1,0 +1,993 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""A throwaway local Keystone for functional tests, demos and benchmarks.
+
+:class:`LocalKeystone` creates a temporary directory, writes a
+``keystone.conf`` (sqlite database, fernet tokens and receipts, ``totp``
+enabled), runs ``keystone-manage db_sync``, ``fernet_setup``,
+``credential_setup`` and ``bootstrap``, and serves
+``keystone.wsgi.api:application`` with uWSGI on a free port of 127.0.0.1.
+
+Keystone itself is never imported here: it runs in subprocesses, found next
+to ``sys.executable`` (or on ``PATH``).  Install it with
+``pip install -r keystone-requirements.txt`` (``tox -e keystone`` does).
+
+No process outlives its owner: :meth:`LocalKeystone.stop` (also registered
+with :mod:`atexit`) ends the server's whole process group, and on Linux the
+server is started with ``PR_SET_PDEATHSIG`` so that it is killed even when
+its owner is killed with ``SIGKILL``.
+
+Run ``python -m mfa_osc.testing.keystone`` to start one by hand; it prints
+``export OS_...`` lines for the admin and runs until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
+import contextlib
+import ctypes
+import dataclasses
+import http.client
+import json
+import os
+import queue
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import types
+from typing import Any
+from typing import cast
+import uuid
+
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+
+__all__ = [
+    'KeystoneNotInstalledError',
+    'KeystoneStartError',
+    'KeystoneUser',
+    'LocalKeystone',
+    'find_executable',
+    'main',
+    'process_group_members',
+]
+
+DEFAULT_REGION = 'RegionOne'
+AUTH_METHODS = 'external,password,token,totp,application_credential,mapped'
+
+_INSTALL_HINT = (
+    'install the packages in keystone-requirements.txt into the Python '
+    'environment running this code (for example `pip install -r '
+    'keystone-requirements.txt`, or use `tox -e keystone` / `tox -e '
+    'functional`, which do)'
+)
+
+# Runs keystone-manage's commands in ONE interpreter: importing keystone
+# takes seconds, so four separate keystone-manage runs would take four times
+# that.  The keys are set up first, then a marker file tells the parent it
+# can start the server (which needs the keys) while the database is created.
+_SETUP_SCRIPT = """\
+import json
+import sys
+import warnings
+
+warnings.simplefilter('ignore')
+
+from keystone.cmd import cli
+from keystone.conf import CONF
+
+config_file, marker, phases = sys.argv[1], sys.argv[2], sys.argv[3]
+for index, commands in enumerate(json.loads(phases)):
+    for command in commands:
+        CONF.reset()
+        CONF.clear()
+        cli.main(argv=['keystone-manage', '--config-file', config_file]
+                 + command)
+    if index == 0:
+        with open(marker, 'w') as f:
+            f.write('ready')
+"""
+
+_PR_SET_PDEATHSIG = 1
+_WORK_DIR_PREFIX = 'mfa-osc-keystone-'
+_OWNER_FILE = 'owner.pid'
+_KEEP_FILE = 'keep'
+
+
+class KeystoneNotInstalledError(RuntimeError):
+    """keystone-manage or uwsgi cannot be found."""
+
+
+class KeystoneStartError(RuntimeError):
+    """The local Keystone did not come up."""
+
+
+@dataclasses.dataclass(frozen=True)
+class KeystoneUser:
+    """A user created by :meth:`LocalKeystone.create_user`."""
+
+    id: str
+    name: str
+    password: str
+    project_id: str | None
+    project_name: str | None
+    domain: str = 'Default'
+
+
+def find_executable(name: str) -> str | None:
+    """Find a console script next to ``sys.executable``, then on PATH."""
+    candidate = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+        return candidate
+    return shutil.which(name)
+
+
+def _require_executable(name: str) -> str:
+    path = find_executable(name)
+    if path is None:
+        raise KeystoneNotInstalledError(
+            f'{name} was not found next to {sys.executable} nor on PATH: '
+            f'{_INSTALL_HINT}.'
+        )
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return int(sock.getsockname()[1])
+
+
+def _remove_stale_work_dirs(root: str | None = None) -> None:
+    """Remove work directories (in ``root``, by default the temporary
+    directory) whose owner was killed before stop().
+
+    The server died with its owner (PR_SET_PDEATHSIG), but nobody removed
+    its directory.  Directories kept on purpose are left alone.
+    """
+    root = root or tempfile.gettempdir()
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(root, name)
+        if not name.startswith(_WORK_DIR_PREFIX) or os.path.exists(
+            os.path.join(path, _KEEP_FILE)
+        ):
+            continue
+        try:
+            if os.stat(path).st_uid != os.getuid():
+                continue
+            with open(os.path.join(path, _OWNER_FILE)) as f:
+                owner = int(f.read())
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except (OSError, ValueError):
+            continue  # not ours to judge, or being created right now
+
+
+def _http_status(port: int, path: str) -> int:
+    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=2)
+    try:
+        connection.request('GET', path)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def _script_interpreter(script: str) -> str | None:
+    """The Python interpreter that runs a console script, if known."""
+    if os.path.dirname(os.path.abspath(script)) == os.path.dirname(
+        os.path.abspath(sys.executable)
+    ):
+        return sys.executable
+    try:
+        with open(script, 'rb') as f:
+            first = f.readline(4096)
+    except OSError:
+        return None
+    if not first.startswith(b'#!'):
+        return None
+    words = first[2:].decode(errors='replace').split()
+    if len(words) != 1 or not os.path.isabs(words[0]):
+        return None
+    if 'python' not in os.path.basename(words[0]):
+        return None
+    return words[0] if os.access(words[0], os.X_OK) else None
+
+
+def _tail(path: str | None, lines: int = 40) -> str:
+    if not path:
+        return '(no log)'
+    try:
+        with open(path, errors='replace') as f:
+            content = f.read().splitlines()
+    except OSError as exc:
+        return f'(cannot read {path}: {exc})'
+    return '\n'.join(content[-lines:]) or '(empty log)'
+
+
+def process_group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group.
+
+    Uses /proc where there is one; elsewhere returns ``[pgid]`` while the
+    group exists at all (zombies included).
+    """
+    if not os.path.isdir('/proc/self'):
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return []
+        except PermissionError:
+            pass
+        return [pgid]
+    members = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ..."; comm may hold spaces and ")".
+        fields = stat[stat.rfind(')') + 2 :].split()
+        if len(fields) >= 3 and fields[2] == str(pgid) and fields[0] != 'Z':
+            members.append(int(entry))
+    return members
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
+    """A preexec_fn making the child die when its parent dies (Linux)."""
+    if not sys.platform.startswith('linux'):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        # The parent may have died before prctl() ran.
+        if os.getppid() != parent_pid:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
+class _Spawner:
+    """Starts child processes from one thread that lives until close().
+
+    PR_SET_PDEATHSIG fires when the *thread* that forked the child ends,
+    not the process, so children are forked from this long-lived thread
+    rather than from whichever thread called start().
+    """
+
+    def __init__(self) -> None:
+        self._requests: queue.Queue[
+            tuple[Callable[[], subprocess.Popen[bytes]], queue.Queue[Any]]
+            | None
+        ] = queue.Queue()
+        self._thread = threading.Thread(
+            target=self._run, name='local-keystone-spawner', daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            request = self._requests.get()
+            if request is None:
+                return
+            func, reply = request
+            try:
+                reply.put((True, func()))
+            except BaseException as exc:  # handed over to the caller
+                reply.put((False, exc))
+
+    def popen(
+        self, argv: Sequence[str], **kwargs: Any
+    ) -> subprocess.Popen[bytes]:
+        preexec = _die_with_parent(os.getpid())
+        if preexec is not None:
+            kwargs['preexec_fn'] = preexec
+        reply: queue.Queue[Any] = queue.Queue()
+        self._requests.put(
+            (lambda: subprocess.Popen(list(argv), **kwargs), reply)
+        )
+        ok, value = reply.get()
+        if not ok:
+            raise value
+        return cast('subprocess.Popen[bytes]', value)
+
+    def close(self) -> None:
+        self._requests.put(None)
+        self._thread.join(timeout=5)
+
+
+def _stop_process_group(
+    proc: subprocess.Popen[bytes], timeout: float = 10.0
+) -> None:
+    """Terminate a process started with start_new_session=True, and its
+    whole process group, then wait for them."""
+    pgid = proc.pid
+
+    def signal_group(sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+
+    if proc.poll() is None:
+        signal_group(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        signal_group(signal.SIGKILL)
+        proc.wait(timeout=timeout)
+    # The leader is gone; make sure nothing else of the group survives.
+    deadline = time.monotonic() + timeout
+    killed = False
+    while process_group_members(pgid):
+        if time.monotonic() > deadline:
+            if killed:
+                return  # unkillable (stuck in the kernel): give up
+            signal_group(signal.SIGKILL)
+            killed = True
+            deadline = time.monotonic() + timeout
+        time.sleep(0.05)
+
+
+class LocalKeystone:
+    """A throwaway Keystone on 127.0.0.1, served by uWSGI.
+
+    Use it as a context manager, or call :meth:`start` and :meth:`stop`.
+
+    :param port: TCP port to listen on; by default a free one is picked.
+    :param admin_password: the bootstrap admin's password (random if not
+        given).
+    :param region: the region of the identity endpoints.
+    :param config: extra keystone.conf settings, ``{section: {option:
+        value}}``; they override the defaults.
+    :param threads: uWSGI threads of the single worker process.
+    :param startup_timeout: seconds to wait for the server to come up.
+    :param keep_work_dir: do not remove the temporary directory at stop
+        (for debugging).
+    """
+
+    admin_username = 'admin'
+    admin_project_name = 'admin'
+    domain = 'Default'
+
+    def __init__(
+        self,
+        port: int | None = None,
+        admin_password: str | None = None,
+        region: str = DEFAULT_REGION,
+        config: Mapping[str, Mapping[str, str]] | None = None,
+        threads: int = 4,
+        startup_timeout: float = 120.0,
+        keep_work_dir: bool = False,
+    ) -> None:
+        self._requested_port = port
+        self.admin_password = admin_password or secrets.token_urlsafe(18)
+        self.region_name = region
+        self._extra_config = config or {}
+        self._threads = threads
+        self._startup_timeout = startup_timeout
+        self._keep_work_dir = keep_work_dir
+        self.port: int | None = None
+        self.work_dir: str | None = None
+        self.config_path: str | None = None
+        self.log_path: str | None = None
+        self.setup_log_path: str | None = None
+        self.startup_seconds: float | None = None
+        self._server: subprocess.Popen[bytes] | None = None
+        self._setup: subprocess.Popen[bytes] | None = None
+        self._spawner: _Spawner | None = None
+        self._session: ks_session.Session | None = None
+        self._adapter: ks_adapter.Adapter | None = None
+        self._member_role_id: str | None = None
+        self._lock = threading.RLock()
+
+    # -- public properties ---------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError('LocalKeystone is not started')
+        return f'http://127.0.0.1:{self.port}'
+
+    @property
+    def auth_url(self) -> str:
+        return f'{self.base_url}/v3'
+
+    @property
+    def pid(self) -> int | None:
+        """PID of the uWSGI master (also the server's process group)."""
+        return self._server.pid if self._server is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None and self._server.poll() is None
+
+    def os_env(self, user: KeystoneUser | None = None) -> dict[str, str]:
+        """OS_* settings signing in the admin (or ``user``) with a
+        password."""
+        env = {
+            'OS_AUTH_URL': self.auth_url,
+            'OS_IDENTITY_API_VERSION': '3',
+            'OS_AUTH_TYPE': 'password',
+            'OS_REGION_NAME': self.region_name,
+            'OS_USER_DOMAIN_NAME': self.domain,
+        }
+        if user is None:
+            env.update(
+                OS_USERNAME=self.admin_username,
+                OS_PASSWORD=self.admin_password,
+                OS_PROJECT_NAME=self.admin_project_name,
+                OS_PROJECT_DOMAIN_NAME=self.domain,
+            )
+        else:
+            env.update(OS_USERNAME=user.name, OS_PASSWORD=user.password)
+            env['OS_USER_DOMAIN_NAME'] = user.domain
+            if user.project_name is not None:
+                env['OS_PROJECT_NAME'] = user.project_name
+                env['OS_PROJECT_DOMAIN_NAME'] = user.domain
+        return env
+
+    # -- life cycle ----------------------------------------------------
+
+    def __enter__(self) -> LocalKeystone:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> LocalKeystone:
+        """Set up and start the server; returns self once it answers."""
+        with self._lock:
+            if self.work_dir is not None:
+                raise RuntimeError('LocalKeystone is already started')
+            manage = _require_executable('keystone-manage')
+            uwsgi = _require_executable('uwsgi')
+            started = time.monotonic()
+            _remove_stale_work_dirs()
+            self.work_dir = tempfile.mkdtemp(prefix=_WORK_DIR_PREFIX)
+            with open(self._path(_OWNER_FILE), 'w') as f:
+                f.write(str(os.getpid()))
+            if self._keep_work_dir:
+                open(self._path(_KEEP_FILE), 'w').close()
+            atexit.register(self.stop)
+            try:
+                self._spawner = _Spawner()
+                self._start(manage, uwsgi, started)
+            except BaseException:
+                self.stop()
+                raise
+            self.startup_seconds = time.monotonic() - started
+            return self
+
+    def stop(self) -> None:
+        """Stop the server (whole process group) and remove its files.
+
+        Safe to call more than once, and on a server that never started.
+        """
+        with self._lock:
+            atexit.unregister(self.stop)
+            for proc in (self._setup, self._server):
+                if proc is not None:
+                    _stop_process_group(proc)
+            self._setup = None
+            self._server = None
+            if self._spawner is not None:
+                self._spawner.close()
+                self._spawner = None
+            if self._session is not None:
+                self._session.session.close()
+                self._session = None
+            self._adapter = None
+            self._member_role_id = None
+            if self.work_dir is not None and not self._keep_work_dir:
+                shutil.rmtree(self.work_dir, ignore_errors=True)
+            self.work_dir = None
+            self.port = None
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the server process to end; returns its exit status."""
+        if self._server is None:
+            raise RuntimeError('LocalKeystone is not started')
+        return self._server.wait(timeout=timeout)
+
+    # -- start-up internals -------------------------------------------
+
+    def _path(self, *parts: str) -> str:
+        assert self.work_dir is not None
+        return os.path.join(self.work_dir, *parts)
+
+    def _write_config(self) -> None:
+        fernet = self._path('fernet-keys')
+        sections: dict[str, dict[str, str]] = {
+            'DEFAULT': {'debug': 'false'},
+            'database': {
+                'connection': 'sqlite:///' + self._path('keystone.db')
+            },
+            'token': {'provider': 'fernet'},
+            'fernet_tokens': {'key_repository': fernet},
+            'fernet_receipts': {'key_repository': fernet},
+            'credential': {'key_repository': self._path('credential-keys')},
+            'auth': {'methods': AUTH_METHODS},
+            # Only the cheapest bcrypt cost: every password sign-in hashes.
+            'identity': {'password_hash_rounds': '4'},
+            'oslo_messaging_notifications': {'driver': 'noop'},
+            # Without a cache every token validation makes ~200 SQL
+            # queries (0.3 s to 1.5 s each); one worker process keeps an
+            # in-process cache consistent.
+            'cache': {
+                'enabled': 'true',
+                'backend': 'dogpile.cache.memory',
+            },
+        }
+        for section, options in self._extra_config.items():
+            sections.setdefault(section, {}).update(options)
+        lines = []
+        for section, options in sections.items():
+            lines.append(f'[{section}]')
+            lines.extend(f'{key} = {value}' for key, value in options.items())
+            lines.append('')
+        self.config_path = self._path('keystone.conf')
+        with open(self.config_path, 'w') as f:
+            f.write('\n'.join(lines))
+
+    def _child_env(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith('OS_')
+        }
+        assert self.config_path is not None
+        env['OS_KEYSTONE_CONFIG_FILES'] = self.config_path
+        env['OS_BOOTSTRAP_PASSWORD'] = self.admin_password
+        env['PYTHONWARNINGS'] = 'ignore'
+        return env
+
+    def _popen(self, argv: Sequence[str], log: str) -> subprocess.Popen[bytes]:
+        assert self._spawner is not None
+        with open(log, 'ab') as out:
+            return self._spawner.popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.work_dir,
+                env=self._child_env(),
+                start_new_session=True,
+            )
+
+    def _bootstrap_args(self, port: int) -> list[str]:
+        url = f'http://127.0.0.1:{port}/v3'
+        return [
+            'bootstrap',
+            '--bootstrap-username',
+            self.admin_username,
+            '--bootstrap-project-name',
+            self.admin_project_name,
+            '--bootstrap-role-name',
+            'admin',
+            '--bootstrap-service-name',
+            'keystone',
+            '--bootstrap-region-id',
+            self.region_name,
+            '--bootstrap-admin-url',
+            url,
+            '--bootstrap-public-url',
+            url,
+            '--bootstrap-internal-url',
+            url,
+        ]
+
+    def _setup_phases(self, port: int) -> list[list[list[str]]]:
+        owner: list[str] = []
+        if os.geteuid() == 0:  # keystone-manage insists when run as root
+            owner = ['--keystone-user', '0', '--keystone-group', '0']
+        return [
+            [['fernet_setup', *owner], ['credential_setup', *owner]],
+            [['db_sync'], self._bootstrap_args(port)],
+        ]
+
+    def _fail(self, message: str, log: str | None) -> KeystoneStartError:
+        return KeystoneStartError(
+            f'{message}\n--- last lines of {log} ---\n{_tail(log)}'
+        )
+
+    def _run_manage(self, manage: str, args: Sequence[str]) -> None:
+        assert self.setup_log_path is not None
+        proc = self._popen(
+            [manage, '--config-file', str(self.config_path), *args],
+            self.setup_log_path,
+        )
+        self._setup = proc
+        try:
+            rc = proc.wait(timeout=self._startup_timeout)
+        except subprocess.TimeoutExpired:
+            raise self._fail(
+                f'keystone-manage {args[0]} timed out', self.setup_log_path
+            ) from None
+        finally:
+            _stop_process_group(proc)
+            self._setup = None
+        if rc != 0:
+            raise self._fail(
+                f'keystone-manage {args[0]} failed (exit status {rc})',
+                self.setup_log_path,
+            )
+
+    def _start(self, manage: str, uwsgi: str, started: float) -> None:
+        self._write_config()
+        self.log_path = self._path('keystone.log')
+        self.setup_log_path = self._path('keystone-manage.log')
+        deadline = started + self._startup_timeout
+        port = self._requested_port or _free_port()
+        phases = self._setup_phases(port)
+        interpreter = _script_interpreter(manage)
+        if interpreter is None:
+            # Unknown interpreter: plain keystone-manage runs (slower).
+            for args in phases[0]:
+                self._run_manage(manage, args)
+            self._start_server(uwsgi, port)
+            for args in phases[1]:
+                self._run_manage(manage, args)
+        else:
+            marker = self._path('keys-ready')
+            self._setup = self._popen(
+                [
+                    interpreter,
+                    '-c',
+                    _SETUP_SCRIPT,
+                    str(self.config_path),
+                    marker,
+                    json.dumps(phases),
+                ],
+                self.setup_log_path,
+            )
+            while not os.path.exists(marker):
+                self._check_setup(deadline)
+                time.sleep(0.05)
+            # The server loads while the database is being set up.
+            self._start_server(uwsgi, port)
+            while self._check_setup(deadline) is None:
+                time.sleep(0.05)
+            _stop_process_group(self._setup)
+            self._setup = None
+        for _attempt in range(3):
+            if self._wait_until_ready(deadline):
+                return
+            # The port was taken between picking it and binding it.
+            if self._requested_port is not None:
+                raise self._fail(
+                    f'port {port} is already in use', self.log_path
+                )
+            port = _free_port()
+            self._run_manage(manage, self._bootstrap_args(port))
+            self._start_server(uwsgi, port)
+        raise self._fail('no free port found', self.log_path)
+
+    def _check_setup(self, deadline: float) -> int | None:
+        assert self._setup is not None
+        rc = self._setup.poll()
+        if rc is not None and rc != 0:
+            raise self._fail(
+                f'setting up Keystone failed (exit status {rc})',
+                self.setup_log_path,
+            )
+        if rc is None and time.monotonic() > deadline:
+            raise self._fail(
+                'setting up Keystone timed out', self.setup_log_path
+            )
+        return rc
+
+    def _start_server(self, uwsgi: str, port: int) -> None:
+        assert self.log_path is not None and self.work_dir is not None
+        if self._server is not None:
+            _stop_process_group(self._server)
+            self._server = None
+        argv = [
+            uwsgi,
+            '--http',
+            f'127.0.0.1:{port}',
+            '--http-keepalive',
+            '--module',
+            'keystone.wsgi.api:application',
+            '--need-app',
+            '--master',
+            '--processes',
+            '1',
+            '--threads',
+            str(self._threads),
+            # Die on SIGTERM (not reload), workers die with the master.
+            '--die-on-term',
+            '--no-orphans',
+            '--reload-mercy',
+            '5',
+            '--worker-reload-mercy',
+            '5',
+            '--buffer-size',
+            '32768',
+            '--disable-logging',
+            '--ignore-sigpipe',
+            '--ignore-write-errors',
+            '--disable-write-exception',
+            '--procname-prefix-spaced',
+            'mfa-osc-keystone',
+        ]
+        home = os.path.dirname(os.path.dirname(os.path.abspath(uwsgi)))
+        if os.path.exists(os.path.join(home, 'pyvenv.cfg')):
+            argv += ['--home', home]
+        self.port = port
+        self._server = self._popen(argv, self.log_path)
+
+    def _wait_until_ready(self, deadline: float) -> bool:
+        """True once GET /v3 answers 200; False if the port was taken."""
+        assert self._server is not None and self.log_path is not None
+        url = self.auth_url
+        assert self.port is not None
+        last_error = ''
+        while True:
+            rc = self._server.poll()
+            if rc is not None:
+                if 'Address already in use' in _tail(self.log_path, 200):
+                    return False
+                raise self._fail(
+                    f'the Keystone server exited (status {rc})',
+                    self.log_path,
+                )
+            try:
+                status = _http_status(self.port, '/v3')
+                if status == 200:
+                    return True
+                last_error = f'HTTP {status}'
+            except OSError as exc:
+                last_error = str(exc)
+            if time.monotonic() > deadline:
+                raise self._fail(
+                    f'Keystone did not answer GET {url} within '
+                    f'{self._startup_timeout:g} s (last error: '
+                    f'{last_error})',
+                    self.log_path,
+                )
+            time.sleep(0.05)
+
+    # -- admin helpers -------------------------------------------------
+
+    def admin_session(self) -> ks_session.Session:
+        """A keystoneauth Session signed in as the admin (project scoped).
+
+        The same session is returned on every call.
+        """
+        with self._lock:
+            if self._session is None:
+                auth = v3.Password(
+                    auth_url=self.auth_url,
+                    username=self.admin_username,
+                    password=self.admin_password,
+                    user_domain_id='default',
+                    project_name=self.admin_project_name,
+                    project_domain_id='default',
+                )
+                self._session = ks_session.Session(auth=auth)
+            return self._session
+
+    def admin_adapter(self) -> ks_adapter.Adapter:
+        """An Adapter for the identity API (paths relative to /v3)."""
+        with self._lock:
+            if self._adapter is None:
+                self._adapter = ks_adapter.Adapter(
+                    self.admin_session(),
+                    service_type='identity',
+                    endpoint_override=self.auth_url,
+                    raise_exc=True,
+                )
+            return self._adapter
+
+    def _member_role(self) -> str:
+        if self._member_role_id is None:
+            roles = self.admin_adapter().get('/roles?name=member').json()
+            self._member_role_id = str(roles['roles'][0]['id'])
+        return self._member_role_id
+
+    def create_user(
+        self,
+        name: str | None = None,
+        password: str | None = None,
+        project: bool = True,
+        rules: Sequence[Sequence[str]] | None = None,
+    ) -> KeystoneUser:
+        """Create a user in the Default domain.
+
+        With ``project`` (the default) the user gets the ``member`` role on
+        a new project of its own, which is also its default project.  With
+        ``rules`` its MFA rules are set and MFA is enabled.
+        """
+        api = self.admin_adapter()
+        name = name or f'user-{uuid.uuid4().hex[:12]}'
+        password = password or secrets.token_urlsafe(16)
+        project_id = project_name = None
+        if project:
+            project_name = f'{name}-project'
+            body = {'project': {'name': project_name, 'domain_id': 'default'}}
+            project_id = str(
+                api.post('/projects', json=body).json()['project']['id']
+            )
+        user_body: dict[str, Any] = {
+            'name': name,
+            'password': password,
+            'domain_id': 'default',
+        }
+        if project_id is not None:
+            user_body['default_project_id'] = project_id
+        user_id = str(
+            api.post('/users', json={'user': user_body}).json()['user']['id']
+        )
+        if project_id is not None:
+            role_id = self._member_role()
+            api.put(f'/projects/{project_id}/users/{user_id}/roles/{role_id}')
+        if rules is not None:
+            self.set_mfa_rules(user_id, rules)
+        return KeystoneUser(
+            id=user_id,
+            name=name,
+            password=password,
+            project_id=project_id,
+            project_name=project_name,
+            domain=self.domain,
+        )
+
+    def set_mfa_rules(
+        self,
+        user_id: str,
+        rules: Sequence[Sequence[str]],
+        enabled: bool = True,
+    ) -> None:
+        """Set a user's MFA rules and enable (or disable) MFA."""
+        options = {
+            'multi_factor_auth_rules': [list(rule) for rule in rules],
+            'multi_factor_auth_enabled': enabled,
+        }
+        self.admin_adapter().patch(
+            f'/users/{user_id}', json={'user': {'options': options}}
+        )
+
+    def create_totp_credential(
+        self, user_id: str, secret: str, project_id: str | None = None
+    ) -> str:
+        """Store a TOTP secret (bare base32) for a user; returns its id."""
+        credential: dict[str, Any] = {
+            'type': 'totp',
+            'user_id': user_id,
+            'blob': secret,
+        }
+        if project_id is not None:
+            credential['project_id'] = project_id
+        response = self.admin_adapter().post(
+            '/credentials', json={'credential': credential}
+        )
+        return str(response.json()['credential']['id'])
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Make SIGINT (even if inherited as ignored), SIGTERM and SIGHUP
+    raise KeyboardInterrupt."""
+
+    def interrupt(signum: int, frame: types.FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = {
+        sig: signal.signal(sig, interrupt)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog='python -m mfa_osc.testing.keystone',
+        description=(
+            'Start a throwaway local Keystone, print the OS_* settings of '
+            'its admin, and run until interrupted.'
+        ),
+    )
+    parser.add_argument(
+        '--port', type=int, help='port on 127.0.0.1 (default: a free one)'
+    )
+    parser.add_argument(
+        '--admin-password', help='admin password (default: random)'
+    )
+    args = parser.parse_args(argv)
+    keystone = LocalKeystone(
+        port=args.port, admin_password=args.admin_password
+    )
+    try:
+        with _stop_on_signals():
+            return _serve(keystone)
+    except KeyboardInterrupt:
+        print('# Stopping Keystone.', flush=True)
+        return 0
+    finally:
+        # A second Ctrl-C must not interrupt the clean-up.
+        with _ignoring_signals():
+            keystone.stop()
+
+
+def _serve(keystone: LocalKeystone) -> int:
+    try:
+        keystone.start()
+    except (KeystoneNotInstalledError, KeystoneStartError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 1
+    for key, value in sorted(keystone.os_env().items()):
+        print(f'export {key}={shlex.quote(value)}')
+    print(
+        f'# Keystone is running at {keystone.auth_url} (pid {keystone.pid}, '
+        f'started in {keystone.startup_seconds or 0:.1f} s, log '
+        f'{keystone.log_path}).\n'
+        '# Press Ctrl-C to stop it and remove its files.',
+        flush=True,
+    )
+    status = keystone.wait()
+    print(
+        f'error: the Keystone server exited (status {status})\n'
+        f'{_tail(keystone.log_path)}',
+        file=sys.stderr,
+    )
+    return 1
+
+
+@contextlib.contextmanager
+def _ignoring_signals() -> Iterator[None]:
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    try:
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in sigs}
+    except ValueError:  # not in the main thread
+        previous = {}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,420 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Base class for functional tests: the real CLI against a real Keystone.
+
+Every test process shares one :class:`LocalKeystone`, started on first use
+and stopped at exit (stestr runs several worker processes; each has its
+own).  Tests create their own users (:meth:`FunctionalTestCase.make_user`),
+so they do not depend on each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+import dataclasses
+import errno
+import fcntl
+import json
+import os
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from typing import Any
+
+import fixtures
+from oslotest import base
+
+from mfa_osc.testing.keystone import KeystoneUser
+from mfa_osc.testing.keystone import LocalKeystone
+from mfa_osc.testing.keystone import find_executable
+
+#: Seconds a single CLI run may take before the test fails.
+CLI_TIMEOUT = 120.0
+
+_keystone: LocalKeystone | None = None
+_keystone_error: BaseException | None = None
+_keystone_lock = threading.Lock()
+
+
+def get_keystone() -> LocalKeystone:
+    """The LocalKeystone of this test process, started on first use.
+
+    If it cannot start, every later call raises the same error at once
+    instead of trying again.
+    """
+    global _keystone, _keystone_error
+    with _keystone_lock:
+        if _keystone_error is not None:
+            raise RuntimeError(
+                f'the local Keystone failed to start: {_keystone_error}'
+            ) from _keystone_error
+        if _keystone is None:
+            keystone = LocalKeystone()
+            try:
+                keystone.start()  # registers its own atexit stop()
+            except BaseException as exc:
+                _keystone_error = exc
+                raise
+            _keystone = keystone
+        return _keystone
+
+
+def openstack_executable() -> str:
+    path = find_executable('openstack')
+    if path is None:
+        raise RuntimeError(
+            f'the openstack CLI was found neither next to {sys.executable} '
+            'nor on PATH'
+        )
+    return path
+
+
+@dataclasses.dataclass(frozen=True)
+class CLIResult:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def describe(self) -> str:
+        return (
+            f'command: {" ".join(self.argv)}\n'
+            f'exit status: {self.returncode}\n'
+            f'--- stdout ---\n{self.stdout}\n'
+            f'--- stderr ---\n{self.stderr}'
+        )
+
+
+class PtyTimeoutError(AssertionError):
+    """A program on a pty did not show the expected text in time."""
+
+    def __init__(self, message: str, output: str) -> None:
+        super().__init__(f'{message}\n--- terminal output ---\n{output}')
+        self.output = output
+
+
+def _set_controlling_tty() -> None:
+    # Runs in the child after setsid(): make the pty (stdin) the
+    # controlling terminal, so that /dev/tty (getpass) works.
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def run_on_pty(
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    inputs: Sequence[tuple[str, str | None]] = (),
+    timeout: float = CLI_TIMEOUT,
+) -> tuple[int, str]:
+    """Run a program on a new pseudo-terminal and answer its prompts.
+
+    For each ``(regex, answer)`` of ``inputs`` in turn, wait until the
+    terminal output after the previous match matches ``regex``, then type
+    ``answer`` and Enter (``None``: only wait for the text).  Then read
+    until the program ends.  Returns ``(returncode, output)``, where output
+    is all the program wrote to the terminal, echoed typing included, with
+    ``\\r\\n`` turned into ``\\n``.
+
+    The pty is the program's stdin, stdout, stderr and controlling
+    terminal; the caller's own stdin is not used.  Raises
+    :class:`PtyTimeoutError` (killing the program) when ``timeout`` seconds
+    pass first.
+    """
+    deadline = time.monotonic() + timeout
+    master, slave = os.openpty()
+    try:
+        fcntl.ioctl(
+            slave, termios.TIOCSWINSZ, struct.pack('HHHH', 50, 200, 0, 0)
+        )
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+            preexec_fn=_set_controlling_tty,
+            close_fds=True,
+        )
+    except BaseException:
+        os.close(master)
+        raise
+    finally:
+        os.close(slave)
+    chunks: list[bytes] = []
+
+    def output() -> str:
+        text = b''.join(chunks).decode(errors='replace')
+        return text.replace('\r\n', '\n')
+
+    def read(wait: float) -> bool:
+        """Read what is there; False once the terminal is closed."""
+        ready, _, _ = select.select([master], [], [], max(wait, 0))
+        if not ready:
+            return True
+        try:
+            data = os.read(master, 65536)
+        except OSError as exc:
+            if exc.errno == errno.EIO:  # Linux: the other side is gone
+                return False
+            raise
+        if not data:
+            return False
+        chunks.append(data)
+        return True
+
+    def kill() -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+    try:
+        position = 0
+        open_ = True
+        for pattern, answer in inputs:
+            regex = re.compile(pattern)
+            while True:
+                match = regex.search(output(), position)
+                if match is not None:
+                    position = match.end()
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not open_:
+                    kill()
+                    while read(0):
+                        pass
+                    reason = (
+                        f'timed out after {timeout:g} s'
+                        if open_
+                        else f'exited with status {proc.returncode}'
+                    )
+                    raise PtyTimeoutError(
+                        f'{argv[0]} {reason} before showing {pattern!r}',
+                        output(),
+                    )
+                open_ = read(min(remaining, 0.2))
+                if not open_:
+                    proc.wait(timeout=max(deadline - time.monotonic(), 1))
+            if answer is not None:
+                os.write(master, answer.encode() + b'\n')
+        while open_:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                kill()
+                raise PtyTimeoutError(
+                    f'{argv[0]} did not end within {timeout:g} s', output()
+                )
+            open_ = read(min(remaining, 0.2))
+            # A grandchild may keep the terminal open after the program
+            # ended: stop reading soon after the program is gone.
+            if open_ and proc.poll() is not None:
+                while open_ and select.select([master], [], [], 0.1)[0]:
+                    open_ = read(0)
+                open_ = False
+        try:
+            returncode = proc.wait(timeout=max(deadline - time.monotonic(), 1))
+        except subprocess.TimeoutExpired:
+            kill()
+            raise PtyTimeoutError(
+                f'{argv[0]} did not end within {timeout:g} s', output()
+            ) from None
+        return returncode, output()
+    finally:
+        if proc.poll() is None:
+            kill()
+        os.close(master)
+
+
+class FunctionalTestCase(base.BaseTestCase):
+    """Runs the real ``openstack`` CLI against the shared local Keystone."""
+
+    # A hung test fails instead of hanging the run (OS_TEST_TIMEOUT wins).
+    DEFAULT_TIMEOUT = 600
+
+    keystone: LocalKeystone
+    home: str
+
+    def setUp(self) -> None:
+        # Start (or get) the Keystone before oslotest's NestedTempfile
+        # fixture: it must not live in this test's temporary directory.
+        keystone = get_keystone()
+        super().setUp()
+        self.keystone = keystone
+        self.home = self.useFixture(fixtures.TempDir()).path
+
+    @property
+    def openstack_path(self) -> str:
+        """The ``openstack`` console script (next to sys.executable)."""
+        return openstack_executable()
+
+    def make_user(
+        self,
+        rules: Sequence[Sequence[str]] | None = None,
+        project: bool = True,
+    ) -> KeystoneUser:
+        """A fresh user with a unique name (member of its own project)."""
+        return self.keystone.create_user(project=project, rules=rules)
+
+    def cli_env(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment of a CLI run.
+
+        os.environ without any OS_* variable, HOME (and XDG directories)
+        in this test's temporary directory, OS_CLIENT_CONFIG_FILE=/dev/null,
+        then ``env`` on top (which may override any of these).
+        """
+        result = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(('OS_', 'XDG_'))
+        }
+        result.update(
+            HOME=self.home,
+            XDG_CONFIG_HOME=os.path.join(self.home, '.config'),
+            XDG_CACHE_HOME=os.path.join(self.home, '.cache'),
+            XDG_DATA_HOME=os.path.join(self.home, '.local', 'share'),
+            OS_CLIENT_CONFIG_FILE='/dev/null',
+            PYTHONWARNINGS='ignore',
+        )
+        if env:
+            result.update(env)
+        return result
+
+    def run_command(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        expect_fail: bool = False,
+        stdin: str | None = None,
+        timeout: float = CLI_TIMEOUT,
+    ) -> CLIResult:
+        """Run a program without a TTY with :meth:`cli_env` (``env`` on
+        top) in this test's home directory.
+
+        stdin is ``stdin`` (or /dev/null).  Asserts the exit status is 0,
+        or not 0 with ``expect_fail``; fails the test after ``timeout``
+        seconds.
+        """
+        argv = list(argv)
+        try:
+            proc = subprocess.run(
+                argv,
+                input=stdin,
+                stdin=subprocess.DEVNULL if stdin is None else None,
+                capture_output=True,
+                text=True,
+                env=self.cli_env(env),
+                cwd=self.home,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            self.fail(
+                f'{" ".join(argv)} did not end within {timeout:g} s\n'
+                f'--- stdout ---\n{_text(exc.stdout)}\n'
+                f'--- stderr ---\n{_text(exc.stderr)}'
+            )
+        result = CLIResult(argv, proc.returncode, proc.stdout, proc.stderr)
+        if expect_fail and result.returncode == 0:
+            self.fail(f'expected a failure:\n{result.describe()}')
+        if not expect_fail and result.returncode != 0:
+            self.fail(f'expected success:\n{result.describe()}')
+        return result
+
+    def openstack(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        expect_fail: bool = False,
+        stdin: str | None = None,
+        timeout: float = CLI_TIMEOUT,
+    ) -> CLIResult:
+        """Run the real ``openstack ARGS``; see :meth:`run_command`."""
+        return self.run_command(
+            [openstack_executable(), *args],
+            env=env,
+            expect_fail=expect_fail,
+            stdin=stdin,
+            timeout=timeout,
+        )
+
+    def openstack_json(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        stdin: str | None = None,
+        timeout: float = CLI_TIMEOUT,
+    ) -> Any:
+        """Run ``openstack ARGS -f json`` (must succeed); parsed output."""
+        result = self.openstack(
+            *args, '-f', 'json', env=env, stdin=stdin, timeout=timeout
+        )
+        try:
+            return json.loads(result.stdout)
+        except ValueError:
+            self.fail(f'output is not JSON:\n{result.describe()}')
+
+    def run_python(
+        self,
+        script: str,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        expect_fail: bool = False,
+        stdin: str | None = None,
+        timeout: float = CLI_TIMEOUT,
+    ) -> str:
+        """Run ``python -c SCRIPT ARGS`` like :meth:`openstack`; stdout."""
+        return self.run_command(
+            [sys.executable, '-c', script, *args],
+            env=env,
+            expect_fail=expect_fail,
+            stdin=stdin,
+            timeout=timeout,
+        ).stdout
+
+    def run_on_pty(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        inputs: Sequence[tuple[str, str | None]] = (),
+        timeout: float = CLI_TIMEOUT,
+    ) -> tuple[int, str]:
+        """:func:`run_on_pty` with :meth:`cli_env` (``env`` on top)."""
+        return run_on_pty(argv, self.cli_env(env), inputs, timeout)
+
+    def openstack_on_pty(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        inputs: Sequence[tuple[str, str | None]] = (),
+        timeout: float = CLI_TIMEOUT,
+    ) -> tuple[int, str]:
+        """Run ``openstack ARGS`` on a pty; see :func:`run_on_pty`."""
+        return self.run_on_pty(
+            [openstack_executable(), *args], env, inputs, timeout
+        )
+
+
+def _text(data: str | bytes | None) -> str:
+    if data is None:
+        return ''
+    if isinstance(data, bytes):
+        return data.decode(errors='replace')
+    return data
