@@ -1,0 +1,102 @@
+"""``openstack mfa logout``: revoke and forget cached sign-ins."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from typing import Any
+
+from osc_lib.command import command
+
+
+def _revoke(auth_url: str, token: str) -> str | None:
+    """Revoke a token in Keystone; None on success, else why not."""
+    from keystoneauth1 import exceptions as ksa_exc
+    from keystoneauth1 import session as ks_session
+
+    url = auth_url.rstrip('/')
+    url = (url if url.endswith('/v3') else url + '/v3') + '/auth/tokens'
+    try:
+        ks_session.Session().delete(
+            url,
+            headers={'X-Auth-Token': token, 'X-Subject-Token': token},
+            authenticated=False,
+            log=False,
+        )
+    except (ksa_exc.NotFound, ksa_exc.Unauthorized):
+        return None  # already expired or revoked: nothing left to revoke
+    except ksa_exc.ClientException as exc:
+        return type(exc).__name__
+    return None
+
+
+class Logout(command.Command):
+    """Sign out: revoke the cached MFA token and delete it from this machine"""
+
+    auth_required = False
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--all',
+            action='store_true',
+            help='Sign out of every cloud and user cached on this machine',
+        )
+        return parser
+
+    def _current_entry(self) -> tuple[str | None, Any]:
+        """The cache id and plugin of this command's cloud and user."""
+        cloud = self.app.cloud_config.get_one(
+            cloud=self.app.options.cloud,
+            argparse=self.app.options,
+            validate=True,
+        )
+        auth = cloud.get_auth()
+        # NOTE: openstacksdk's keyring cache, when in use, is cleared too.
+        with contextlib.suppress(Exception):
+            cloud.clear_auth_cache()
+        get_id = getattr(auth, 'get_unscoped_cache_id', None)
+        return (get_id() if callable(get_id) else None), auth
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        from mfa_osc import cache
+
+        targets: list[tuple[Any, Any]] = []
+        if parsed_args.all:
+            targets = [(path, entry) for path, entry in cache.entries()]
+        else:
+            cache_id, _ = self._current_entry()
+            entry = cache.load(cache_id) if cache_id else None
+            if cache_id and entry is not None:
+                targets = [(cache_id, entry)]
+        if not targets:
+            self.app.stdout.write(
+                'No cached sign-in to sign out of'
+                + (' on this machine.\n' if parsed_args.all else '.\n')
+            )
+            return
+        failures = []
+        for key, entry in targets:
+            entry = entry if isinstance(entry, dict) else {}
+            token, url = entry.get('auth_token'), entry.get('auth_url')
+            if isinstance(token, str) and isinstance(url, str):
+                why = _revoke(url, token)
+                if why:
+                    failures.append(f'{url} ({why})')
+            if isinstance(key, str):
+                cache.delete(key)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    key.unlink()
+        count = len(targets)
+        self.app.stdout.write(
+            f'Signed out: removed {count} cached sign-in'
+            f'{"s" if count != 1 else ""}; the next command signs in '
+            'again.\n'
+        )
+        if failures:
+            self.app.stderr.write(
+                'Warning: Keystone could not be reached to revoke the token '
+                'at ' + ', '.join(failures) + '; it was deleted here but '
+                'stays valid until it expires.\n'
+            )

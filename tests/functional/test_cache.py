@@ -1,0 +1,254 @@
+"""Sign in once: the token cache, sign-out and recovery-code sign-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import urllib.parse
+
+import requests
+
+from mfa_osc import totp
+from tests.functional import base
+from tests.functional import mfa_base
+
+MFA_RULES = [['password', 'totp'], ['application_credential']]
+SECRET = 'KRUGS4ZANFZSAYJAORSXG5BAONSWG4TF'
+AUTH_TOKENS = '/v3/auth/tokens'
+
+
+class CacheTestCase(base.FunctionalTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.user = self.make_user(rules=MFA_RULES)
+        self.keystone.create_totp_credential(self.user.id, SECRET)
+        port = urllib.parse.urlparse(self.keystone.auth_url).port
+        assert port is not None
+        self.proxy = mfa_base.Proxy(port)
+        self.addCleanup(self.proxy.close)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = self.keystone.os_env(self.user)
+        env['OS_AUTH_URL'] = self.proxy.auth_url
+        env['OS_AUTH_TYPE'] = 'v3multifactor'
+        env.update(extra)
+        return env
+
+    def later_env(self, **extra: str) -> dict[str, str]:
+        """A later command: no password, no passcode, no terminal."""
+        env = self.env(**extra)
+        env.pop('OS_PASSWORD')
+        return env
+
+    def sign_ins(self) -> int:
+        return sum(
+            1
+            for method, path in self.proxy.requests
+            if method == 'POST' and path.startswith(AUTH_TOKENS)
+        )
+
+    def token(self, env: dict[str, str]) -> dict[str, str]:
+        self.proxy.reset()
+        result: dict[str, str] = self.openstack_json('token', 'issue', env=env)
+        return result
+
+    def first_sign_in(self) -> dict[str, str]:
+        token = self.token(self.env(OS_PASSCODE=totp.passcode(SECRET)))
+        self.assertEqual(1, self.sign_ins())
+        return token
+
+    def cache_files(self) -> list[str]:
+        directory = os.path.join(self.home, '.cache', 'mfa-osc')
+        return [
+            os.path.join(directory, name)
+            for name in os.listdir(directory)
+            if name.endswith('.json')
+        ]
+
+    def revoke(self, token_id: str) -> None:
+        admin = self.keystone.admin_session()
+        admin.delete(
+            self.keystone.auth_url + '/auth/tokens',
+            headers={'X-Subject-Token': token_id},
+        )
+
+
+class TestCache(CacheTestCase):
+    def test_second_command_sends_no_sign_in_request(self) -> None:
+        first = self.first_sign_in()
+        second = self.token(self.later_env())
+        self.assertEqual(0, self.sign_ins())
+        self.assertEqual(first['id'], second['id'])
+        self.assertIn(('GET', AUTH_TOKENS), self.proxy.requests)
+
+    def test_project_switch_rescopes_without_prompt(self) -> None:
+        admin = self.keystone.admin_adapter()
+        other = admin.post(
+            '/projects',
+            json={
+                'project': {
+                    'name': f'{self.user.name}-b',
+                    'domain_id': 'default',
+                }
+            },
+        ).json()['project']
+        role = admin.get('/roles', params={'name': 'member'}).json()
+        admin.put(
+            f'/projects/{other["id"]}/users/{self.user.id}/roles/'
+            f'{role["roles"][0]["id"]}'
+        )
+        self.first_sign_in()
+        token = self.token(self.later_env(OS_PROJECT_NAME=other['name']))
+        self.assertEqual(other['id'], token['project_id'])
+        # NOTE: one POST, the token-method rescope; no password, no code.
+        self.assertEqual(1, self.sign_ins())
+
+    def test_revoked_token_means_a_fresh_sign_in(self) -> None:
+        first = self.first_sign_in()
+        self.revoke(first['id'])
+        # NOTE: with the password but no passcode source: the cache must
+        # not hide the revocation, so Keystone asks for the code again.
+        result = self.openstack(
+            'token', 'issue', env=self.env(), expect_fail=True
+        )
+        self.assertIn('needs a TOTP passcode', result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+        again = self.token(self.env(OS_PASSCODE=totp.passcode(SECRET)))
+        self.assertNotEqual(first['id'], again['id'])
+        self.assertEqual(again['id'], self.token(self.later_env())['id'])
+
+    def test_corrupt_cache_file(self) -> None:
+        self.first_sign_in()
+        for path in self.cache_files():
+            with open(path, 'w') as handle:
+                handle.write('{"auth_token": "x", "bo')
+        token = self.token(self.env(OS_PASSCODE=totp.passcode(SECRET)))
+        self.assertEqual(1, self.sign_ins())
+        self.assertEqual(self.user.id, token['user_id'])
+
+    def test_file_modes(self) -> None:
+        token = self.first_sign_in()
+        (path,) = self.cache_files()
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+        directory = os.path.dirname(path)
+        self.assertEqual(0o700, stat.S_IMODE(os.stat(directory).st_mode))
+        content = open(path).read()
+        self.assertIn(token['id'], content)
+        self.assertNotIn(self.user.password, content)
+
+    def test_two_commands_at_once(self) -> None:
+        code = totp.passcode(SECRET)
+        procs = [
+            subprocess.Popen(
+                [self.openstack_path, 'token', 'issue', '-f', 'json'],
+                env=self.cli_env(self.env(OS_PASSCODE=code)),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for proc in procs:
+            out, err = proc.communicate(timeout=base.CLI_TIMEOUT)
+            self.assertEqual(0, proc.returncode, err)
+            self.assertEqual(self.user.id, json.loads(out)['user_id'])
+        (path,) = self.cache_files()
+        with open(path) as handle:
+            self.assertIn('auth_token', json.load(handle))
+        self.token(self.later_env())
+        self.assertEqual(0, self.sign_ins())
+
+    def test_cache_can_be_turned_off(self) -> None:
+        self.token(
+            self.env(OS_PASSCODE=totp.passcode(SECRET), OS_TOKEN_CACHE='off')
+        )
+        self.assertFalse(
+            os.path.exists(os.path.join(self.home, '.cache', 'mfa-osc'))
+            and self.cache_files()
+        )
+
+    def test_logout_revokes_and_next_command_prompts(self) -> None:
+        first = self.first_sign_in()
+        result = self.openstack('mfa', 'logout', env=self.later_env())
+        self.assertIn('Signed out', result.stdout)
+        self.assertEqual([], self.cache_files())
+        check = requests.get(
+            self.keystone.auth_url + '/auth/tokens',
+            headers={
+                'X-Auth-Token': self.keystone.admin_session().get_token()
+                or '',
+                'X-Subject-Token': first['id'],
+            },
+            timeout=30,
+        )
+        self.assertEqual(404, check.status_code)
+        code, output = self.openstack_on_pty(
+            'token',
+            'issue',
+            '-f',
+            'value',
+            '-c',
+            'user_id',
+            env=self.env(),
+            inputs=[('Passcode: ', totp.passcode(SECRET))],
+        )
+        self.assertEqual(0, code, output)
+        self.assertIn(self.user.id, output)
+
+
+class TestRecoveryCodeSignIn(CacheTestCase):
+    def test_a_recovery_code_signs_in_once(self) -> None:
+        admin_env = self.keystone.os_env()
+        path = os.path.join(self.home, 'codes.txt')
+        self.openstack(
+            'mfa',
+            'enroll',
+            '--user',
+            self.user.id,
+            '--name',
+            'phone',
+            '--secret',
+            SECRET,
+            '--passcode',
+            totp.passcode(SECRET),
+            '--no-qr',
+            '--recovery-file',
+            path,
+            env=admin_env,
+        )
+        with open(path) as handle:
+            codes = re.findall(
+                r'\b[A-Z2-7]{4}(?:-[A-Z2-7]{4}){3}\b', handle.read()
+            )
+        self.assertEqual(8, len(codes))
+        env = self.env(OS_TOKEN_CACHE='off')
+        result = self.openstack(
+            '--os-recovery-code',
+            codes[0].lower(),
+            'token',
+            'issue',
+            '-f',
+            'json',
+            env=env,
+        )
+        self.assertEqual(self.user.id, json.loads(result.stdout)['user_id'])
+        self.assertIn('7 recovery codes left', result.stderr)
+        self.assertIn('openstack mfa enroll', result.stderr)
+        again = self.openstack(
+            '--os-recovery-code',
+            codes[0],
+            'token',
+            'issue',
+            env=env,
+            expect_fail=True,
+        )
+        self.assertIn('Keystone refused the sign-in', again.stderr)
+        self.assertNotIn(codes[0], again.stderr + again.stdout)
+        # Another code still works.
+        self.openstack(
+            'token', 'issue', env=dict(env, OS_RECOVERY_CODE=codes[1])
+        )

@@ -1,0 +1,306 @@
+"""A real MFA walkthrough against a throwaway local Keystone.
+
+Run with ``tox -e demo``. Starts a local Keystone (sqlite, ``totp``
+enabled), creates a user, and runs the ``openstack`` commands a person
+would type: enrollment with a QR code, sign-in with MFA, status, the token
+cache, an application credential for CI, a recovery code, and removal. The
+demo plays the phone: it computes each code from the enrolled secret. It
+needs no input, and stops Keystone at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shlex
+import subprocess
+import sys
+import tempfile
+
+from mfa_osc import totp
+from mfa_osc.testing import keystone as local_keystone
+
+OPENSTACK = local_keystone.find_executable('openstack') or 'openstack'
+BOLD = '\033[1m' if sys.stdout.isatty() else ''
+DIM = '\033[2m' if sys.stdout.isatty() else ''
+RESET = '\033[0m' if sys.stdout.isatty() else ''
+
+
+class DemoFailed(Exception):
+    pass
+
+
+class Demo:
+    def __init__(self, ks: local_keystone.LocalKeystone, home: str) -> None:
+        self.ks = ks
+        self.home = home
+        self.phone = totp.generate_secret()
+        self.password = secrets.token_urlsafe(12)
+        self.codes_file = os.path.join(home, 'alice-recovery-codes.txt')
+
+    # -- plumbing --------------------------------------------------------
+
+    def base_env(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(('OS_', 'XDG_'))
+        }
+        env.update(
+            HOME=self.home,
+            OS_CLIENT_CONFIG_FILE='/dev/null',
+            PYTHONWARNINGS='ignore',
+            CLIFF_MAX_TERM_WIDTH='100',
+        )
+        return env
+
+    def admin_env(self) -> dict[str, str]:
+        env = self.base_env()
+        env.update(self.ks.os_env())
+        return env
+
+    def alice_env(self, **extra: str) -> dict[str, str]:
+        env = self.base_env()
+        env.update(
+            OS_AUTH_URL=self.ks.auth_url,
+            OS_IDENTITY_API_VERSION='3',
+            OS_AUTH_TYPE='v3multifactor',
+            OS_USERNAME='alice',
+            OS_PASSWORD=self.password,
+            OS_PROJECT_NAME='demo',
+            OS_USER_DOMAIN_NAME='Default',
+            OS_PROJECT_DOMAIN_NAME='Default',
+        )
+        env.update(extra)
+        return env
+
+    def run(
+        self,
+        who: str,
+        args: list[str],
+        env: dict[str, str],
+        expect: str = 'ok',
+        note: str = '',
+    ) -> str:
+        shown = ' '.join(shlex.quote(a) for a in args)
+        print(f'\n{BOLD}{who}$ openstack {shown}{RESET}')
+        if note:
+            print(f'{DIM}# {note}{RESET}')
+        proc = subprocess.run(
+            [OPENSTACK, *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        output = (proc.stdout + proc.stderr).rstrip()
+        if output:
+            print(output)
+        if (proc.returncode == 0) != (expect == 'ok'):
+            raise DemoFailed(
+                f'`openstack {shown}` exited {proc.returncode}, '
+                f'expected {"success" if expect == "ok" else "a refusal"}'
+            )
+        if expect != 'ok':
+            print(f'{DIM}# (refused, as it should be){RESET}')
+        return proc.stdout
+
+    def say(self, text: str) -> None:
+        print(f'\n{BOLD}== {text} =={RESET}')
+
+    def phone_command(self) -> str:
+        script = (
+            f'from mfa_osc import totp; print(totp.passcode({self.phone!r}))'
+        )
+        return f'{shlex.quote(sys.executable)} -c {shlex.quote(script)}'
+
+    # -- the walkthrough -------------------------------------------------
+
+    def main(self) -> None:
+        admin = self.admin_env()
+        self.say('The administrator creates a user (as any cloud would)')
+        self.run('admin', ['project', 'create', 'demo'], admin)
+        self.run(
+            'admin',
+            [
+                'user',
+                'create',
+                '--project',
+                'demo',
+                '--password',
+                self.password,
+                'alice',
+            ],
+            admin,
+            note='the password is random for this demo',
+        )
+        self.run(
+            'admin',
+            ['role', 'add', '--user', 'alice', '--project', 'demo', 'member'],
+            admin,
+        )
+        self.run(
+            'admin',
+            [
+                'user',
+                'set',
+                '--enable-multi-factor-auth',
+                '--multi-factor-auth-rule',
+                'password',
+                '--multi-factor-auth-rule',
+                'application_credential',
+                'alice',
+            ],
+            admin,
+            note='default policy: users may not set their own MFA rules, so '
+            'the administrator lets alice enroll safely (a password is '
+            'still enough, and a code alone never is)',
+        )
+
+        alice = self.alice_env()
+        self.say('Alice signs in as before: no MFA yet, so no passcode')
+        self.run('alice', ['token', 'issue', '-c', 'user_id'], alice)
+
+        self.say('Alice enrolls her phone')
+        self.run(
+            'alice',
+            [
+                'mfa',
+                'enroll',
+                '--name',
+                'phone',
+                '--secret',
+                self.phone,
+                '--passcode',
+                totp.passcode(self.phone),
+                '--recovery-file',
+                self.codes_file,
+            ],
+            alice,
+            note='a person scans the QR code and types the code the app '
+            'shows; the demo plays the phone and passes --secret/--passcode',
+        )
+        self.run('alice', ['mfa', 'status'], alice)
+
+        self.say('The administrator enforces MFA for alice')
+        self.run('admin', ['mfa', 'enforce', '--user', 'alice'], admin)
+
+        self.say('A password alone no longer signs in')
+        self.run(
+            'alice',
+            ['--os-auth-type', 'v3password', 'token', 'issue'],
+            alice,
+            expect='refused',
+        )
+        self.say('Alice signs in with MFA (the code comes from her "phone")')
+        with_phone = self.alice_env(OS_PASSCODE_COMMAND=self.phone_command())
+        self.run(
+            'alice',
+            ['token', 'issue', '-c', 'user_id', '-c', 'expires'],
+            with_phone,
+            note=f'OS_PASSCODE_COMMAND={self.phone_command()}',
+        )
+        self.say('Later commands reuse the token: no password, no code')
+        cached = self.alice_env()
+        cached.pop('OS_PASSWORD')
+        self.run('alice', ['project', 'list'], cached)
+        self.run('alice', ['mfa', 'status', '-f', 'yaml'], cached)
+
+        self.say('CI: an application credential signs in without a code')
+        created = self.run(
+            'alice',
+            [
+                'application',
+                'credential',
+                'create',
+                'ci-pipeline',
+                '-f',
+                'shell',
+                '-c',
+                'id',
+                '-c',
+                'secret',
+            ],
+            cached,
+        )
+        values = dict(re.findall(r'^(\w+)="(.*)"$', created, re.MULTILINE))
+        ci = self.base_env()
+        ci.update(
+            OS_AUTH_URL=self.ks.auth_url,
+            OS_IDENTITY_API_VERSION='3',
+            OS_AUTH_TYPE='v3applicationcredential',
+            OS_APPLICATION_CREDENTIAL_ID=values.get('id', ''),
+            OS_APPLICATION_CREDENTIAL_SECRET=values.get('secret', ''),
+        )
+        self.run('ci', ['token', 'issue', '-c', 'user_id'], ci)
+
+        self.say('Alice signs out; then she has lost her phone')
+        self.run('alice', ['mfa', 'logout'], cached)
+        with open(self.codes_file) as handle:
+            codes = re.findall(
+                r'[A-Z2-7]{4}(?:-[A-Z2-7]{4}){3}', handle.read()
+            )
+        if not codes:
+            raise DemoFailed('no recovery codes were written')
+        no_cache = self.alice_env(OS_TOKEN_CACHE='off')
+        self.run(
+            'alice',
+            [
+                '--os-recovery-code',
+                codes[0],
+                'token',
+                'issue',
+                '-c',
+                'user_id',
+            ],
+            no_cache,
+        )
+        self.run(
+            'alice',
+            ['--os-recovery-code', codes[0], 'token', 'issue'],
+            no_cache,
+            expect='refused',
+            note='each recovery code works once',
+        )
+
+        self.say('The administrator resets alice (lost phone): MFA off')
+        self.run(
+            'admin',
+            ['mfa', 'remove', '--user', 'alice', '--all', '--yes'],
+            admin,
+        )
+        self.run('admin', ['mfa', 'status', '--all'], admin)
+        self.run(
+            'alice',
+            [
+                '--os-auth-type',
+                'v3password',
+                'token',
+                'issue',
+                '-c',
+                'user_id',
+            ],
+            alice,
+            note='back to a password alone, until she enrolls a new phone',
+        )
+
+
+def main() -> int:
+    print('Starting a throwaway local Keystone (sqlite, totp enabled)...')
+    with tempfile.TemporaryDirectory() as home:
+        with local_keystone.LocalKeystone() as ks:
+            print(f'Keystone is up at {ks.auth_url}')
+            try:
+                Demo(ks, home).main()
+            except DemoFailed as exc:
+                print(f'\nDEMO FAILED: {exc}', file=sys.stderr)
+                return 1
+    print('\nDone: Keystone stopped, nothing left behind.')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
