@@ -20,6 +20,7 @@ import tempfile
 
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
+from mfa_osc.testing import terminal
 
 OPENSTACK = local_keystone.find_executable('openstack') or 'openstack'
 BOLD = '\033[1m' if sys.stdout.isatty() else ''
@@ -51,7 +52,7 @@ class Demo:
             HOME=self.home,
             OS_CLIENT_CONFIG_FILE='/dev/null',
             PYTHONWARNINGS='ignore',
-            CLIFF_MAX_TERM_WIDTH='100',
+            CLIFF_MAX_TERM_WIDTH='140',
         )
         return env
 
@@ -107,6 +108,41 @@ class Demo:
         if expect != 'ok':
             print(f'{DIM}# (refused, as it should be){RESET}')
         return proc.stdout
+
+    def enroll_on_terminal(self, env: dict[str, str]) -> None:
+        """``mfa enroll`` as a person runs it: QR code, then the code."""
+        args = [
+            'mfa',
+            'enroll',
+            '--name',
+            'phone',
+            '--show-secret',
+            '--recovery-file',
+            self.codes_file,
+        ]
+        print(f'\n{BOLD}alice$ openstack {" ".join(args)}{RESET}')
+        print(
+            f'{DIM}# on a terminal: scan the QR code, type the code the app '
+            f'shows (the demo plays the phone){RESET}'
+        )
+
+        def phone(screen: str) -> str:
+            # The phone scans the secret (here: reads it off the screen).
+            found = re.search(r'Secret: ([A-Z2-7 ]+)\n', screen)
+            if found is None:
+                raise DemoFailed('enroll showed no secret')
+            self.phone = totp.normalize_secret(found.group(1))
+            return totp.passcode(self.phone)
+
+        code, output = terminal.run_on_pty(
+            [OPENSTACK, *args],
+            env,
+            [('Code shown by the app: ', phone)],
+            timeout=180,
+        )
+        print(output.rstrip())
+        if code != 0:
+            raise DemoFailed(f'`openstack mfa enroll` exited {code}')
 
     def say(self, text: str) -> None:
         print(f'\n{BOLD}== {text} =={RESET}')
@@ -165,24 +201,7 @@ class Demo:
         self.run('alice', ['token', 'issue', '-c', 'user_id'], alice)
 
         self.say('Alice enrolls her phone')
-        self.run(
-            'alice',
-            [
-                'mfa',
-                'enroll',
-                '--name',
-                'phone',
-                '--secret',
-                self.phone,
-                '--passcode',
-                totp.passcode(self.phone),
-                '--recovery-file',
-                self.codes_file,
-            ],
-            alice,
-            note='a person scans the QR code and types the code the app '
-            'shows; the demo plays the phone and passes --secret/--passcode',
-        )
+        self.enroll_on_terminal(alice)
         self.run('alice', ['mfa', 'status'], alice)
 
         self.say('The administrator enforces MFA for alice')
@@ -245,7 +264,7 @@ class Demo:
             )
         if not codes:
             raise DemoFailed('no recovery codes were written')
-        no_cache = self.alice_env(OS_TOKEN_CACHE='off')
+        no_cache = self.alice_env(**{'OS_TOKEN_CACHE': 'off'})
         self.run(
             'alice',
             [
