@@ -802,12 +802,21 @@ def plan_removal(
                 'Say which device to remove: --device NAME_OR_ID, or --all.'
             )
         targets = [find_device(account, device)]
-    leftovers = account.book.credential_id is not None or _is_guard(
-        account.rules
+    # NOTE: rules that require TOTP with no TOTP credential at all lock
+    # the account out; relaxing them cannot let a code alone in, as there
+    # is no code.
+    locked_out = requires_totp(account.enabled, account.rules) and not (
+        account.totp
+    )
+    leftovers = (
+        account.book.credential_id is not None
+        or _is_guard(account.rules)
+        or locked_out
     )
     if not targets and all_devices and leftovers:
         # NOTE: an interrupted removal left bookkeeping or guard rules and
-        # no TOTP credential: finishing it needs no passcode.
+        # no TOTP credential, or the account is locked out: finishing or
+        # resetting needs no passcode.
         return account, [], True
     if not targets:
         raise NotFound(

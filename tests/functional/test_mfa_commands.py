@@ -474,6 +474,29 @@ class TestAdmin(mfa_base.MFATestCase):
         )
 
 
+class TestLockedOutReset(mfa_base.MFATestCase):
+    def test_status_names_the_reset_and_the_reset_works(self) -> None:
+        # Rules that need TOTP and no TOTP credential: nobody signs in.
+        user = self.make_user(rules=[['password', 'totp']])
+        admin = self.env()
+        status = self.openstack_json(
+            'mfa', 'status', '--user', user.id, env=admin
+        )
+        self.assertEqual('locked out', status['state'])
+        reset = f'openstack mfa remove --user {user.id} --all'
+        self.assertTrue(any(reset in w for w in status['warnings']))
+        self.assertEqual(401, self.password_status(user))
+
+        self.openstack(*reset.split()[1:], '--yes', env=admin)
+
+        self.assertEqual(201, self.password_status(user))
+        after = self.openstack_json(
+            'mfa', 'status', '--user', user.id, env=admin
+        )
+        self.assertEqual('not enrolled', after['state'])
+        self.assertEqual([], after['warnings'])
+
+
 class TestClientRequests(mfa_base.MFATestCase):
     def test_log_false_keeps_blobs_out_of_debug(self) -> None:
         # Direct client use, as the sign-in plugin will.
