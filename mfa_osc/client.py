@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Sequence
-import datetime
-import email.utils
 import json
-import time
 from typing import Any
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ksa_exc
 from keystoneauth1 import session as ks_session
+
+from mfa_osc import totp
 
 #: Keystone credential type of a TOTP device or recovery code.
 TOTP_TYPE = 'totp'
@@ -175,16 +174,9 @@ class MFAClient:
 
     def _note_date(self, response: Any) -> None:
         headers = getattr(response, 'headers', None) or {}
-        date = headers.get('Date')
-        if not date:
-            return
-        try:
-            server = email.utils.parsedate_to_datetime(date)
-        except (TypeError, ValueError):
-            return
-        if server.tzinfo is None:
-            server = server.replace(tzinfo=datetime.UTC)
-        self.clock_skew = time.time() - server.timestamp()
+        skew = totp.clock_skew(headers.get('Date'))
+        if skew is not None:
+            self.clock_skew = skew
 
     def _call(
         self,

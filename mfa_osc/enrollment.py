@@ -56,7 +56,6 @@ DEFAULT_RECOVERY_CODES = 8
 RECOVERY_CODE_BYTES = 10  # 80 bits: 16 base32 characters
 RECOVERY_CODE_LENGTH = 16
 PASSCODE_ATTEMPTS = 3
-CLOCK_SKEW_WARNING = 15
 BOOK_VERSION = 1
 
 STATE_NOT_ENROLLED = 'not enrolled'
@@ -371,15 +370,7 @@ def _now() -> str:
 
 
 def _clock_hint(client: mfa_client.MFAClient) -> str:
-    skew = client.clock_skew
-    if skew is None or abs(skew) <= CLOCK_SKEW_WARNING:
-        return ''
-    direction = 'ahead of' if skew > 0 else 'behind'
-    return (
-        f" This machine's clock is {abs(skew):.0f} seconds {direction} "
-        "Keystone's; synchronise it (for example `timedatectl set-ntp "
-        'true`).'
-    )
+    return totp.describe_skew(client.clock_skew)
 
 
 def _admin_enforce_command(user_id: str) -> str:
@@ -1034,7 +1025,7 @@ def status(
             'recovery code create`.'
         )
     skew = client.clock_skew
-    if skew is not None and abs(skew) > CLOCK_SKEW_WARNING:
+    if skew is not None and abs(skew) > totp.CLOCK_SKEW_WARNING:
         warnings.append(_clock_hint(client).strip())
     session_totp = None
     if is_self:

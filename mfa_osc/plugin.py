@@ -14,8 +14,6 @@ import base64
 from collections.abc import Iterable
 from collections.abc import Sequence
 import contextlib
-import datetime
-import email.utils
 import hashlib
 import json
 import sys
@@ -46,9 +44,6 @@ METHOD_ALIASES = {
     'v3totp': 'totp',
 }
 DEFAULT_METHODS = ('password', 'totp')
-
-#: Clock difference (seconds) worth mentioning when a passcode fails.
-CLOCK_SKEW_WARNING = 15
 
 #: How many times a person may retype a refused passcode at the prompt.
 PROMPT_ATTEMPTS = 3
@@ -113,30 +108,9 @@ def token_methods(ref: access.AccessInfo) -> list[str]:
 
 
 def clock_skew(response: Any) -> float | None:
-    """Seconds this machine's clock is ahead of the server's ``Date``."""
+    """Seconds this machine's clock is ahead of the response's ``Date``."""
     headers = getattr(response, 'headers', None) or {}
-    date = headers.get('Date')
-    if not date:
-        return None
-    try:
-        server = email.utils.parsedate_to_datetime(date)
-    except (TypeError, ValueError):
-        return None
-    if server.tzinfo is None:
-        server = server.replace(tzinfo=datetime.UTC)
-    return time.time() - server.timestamp()
-
-
-def describe_skew(skew: float | None) -> str:
-    """A sentence about the clock when it is off by more than 15 s."""
-    if skew is None or abs(skew) <= CLOCK_SKEW_WARNING:
-        return ''
-    direction = 'ahead of' if skew > 0 else 'behind'
-    return (
-        f" This machine's clock is {abs(skew):.0f} seconds {direction} "
-        "Keystone's, and passcodes depend on the time: synchronise the "
-        'clock (for example `timedatectl set-ntp true`) and try again.'
-    )
+    return totp.clock_skew(headers.get('Date'))
 
 
 def _enabled_methods(error: ksa_exc.HttpError) -> list[str] | None:
@@ -365,7 +339,7 @@ class MultiFactor(base.Auth):
                 '[auth] methods in keystone.conf (MFA rules naming totp are '
                 'not enforced until then).'.format(', '.join(enabled))
             ) from None
-        hint = describe_skew(clock_skew(exc.response))
+        hint = totp.describe_skew(clock_skew(exc.response))
         if self.recovery_code:
             raise exceptions.PasscodeRejected(
                 'Keystone refused the sign-in: the password is wrong, or the '
@@ -575,11 +549,8 @@ class MultiFactor(base.Auth):
         self, session: ks_session.Session, token_id: str
     ) -> access.AccessInfoV3:
         """GET /v3/auth/tokens: is the cached token still good?"""
-        url = self.token_url
-        if not self.auth_url.rstrip('/').endswith('v3'):
-            url = '{}/v3/auth/tokens'.format(self.auth_url.rstrip('/'))
         resp = session.get(
-            url,
+            self._identity_url() + '/auth/tokens',
             headers={
                 'X-Auth-Token': token_id,
                 'X-Subject-Token': token_id,

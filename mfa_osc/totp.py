@@ -138,6 +138,40 @@ def window_offset(
     return None
 
 
+#: Clock difference (seconds) from Keystone worth telling the user about.
+CLOCK_SKEW_WARNING = 15
+
+
+def clock_skew(
+    date_header: str | None, now: float | None = None
+) -> float | None:
+    """Seconds this machine's clock is ahead of a server's ``Date`` header."""
+    import datetime
+    import email.utils
+
+    if not date_header:
+        return None
+    try:
+        server = email.utils.parsedate_to_datetime(date_header)
+    except (TypeError, ValueError):
+        return None
+    if server.tzinfo is None:
+        server = server.replace(tzinfo=datetime.UTC)
+    return (time.time() if now is None else now) - server.timestamp()
+
+
+def describe_skew(skew: float | None) -> str:
+    """A sentence about the clock when it is off by more than 15 s, or ''."""
+    if skew is None or abs(skew) <= CLOCK_SKEW_WARNING:
+        return ''
+    direction = 'ahead of' if skew > 0 else 'behind'
+    return (
+        f" This machine's clock is {abs(skew):.0f} seconds {direction} "
+        "Keystone's, and passcodes depend on the time: synchronise the "
+        'clock (for example `timedatectl set-ntp true`) and try again.'
+    )
+
+
 def recovery_secret(code: str) -> str:
     """The TOTP secret that a (normalised) recovery code stands for.
 

@@ -7,10 +7,12 @@ directly against Keystone.
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import http.server
 import json
 import threading
+import time
 from typing import Any
 
 import requests
@@ -43,6 +45,9 @@ class Proxy:
         self.requests: list[tuple[str, str]] = []
         self.fail_at: int | None = None
         self.fail_mode = '503'
+        #: Seconds added to the ``Date`` of every response: a Keystone
+        #: whose clock is off (uwsgi itself sends no Date).
+        self.clock_offset = 0.0
         self._lock = threading.Lock()
         proxy = self
 
@@ -51,6 +56,12 @@ class Proxy:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                when = time.time() if timestamp is None else timestamp
+                return email.utils.formatdate(
+                    when + proxy.clock_offset, usegmt=True
+                )
 
             def _handle(self) -> None:
                 length = int(self.headers.get('Content-Length') or 0)

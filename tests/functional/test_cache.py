@@ -200,6 +200,25 @@ class TestCache(CacheTestCase):
         self.assertIn(self.user.id, output)
 
 
+class TestClockSkew(CacheTestCase):
+    def test_wrong_code_from_a_machine_whose_clock_is_off(self) -> None:
+        # NOTE: the proxy plays a Keystone whose clock is 2 minutes behind
+        # this machine's (uwsgi alone sends no Date header).
+        self.proxy.clock_offset = -120
+        good = totp.passcode(SECRET)
+        wrong = f'{(int(good) + 500000) % 1000000:06d}'
+        result = self.openstack(
+            'token',
+            'issue',
+            env=self.env(OS_PASSCODE=wrong),
+            expect_fail=True,
+        )
+        self.assertRegex(
+            result.stderr, r"clock is 1[12]\d seconds ahead of Keystone's"
+        )
+        self.assertNotIn('Traceback', result.stderr)
+
+
 class TestRecoveryCodeSignIn(CacheTestCase):
     def test_a_recovery_code_signs_in_once(self) -> None:
         admin_env = self.keystone.os_env()
