@@ -694,9 +694,13 @@ class RemoveMFA(command.Command):
                 mfa, account, targets, last, used_recovery=used
             )
         if result.last:
+            what = (
+                f'Removed {", ".join(result.removed)}'
+                if result.removed
+                else 'Reset'
+            )
             sys.stderr.write(
-                f'Removed {", ".join(result.removed)}: no TOTP device is '
-                'left and MFA is off (rules: '
+                f'{what}: no TOTP device is left and MFA is off (rules: '
                 f'{_rules_text(result.rules) if result.enabled else "none"}'
                 ').\n'
             )

@@ -487,7 +487,8 @@ class TestLockedOutReset(mfa_base.MFATestCase):
         self.assertTrue(any(reset in w for w in status['warnings']))
         self.assertEqual(401, self.password_status(user))
 
-        self.openstack(*reset.split()[1:], '--yes', env=admin)
+        result = self.openstack(*reset.split()[1:], '--yes', env=admin)
+        self.assertIn('Reset: no TOTP device is left', result.stderr)
 
         self.assertEqual(201, self.password_status(user))
         after = self.openstack_json(
