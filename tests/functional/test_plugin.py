@@ -178,6 +178,48 @@ class TestPasscodeSources(PluginTestCase):
         self.assertEqual(self.user.id, self.token(env)['user_id'])
 
 
+class TestDefaultDomain(PluginTestCase):
+    def test_os_default_domain_is_the_user_domain(self) -> None:
+        api = self.keystone.admin_adapter()
+        suffix = os.urandom(4).hex()
+        domain = api.post(
+            '/domains', json={'domain': {'name': f'corp-{suffix}'}}
+        ).json()['domain']
+        project = api.post(
+            '/projects',
+            json={'project': {'name': 'p', 'domain_id': domain['id']}},
+        ).json()['project']
+        user = api.post(
+            '/users',
+            json={
+                'user': {
+                    'name': 'carol',
+                    'password': 'carol-password-1',
+                    'domain_id': domain['id'],
+                }
+            },
+        ).json()['user']
+        role = api.get('/roles', params={'name': 'member'}).json()['roles']
+        api.put(
+            f'/projects/{project["id"]}/users/{user["id"]}/roles/'
+            f'{role[0]["id"]}'
+        )
+        env = {
+            'OS_AUTH_URL': self.keystone.auth_url,
+            'OS_IDENTITY_API_VERSION': '3',
+            'OS_AUTH_TYPE': 'v3multifactor',
+            'OS_USERNAME': 'carol',
+            'OS_PASSWORD': 'carol-password-1',
+            'OS_PROJECT_NAME': 'p',
+            'OS_TOKEN_CACHE': 'off',
+        }
+        token = self.openstack_json(
+            '--os-default-domain', domain['id'], 'token', 'issue', env=env
+        )
+        self.assertEqual(user['id'], token['user_id'])
+        self.assertEqual(project['id'], token['project_id'])
+
+
 class TestApplicationCredential(PluginTestCase):
     def test_ci_signs_in_with_an_application_credential(self) -> None:
         user = self.mfa_user()
