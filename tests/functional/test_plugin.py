@@ -302,12 +302,16 @@ class TestConfigPaths(PluginTestCase):
                     'project_domain_name': 'Default',
                     'auth_methods': methods,
                     'totp_secret': SECRET,
-                    'token_cache': False,
+                    'token_cache': 'off',
                 }
             )
             env = {'OS_CLIENT_CONFIG_FILE': path, 'OS_CLOUD': 'mfa'}
             token = self.openstack_json('token', 'issue', env=env)
             self.assertEqual(user.id, token['user_id'], methods)
+        # NOTE: token_cache: "off" from clouds.yaml reached the plugin.
+        self.assertFalse(
+            os.path.exists(os.path.join(self.home, '.cache', 'mfa-osc'))
+        )
 
     def test_openstacksdk_connect(self) -> None:
         user = self.mfa_user()
@@ -317,7 +321,7 @@ class TestConfigPaths(PluginTestCase):
             'auth_url=sys.argv[1], username=sys.argv[2], '
             'password=sys.argv[3], project_name=sys.argv[4], '
             'user_domain_name="Default", project_domain_name="Default", '
-            'totp_secret=sys.argv[5], token_cache=False)\n'
+            'totp_secret=sys.argv[5], token_cache="off")\n'
             'conn.authorize()\n'
             'print(json.dumps({"user_id": conn.current_user_id}))\n'
         )
