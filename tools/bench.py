@@ -47,22 +47,37 @@ def line(name: str, value: str) -> None:
     print(f'  {name:<52} {value}')
 
 
-def median_time(argv: list[str], env: dict[str, str], runs: int) -> float:
-    """Median wall time of ``runs`` runs, after one unmeasured warm-up."""
-    times = []
-    for run in range(runs + 1):
-        start = time.perf_counter()
-        subprocess.run(
-            argv,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=True,
-        )
-        if run:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _timed(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        argv,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+    )
+    return time.perf_counter() - start
+
+
+def compare(
+    argv: list[str],
+    baseline: dict[str, str],
+    candidate: dict[str, str],
+    runs: int,
+) -> tuple[float, float]:
+    """Median wall times of a baseline and a candidate, runs interleaved.
+
+    One unmeasured warm-up run each first; interleaving keeps a change in
+    the machine's load from favouring either side.
+    """
+    _timed(argv, baseline)
+    _timed(argv, candidate)
+    base, cand = [], []
+    for _ in range(runs):
+        base.append(_timed(argv, baseline))
+        cand.append(_timed(argv, candidate))
+    return statistics.median(base), statistics.median(cand)
 
 
 def clean_env(home: str, extra: dict[str, str]) -> dict[str, str]:
@@ -127,22 +142,20 @@ def bench_cli(ks: local_keystone.LocalKeystone, runs: int) -> None:
         pw_env = clean_env(home, ks.os_env(plain))
         pw_env['OS_AUTH_TYPE'] = 'v3password'
         mf_env = dict(pw_env, OS_AUTH_TYPE='v3multifactor')
-        base = median_time(argv, pw_env, runs)
-        ours = median_time(argv, mf_env, runs)
+        base, ours = compare(argv, pw_env, mf_env, runs)
         print(f'2. openstack token issue, median of {runs}')
         line('v3password (baseline), user without MFA', f'{base:.2f} s')
         line('v3multifactor, user without MFA', f'{ours:.2f} s')
         line('ratio v3multifactor / v3password', f'{ours / base:.2f}')
         mfa_env = clean_env(home, ks.os_env(mfa))
         mfa_env.update(OS_AUTH_TYPE='v3multifactor', OS_TOTP_SECRET=SECRET)
-        uncached = median_time(
-            argv, {**mfa_env, 'OS_TOKEN_CACHE': 'off'}, runs
-        )
-        median_time(argv, mfa_env, 1)  # sign in once: fills the cache
+        _timed(argv, mfa_env)  # sign in once: fills the cache
         cached_env = dict(mfa_env)
         cached_env.pop('OS_TOTP_SECRET')
         cached_env.pop('OS_PASSWORD')
-        cached = median_time(argv, cached_env, runs)
+        uncached, cached = compare(
+            argv, {**mfa_env, 'OS_TOKEN_CACHE': 'off'}, cached_env, runs
+        )
         print(f'3. Token cache, user with MFA, median of {runs}')
         line('uncached (password + passcode sign-in)', f'{uncached:.2f} s')
         line('cached (no sign-in, one token validation)', f'{cached:.2f} s')
