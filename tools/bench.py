@@ -181,7 +181,7 @@ class Counter:
         return calls
 
 
-def bench_round_trips(ks: local_keystone.LocalKeystone) -> None:
+def bench_round_trips(ks: local_keystone.LocalKeystone, runs: int) -> None:
     plain = ks.create_user()
     mfa = ks.create_user(rules=RULES)
     ks.create_totp_credential(mfa.id, SECRET)
@@ -205,28 +205,49 @@ def bench_round_trips(ks: local_keystone.LocalKeystone) -> None:
             params.update(kw)
             return plugin.MultiFactor(ks.auth_url, **params)
 
+        first = auth(mfa, totp_secret=SECRET, token_cache=True)
+        first.get_auth_ref(ks_session.Session())  # fills the cache
         paths = [
-            ('user without MFA rules', auth(plain)),
-            ('MFA, passcode given up front', auth(mfa, totp_secret=SECRET)),
+            ('user without MFA rules (baseline)', lambda: auth(plain)),
+            (
+                'MFA, passcode given up front',
+                lambda: auth(mfa, totp_secret=SECRET),
+            ),
             (
                 'MFA, passcode command after the receipt',
-                auth(mfa, passcode_command=command),
+                lambda: auth(mfa, passcode_command=command),
             ),
-            ('MFA, cached token (new process)', None),
+            (
+                'MFA, cached token (as in a new process)',
+                lambda: auth(mfa, password=None, token_cache=True),
+            ),
         ]
-        print('4. Sign-in round trips per path (requests to /v3/auth/tokens)')
-        for name, auth_plugin in paths:
-            session = ks_session.Session()
-            counter = Counter(session)
-            if auth_plugin is None:
-                first = auth(mfa, totp_secret=SECRET, token_cache=True)
-                first.get_auth_ref(ks_session.Session())
-                auth_plugin = auth(mfa, password=None, token_cache=True)
-            auth_plugin.get_auth_ref(session)
-            calls = [c for c in counter.take() if c.endswith('/auth/tokens')]
+        print(
+            '4. Sign-in per path, in process: requests to /v3/auth/tokens, '
+            f'median time of {runs} and ratio to the baseline'
+        )
+        baseline = None
+        for name, make in paths:
+            times = []
+            for _ in range(runs):
+                session = ks_session.Session()
+                counter = Counter(session)
+                auth_plugin = make()
+                start = time.perf_counter()
+                auth_plugin.get_auth_ref(session)
+                times.append(time.perf_counter() - start)
+                calls = [
+                    c for c in counter.take() if c.endswith('/auth/tokens')
+                ]
             posts = sum(1 for c in calls if c.startswith('POST'))
             gets = sum(1 for c in calls if c.startswith('GET'))
-            line(name, f'{posts} POST, {gets} GET')
+            took = statistics.median(times)
+            baseline = baseline or took
+            line(
+                name,
+                f'{posts} POST, {gets} GET, {took * 1000:.0f} ms, '
+                f'{took / baseline:.2f}',
+            )
 
 
 # -- 5. audit ------------------------------------------------------------
@@ -301,7 +322,7 @@ def main() -> int:
     }
     with local_keystone.LocalKeystone(config=config) as ks:
         bench_cli(ks, args.runs)
-        bench_round_trips(ks)
+        bench_round_trips(ks, args.runs)
         bench_audit(ks, args.users)
     return 0
 
