@@ -90,6 +90,10 @@ class Proxy:
                     if k.lower() not in _HOP and k.lower() != 'host'
                 }
                 headers['Host'] = f'127.0.0.1:{proxy.upstream_port}'
+                # NOTE: one upstream connection per request, closed by
+                # uwsgi after its answer, so reading it never waits on a
+                # kept-alive connection.
+                headers['Connection'] = 'close'
                 conn.request(self.command, self.path, body, headers)
                 response = conn.getresponse()
                 data = response.read()
