@@ -125,6 +125,13 @@ def _enabled_methods(error: ksa_exc.HttpError) -> list[str] | None:
     return [str(m) for m in methods] if isinstance(methods, list) else None
 
 
+def _expired(needs: ksa_exc.MissingAuthMethods) -> bool:
+    """Whether an auth receipt has expired by this machine's clock."""
+    return (
+        bool(needs.expires_at) and needs.expires_at.timestamp() < time.time()
+    )
+
+
 def _rules_text(rules: Sequence[Sequence[str]]) -> str:
     return '; '.join('+'.join(rule) for rule in rules) or 'none'
 
@@ -295,7 +302,7 @@ class MultiFactor(base.Auth):
         upfront = self._upfront_passcode() if 'totp' in self.methods else None
         if self.methods == ('totp',):
             if upfront is None:
-                return self._finish_with_passcode(session, [], None)
+                return self._finish_with_passcode(session, None)
             return self._send(session, [self._totp_method(upfront)], True)
         if upfront is not None:
             return self._send(
@@ -383,21 +390,18 @@ class MultiFactor(base.Auth):
                     '+'.join(self.methods),
                 )
             ) from None
-        return self._finish_with_passcode(session, [], needs)
+        return self._finish_with_passcode(session, needs)
 
     def _finish_with_passcode(
         self,
         session: ks_session.Session,
-        methods: list[base.AuthMethod],
         needs: ksa_exc.MissingAuthMethods | None,
     ) -> access.AccessInfoV3:
         for attempt in range(PROMPT_ATTEMPTS):
             code, origin = self._later_passcode(attempt)
-            sent: list[base.AuthMethod] = [*methods]
+            sent: list[base.AuthMethod] = []
             if needs is not None:
-                if needs.expires_at and needs.expires_at.timestamp() < (
-                    time.time()
-                ):
+                if _expired(needs):
                     raise self._receipt_expired()
                 sent.append(
                     v3_receipt.ReceiptMethod(receipt=needs.receipt or '')
@@ -406,11 +410,7 @@ class MultiFactor(base.Auth):
             try:
                 return self._send(session, sent, True)
             except exceptions.PasscodeRejected as exc:
-                if (
-                    needs is not None
-                    and needs.expires_at
-                    and (needs.expires_at.timestamp() < time.time())
-                ):
+                if needs is not None and _expired(needs):
                     raise self._receipt_expired() from None
                 if origin != 'prompt' or attempt + 1 == PROMPT_ATTEMPTS:
                     raise
