@@ -100,6 +100,28 @@ def parse_auth_methods(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(m for m in DEFAULT_METHODS if m in methods)
 
 
+def identity_url(auth_url: str) -> str:
+    """The ``.../v3`` endpoint of an auth URL given with or without /v3."""
+    url = auth_url.rstrip('/')
+    return url if url.endswith('/v3') else url + '/v3'
+
+
+def tokens_url(auth_url: str) -> str:
+    return identity_url(auth_url) + '/auth/tokens'
+
+
+def revoke_token(
+    session: ks_session.Session, auth_url: str, token: str
+) -> None:
+    """Revoke a token with itself (a user may revoke their own)."""
+    session.delete(
+        tokens_url(auth_url),
+        headers={'X-Auth-Token': token, 'X-Subject-Token': token},
+        authenticated=False,
+        log=False,
+    )
+
+
 def token_methods(ref: access.AccessInfo) -> list[str]:
     """The methods a token was obtained with (``token.methods``)."""
     token = ref._data.get('token', {}) if isinstance(ref._data, dict) else {}
@@ -429,10 +451,6 @@ class MultiFactor(base.Auth):
             'default). Run the command again and enter the passcode sooner.'
         )
 
-    def _identity_url(self) -> str:
-        url = self.auth_url.rstrip('/')
-        return url if url.endswith('/v3') else url + '/v3'
-
     def _use_up_recovery_code(
         self, session: ks_session.Session, ref: access.AccessInfoV3
     ) -> None:
@@ -448,7 +466,7 @@ class MultiFactor(base.Auth):
 
         token = ref.auth_token or ''
         as_user = ks_session.Session(
-            auth=token_endpoint.Token(self._identity_url(), token),
+            auth=token_endpoint.Token(identity_url(self.auth_url), token),
             verify=session.verify,
             cert=session.cert,
         )
@@ -460,12 +478,7 @@ class MultiFactor(base.Auth):
             )
         except Exception as exc:
             with contextlib.suppress(Exception):
-                session.delete(
-                    self.token_url,
-                    headers={'X-Auth-Token': token, 'X-Subject-Token': token},
-                    authenticated=False,
-                    log=False,
-                )
+                revoke_token(session, self.auth_url, token)
             raise exceptions.MFAError(
                 'The recovery code was accepted but could not be used up, so '
                 f'the sign-in was cancelled ({exc}). Try again.'
@@ -550,7 +563,7 @@ class MultiFactor(base.Auth):
     ) -> access.AccessInfoV3:
         """GET /v3/auth/tokens: is the cached token still good?"""
         resp = session.get(
-            self._identity_url() + '/auth/tokens',
+            tokens_url(self.auth_url),
             headers={
                 'X-Auth-Token': token_id,
                 'X-Subject-Token': token_id,

@@ -14,15 +14,10 @@ def _revoke(auth_url: str, token: str) -> str | None:
     from keystoneauth1 import exceptions as ksa_exc
     from keystoneauth1 import session as ks_session
 
-    url = auth_url.rstrip('/')
-    url = (url if url.endswith('/v3') else url + '/v3') + '/auth/tokens'
+    from mfa_osc import plugin
+
     try:
-        ks_session.Session().delete(
-            url,
-            headers={'X-Auth-Token': token, 'X-Subject-Token': token},
-            authenticated=False,
-            log=False,
-        )
+        plugin.revoke_token(ks_session.Session(), auth_url, token)
     except (ksa_exc.NotFound, ksa_exc.Unauthorized):
         return None  # already expired or revoked: nothing left to revoke
     except ksa_exc.ClientException as exc:

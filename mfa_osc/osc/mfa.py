@@ -172,6 +172,23 @@ def command_errors() -> Iterator[None]:
         raise exceptions.CommandError(str(exc)) from None
 
 
+def _add_proof_options(
+    parser: argparse.ArgumentParser, when: str, used: str = ''
+) -> None:
+    """--passcode or --recovery-code: proof that the user holds a device."""
+    proof = parser.add_mutually_exclusive_group()
+    proof.add_argument(
+        '--passcode',
+        metavar='<passcode>',
+        help=f'Current code of one of your devices{when}',
+    )
+    proof.add_argument(
+        '--recovery-code',
+        metavar='<code>',
+        help=f'One of your recovery codes{used}{when}',
+    )
+
+
 def _add_user_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         '--user',
@@ -646,17 +663,7 @@ class RemoveMFA(command.Command):
             action='store_true',
             help='Remove every device and recovery code (turns MFA off)',
         )
-        proof = parser.add_mutually_exclusive_group()
-        proof.add_argument(
-            '--passcode',
-            metavar='<passcode>',
-            help='Current code of one of your devices (self-service)',
-        )
-        proof.add_argument(
-            '--recovery-code',
-            metavar='<code>',
-            help='One of your recovery codes, used up (self-service)',
-        )
+        _add_proof_options(parser, ' (self-service)', ', used up')
         parser.add_argument(
             '--yes',
             action='store_true',
@@ -726,18 +733,8 @@ class CreateRecoveryCodes(command.ShowOne):
             metavar='<path>',
             help='Also write the codes to a new file (mode 0600)',
         )
-        proof = parser.add_mutually_exclusive_group()
-        proof.add_argument(
-            '--passcode',
-            metavar='<passcode>',
-            help='Current code of one of your devices, when this session '
-            'did not sign in with TOTP',
-        )
-        proof.add_argument(
-            '--recovery-code',
-            metavar='<code>',
-            help='One of your recovery codes, when this session did not '
-            'sign in with TOTP',
+        _add_proof_options(
+            parser, ', when this session did not sign in with TOTP'
         )
         _add_user_options(parser, 'User to create codes for')
         return parser
