@@ -372,7 +372,6 @@ class LocalKeystone:
     :param region: the region of the identity endpoints.
     :param config: extra keystone.conf settings, ``{section: {option:
         value}}``; they override the defaults.
-    :param threads: uWSGI threads of the single worker process.
     :param startup_timeout: seconds to wait for the server to come up.
     :param keep_work_dir: do not remove the temporary directory at stop
         (for debugging).
@@ -388,7 +387,6 @@ class LocalKeystone:
         admin_password: str | None = None,
         region: str = DEFAULT_REGION,
         config: Mapping[str, Mapping[str, str]] | None = None,
-        threads: int = 4,
         startup_timeout: float = 120.0,
         keep_work_dir: bool = False,
     ) -> None:
@@ -396,7 +394,6 @@ class LocalKeystone:
         self.admin_password = admin_password or secrets.token_urlsafe(18)
         self.region_name = region
         self._extra_config = config or {}
-        self._threads = threads
         self._startup_timeout = startup_timeout
         self._keep_work_dir = keep_work_dir
         self.port: int | None = None
@@ -728,10 +725,15 @@ class LocalKeystone:
             'keystone.wsgi.api:application',
             '--need-app',
             '--master',
+            # One process, one thread: requests are served one at a time.
+            # Keystone writes on every password sign-in (last_active_at);
+            # two at once on sqlite can fail with "database is locked" and
+            # leave the other request unanswered until uWSGI's 60 s
+            # http-timeout (measured: 1 run in 40 of two concurrent
+            # sign-ins under load).
             '--processes',
             '1',
-            '--threads',
-            str(self._threads),
+            '--enable-threads',
             # Die on SIGTERM (not reload), workers die with the master.
             '--die-on-term',
             '--no-orphans',
