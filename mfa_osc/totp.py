@@ -172,18 +172,23 @@ def describe_skew(skew: float | None) -> str:
     )
 
 
-def recovery_secret(code: str) -> str:
-    """The TOTP secret that a (normalised) recovery code stands for.
+def keystone_key(blob: object) -> bytes | None:
+    """The key Keystone computes passcodes from, or None if it cannot.
 
-    Keystone computes passcodes with ``cryptography``, which refuses keys
-    under 128 bits, and a code that long is tiresome to type. So a recovery
-    code is short (80 random bits) and the Keystone credential holds a
-    160-bit secret derived from it; only the code's holder can compute it.
+    Mirrors ``keystone.auth.plugins.totp._generate_totp_passcodes``: the
+    blob is padded with ``=`` to a multiple of 8 and base32-decoded case
+    sensitively (lower case, spaces or stray padding fail), and
+    ``cryptography`` refuses keys under 128 bits; Keystone skips such a
+    credential silently, so no code from it ever signs in.
     """
-    import hashlib
-
-    digest = hashlib.sha256(b'mfa-osc recovery code\0' + code.encode())
-    return base64.b32encode(digest.digest()[:SECRET_BYTES]).decode('ascii')
+    if not isinstance(blob, str) or not blob:
+        return None
+    padded = blob + '=' * (-len(blob) % 8)
+    try:
+        key = base64.b32decode(padded.encode('utf-8'))
+    except (binascii.Error, ValueError):
+        return None
+    return key if len(key) >= MIN_SECRET_BYTES else None
 
 
 def provisioning_uri(secret: str, account: str, issuer: str) -> str:

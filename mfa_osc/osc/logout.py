@@ -14,7 +14,7 @@ def _revoke(auth_url: str, token: str) -> str | None:
     from keystoneauth1 import exceptions as ksa_exc
     from keystoneauth1 import session as ks_session
 
-    from mfa_osc import plugin
+    from mfa_osc.auth import plugin
 
     try:
         plugin.revoke_token(ks_session.Session(), auth_url, token)
@@ -54,7 +54,7 @@ class Logout(command.Command):
         return (get_id() if callable(get_id) else None), auth
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
-        from mfa_osc import cache
+        from mfa_osc.auth import cache
 
         targets: list[tuple[Any, Any]] = []
         if parsed_args.all:

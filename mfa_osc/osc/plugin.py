@@ -8,6 +8,8 @@ client are imported when a command runs.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from typing import Any
 
 from mfa_osc import redact
@@ -17,23 +19,37 @@ API_VERSION_OPTION = 'os_mfa_api_version'
 API_VERSIONS = ('1',)
 DEFAULT_API_VERSION = '1'
 
-# NOTE: OSC logs its whole command line and its auth options under --debug,
-# masking by key name only; the passcode, the recovery code and values given
-# as flags would show. Scrub every log record of this process instead.
-redact.install()
-
 
 def make_client(instance: Any) -> Any:
-    """Return the Keystone MFA client on the command's session."""
+    """Return the Keystone MFA client on the command's session.
+
+    It finds Keystone in the catalog by the cloud's interface and region
+    (``--os-interface``, ``--os-region-name`` or clouds.yaml), on the
+    session that carries the cloud's TLS settings.
+    """
     from mfa_osc import client
 
-    return client.MFAClient(instance.session)
+    redact.install()
+    return client.MFAClient(
+        instance.session,
+        interface=getattr(instance, 'interface', None),
+        region_name=getattr(instance, 'region_name', None),
+    )
 
 
 def build_option_parser(
     parser: argparse.ArgumentParser,
 ) -> argparse.ArgumentParser:
-    """Add the global option of the mfa command group."""
+    """Add the global option of the mfa command group.
+
+    OSC calls this at every start, before it logs its command line and
+    auth options under ``--debug`` (masking by key name only). The log
+    scrubbing goes on here when this process could log a secret: one is on
+    the command line or in the environment, or output is verbose enough
+    to show those lines. The plugin installs it too, when it is used.
+    """
+    if redact.secrets_in(sys.argv, os.environ) or _verbose(sys.argv):
+        redact.install()
     parser.add_argument(
         '--os-mfa-api-version',
         metavar='<mfa-api-version>',
@@ -42,3 +58,11 @@ def build_option_parser(
         '(Env: OS_MFA_API_VERSION)',
     )
     return parser
+
+
+def _verbose(argv: list[str]) -> bool:
+    return any(
+        arg in ('--debug', '-v', '-vv', '-vvv', '--verbose', '--log-file')
+        or arg.startswith('--log-file=')
+        for arg in argv
+    )

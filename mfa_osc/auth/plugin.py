@@ -10,13 +10,9 @@ TOTP secret given up front, password and passcode go in one request.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
-from collections.abc import Sequence
 import contextlib
-import hashlib
-import json
-import sys
+import logging
 import time
 from typing import Any
 from typing import ClassVar
@@ -27,14 +23,18 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity.v3 import base
 from keystoneauth1.identity.v3 import password as v3_password
 from keystoneauth1.identity.v3 import receipt as v3_receipt
-from keystoneauth1.identity.v3 import token as v3_token
 from keystoneauth1.identity.v3 import totp as v3_totp
 
-from mfa_osc import cache
-from mfa_osc import exceptions
+from mfa_osc import identity
+from mfa_osc import recovery
 from mfa_osc import redact
-from mfa_osc import sources
+from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
+from mfa_osc.auth import cached
+from mfa_osc.auth import exceptions
+from mfa_osc.auth import sources
+
+LOG = logging.getLogger(__name__)
 
 #: Keystone method name for each name ``auth_methods`` accepts.
 METHOD_ALIASES = {
@@ -47,9 +47,6 @@ DEFAULT_METHODS = ('password', 'totp')
 
 #: How many times a person may retype a refused passcode at the prompt.
 PROMPT_ATTEMPTS = 3
-
-#: A cached token this close to expiry (seconds) is not reused.
-CACHE_MARGIN = 120
 
 _FALSE = {'0', 'false', 'no', 'off', 'disable', 'disabled'}
 
@@ -100,22 +97,12 @@ def parse_auth_methods(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(m for m in DEFAULT_METHODS if m in methods)
 
 
-def identity_url(auth_url: str) -> str:
-    """The ``.../v3`` endpoint of an auth URL given with or without /v3."""
-    url = auth_url.rstrip('/')
-    return url if url.endswith('/v3') else url + '/v3'
-
-
-def tokens_url(auth_url: str) -> str:
-    return identity_url(auth_url) + '/auth/tokens'
-
-
 def revoke_token(
     session: ks_session.Session, auth_url: str, token: str
 ) -> None:
     """Revoke a token with itself (a user may revoke their own)."""
     session.delete(
-        tokens_url(auth_url),
+        identity.tokens_url(auth_url),
         headers={'X-Auth-Token': token, 'X-Subject-Token': token},
         authenticated=False,
         log=False,
@@ -124,9 +111,9 @@ def revoke_token(
 
 def token_methods(ref: access.AccessInfo) -> list[str]:
     """The methods a token was obtained with (``token.methods``)."""
-    token = ref._data.get('token', {}) if isinstance(ref._data, dict) else {}
-    methods = token.get('methods') if isinstance(token, dict) else None
-    return [str(m) for m in methods] if isinstance(methods, list) else []
+    return identity.token_methods(
+        ref._data if isinstance(ref._data, dict) else None
+    )
 
 
 def clock_skew(response: Any) -> float | None:
@@ -154,11 +141,7 @@ def _expired(needs: ksa_exc.MissingAuthMethods) -> bool:
     )
 
 
-def _rules_text(rules: Sequence[Sequence[str]]) -> str:
-    return '; '.join('+'.join(rule) for rule in rules) or 'none'
-
-
-class MultiFactor(base.Auth):
+class MultiFactor(cached.CachedSignIn, base.Auth):
     """Sign in with a password and a TOTP passcode, asking only if needed.
 
     :param auth_url: Identity service endpoint for authentication.
@@ -212,6 +195,9 @@ class MultiFactor(base.Auth):
         self.recovery_code = recovery_code
         self.token_cache = parse_flag(token_cache)
         self.prompt = prompt
+        # NOTE: this package's code is about to run: from now on no log
+        # record of this process shows a secret it knows of.
+        redact.install()
         redact.register(password, passcode, totp_secret, recovery_code)
         #: The token of the last sign-in with a second factor, which later
         #: commands reuse or rescope instead of asking again.
@@ -252,18 +238,14 @@ class MultiFactor(base.Auth):
     def _upfront_passcode(self) -> str | None:
         """The passcode given directly or computed from a secret, if any."""
         if self.recovery_code:
-            from mfa_osc import enrollment
-
             try:
-                bare = enrollment.normalize_recovery_code(self.recovery_code)
-            except enrollment.EnrollmentError as exc:
+                bare = recovery.normalize(self.recovery_code)
+            except recovery.InvalidRecoveryCode as exc:
                 raise exceptions.PasscodeFormatError(
                     f'{exc} It came from --os-recovery-code or '
                     'OS_RECOVERY_CODE.'
                 ) from None
-            code = totp.passcode(totp.recovery_secret(bare))
-            redact.register(bare, code)
-            return code
+            return recovery.passcode(bare)
         if self.passcode:
             return self._checked(self.passcode)
         if self.totp_secret:
@@ -408,7 +390,7 @@ class MultiFactor(base.Auth):
                 'with methods that satisfy a rule (--os-auth-methods), or '
                 'ask an administrator to check the rules.'.format(
                     '+'.join(sorted(done)),
-                    _rules_text(rules),
+                    mfa_rules.text(rules),
                     '+'.join(self.methods),
                 )
             ) from None
@@ -436,10 +418,9 @@ class MultiFactor(base.Auth):
                     raise self._receipt_expired() from None
                 if origin != 'prompt' or attempt + 1 == PROMPT_ATTEMPTS:
                     raise
-                print(
+                sources.tell(
                     'That passcode was not accepted; enter the current code.'
-                    + exc.hint,
-                    file=sys.stderr,
+                    + exc.hint
                 )
         raise AssertionError('unreachable')
 
@@ -461,19 +442,21 @@ class MultiFactor(base.Auth):
         """
         from keystoneauth1 import token_endpoint
 
+        from mfa_osc import account as mfa_account
         from mfa_osc import client as mfa_client
-        from mfa_osc import enrollment
 
         token = ref.auth_token or ''
         as_user = ks_session.Session(
-            auth=token_endpoint.Token(identity_url(self.auth_url), token),
+            auth=token_endpoint.Token(
+                identity.identity_url(self.auth_url), token
+            ),
             verify=session.verify,
             cert=session.cert,
         )
         code = str(self.recovery_code)
         self.recovery_code = None
         try:
-            left = enrollment.consume_recovery_code(
+            left = mfa_account.use_up_recovery_code(
                 mfa_client.MFAClient(as_user), str(ref.user_id), code
             )
         except Exception as exc:
@@ -483,162 +466,11 @@ class MultiFactor(base.Auth):
                 'The recovery code was accepted but could not be used up, so '
                 f'the sign-in was cancelled ({exc}). Try again.'
             ) from None
-        print(
-            f'Signed in with a recovery code, which is now used up; '
-            f'{left} recovery code{"s" if left != 1 else ""} left. Enroll '
-            'a new device with `openstack mfa enroll --name NAME`, then '
-            'remove the lost one with `openstack mfa remove --device NAME`.',
-            file=sys.stderr,
+        LOG.warning(
+            'Signed in with a recovery code, which is now used up; %d '
+            'recovery code%s left. Enroll a new device with `openstack mfa '
+            'enroll --name NAME`, then remove the lost one with `openstack '
+            'mfa remove --device NAME`.',
+            left,
+            's' if left != 1 else '',
         )
-
-    # -- the token cache --------------------------------------------------
-
-    def _scope_key(self) -> str:
-        return json.dumps(
-            [
-                self.project_id,
-                self.project_name,
-                self.project_domain_id,
-                self.project_domain_name,
-                self.domain_id,
-                self.domain_name,
-                self.system_scope,
-                self.trust_id,
-                self.unscoped,
-            ]
-        )
-
-    def _store(self) -> None:
-        state = self.get_unscoped_auth_state()
-        cache_id = self.get_unscoped_cache_id()
-        if self.token_cache and state and cache_id:
-            try:
-                cache.save(cache_id, json.loads(state))
-            except OSError:
-                # NOTE: a cache that cannot be written costs a prompt
-                # later; it must not fail the command now.
-                pass
-
-    def _forget(self) -> None:
-        self._mfa_ref = self._mfa_scope = None
-        cache_id = self.get_unscoped_cache_id()
-        if self.token_cache and cache_id:
-            cache.delete(cache_id)
-
-    def _from_cache(
-        self, session: ks_session.Session
-    ) -> access.AccessInfoV3 | None:
-        """The cached MFA token for this scope, or one rescoped from it."""
-        if self._mfa_ref is None and self.token_cache:
-            cache_id = self.get_unscoped_cache_id()
-            entry = cache.load(cache_id) if cache_id else None
-            if entry is not None:
-                try:
-                    self.set_unscoped_auth_state(json.dumps(entry))
-                except (ValueError, KeyError, TypeError):
-                    self._forget()
-        ref = self._mfa_ref
-        if ref is None or not ref.auth_token:
-            return None
-        if ref.will_expire_soon(CACHE_MARGIN):
-            self._forget()
-            return None
-        try:
-            if self._mfa_scope == self._scope_key():
-                return self._validate(session, ref.auth_token)
-            self.sign_in_requests += 1
-            self.auth_methods = [v3_token.TokenMethod(token=ref.auth_token)]
-            try:
-                return super().get_auth_ref(session)
-            finally:
-                self.auth_methods = []
-        except (ksa_exc.Unauthorized, ksa_exc.NotFound, ksa_exc.Forbidden):
-            # NOTE: revoked (password changed, signed out) or expired
-            # early: sign in afresh.
-            self._forget()
-            return None
-
-    def _validate(
-        self, session: ks_session.Session, token_id: str
-    ) -> access.AccessInfoV3:
-        """GET /v3/auth/tokens: is the cached token still good?"""
-        resp = session.get(
-            tokens_url(self.auth_url),
-            headers={
-                'X-Auth-Token': token_id,
-                'X-Subject-Token': token_id,
-                'Accept': 'application/json',
-            },
-            authenticated=False,
-            log=False,
-        )
-        return access.AccessInfoV3(auth_token=token_id, body=resp.json())
-
-    def invalidate(self) -> bool:
-        # NOTE: keystoneauth calls this on a 401 from a service: the cached
-        # token was refused, so the next sign-in must not reuse it.
-        if self._mfa_ref is not None:
-            self._forget()
-        return super().invalidate()
-
-    def get_unscoped_cache_id_elements(self) -> dict[str, str | None]:
-        return {
-            'auth_url': self.auth_url.rstrip('/'),
-            'multifactor_user_id': self.user_id,
-            'multifactor_username': self.username,
-            'multifactor_user_domain_id': self.user_domain_id,
-            'multifactor_user_domain_name': self.user_domain_name,
-        }
-
-    def get_unscoped_cache_id(self) -> str | None:
-        hasher = hashlib.sha256()
-        for key, value in sorted(
-            self.get_unscoped_cache_id_elements().items()
-        ):
-            if value is not None:
-                hasher.update(f'{key}\0{value}\0'.encode())
-        return base64.b64encode(hasher.digest()).decode('ascii')
-
-    def get_unscoped_auth_state(self) -> str | None:
-        if self._mfa_ref is None:
-            return None
-        return json.dumps(
-            {
-                'auth_url': self.auth_url,
-                'auth_token': self._mfa_ref.auth_token,
-                'body': self._mfa_ref._data,
-                'scope': self._mfa_scope,
-            }
-        )
-
-    def set_unscoped_auth_state(self, data: str | None) -> None:
-        if not data:
-            self._mfa_ref = self._mfa_scope = None
-            return
-        parsed = json.loads(data)
-        ref = access.create(
-            body=parsed['body'], auth_token=parsed['auth_token']
-        )
-        if not isinstance(ref, access.AccessInfoV3):
-            raise ValueError('not an identity v3 token')
-        self._mfa_ref, self._mfa_scope = ref, parsed.get('scope')
-
-    def get_cache_id_elements(self) -> dict[str, str | None]:
-        # NOTE: who and where, never a password or passcode: a cache keyed
-        # by a passcode never hits, as it changes every 30 seconds.
-        return {
-            'auth_url': self.auth_url,
-            'domain_id': self.domain_id,
-            'domain_name': self.domain_name,
-            'project_id': self.project_id,
-            'project_name': self.project_name,
-            'project_domain_id': self.project_domain_id,
-            'project_domain_name': self.project_domain_name,
-            'trust_id': self.trust_id,
-            'system_scope': self.system_scope,
-            'multifactor_methods': ','.join(self.methods),
-            'multifactor_user_id': self.user_id,
-            'multifactor_username': self.username,
-            'multifactor_user_domain_id': self.user_domain_id,
-            'multifactor_user_domain_name': self.user_domain_name,
-        }

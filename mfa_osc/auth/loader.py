@@ -14,7 +14,7 @@ from keystoneauth1 import loading
 from keystoneauth1.loading import opts
 
 if TYPE_CHECKING:
-    from mfa_osc import plugin
+    from mfa_osc.auth import plugin
 
 
 class MultiFactor(loading.BaseV3Loader['plugin.MultiFactor']):
@@ -27,7 +27,7 @@ class MultiFactor(loading.BaseV3Loader['plugin.MultiFactor']):
 
     @property
     def plugin_class(self) -> type[plugin.MultiFactor]:
-        from mfa_osc import plugin
+        from mfa_osc.auth import plugin
 
         return plugin.MultiFactor
 
@@ -99,7 +99,7 @@ class MultiFactor(loading.BaseV3Loader['plugin.MultiFactor']):
         return options
 
     def load_from_options(self, **kwargs: Any) -> plugin.MultiFactor:
-        from mfa_osc import plugin
+        from mfa_osc.auth import plugin
 
         kwargs['auth_methods'] = plugin.parse_auth_methods(
             kwargs.get('auth_methods')

@@ -14,7 +14,7 @@ import shlex
 import subprocess
 import sys
 
-from mfa_osc import exceptions
+from mfa_osc.auth import exceptions
 
 COMMAND_TIMEOUT = 120
 
@@ -87,3 +87,10 @@ def run_command(command: str) -> str:
     # NOTE: tools such as `ykman oath accounts code` print a name before
     # the code; the code is the last word of the last line.
     return lines[-1].split()[-1]
+
+
+def tell(text: str) -> None:
+    """A line for the person at the prompt (only when one is there)."""
+    if terminal_attached():
+        sys.stderr.write(text + '\n')
+        sys.stderr.flush()

@@ -11,105 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Sequence
-import json
 from typing import Any
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ksa_exc
 from keystoneauth1 import session as ks_session
 
+from mfa_osc import identity
 from mfa_osc import totp
+from mfa_osc.client.errors import ClientError
+from mfa_osc.client.errors import Forbidden
+from mfa_osc.client.errors import Malformed
+from mfa_osc.client.errors import NotFound
+from mfa_osc.client.errors import Unavailable
+from mfa_osc.client.errors import error as _error
+from mfa_osc.client.records import KEYSTONE_MAX_ROWS
+from mfa_osc.client.records import Credential
+from mfa_osc.client.records import User
 
-#: Keystone credential type of a TOTP device or recovery code.
-TOTP_TYPE = 'totp'
-#: Keystone credential type of the per-user bookkeeping (no secrets).
-BOOK_TYPE = 'mfa-osc'
-
-RECEIPT_HEADER = 'Openstack-Auth-Receipt'
-
-#: Keystone's default ``[DEFAULT] max_db_limit``: no list answer holds
-#: more rows than this, and Keystone 30 does not always flag the cut.
-KEYSTONE_MAX_ROWS = 1000
-
-Rules = list[list[str]]
-
-
-class ClientError(Exception):
-    """A Keystone request of the MFA client failed."""
-
-    #: HTTP status, or None for a connection failure.
-    status: int | None = None
-
-
-class Forbidden(ClientError):
-    """Keystone's policy refused the request (HTTP 403)."""
-
-    status = 403
-
-
-class NotFound(ClientError):
-    """The user, credential or role does not exist (HTTP 404)."""
-
-    status = 404
-
-
-class Conflict(ClientError):
-    """Keystone refused the request as a conflict (HTTP 409)."""
-
-    status = 409
-
-
-class BadRequest(ClientError):
-    """Keystone refused the request as malformed (HTTP 400)."""
-
-    status = 400
-
-
-class Unauthorized(ClientError):
-    """The session's token is not valid any more (HTTP 401)."""
-
-    status = 401
-
-
-class Unavailable(ClientError):
-    """Keystone could not be reached or failed (5xx, connection)."""
-
-
-def _error(what: str, exc: Exception) -> ClientError:
-    """Turn a keystoneauth exception into a ClientError about ``what``."""
-    if isinstance(exc, ksa_exc.HttpError):
-        status = exc.http_status
-        kinds: dict[int, type[ClientError]] = {
-            400: BadRequest,
-            401: Unauthorized,
-            403: Forbidden,
-            404: NotFound,
-            409: Conflict,
-        }
-        kind = kinds.get(status or 0)
-        if kind is Forbidden:
-            return Forbidden(
-                f'Keystone refused to {what} (HTTP 403): the policy of this '
-                'cloud does not allow it for the signed-in user.'
-            )
-        if kind is Unauthorized:
-            return Unauthorized(
-                f'Keystone refused to {what} (HTTP 401): the token is not '
-                'valid any more; sign in again.'
-            )
-        if kind is not None:
-            return kind(f'Keystone refused to {what} (HTTP {status}).')
-        error = Unavailable(
-            f'Keystone failed to {what} (HTTP {status}); nothing later was '
-            'attempted. Run the command again when Keystone is back.'
-        )
-        error.status = status
-        return error
-    return Unavailable(
-        f'Could not reach Keystone to {what} ({type(exc).__name__}); '
-        'nothing later was attempted. Run the command again when Keystone '
-        'is back.'
-    )
+#: An auth method no Keystone has: asking for it makes Keystone list the
+#: methods it enables (``AuthMethodNotSupported``), with no user involved.
+_PROBE_METHOD = 'mfa-osc-probe'
 
 
 class MFAClient:
@@ -138,6 +60,8 @@ class MFAClient:
         #: Lists Keystone may have cut short (``truncated``, or as many
         #: rows as its default ``max_db_limit``).
         self.truncated: list[str] = []
+        self._methods: frozenset[str] | None = None
+        self._methods_known = False
 
     # -- plumbing ---------------------------------------------------------
 
@@ -159,10 +83,7 @@ class MFAClient:
                 'The service catalog has no identity endpoint; check the '
                 'region and interface (--os-region-name, --os-interface).'
             )
-        url = str(url).rstrip('/')
-        if not url.endswith('/v3'):
-            url += '/v3'
-        return url
+        return identity.identity_url(str(url))
 
     @property
     def adapter(self) -> ks_adapter.Adapter:
@@ -201,26 +122,51 @@ class MFAClient:
             response = self.adapter.request(path, method, **kwargs)
         except (ksa_exc.HttpError, ksa_exc.ConnectionError) as exc:
             self._note_date(getattr(exc, 'response', None))
-            raise _error(what, exc) from None
+            raise _error(what, exc) from exc
         self._note_date(response)
         if ok and response.status_code >= 400:
             if response.status_code not in ok:
                 err = ksa_exc.from_response(response, method, path)
-                raise _error(what, err) from None
+                raise _error(what, err) from err
         return response
-
-    def _rows(self, what: str, response: Any, key: str) -> list[Any]:
-        body = self._json(response)
-        rows = list(body.get(key) or [])
-        if body.get('truncated') or len(rows) >= KEYSTONE_MAX_ROWS:
-            self.truncated.append(what)
-        return rows
 
     @staticmethod
     def _json(response: Any) -> Any:
         if response.status_code == 204 or not response.content:
             return {}
-        return response.json()
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise Malformed(
+                f'Keystone answered with HTTP {response.status_code} but its '
+                'body is not a JSON object (a proxy in the way, or an auth '
+                'URL that is not Keystone?); check the auth URL and run the '
+                'command again.'
+            )
+        return body
+
+    def _item(self, response: Any, key: str) -> Any:
+        value = self._json(response).get(key)
+        if not isinstance(value, dict):
+            raise Malformed(
+                f'Keystone\'s answer has no "{key}" record; check that the '
+                'auth URL points at Keystone.'
+            )
+        return value
+
+    def _list(self, what: str, response: Any, key: str) -> list[Any]:
+        body = self._json(response)
+        rows = body.get(key)
+        if not isinstance(rows, list):
+            raise Malformed(
+                f'Keystone\'s answer has no "{key}" list; check that the '
+                'auth URL points at Keystone.'
+            )
+        if body.get('truncated') or len(rows) >= KEYSTONE_MAX_ROWS:
+            self.truncated.append(what)
+        return rows
 
     # -- who is signed in -------------------------------------------------
 
@@ -237,9 +183,7 @@ class MFAClient:
             return []
         access = auth.get_access(self.session)
         # NOTE: AccessInfoV3 has no public accessor for the token's methods.
-        data = getattr(access, '_data', None) or {}
-        methods = (data.get('token') or {}).get('methods') or []
-        return [str(m) for m in methods]
+        return identity.token_methods(getattr(access, '_data', None))
 
     def current_token(self) -> str:
         token = self.session.get_token()
@@ -252,68 +196,111 @@ class MFAClient:
         url = getattr(auth, 'auth_url', None)
         return str(url) if url else None
 
+    def enabled_methods(self) -> frozenset[str] | None:
+        """The auth methods this cloud's Keystone enables, or None.
+
+        One request, once per client: a sign-in with a method no Keystone
+        has is answered 401 with ``error.identity.methods`` (Keystone's
+        ``AuthMethodNotSupported``); no user is named, so nobody's failed
+        sign-ins count up.
+        """
+        if self._methods_known:
+            return self._methods
+        self._methods_known = True
+        response = self._auth_post(
+            'read the enabled auth methods',
+            {
+                'auth': {
+                    'identity': {
+                        'methods': [_PROBE_METHOD],
+                        _PROBE_METHOD: {},
+                    }
+                }
+            },
+        )
+        try:
+            methods = response.json()['error']['identity']['methods']
+        except (KeyError, TypeError, ValueError):
+            return None
+        if isinstance(methods, list) and methods:
+            self._methods = frozenset(str(m) for m in methods)
+        return self._methods
+
     # -- users ------------------------------------------------------------
 
-    def get_user(self, user_id: str) -> dict[str, Any]:
-        response = self._call('read the user', 'GET', f'/users/{user_id}')
-        return dict(self._json(response)['user'])
+    def get_user(self, user_id: str) -> User:
+        path = '/users/' + identity.path_id(user_id, 'user ID')
+        response = self._call('read the user', 'GET', path)
+        return User.from_json(self._item(response, 'user'))
 
     def find_users(
         self, name: str, domain_id: str | None = None
-    ) -> list[dict[str, Any]]:
-        query = f'/users?name={_quote(name)}'
+    ) -> list[User]:
+        query = f'/users?name={identity.query_value(name)}'
         if domain_id:
-            query += f'&domain_id={_quote(domain_id)}'
+            query += f'&domain_id={identity.query_value(domain_id)}'
         response = self._call('look up the user', 'GET', query)
-        return [dict(u) for u in self._json(response)['users']]
+        return [
+            User.from_json(u) for u in self._list('users', response, 'users')
+        ]
 
-    def list_users(self, domain_id: str | None = None) -> list[dict[str, Any]]:
+    def list_users(self, domain_id: str | None = None) -> list[User]:
         query = '/users'
         if domain_id:
-            query += f'?domain_id={_quote(domain_id)}'
+            query += f'?domain_id={identity.query_value(domain_id)}'
         response = self._call('list users', 'GET', query)
-        return [dict(u) for u in self._rows('users', response, 'users')]
+        return [
+            User.from_json(u) for u in self._list('users', response, 'users')
+        ]
 
     def find_domain_id(self, name_or_id: str) -> str:
         response = self._call(
             'look up the domain',
             'GET',
-            f'/domains?name={_quote(name_or_id)}',
+            f'/domains?name={identity.query_value(name_or_id)}',
         )
-        domains = self._json(response)['domains']
-        if domains:
+        domains = self._list('domains', response, 'domains')
+        if domains and isinstance(domains[0], dict) and domains[0].get('id'):
             return str(domains[0]['id'])
-        response = self._call(
-            'look up the domain', 'GET', f'/domains/{name_or_id}'
-        )
-        return str(self._json(response)['domain']['id'])
+        path = '/domains/' + identity.path_id(name_or_id, 'domain ID')
+        response = self._call('look up the domain', 'GET', path)
+        return str(self._item(response, 'domain').get('id'))
+
+    def domain_enabled(self, domain_id: str) -> bool | None:
+        """Whether a domain is enabled; None when it cannot be read."""
+        path = '/domains/' + identity.path_id(domain_id, 'domain ID')
+        try:
+            response = self._call('read the domain', 'GET', path)
+        except (Forbidden, NotFound):
+            return None
+        return self._item(response, 'domain').get('enabled') is not False
 
     def update_user_options(
         self, user_id: str, options: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """PATCH the user's ``options`` (MFA rules, MFA enabled)."""
+    ) -> User:
+        """PATCH the user's ``options`` (MFA rules, MFA enabled).
+
+        A value of None removes that option, as if it had never been set.
+        """
         response = self._call(
             'update the MFA rules of the user',
             'PATCH',
-            f'/users/{user_id}',
+            '/users/' + identity.path_id(user_id, 'user ID'),
             body={'user': {'options': dict(options)}},
         )
-        return dict(self._json(response)['user'])
+        return User.from_json(self._item(response, 'user'))
 
-    def can_update_user(self, user: Mapping[str, Any]) -> bool:
+    def can_update_user(self, user: User) -> bool:
         """Whether the signed-in user may change ``user``'s MFA rules.
 
         Sends a PATCH that changes nothing (the MFA-enabled option as it
         already is): 403 means no.
         """
-        options = user.get('options') or {}
-        noop = {
-            'multi_factor_auth_enabled': options.get(
-                'multi_factor_auth_enabled'
-            )
-        }
+        noop = {'multi_factor_auth_enabled': user.options.get(
+            'multi_factor_auth_enabled'
+        )}  # fmt: skip
         try:
-            self.update_user_options(str(user['id']), noop)
+            self.update_user_options(user.id, noop)
         except Forbidden:
             return False
         return True
@@ -322,21 +309,21 @@ class MFAClient:
 
     def list_credentials(
         self, user_id: str | None = None, type: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Credential]:
         """Credentials (blobs are secrets: the response is not logged)."""
         params = []
         if user_id:
-            params.append(f'user_id={_quote(user_id)}')
+            params.append(f'user_id={identity.query_value(user_id)}')
         if type:
-            params.append(f'type={_quote(type)}')
+            params.append(f'type={identity.query_value(type)}')
         path = '/credentials' + ('?' + '&'.join(params) if params else '')
         response = self._call('list credentials', 'GET', path, secret=True)
-        rows = self._rows('credentials', response, 'credentials')
-        return [dict(c) for c in rows]
+        rows = self._list('credentials', response, 'credentials')
+        return [Credential.from_json(c) for c in rows]
 
     def create_credential(
         self, user_id: str, type: str, blob: str
-    ) -> dict[str, Any]:
+    ) -> Credential:
         response = self._call(
             f'create a {type} credential',
             'POST',
@@ -346,13 +333,13 @@ class MFAClient:
             },
             secret=True,
         )
-        return dict(self._json(response)['credential'])
+        return Credential.from_json(self._item(response, 'credential'))
 
     def update_credential(self, credential_id: str, blob: str) -> None:
         self._call(
             'update a credential',
             'PATCH',
-            f'/credentials/{credential_id}',
+            '/credentials/' + identity.path_id(credential_id, 'credential ID'),
             body={'credential': {'blob': blob}},
             secret=True,
         )
@@ -362,7 +349,7 @@ class MFAClient:
         self._call(
             'delete a credential',
             'DELETE',
-            f'/credentials/{credential_id}',
+            '/credentials/' + identity.path_id(credential_id, 'credential ID'),
             ok=(404,),
         )
 
@@ -370,18 +357,25 @@ class MFAClient:
 
     def find_role_ids(self, name: str) -> list[str]:
         response = self._call(
-            'look up the role', 'GET', f'/roles?name={_quote(name)}'
+            'look up the role',
+            'GET',
+            f'/roles?name={identity.query_value(name)}',
         )
-        return [str(r['id']) for r in self._json(response)['roles']]
+        return [
+            str(r['id'])
+            for r in self._list('roles', response, 'roles')
+            if isinstance(r, dict) and r.get('id')
+        ]
 
     def role_assignments(self, role_id: str) -> list[dict[str, Any]]:
         response = self._call(
             'list role assignments',
             'GET',
-            f'/role_assignments?role.id={_quote(role_id)}&effective',
+            f'/role_assignments?role.id={identity.query_value(role_id)}'
+            '&effective',
         )
-        rows = self._rows('role assignments', response, 'role_assignments')
-        return [dict(a) for a in rows]
+        rows = self._list('role assignments', response, 'role_assignments')
+        return [dict(a) for a in rows if isinstance(a, dict)]
 
     # -- passcode checks --------------------------------------------------
 
@@ -396,11 +390,11 @@ class MFAClient:
                 log=False,
             )
         except ksa_exc.ConnectionError as exc:
-            raise _error(what, exc) from None
+            raise _error(what, exc) from exc
         self._note_date(response)
         if response.status_code >= 500:
             err = ksa_exc.from_response(response, 'POST', '/auth/tokens')
-            raise _error(what, err) from None
+            raise _error(what, err) from err
         return response
 
     def check_totp_alone(self, user_id: str, passcode: str) -> bool:
@@ -428,11 +422,11 @@ class MFAClient:
             # code is good; the token issued is not kept.
             return True
         if response.status_code == 401:
-            return RECEIPT_HEADER.lower() in {
+            return identity.RECEIPT_HEADER.lower() in {
                 k.lower() for k in response.headers
             }
         err = ksa_exc.from_response(response, 'POST', '/auth/tokens')
-        raise _error('check the passcode', err) from None
+        raise _error('check the passcode', err) from err
 
     def check_totp_with_token(self, user_id: str, passcode: str) -> bool:
         """Whether Keystone accepts the session's token plus ``passcode``."""
@@ -455,25 +449,4 @@ class MFAClient:
         if response.status_code == 401:
             return False
         err = ksa_exc.from_response(response, 'POST', '/auth/tokens')
-        raise _error('check the passcode', err) from None
-
-
-def _quote(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe='')
-
-
-def dump_blob(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, separators=(',', ':'))
-
-
-def rules_of(user: Mapping[str, Any]) -> tuple[bool, Rules]:
-    """The user's ``(multi_factor_auth_enabled, multi_factor_auth_rules)``."""
-    options = user.get('options') or {}
-    enabled = bool(options.get('multi_factor_auth_enabled'))
-    rules = [
-        [str(m) for m in rule]
-        for rule in (options.get('multi_factor_auth_rules') or [])
-    ]
-    return enabled, rules
+        raise _error('check the passcode', err) from err

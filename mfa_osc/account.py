@@ -1,0 +1,355 @@
+"""One user's MFA account as Keystone holds it, and mfa-osc's bookkeeping.
+
+Where things live in Keystone:
+
+* a device is a ``totp`` credential whose blob is its base32 secret. Any
+  ``totp`` credential Keystone can compute a code from may be what the
+  person signs in with, whoever made it: one that mfa-osc verified is a
+  *verified* device, one made by hand (``openstack credential create
+  --type totp``) is a *hand-made* device, shown and never deleted unless
+  an administrator names it;
+* a recovery code stands for one more ``totp`` credential
+  (:mod:`mfa_osc.recovery`);
+* one ``mfa-osc`` credential per user holds the bookkeeping, no secret:
+  device names, which credentials are recovery codes, the fingerprints of
+  secrets whose verification is under way (so that the leftovers of an
+  interrupted run are told apart from hand-made devices), and the MFA
+  options the user had before enrolling. The user can edit it through the
+  credentials API, so nothing in it is trusted beyond what Keystone holds:
+  it only names credentials of this user that exist, and a credential it
+  calls both a device and a recovery code is a device (never deleted as a
+  used code).
+
+The rules are read as Keystone reads them (:mod:`mfa_osc.rules`), against
+the methods the cloud enables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Mapping
+import dataclasses
+import datetime
+import hashlib
+import json
+from typing import Any
+
+from mfa_osc import client as mfa_client
+from mfa_osc import recovery
+from mfa_osc import redact
+from mfa_osc import rules as mfa_rules
+from mfa_osc import totp
+
+BOOK_VERSION = 2
+#: At most this many names and fingerprints are read from a bookkeeping
+#: blob (a crafted one must not cost memory or time).
+_BOOK_LIMIT = 256
+
+
+class AccountError(Exception):
+    """The account could not be read or resolved; the message says why."""
+
+
+class NotFound(AccountError):
+    """No such user, device or recovery code."""
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def fingerprint(secret: str) -> str:
+    """A one-way name of a secret, kept while its device is verified."""
+    digest = hashlib.sha256(b'mfa-osc pending device\0' + secret.encode())
+    return digest.hexdigest()[:32]
+
+
+def _strings(value: object) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [v for v in value[:_BOOK_LIMIT] if isinstance(v, str)]
+
+
+@dataclasses.dataclass
+class Before:
+    """The MFA options a user had before the first enrollment."""
+
+    flag: bool | None
+    rules: mfa_rules.Rules
+
+    @classmethod
+    def from_json(cls, data: object) -> Before | None:
+        if not isinstance(data, Mapping):
+            return None
+        rules = mfa_rules.parse(data.get('rules'))
+        if 'flag' in data:
+            flag = data.get('flag')
+            return cls(flag if isinstance(flag, bool) else None, rules)
+        # NOTE: version 1 kept `enabled` read as `bool(option)`, which
+        # cannot tell unset from false: unset (Keystone reads it as on)
+        # is the reading that never turns rules off by restoring them.
+        enabled = data.get('enabled')
+        return cls(None if enabled is not True else True, rules)
+
+    def to_json(self) -> dict[str, Any]:
+        return {'flag': self.flag, 'rules': self.rules}
+
+
+@dataclasses.dataclass
+class Book:
+    """The ``mfa-osc`` bookkeeping credential of a user (no secrets)."""
+
+    credential_id: str | None = None
+    #: credential id -> ``{"name": ..., "created_at": ...}``.
+    devices: dict[str, dict[str, str]] = dataclasses.field(
+        default_factory=dict
+    )
+    recovery_codes: list[str] = dataclasses.field(default_factory=list)
+    pending: list[str] = dataclasses.field(default_factory=list)
+    before: Before | None = None
+
+    @classmethod
+    def from_credential(cls, credential: mfa_client.Credential) -> Book:
+        try:
+            data = json.loads(credential.blob or '{}')
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        devices: dict[str, dict[str, str]] = {}
+        raw = data.get('devices')
+        if isinstance(raw, dict):
+            for key, info in list(raw.items())[:_BOOK_LIMIT]:
+                if not isinstance(info, dict):
+                    continue
+                devices[str(key)] = {
+                    k: v
+                    for k, v in info.items()
+                    if k in ('name', 'created_at') and isinstance(v, str)
+                }
+        before = data.get('rules_before')
+        return cls(
+            credential_id=credential.id,
+            devices=devices,
+            recovery_codes=[
+                c
+                for c in _strings(data.get('recovery_codes'))
+                if c not in devices
+            ],  # fmt: skip
+            pending=_strings(data.get('pending')),
+            before=Before.from_json(before),
+        )
+
+    def blob(self) -> str:
+        return mfa_client.dump_blob(
+            {
+                'version': BOOK_VERSION,
+                'devices': self.devices,
+                'recovery_codes': self.recovery_codes,
+                'pending': self.pending,
+                'rules_before': self.before.to_json() if self.before else None,
+            }
+        )
+
+
+@dataclasses.dataclass
+class Account:
+    """One user's MFA state as Keystone holds it."""
+
+    user: mfa_client.User
+    options: mfa_rules.MFAOptions
+    #: credential id -> blob of every ``totp`` credential of the user.
+    totp: dict[str, str]
+    book: Book
+
+    @property
+    def user_id(self) -> str:
+        return self.user.id
+
+    @property
+    def usable(self) -> list[str]:
+        """``totp`` credentials Keystone can compute a code from."""
+        return sorted(
+            c for c, blob in self.totp.items() if totp.keystone_key(blob)
+        )
+
+    @property
+    def unusable(self) -> list[str]:
+        """``totp`` credentials no code can ever match (bad blobs)."""
+        return sorted(
+            c for c, blob in self.totp.items() if not totp.keystone_key(blob)
+        )
+
+    @property
+    def verified(self) -> dict[str, dict[str, str]]:
+        """Devices mfa-osc verified whose credential exists and works."""
+        usable = set(self.usable)
+        return {k: v for k, v in self.book.devices.items() if k in usable}
+
+    @property
+    def recovery_ids(self) -> list[str]:
+        usable = set(self.usable)
+        return [
+            c
+            for c in self.book.recovery_codes
+            if c in usable and c not in self.book.devices
+        ]
+
+    @property
+    def pending(self) -> list[str]:
+        """Leftovers of an interrupted enrollment (never verified)."""
+        marks = set(self.book.pending)
+        known = set(self.verified) | set(self.recovery_ids)
+        return sorted(
+            c
+            for c in self.usable
+            if c not in known and fingerprint(self.totp[c]) in marks
+        )
+
+    @property
+    def hand_made(self) -> list[str]:
+        """Usable credentials mfa-osc did not make: maybe in daily use."""
+        known = set(self.verified) | set(self.recovery_ids)
+        known |= set(self.pending)
+        return sorted(c for c in self.usable if c not in known)
+
+    @property
+    def devices(self) -> dict[str, dict[str, str]]:
+        """Every device a person may sign in with: verified and hand-made."""
+        out = dict(self.verified)
+        for cred_id in self.hand_made:
+            out[cred_id] = {'name': cred_id, 'origin': 'hand-made'}
+        return out
+
+    @property
+    def stale(self) -> bool:
+        """The bookkeeping names credentials that are gone or unusable."""
+        return len(self.verified) != len(self.book.devices) or len(
+            self.recovery_ids
+        ) != len(self.book.recovery_codes)
+
+    def state(self) -> str:
+        return mfa_rules.state(
+            self.options, len(self.usable), len(self.devices)
+        )
+
+    def device_label(self, cred_id: str) -> str:
+        name = self.book.devices.get(cred_id, {}).get('name')
+        if name and name != cred_id:
+            return f'{name} ({cred_id})'
+        return cred_id
+
+    def find(self, name_or_id: str) -> str:
+        """The credential of a device, leftover or bad credential."""
+        for cred_id, info in self.verified.items():
+            if name_or_id in (cred_id, info.get('name')):
+                return cred_id
+        if name_or_id in set(self.hand_made) | set(self.pending):
+            return name_or_id
+        if name_or_id in self.unusable:
+            return name_or_id
+        listed = [self.device_label(c) for c in self.devices]
+        listed += [f'{c} (unusable)' for c in self.unusable]
+        who = self.user.name or self.user_id
+        raise NotFound(
+            f'No device {name_or_id!r} for user {who}; devices: '
+            f'{", ".join(listed) or "none"}.'
+        )
+
+
+def account_from(
+    user: mfa_client.User,
+    credentials: Iterable[mfa_client.Credential],
+    methods: Iterable[str] | None = None,
+) -> Account:
+    """The account of ``user`` from credentials listed for it (or all)."""
+    found: dict[str, str] = {}
+    book = Book()
+    for cred in credentials:
+        if cred.user_id not in (None, user.id):
+            continue
+        if cred.type == mfa_client.TOTP_TYPE:
+            redact.register(cred.blob)
+            found[cred.id] = cred.blob
+        elif cred.type == mfa_client.BOOK_TYPE and book.credential_id is None:
+            book = Book.from_credential(cred)
+    options = mfa_rules.MFAOptions.of(
+        user.options, frozenset(methods) if methods else None
+    )
+    return Account(user, options, found, book)
+
+
+def load_account(
+    client: mfa_client.Keystone, user: str | mfa_client.User
+) -> Account:
+    """Read the user and their credentials (and, once, enabled methods)."""
+    record = client.get_user(user) if isinstance(user, str) else user
+    creds = client.list_credentials(user_id=record.id)
+    return account_from(record, creds, client.enabled_methods())
+
+
+def write_book(client: mfa_client.Keystone, account: Account) -> None:
+    """Create or update the bookkeeping credential of ``account``."""
+    book = account.book
+    if book.credential_id:
+        client.update_credential(book.credential_id, book.blob())
+    else:
+        cred = client.create_credential(
+            account.user_id, mfa_client.BOOK_TYPE, book.blob()
+        )
+        book.credential_id = cred.id
+
+
+def resolve_user(
+    client: mfa_client.Keystone,
+    name_or_id: str | None,
+    domain: str | None = None,
+) -> mfa_client.User:
+    """The user record for ``--user``/``--user-domain``, or the own one."""
+    if not name_or_id:
+        return client.get_user(client.current_user_id())
+    domain_id = client.find_domain_id(domain) if domain else None
+    users = client.find_users(name_or_id, domain_id)
+    if len(users) == 1:
+        return users[0]
+    if len(users) > 1:
+        raise NotFound(
+            f'More than one user is named {name_or_id!r}; give the domain '
+            'with --user-domain, or the user ID.'
+        )
+    try:
+        record = client.get_user(name_or_id)
+    except (mfa_client.NotFound, ValueError):
+        raise NotFound(
+            f'No user {name_or_id!r} found'
+            + (f' in domain {domain!r}' if domain else '')
+            + '; check the name or give the user ID.'
+        ) from None
+    if domain_id and record.domain_id != domain_id:
+        raise NotFound(
+            f'User {name_or_id!r} is not in domain {domain!r}; check '
+            '--user-domain.'
+        )
+    return record
+
+
+def use_up_recovery_code(
+    client: mfa_client.Keystone, user_id: str, code: str
+) -> int:
+    """Delete the credential of recovery code ``code``; codes left.
+
+    The sign-in plugin calls this once Keystone has accepted the passcode
+    computed from ``code``, so that the code never works twice.
+    """
+    bare = recovery.normalize(code)
+    account = load_account(client, user_id)
+    matches = recovery.matching(
+        bare, account.totp, exclude=account.book.devices
+    )
+    for cred_id in matches:
+        client.delete_credential(cred_id)
+        account.totp.pop(cred_id, None)
+    if matches and account.book.credential_id:
+        account.book.recovery_codes = account.recovery_ids
+        write_book(client, account)
+    return len(account.recovery_ids)

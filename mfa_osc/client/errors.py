@@ -1,0 +1,112 @@
+"""Errors of the Keystone client, mapped once from keystoneauth's.
+
+Each keeps Keystone's own message (secrets masked) and says what failed
+and what to do next.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keystoneauth1 import exceptions as ksa_exc
+
+from mfa_osc import redact
+
+
+class ClientError(Exception):
+    """A Keystone request of the MFA client failed."""
+
+    #: HTTP status, or None for a connection failure.
+    status: int | None = None
+
+
+class Malformed(ClientError):
+    """Keystone's answer was not what the Identity API defines."""
+
+
+class Forbidden(ClientError):
+    """Keystone's policy refused the request (HTTP 403)."""
+
+    status = 403
+
+
+class NotFound(ClientError):
+    """The user, credential or role does not exist (HTTP 404)."""
+
+    status = 404
+
+
+class Conflict(ClientError):
+    """Keystone refused the request as a conflict (HTTP 409)."""
+
+    status = 409
+
+
+class BadRequest(ClientError):
+    """Keystone refused the request as malformed (HTTP 400)."""
+
+    status = 400
+
+
+class Unauthorized(ClientError):
+    """The session's token is not valid any more (HTTP 401)."""
+
+    status = 401
+
+
+class Unavailable(ClientError):
+    """Keystone could not be reached or failed (5xx, connection)."""
+
+
+def _detail(exc: ksa_exc.HttpError) -> str:
+    """Keystone's own message from an error body, secrets masked."""
+    response = getattr(exc, 'response', None)
+    message: object = None
+    try:
+        body: Any = response.json() if response is not None else None
+        message = body['error']['message']
+    except (AttributeError, KeyError, TypeError, ValueError):
+        message = None
+    if not isinstance(message, str) or not message.strip():
+        return ''
+    text = redact.scrub(' '.join(message.split()))[:300].rstrip('.')
+    return f': "{text}"'
+
+
+def error(what: str, exc: Exception) -> ClientError:
+    """Turn a keystoneauth exception into a ClientError about ``what``."""
+    if isinstance(exc, ksa_exc.HttpError):
+        status = exc.http_status
+        detail = _detail(exc)
+        kinds: dict[int, type[ClientError]] = {
+            400: BadRequest,
+            401: Unauthorized,
+            403: Forbidden,
+            404: NotFound,
+            409: Conflict,
+        }
+        kind = kinds.get(status or 0)
+        if kind is Forbidden:
+            return Forbidden(
+                f'Keystone refused to {what} (HTTP 403{detail}): the policy '
+                'of this cloud does not allow it for the signed-in user.'
+            )
+        if kind is Unauthorized:
+            return Unauthorized(
+                f'Keystone refused to {what} (HTTP 401{detail}): the token '
+                'is not valid any more; sign in again.'
+            )
+        if kind is not None:
+            return kind(f'Keystone refused to {what} (HTTP {status}{detail}).')
+        error = Unavailable(
+            f'Keystone failed to {what} (HTTP {status}{detail}); nothing '
+            'later was attempted. Run the command again when Keystone is '
+            'back.'
+        )
+        error.status = status
+        return error
+    return Unavailable(
+        f'Could not reach Keystone to {what} ({type(exc).__name__}); '
+        'nothing later was attempted. Run the command again when Keystone '
+        'is back.'
+    )

@@ -1,0 +1,126 @@
+"""Typed records of what Keystone returns, parsed at the boundary.
+
+Callers never see Keystone's JSON field names: a user or credential is a
+frozen dataclass built by ``from_json``, which raises
+:class:`~mfa_osc.client.errors.Malformed` for an answer that is not one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import dataclasses
+import json
+from typing import Any
+from typing import Protocol
+
+from mfa_osc.client.errors import Malformed
+
+#: Keystone credential type of a TOTP device or recovery code.
+TOTP_TYPE = 'totp'
+#: Keystone credential type of the per-user bookkeeping (no secrets).
+BOOK_TYPE = 'mfa-osc'
+
+#: Keystone's default ``[DEFAULT] max_db_limit``: no list answer holds
+#: more rows than this, and Keystone 30 does not always flag the cut.
+KEYSTONE_MAX_ROWS = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class User:
+    """A Keystone user record, as the MFA code needs it."""
+
+    id: str
+    name: str | None
+    domain_id: str | None
+    enabled: bool
+    options: Mapping[str, Any]
+
+    @classmethod
+    def from_json(cls, data: object) -> User:
+        if not isinstance(data, Mapping) or not isinstance(
+            data.get('id'), str
+        ):
+            raise Malformed(
+                'Keystone answered with a user record that has no ID; '
+                'check that the auth URL points at Keystone.'
+            )
+        options = data.get('options')
+        name = data.get('name')
+        domain = data.get('domain_id')
+        return cls(
+            id=data['id'],
+            name=name if isinstance(name, str) else None,
+            domain_id=domain if isinstance(domain, str) else None,
+            enabled=data.get('enabled') is not False,
+            options=dict(options) if isinstance(options, Mapping) else {},
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Credential:
+    """A Keystone credential (its blob may be a secret: never log it)."""
+
+    id: str
+    user_id: str | None
+    type: str
+    blob: str
+
+    @classmethod
+    def from_json(cls, data: object) -> Credential:
+        if not isinstance(data, Mapping) or not isinstance(
+            data.get('id'), str
+        ):
+            raise Malformed(
+                'Keystone answered with a credential that has no ID; '
+                'check that the auth URL points at Keystone.'
+            )
+        user_id = data.get('user_id')
+        blob = data.get('blob')
+        return cls(
+            id=data['id'],
+            user_id=user_id if isinstance(user_id, str) else None,
+            type=str(data.get('type') or ''),
+            blob=blob if isinstance(blob, str) else '',
+        )
+
+
+class Keystone(Protocol):
+    """What the account model and the workflows need of Keystone.
+
+    :class:`MFAClient` is the real one; unit tests pass an in-memory one.
+    """
+
+    clock_skew: float | None
+    truncated: list[str]
+
+    def current_user_id(self) -> str: ...
+    def current_methods(self) -> list[str]: ...
+    def auth_url(self) -> str | None: ...
+    def enabled_methods(self) -> frozenset[str] | None: ...
+    def get_user(self, user_id: str) -> User: ...
+    def find_users(
+        self, name: str, domain_id: str | None = None
+    ) -> list[User]: ...
+    def list_users(self, domain_id: str | None = None) -> list[User]: ...
+    def find_domain_id(self, name_or_id: str) -> str: ...
+    def domain_enabled(self, domain_id: str) -> bool | None: ...
+    def update_user_options(
+        self, user_id: str, options: Mapping[str, Any]
+    ) -> User: ...
+    def can_update_user(self, user: User) -> bool: ...
+    def list_credentials(
+        self, user_id: str | None = None, type: str | None = None
+    ) -> list[Credential]: ...
+    def create_credential(
+        self, user_id: str, type: str, blob: str
+    ) -> Credential: ...
+    def update_credential(self, credential_id: str, blob: str) -> None: ...
+    def delete_credential(self, credential_id: str) -> None: ...
+    def find_role_ids(self, name: str) -> list[str]: ...
+    def role_assignments(self, role_id: str) -> list[dict[str, Any]]: ...
+    def check_totp_alone(self, user_id: str, passcode: str) -> bool: ...
+    def check_totp_with_token(self, user_id: str, passcode: str) -> bool: ...
+
+
+def dump_blob(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, separators=(',', ':'))

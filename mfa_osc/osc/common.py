@@ -1,0 +1,244 @@
+"""What the ``openstack mfa`` commands share: output and talking to people.
+
+Table columns, the QR code, files written 0600, the confirmation and
+proof prompts, the ``--user`` options, and the one place where workflow
+and client errors become a ``CommandError`` that says what to do next.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from collections.abc import Sequence
+import contextlib
+import logging
+import os
+import sys
+from typing import Any
+from typing import TextIO
+from typing import cast
+from urllib.parse import urlparse
+
+from cliff import columns as cliff_columns
+from osc_lib import exceptions
+
+from mfa_osc import client as mfa_client
+from mfa_osc import redact
+from mfa_osc import rules as mfa_rules
+from mfa_osc.auth import sources
+from mfa_osc.workflows import errors as workflow_errors
+
+LOG = logging.getLogger(__name__)
+
+# NOTE: ANSI black on white, drawn explicitly, so that the code scans on a
+# dark terminal theme as well as on a light one.
+_QR_COLOURS = '\x1b[30;107m'
+_QR_RESET = '\x1b[0m'
+
+
+class LinesColumn(cliff_columns.FormattableColumn[list[Any]]):
+    """A list: one item per line in a table, a list in json/yaml."""
+
+    def human_readable(self) -> str:
+        return '\n'.join(str(item) for item in self._value or [])
+
+    def machine_readable(self) -> list[Any]:
+        return list(self._value or [])
+
+
+class RulesColumn(cliff_columns.FormattableColumn[list[list[str]]]):
+    """MFA rules as ``password+totp; application_credential``."""
+
+    def human_readable(self) -> str:
+        return mfa_rules.text(self._value or [])
+
+    def machine_readable(self) -> list[list[str]]:
+        return [list(rule) for rule in self._value or []]
+
+
+class DevicesColumn(cliff_columns.FormattableColumn[list[dict[str, Any]]]):
+    """Devices, one ``name (id, created)`` per line in a table."""
+
+    def human_readable(self) -> str:
+        return '\n'.join(
+            f'{d.get("name")} ({d.get("id")}, {d.get("created_at")})'
+            if d.get('origin') != 'hand-made'
+            else f'{d.get("id")} (hand-made)'
+            for d in self._value or []
+        )
+
+    def machine_readable(self) -> list[dict[str, Any]]:
+        return [dict(d) for d in self._value or []]
+
+
+def qr_text(data: str, colour: bool = True) -> str:
+    """A QR code as UTF-8 half blocks, two modules per character cell."""
+    import segno
+
+    qr = segno.make(data, error='m')
+    rows = [[bool(m) for m in row] for row in qr.matrix_iter(border=4)]
+    if len(rows) % 2:
+        rows.append([False] * len(rows[0]))
+    lines = []
+    for top, bottom in zip(rows[0::2], rows[1::2], strict=True):
+        cells = []
+        for upper, lower in zip(top, bottom, strict=True):
+            if upper and lower:
+                cells.append('\u2588')
+            elif upper:
+                cells.append('\u2580')
+            elif lower:
+                cells.append('\u2584')
+            else:
+                cells.append(' ')
+        line = ''.join(cells)
+        lines.append(f'{_QR_COLOURS}{line}{_QR_RESET}' if colour else line)
+    return '\n'.join(lines) + '\n'
+
+
+def _open_new(path: str) -> TextIO:
+    """Open a new file, mode 0600; never overwrite one that exists."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise exceptions.CommandError(
+            f'{path} already exists and is never overwritten (it may hold '
+            'secrets); give a new file name.'
+        ) from None
+    except OSError as exc:
+        raise exceptions.CommandError(
+            f'Cannot create {path}: {exc.strerror}.'
+        ) from None
+    return os.fdopen(fd, 'w', encoding='utf-8')
+
+
+def check_new_path(path: str | None, what: str) -> None:
+    if path is None:
+        return
+    if os.path.lexists(path):
+        raise exceptions.CommandError(
+            f'{path} already exists and is never overwritten ({what} holds '
+            'secrets); give a new file name. Nothing was changed.'
+        )
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise exceptions.CommandError(
+            f'The directory of {path} does not exist. Nothing was changed.'
+        )
+
+
+def write_qr_file(path: str, data: str) -> None:
+    import segno
+
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in ('.png', '.svg'):
+        raise exceptions.CommandError(
+            '--qr-file must end in .png or .svg. Nothing was changed.'
+        )
+    qr = segno.make(data, error='m')
+    if ext == '.png':
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'wb') as out:
+            qr.save(out, kind='png', scale=8, border=4)
+    else:
+        with _open_new(path) as text:
+            text.write(
+                qr.svg_inline(scale=8, border=4, dark='#000', light='#fff')
+            )
+
+
+def write_recovery_file(path: str, user: str, codes: Sequence[str]) -> None:
+    with _open_new(path) as out:
+        out.write(f'# mfa-osc recovery codes for {user}; each works once\n')
+        for code in codes:
+            out.write(code + '\n')
+
+
+def is_terminal() -> bool:
+    return sources.terminal_attached()
+
+
+@contextlib.contextmanager
+def command_errors() -> Iterator[None]:
+    """Turn workflow, account and client errors into one CommandError."""
+    try:
+        yield
+    except workflow_errors.ERRORS as exc:
+        raise exceptions.CommandError(str(exc)) from exc
+
+
+def add_proof_options(
+    parser: argparse.ArgumentParser, when: str, used: str = ''
+) -> None:
+    """--passcode or --recovery-code: proof that the user holds a device."""
+    proof = parser.add_mutually_exclusive_group()
+    proof.add_argument(
+        '--passcode',
+        metavar='<passcode>',
+        help=f'Current code of one of your devices{when}',
+    )
+    proof.add_argument(
+        '--recovery-code',
+        metavar='<code>',
+        help=f'One of your recovery codes{used}{when}',
+    )
+
+
+def add_user_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        '--user',
+        metavar='<user>',
+        help=f'{what} (name or ID; administrators), default: yourself',
+    )
+    parser.add_argument(
+        '--user-domain',
+        metavar='<domain>',
+        help='Domain the user belongs to (name or ID)',
+    )
+
+
+def mfa(app: Any) -> mfa_client.MFAClient:
+    """The command's Keystone MFA client (built by the OSC hook)."""
+    return cast(mfa_client.MFAClient, app.client_manager.mfa)
+
+
+def confirm(app: Any, question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not is_terminal():
+        raise exceptions.CommandError(
+            'Confirmation is needed and there is no terminal to ask on; add '
+            '--yes to confirm. Nothing was changed.'
+        )
+    app.stderr.write(question + ' [y/N] ')
+    app.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ('y', 'yes'):
+        raise exceptions.CommandError('Not confirmed; nothing was changed.')
+
+
+def proof(
+    given_passcode: str | None, given_recovery: str | None, what: str
+) -> str:
+    proof = given_passcode or given_recovery
+    if proof:
+        redact.register(proof)
+        return proof
+    if is_terminal():
+        answer = sources.prompt('Current passcode or a recovery code: ')
+        if answer:
+            redact.register(answer)
+            return answer
+    raise exceptions.CommandError(
+        f'{what} needs a current passcode or a recovery code: give '
+        '--passcode CODE or --recovery-code CODE, or run the command on a '
+        'terminal to be prompted. Nothing was changed.'
+    )
+
+
+def issuer(client: mfa_client.MFAClient, region: str | None) -> str:
+    url = client.auth_url()
+    host = urlparse(url).hostname if url else None
+    if host and host not in ('localhost', '127.0.0.1', '::1'):
+        return host
+    return region or host or 'OpenStack'

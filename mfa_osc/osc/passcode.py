@@ -1,0 +1,45 @@
+"""``openstack mfa passcode show``: the current code of a secret."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+import os
+from typing import Any
+
+from osc_lib import exceptions
+from osc_lib.command import command
+
+from mfa_osc import redact
+from mfa_osc import totp
+from mfa_osc.osc import common
+
+
+class ShowPasscode(command.ShowOne):
+    """Show the current passcode of a TOTP secret"""
+
+    auth_required = False
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--secret',
+            metavar='<secret>',
+            default=os.environ.get('OS_TOTP_SECRET'),
+            help='Base32 TOTP secret (Env: OS_TOTP_SECRET)',
+        )
+        return parser
+
+    def take_action(
+        self, parsed_args: argparse.Namespace
+    ) -> tuple[Sequence[str], Sequence[Any]]:
+        if not parsed_args.secret:
+            raise exceptions.CommandError(
+                'No secret: give --secret or set OS_TOTP_SECRET.'
+            )
+        redact.register(parsed_args.secret)
+        with common.command_errors():
+            secret = totp.normalize_secret(parsed_args.secret)
+        redact.register(secret)
+        code = totp.passcode(secret)
+        return ('passcode', 'seconds_left'), (code, totp.seconds_left())

@@ -1,0 +1,85 @@
+"""``openstack mfa recovery code create``: a new set of recovery codes."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from osc_lib.command import command
+
+from mfa_osc import account as mfa_account
+from mfa_osc import recovery
+from mfa_osc import redact
+from mfa_osc.osc import common
+from mfa_osc.workflows import proof as proof_flow
+from mfa_osc.workflows import recovery as recovery_flow
+
+
+class CreateRecoveryCodes(command.ShowOne):
+    """Create new recovery codes; the old ones stop working"""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--count',
+            metavar='<count>',
+            type=int,
+            default=recovery.DEFAULT_COUNT,
+            help='How many codes (default: %(default)s)',
+        )
+        parser.add_argument(
+            '--recovery-file',
+            metavar='<path>',
+            help='Also write the codes to a new file (mode 0600)',
+        )
+        common.add_proof_options(
+            parser, ', when this session did not sign in with TOTP'
+        )
+        common.add_user_options(parser, 'User to create codes for')
+        return parser
+
+    def take_action(
+        self, parsed_args: argparse.Namespace
+    ) -> tuple[Sequence[str], Sequence[Any]]:
+        args = parsed_args
+        redact.register(args.passcode, args.recovery_code)
+        common.check_new_path(args.recovery_file, 'the recovery file')
+        client = common.mfa(self.app)
+        with common.command_errors():
+            user = mfa_account.resolve_user(
+                client, args.user, args.user_domain
+            )
+            is_self = user.id == client.current_user_id()
+            account = mfa_account.load_account(client, user)
+            used = None
+            if (
+                is_self
+                and account.verified
+                and (
+                    args.passcode
+                    or args.recovery_code
+                    or 'totp' not in client.current_methods()
+                )
+            ):
+                given = common.proof(
+                    args.passcode,
+                    args.recovery_code,
+                    'This session did not sign in with TOTP, so creating '
+                    'recovery codes',
+                )
+                used = proof_flow.verify(client, account, given)
+            codes = recovery_flow.regenerate(
+                client, account, count=args.count, used_recovery=used
+            )
+        if args.recovery_file:
+            common.write_recovery_file(
+                args.recovery_file, str(user.name), codes
+            )
+        self.app.stderr.write(
+            'New recovery codes, shown once; the old ones no longer work.\n'
+        )
+        return ('user_id', 'recovery_codes'), (
+            user.id,
+            common.LinesColumn(codes),
+        )

@@ -1,0 +1,89 @@
+"""``openstack mfa remove``: remove devices; the last one turns MFA off."""
+
+from __future__ import annotations
+
+import argparse
+
+from osc_lib.command import command
+
+from mfa_osc import account as mfa_account
+from mfa_osc import redact
+from mfa_osc import rules as mfa_rules
+from mfa_osc.osc import common
+from mfa_osc.workflows import proof as proof_flow
+from mfa_osc.workflows import remove as remove_flow
+
+
+class RemoveMFA(command.Command):
+    """Remove TOTP devices; removing the last one turns MFA off"""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument(
+            '--device',
+            metavar='<name-or-id>',
+            help='Device to remove (a name, or a credential ID as `mfa '
+            'status` lists them)',
+        )
+        which.add_argument(
+            '--all',
+            action='store_true',
+            help='Remove every device and recovery code (turns MFA off)',
+        )
+        common.add_proof_options(parser, ' (self-service)', ', used up')
+        parser.add_argument(
+            '--yes',
+            action='store_true',
+            help='Do not ask for confirmation',
+        )
+        common.add_user_options(parser, 'User whose devices to remove')
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        args = parsed_args
+        redact.register(args.passcode, args.recovery_code)
+        client = common.mfa(self.app)
+        with common.command_errors():
+            user = mfa_account.resolve_user(
+                client, args.user, args.user_domain
+            )
+            is_self = user.id == client.current_user_id()
+            removal = remove_flow.plan(
+                client, user, device=args.device, all_devices=args.all
+            )
+            question = 'Remove {} of user {}{}?'.format(
+                ', '.join(removal.labels) or 'the MFA set-up',
+                user.name,
+                ' and turn MFA off' if removal.last else '',
+            )
+            common.confirm(self.app, question, args.yes)
+            used = None
+            if is_self and removal.account.usable:
+                given = common.proof(
+                    args.passcode, args.recovery_code, 'Removing a device'
+                )
+                used = proof_flow.verify(client, removal.account, given)
+            result = remove_flow.remove(client, removal, used_recovery=used)
+        err = self.app.stderr
+        if not result.last:
+            err.write(
+                f'Removed {", ".join(result.removed)}; still enrolled: '
+                f'{", ".join(result.left)}.\n'
+            )
+            return
+        what = (
+            f'Removed {", ".join(result.removed)}'
+            if result.removed
+            else 'Reset'
+        )
+        left = (
+            mfa_rules.text(result.rules)
+            if result.rules and result.flag is not False
+            else 'none'
+        )
+        err.write(
+            f'{what}: no TOTP device is left and MFA is off (rules: {left}).\n'
+        )
+        if result.note:
+            err.write(f'Note: {result.note}.\n')

@@ -1,0 +1,77 @@
+"""``openstack mfa status``: where an account stands."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+import logging
+from typing import Any
+
+from osc_lib import exceptions
+from osc_lib.command import command
+
+from mfa_osc import account as mfa_account
+from mfa_osc.osc import audit
+from mfa_osc.osc import common
+from mfa_osc.workflows import status as status_flow
+
+LOG = logging.getLogger(__name__)
+
+COLUMNS = status_flow.columns(status_flow.Status)
+
+
+class ShowMFAStatus(command.ShowOne):
+    """Show where an account stands with MFA, or every account with --all"""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        common.add_user_options(parser, 'User to show')
+        parser.add_argument(
+            '--all',
+            action='store_true',
+            help='One row per user, as `openstack mfa audit` (administrators)',
+        )
+        parser.add_argument(
+            '--domain',
+            metavar='<domain>',
+            help='With --all: only users of this domain (name or ID)',
+        )
+        return parser
+
+    def take_action(
+        self, parsed_args: argparse.Namespace
+    ) -> tuple[Sequence[str], Any]:
+        client = common.mfa(self.app)
+        if parsed_args.domain and not parsed_args.all:
+            raise exceptions.CommandError(
+                '--domain goes with --all (or use `openstack mfa audit '
+                '--domain DOMAIN`).'
+            )
+        if parsed_args.all:
+            return audit.audit_rows(client, parsed_args.domain)
+        with common.command_errors():
+            user = mfa_account.resolve_user(
+                client, parsed_args.user, parsed_args.user_domain
+            )
+            is_self = user.id == client.current_user_id()
+            data = status_flow.status(client, user, is_self=is_self)
+        for warning in data.warnings:
+            LOG.warning(warning)
+        row = dict(zip(COLUMNS, status_flow.values(data), strict=True))
+        row['rules'] = common.RulesColumn(data.rules)
+        row['devices'] = common.DevicesColumn(data.devices)
+        row['warnings'] = common.LinesColumn(data.warnings)
+        row['unverified_credentials'] = common.LinesColumn(
+            data.unverified_credentials
+        )
+        return COLUMNS, [row[c] for c in COLUMNS]
+
+    def produce_output(
+        self,
+        parsed_args: argparse.Namespace,
+        column_names: Sequence[str],
+        data: Any,
+    ) -> int:
+        if not parsed_args.all:
+            return super().produce_output(parsed_args, column_names, data)
+        return audit.emit_list(self, parsed_args, column_names, data)

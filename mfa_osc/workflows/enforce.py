@@ -1,0 +1,110 @@
+"""Require TOTP for a user who has a verified device."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mfa_osc import account as mfa_account
+from mfa_osc import client as mfa_client
+from mfa_osc import rules as mfa_rules
+from mfa_osc.workflows import errors
+
+ACTION_ENFORCED = 'enforced'
+ACTION_GUARDED = 'guard rules set'
+ACTION_UNCHANGED = 'unchanged'
+
+
+@dataclasses.dataclass
+class EnforceResult:
+    user_id: str
+    action: str
+    enforced: bool
+    rules: mfa_rules.Rules
+
+
+def plan_rules(
+    account: mfa_account.Account, application_credentials: bool | None
+) -> mfa_rules.Rules:
+    """The rules that enforce MFA on ``account``.
+
+    ``application_credentials`` None keeps what the account allows today:
+    rules an administrator wrote that refuse application credentials stay
+    that way; an account without rules lets them in, as before.
+    """
+    options = account.options
+    if application_credentials is None:
+        application_credentials = options.app_creds_allowed
+    return mfa_rules.enforced_rules(options.effective, application_credentials)
+
+
+def enforce(
+    client: mfa_client.Keystone,
+    user: mfa_client.User,
+    *,
+    application_credentials: bool | None = None,
+) -> EnforceResult:
+    """Set the rules that require TOTP, once a verified device exists.
+
+    An account where a hand-made credential lets the code alone sign in,
+    and no verified device exists, gets guard rules: the code alone is
+    refused and nothing that worked stops working.
+    """
+    account = mfa_account.load_account(client, user)
+    options = account.options
+    flag = errors.user_flag(client, account.user_id)
+    if not account.verified:
+        if account.usable and options.requires_totp:
+            # NOTE: enforced by hand, with a hand-made device: as it is.
+            return EnforceResult(
+                account.user_id, ACTION_UNCHANGED, True, options.rules
+            )
+        if account.usable and not options.totp_alone_refused:
+            _patch(
+                client,
+                account.user_id,
+                {
+                    mfa_rules.RULES_OPTION: mfa_rules.GUARD_RULES,
+                    mfa_rules.ENABLED_OPTION: True,
+                },
+            )
+            return EnforceResult(
+                account.user_id,
+                ACTION_GUARDED,
+                False,
+                [list(r) for r in mfa_rules.GUARD_RULES],
+            )
+        hint = ''
+        if account.hand_made:
+            hint = (
+                ' A hand-made TOTP credential exists: adopt it as a verified '
+                f'device with `openstack mfa enroll{flag} --adopt '
+                f'{account.hand_made[0]}` (a code from it is checked), which '
+                'enforces MFA.'
+            )
+        raise errors.WouldLockOut(
+            f'User {account.user.name or account.user_id} has no verified '
+            'TOTP device: requiring TOTP now could lock the account out. '
+            f'Enroll a device first (`openstack mfa enroll{flag}`).' + hint
+        )
+    rules = plan_rules(account, application_credentials)
+    if options.requires_totp and mfa_rules.same(options.rules, rules):
+        return EnforceResult(account.user_id, ACTION_UNCHANGED, True, rules)
+    _patch(
+        client,
+        account.user_id,
+        {mfa_rules.RULES_OPTION: rules, mfa_rules.ENABLED_OPTION: True},
+    )
+    return EnforceResult(account.user_id, ACTION_ENFORCED, True, rules)
+
+
+def _patch(
+    client: mfa_client.Keystone, user_id: str, options: dict[str, object]
+) -> None:
+    try:
+        client.update_user_options(user_id, options)
+    except mfa_client.Forbidden as exc:
+        raise errors.NeedsAdministrator(
+            'This account may not set MFA rules (Keystone policy '
+            'identity:update_user); an administrator runs `openstack mfa '
+            f'enforce --user {user_id}`.'
+        ) from exc

@@ -1,0 +1,373 @@
+"""Enroll a device (new, or a hand-made one adopted), then enforce MFA.
+
+Order, so that an interruption between any two requests leaves the
+account no weaker and not locked out:
+
+1. the code is checked against the secret here, before anything changes;
+2. guard rules go on (a code alone is refused from now on);
+3. a new device's secret is fingerprinted in the bookkeeping, then its
+   credential is created and Keystone checks the code;
+4. leftovers of earlier interrupted runs (fingerprinted, never verified)
+   are deleted, recovery codes made, the bookkeeping written;
+5. the rules that require TOTP go on.
+
+Hand-made credentials are never deleted here: they may be what the user
+signs in with today.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mfa_osc import account as mfa_account
+from mfa_osc import client as mfa_client
+from mfa_osc import recovery
+from mfa_osc import redact
+from mfa_osc import rules as mfa_rules
+from mfa_osc import totp
+from mfa_osc.workflows import errors
+from mfa_osc.workflows import recovery as recovery_flow
+
+_NOT_THIS_CODE = (
+    'That passcode is not the current code of this secret; enter the 6 '
+    'digits the authenticator app shows now.'
+)
+
+
+@dataclasses.dataclass
+class EnrollPlan:
+    """What :func:`prepare` found, before any secret is shown."""
+
+    account: mfa_account.Account
+    name: str
+    can_update: bool
+    #: The hand-made credential to adopt, or None for a new device.
+    adopt: str | None = None
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def adopted_secret(self) -> str | None:
+        return self.account.totp.get(self.adopt) if self.adopt else None
+
+
+@dataclasses.dataclass
+class EnrollResult:
+    user_id: str
+    device_id: str
+    device_name: str
+    #: Formatted recovery codes, shown once; empty if none were made.
+    recovery_codes: list[str]
+    enforced: bool
+    rules: mfa_rules.Rules
+    adopted: bool = False
+    #: The command an administrator runs to enforce, when we may not.
+    admin_command: str | None = None
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    repaired: list[str] = dataclasses.field(default_factory=list)
+
+
+def _device_name(
+    account: mfa_account.Account, name: str | None, flag: str
+) -> str:
+    names = {d.get('name') for d in account.verified.values()}
+    if name is None:
+        number = 1
+        while f'device-{number}' in names:
+            number += 1
+        return f'device-{number}'
+    if len(name) > 64 or not name.strip():
+        raise errors.WorkflowError(
+            'A device name must be 1 to 64 characters; choose another with '
+            '--name.'
+        )
+    if name in names and account.state() == mfa_rules.STATE_NOT_ENFORCED:
+        raise errors.WorkflowError(
+            f'Device {name!r} is already verified but MFA is not enforced '
+            '(an earlier run was interrupted, or this account may not set '
+            f'its own rules): run `openstack mfa enforce{flag}`, or enroll '
+            'under another --name.'
+        )
+    if name in names:
+        raise errors.WorkflowError(
+            f'This user already has a device named {name!r}; choose another '
+            'name with --name, or remove that device first with `openstack '
+            f'mfa remove{flag} --device {name}`.'
+        )
+    return name
+
+
+def prepare(
+    client: mfa_client.Keystone,
+    user: mfa_client.User,
+    *,
+    name: str | None,
+    allow_weaker: bool = False,
+    adopt: str | None = None,
+) -> EnrollPlan:
+    """Read, check and plan, before any secret is shown or anything changes.
+
+    Raises when enrolling could weaken the account or cannot work.
+    """
+    account = mfa_account.load_account(client, user)
+    user_id = account.user_id
+    flag = errors.user_flag(client, user_id)
+    who = user.name or user_id
+    if not user.enabled:
+        raise errors.WorkflowError(
+            f'User {who} is disabled, so Keystone refuses every sign-in and '
+            'every code: enable the user first (`openstack user set '
+            f'--enable {user_id}`). Nothing was changed.'
+        )
+    if 'totp' not in account.options.methods:
+        raise errors.WorkflowError(
+            "This cloud's Keystone does not enable the totp method (it "
+            f'enables {", ".join(sorted(account.options.methods))}), so no '
+            'code could be checked and rules naming totp are ignored. The '
+            'operator adds totp to [auth] methods in keystone.conf. Nothing '
+            'was changed.'
+        )
+    if adopt is not None:
+        if adopt not in account.hand_made and adopt not in account.pending:
+            raise errors.NotFound(
+                f'{adopt!r} is not a TOTP credential of {who} that mfa-osc '
+                'does not know yet; `openstack mfa status'
+                f'{flag}` lists hand-made devices.'
+            )
+    plan = EnrollPlan(account, _device_name(account, name, flag), False, adopt)
+    plan.can_update = client.can_update_user(account.user)
+    if not plan.can_update and not account.options.totp_alone_refused:
+        if not allow_weaker:
+            raise errors.NeedsAdministrator(
+                'This account may not set its own MFA rules (Keystone policy '
+                'identity:update_user), and a TOTP device without rules '
+                'would let the code alone sign in, without the password: '
+                'nothing was changed. Ask an administrator to enroll you '
+                f'(`openstack mfa enroll --user {user_id}`, handing you the '
+                'QR code), or to allow self-enrollment by setting guard '
+                f'rules first (`{errors.guard_command(user_id)}`), then run '
+                'this command again.'
+            )
+        plan.warnings.append(
+            'WARNING: --allow-weaker: this account has no MFA rules and may '
+            'not set them, so until an administrator runs `openstack mfa '
+            f'enforce --user {user_id}` the TOTP code ALONE, without the '
+            'password, signs in to this account.'
+        )
+    return plan
+
+
+def _local_code(
+    secret: str, passcodes: errors.PasscodeSource, first_hint: str = ''
+) -> tuple[str | None, int, str]:
+    """A code of ``secret`` from ``passcodes``: (code, attempts, hint)."""
+    hint = first_hint
+    for attempt in range(errors.PASSCODE_ATTEMPTS):
+        raw = passcodes(attempt, hint)
+        if raw is None:
+            return None, attempt, hint
+        redact.register(raw)
+        try:
+            code = totp.normalize_passcode(raw)
+        except totp.InvalidPasscode as exc:
+            hint = str(exc)
+            continue
+        if totp.window_offset(secret, code) is None:
+            hint = _NOT_THIS_CODE
+            continue
+        return code, attempt + 1, ''
+    return None, errors.PASSCODE_ATTEMPTS, hint
+
+
+def _why_refused(
+    client: mfa_client.Keystone, user: mfa_client.User, offset: int
+) -> tuple[str, bool]:
+    """Why Keystone refused a code that is right here: (hint, final)."""
+    if user.domain_id and client.domain_enabled(user.domain_id) is False:
+        return (
+            f'Keystone refused the code because the domain {user.domain_id} '
+            'of this user is disabled (no one in it can sign in): enable it '
+            f'first (`openstack domain set --enable {user.domain_id}`).',
+            True,
+        )
+    if offset != 0:
+        way = 'ahead of' if offset > 0 else 'behind'
+        return (
+            f'That passcode is the code of about {abs(offset) * 30} seconds '
+            f"{way} this machine's clock: the phone's clock or this "
+            "machine's is off; set both to network time and try again."
+            + errors.clock_hint(client),
+            False,
+        )
+    return (
+        "Keystone refused a passcode that is right by this machine's "
+        "clock: Keystone's clock or this machine's is off."
+        + (errors.clock_hint(client) or ' Check both against network time.'),
+        False,
+    )
+
+
+def _verify(
+    client: mfa_client.Keystone,
+    plan: EnrollPlan,
+    secret: str,
+    passcodes: errors.PasscodeSource,
+    create: bool,
+) -> str:
+    """Check codes (here, then by Keystone); the device's credential id."""
+    account = plan.account
+    code, used, hint = _local_code(secret, passcodes)
+    if code is None:
+        raise errors.PasscodeRefused(
+            (hint + ' ' if hint else '')
+            + 'The device was not enrolled and nothing was changed; run the '
+            'command again with the current code.'
+        )
+    _guard(client, plan)
+    device_id = plan.adopt
+    if create:
+        account.book.pending = [mfa_account.fingerprint(secret)]
+        mfa_account.write_book(client, account)
+        device_id = client.create_credential(
+            account.user_id, mfa_client.TOTP_TYPE, secret
+        ).id
+        account.totp[device_id] = secret
+    assert device_id is not None
+    while True:
+        if client.check_totp_alone(account.user_id, code):
+            return device_id
+        offset = totp.window_offset(secret, code) or 0
+        hint, final = _why_refused(client, account.user, offset)
+        if not final and used < errors.PASSCODE_ATTEMPTS:
+            code, tries, hint = _local_code(
+                secret, _shifted(passcodes, used), hint
+            )
+            used += max(tries, 1)
+            if code is not None:
+                continue
+        if create:
+            client.delete_credential(device_id)
+            account.totp.pop(device_id, None)
+        raise errors.PasscodeRefused(
+            (hint + ' ' if hint else '')
+            + 'The device was not enrolled and nothing is enforced; run the '
+            'command again with the current code.'
+        )
+
+
+def _shifted(
+    passcodes: errors.PasscodeSource, by: int
+) -> errors.PasscodeSource:
+    def source(attempt: int, hint: str) -> str | None:
+        return passcodes(by + attempt, hint)
+
+    return source
+
+
+def _guard(client: mfa_client.Keystone, plan: EnrollPlan) -> None:
+    """Guard rules before any credential is made, and note the rules."""
+    account = plan.account
+    options = account.options
+    if account.book.before is None:
+        account.book.before = (
+            mfa_account.Before(None, [])
+            if mfa_rules.is_guard(options.rules)
+            else mfa_account.Before(options.flag, options.rules)
+        )
+    if plan.can_update and not options.totp_alone_refused:
+        client.update_user_options(
+            account.user_id,
+            {
+                mfa_rules.RULES_OPTION: mfa_rules.GUARD_RULES,
+                mfa_rules.ENABLED_OPTION: True,
+            },
+        )
+        account.options = options.with_rules(mfa_rules.GUARD_RULES, True)
+
+
+def enroll(
+    client: mfa_client.Keystone,
+    plan: EnrollPlan,
+    *,
+    secret: str | None,
+    passcodes: errors.PasscodeSource,
+    recovery_codes: int = recovery.DEFAULT_COUNT,
+    application_credentials: bool | None = None,
+) -> EnrollResult:
+    """Verify the device, make recovery codes, and enforce MFA.
+
+    ``secret`` is the new device's (the caller showed it as a QR code);
+    None when adopting, whose secret Keystone already holds.
+    ``application_credentials``: None keeps what the account allows today
+    (allowed when it has no rules).
+    """
+    account = plan.account
+    user_id = account.user_id
+    before = account.options
+    if application_credentials is None:
+        application_credentials = before.app_creds_allowed
+    result = EnrollResult(user_id, '', plan.name, [], False, [])
+    result.warnings = list(plan.warnings)
+    adopted = plan.adopted_secret
+    if adopted is not None:
+        device_secret = adopted
+    elif secret is not None:
+        device_secret = totp.normalize_secret(secret)
+    else:
+        raise errors.WorkflowError('No secret to enroll.')
+    redact.register(device_secret)
+    device_id = _verify(
+        client, plan, device_secret, passcodes, create=adopted is None
+    )
+    result.device_id, result.adopted = device_id, adopted is not None
+
+    # Leftovers of earlier interrupted runs: fingerprinted, never verified.
+    leftovers = [c for c in account.pending if c != device_id]
+    for cred_id in leftovers:
+        client.delete_credential(cred_id)
+        account.totp.pop(cred_id, None)
+    if leftovers:
+        result.repaired.append(
+            'deleted unverified TOTP credentials left by an interrupted run'
+        )
+
+    book = account.book
+    verified = dict(account.verified)
+    verified[device_id] = {'name': plan.name, 'created_at': mfa_account.now()}
+    book.devices = verified
+    book.pending = []
+    if not account.recovery_ids and recovery_codes > 0:
+        result.recovery_codes = recovery_flow.make_codes(
+            client, account, recovery_codes
+        )
+    else:
+        book.recovery_codes = account.recovery_ids
+    mfa_account.write_book(client, account)
+
+    # Enforce, keeping the administrator's choice on application
+    # credentials unless told otherwise.
+    current = account.options
+    rules = mfa_rules.enforced_rules(
+        [r for r in before.effective if r], application_credentials
+    )
+    if plan.can_update:
+        if not (
+            current.requires_totp and mfa_rules.same(current.rules, rules)
+        ):
+            client.update_user_options(
+                user_id,
+                {
+                    mfa_rules.RULES_OPTION: rules,
+                    mfa_rules.ENABLED_OPTION: True,
+                },
+            )
+            account.options = current.with_rules(rules, True)
+        result.enforced = True
+    elif current.requires_totp:
+        # NOTE: already enforced (a second device): nothing to change.
+        result.enforced = True
+        rules = current.rules
+    else:
+        result.admin_command = f'openstack mfa enforce --user {user_id}'
+        rules = current.rules
+    result.rules = rules
+    return result

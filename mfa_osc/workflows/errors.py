@@ -1,0 +1,70 @@
+"""Errors of the workflows, and the advice they share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mfa_osc import account as mfa_account
+from mfa_osc import client as mfa_client
+from mfa_osc import identity
+from mfa_osc import recovery
+from mfa_osc import totp
+
+#: (attempt number, message about the previous attempt or '') -> a
+#: passcode, or None when there is no (further) passcode to try.
+PasscodeSource = Callable[[int, str], 'str | None']
+
+PASSCODE_ATTEMPTS = 3
+
+
+class WorkflowError(Exception):
+    """A workflow stopped; the message says why and what to do next."""
+
+
+class NeedsAdministrator(WorkflowError):
+    """The signed-in user may not change the MFA rules this needs."""
+
+
+class PasscodeRefused(WorkflowError):
+    """The passcode or recovery code was not accepted."""
+
+
+class WouldLockOut(WorkflowError):
+    """The change would leave rules requiring TOTP and no device."""
+
+
+class NotFound(WorkflowError):
+    """No such user, device or recovery code."""
+
+
+#: What the commands turn into one clear error message.
+ERRORS: tuple[type[Exception], ...] = (
+    WorkflowError,
+    mfa_account.AccountError,
+    mfa_client.ClientError,
+    totp.InvalidSecret,
+    totp.InvalidPasscode,
+    identity.InvalidID,
+    recovery.InvalidRecoveryCode,
+)
+
+
+def user_flag(client: mfa_client.Keystone, user_id: str) -> str:
+    """`` --user ID`` when the command is about someone else, else ''."""
+    try:
+        me = client.current_user_id()
+    except mfa_client.ClientError:
+        me = None
+    return '' if me == user_id else f' --user {user_id}'
+
+
+def clock_hint(client: mfa_client.Keystone) -> str:
+    return totp.describe_skew(client.clock_skew)
+
+
+def guard_command(user_id: str) -> str:
+    return (
+        'openstack user set --enable-multi-factor-auth '
+        '--multi-factor-auth-rule password '
+        f'--multi-factor-auth-rule application_credential {user_id}'
+    )

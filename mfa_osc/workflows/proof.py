@@ -1,0 +1,50 @@
+"""Proof that the signed-in user holds a device: a passcode or a code."""
+
+from __future__ import annotations
+
+from mfa_osc import account as mfa_account
+from mfa_osc import client as mfa_client
+from mfa_osc import recovery
+from mfa_osc import redact
+from mfa_osc import totp
+from mfa_osc.workflows import errors
+
+
+def verify(
+    client: mfa_client.Keystone, account: mfa_account.Account, proof: str
+) -> str | None:
+    """Check a passcode or a recovery code against Keystone.
+
+    Uses the session's token plus the passcode (methods ``token`` and
+    ``totp``). Returns the id of the recovery-code credential used (the
+    caller deletes it) or None for a device passcode.
+    """
+    redact.register(proof)
+    if recovery.looks_like(proof):
+        code = recovery.normalize(proof)
+        matches = recovery.matching(
+            code, account.totp, exclude=account.book.devices
+        )
+        if not matches:
+            raise errors.PasscodeRefused(
+                'That recovery code is not valid for this account (each '
+                'code works once); use another code or a current passcode.'
+            )
+        if not client.check_totp_with_token(
+            account.user_id, recovery.passcode(code)
+        ):
+            raise errors.PasscodeRefused(
+                'Keystone refused the recovery code.'
+                + errors.clock_hint(client)
+            )
+        return matches[0]
+    try:
+        passcode = totp.normalize_passcode(proof)
+    except totp.InvalidPasscode as exc:
+        raise errors.PasscodeRefused(str(exc)) from exc
+    if not client.check_totp_with_token(account.user_id, passcode):
+        raise errors.PasscodeRefused(
+            'Keystone refused the passcode; use the current code of one of '
+            'your devices, or a recovery code.' + errors.clock_hint(client)
+        )
+    return None

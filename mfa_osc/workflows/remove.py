@@ -1,0 +1,205 @@
+"""Remove devices; removing the last one turns MFA off safely.
+
+Only what is named is deleted: ``--device`` deletes that credential,
+``--all`` every ``totp`` credential of the user. When no device is left,
+guard rules go on first (the code alone is refused while credentials are
+deleted), then the rules the user had before enrolling come back exactly,
+flag included, unless they would require TOTP with no device left (that
+would lock the account out): then the rules are removed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mfa_osc import account as mfa_account
+from mfa_osc import client as mfa_client
+from mfa_osc import rules as mfa_rules
+from mfa_osc.workflows import errors
+
+
+@dataclasses.dataclass
+class RemovalPlan:
+    account: mfa_account.Account
+    #: Credential ids to delete.
+    targets: list[str]
+    #: Whether no device is left afterwards (MFA turns off).
+    last: bool
+
+    @property
+    def labels(self) -> list[str]:
+        return [self.account.device_label(t) for t in self.targets]
+
+
+@dataclasses.dataclass
+class RemoveResult:
+    user_id: str
+    removed: list[str]
+    last: bool
+    rules: mfa_rules.Rules
+    #: ``multi_factor_auth_enabled`` as left: True, False or None (unset).
+    flag: bool | None
+    #: Devices still there (labels), when it was not the last.
+    left: list[str] = dataclasses.field(default_factory=list)
+    note: str = ''
+
+
+def plan(
+    client: mfa_client.Keystone,
+    user: mfa_client.User,
+    *,
+    device: str | None,
+    all_devices: bool,
+) -> RemovalPlan:
+    """Which credentials go, and whether it is the last device.
+
+    Raises before anything changes when the signed-in user may not relax
+    the rules that removing the last device needs relaxed.
+    """
+    account = mfa_account.load_account(client, user)
+    flag = errors.user_flag(client, account.user_id)
+    if all_devices:
+        targets = sorted(
+            set(account.devices) | set(account.pending) | set(account.unusable)
+        )
+    elif device:
+        try:
+            targets = [account.find(device)]
+        except mfa_account.NotFound as exc:
+            raise errors.NotFound(
+                f'{exc} See `openstack mfa status{flag}`.'
+            ) from exc
+    else:
+        raise errors.WorkflowError(
+            'Say which device to remove: --device NAME_OR_ID, or --all.'
+        )
+    options = account.options
+    locked_out = account.state() == mfa_rules.STATE_LOCKED_OUT
+    leftovers = (
+        account.book.credential_id is not None
+        or mfa_rules.is_guard(options.rules)
+        or locked_out
+        or bool(account.recovery_ids)
+    )
+    if not targets and all_devices and leftovers:
+        # NOTE: an interrupted removal left bookkeeping or guard rules and
+        # no TOTP credential, or the account is locked out: finishing or
+        # resetting needs no passcode.
+        return RemovalPlan(account, [], True)
+    if not targets:
+        raise errors.NotFound(
+            'This user has no TOTP device to remove (see `openstack mfa '
+            f'status{flag}`).'
+        )
+    last = not (set(account.devices) - set(targets))
+    if last and not options.password_alone_ok:
+        if not client.can_update_user(account.user):
+            raise errors.NeedsAdministrator(
+                'This is the last device and the MFA rules require TOTP; '
+                'removing it needs the rules relaxed first, which this '
+                'account may not do (Keystone policy identity:update_user). '
+                'Nothing was changed. Ask an administrator to run '
+                f'`openstack mfa remove --user {account.user_id} --all`, '
+                'or enroll another device first (`openstack mfa enroll '
+                '--name NAME`) and then remove this one.'
+            )
+    return RemovalPlan(account, targets, last)
+
+
+def _restore_target(
+    account: mfa_account.Account,
+) -> tuple[mfa_account.Before, str]:
+    """The MFA options to leave once no device is left, and a note."""
+    before = account.book.before
+    if before is None:
+        before = mfa_account.Before(
+            account.options.flag, account.options.rules
+        )
+        if mfa_rules.is_guard(before.rules):
+            before = mfa_account.Before(None, [])
+    target = account.options.with_rules(before.rules, before.flag)
+    if target.password_alone_ok:
+        return before, ''
+    return mfa_account.Before(None, []), (
+        f'the rules {mfa_rules.text(before.rules)} require TOTP and no '
+        'device is left, so they were removed (keeping them would lock the '
+        'account out)'
+    )
+
+
+def remove(
+    client: mfa_client.Keystone,
+    removal: RemovalPlan,
+    *,
+    used_recovery: str | None = None,
+) -> RemoveResult:
+    """Delete devices; for the last one, relax rules first, then restore."""
+    account = removal.account
+    user_id = account.user_id
+    book = account.book
+    labels = removal.labels
+    if used_recovery:
+        client.delete_credential(used_recovery)
+        account.totp.pop(used_recovery, None)
+    if not removal.last:
+        for cred_id in removal.targets:
+            client.delete_credential(cred_id)
+            account.totp.pop(cred_id, None)
+        if book.credential_id:
+            book.devices = account.verified
+            book.recovery_codes = account.recovery_ids
+            mfa_account.write_book(client, account)
+        return RemoveResult(
+            user_id,
+            labels,
+            False,
+            account.options.rules,
+            account.options.flag,
+            left=[account.device_label(c) for c in account.devices],
+        )
+
+    target, note = _restore_target(account)
+    relaxed = False
+    if not account.options.password_alone_ok:
+        client.update_user_options(
+            user_id,
+            {
+                mfa_rules.RULES_OPTION: mfa_rules.GUARD_RULES,
+                mfa_rules.ENABLED_OPTION: True,
+            },
+        )
+        account.options = account.options.with_rules(
+            mfa_rules.GUARD_RULES, True
+        )
+        relaxed = True
+    gone = set(account.recovery_ids) | set(removal.targets)
+    gone |= set(account.pending)
+    for cred_id in account.recovery_ids:
+        client.delete_credential(cred_id)
+    for cred_id in sorted(gone - set(account.recovery_ids)):
+        client.delete_credential(cred_id)
+    for cred_id in gone:
+        account.totp.pop(cred_id, None)
+    if book.credential_id:
+        client.delete_credential(book.credential_id)
+    current = account.options
+    wanted = current.with_rules(target.rules, target.flag)
+    if relaxed or (
+        wanted.stored() != current.stored()
+        and (mfa_rules.is_guard(current.rules) or note)
+    ):
+        try:
+            client.update_user_options(user_id, wanted.stored())
+            account.options = wanted
+        except mfa_client.Forbidden:
+            # NOTE: guard rules an administrator set stay; they refuse TOTP
+            # alone and leave password sign-in as it was.
+            pass
+    return RemoveResult(
+        user_id,
+        labels,
+        True,
+        account.options.rules,
+        account.options.flag,
+        note=note,
+    )

@@ -1,0 +1,220 @@
+"""Where one account stands (``status``), and every account (``audit``).
+
+Both read only. Their records are dataclasses whose field order is the
+commands' column order, so the columns come from one definition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from mfa_osc import account as mfa_account
+from mfa_osc import client as mfa_client
+from mfa_osc import rules as mfa_rules
+from mfa_osc import totp
+from mfa_osc.workflows import errors
+
+
+@dataclasses.dataclass
+class Status:
+    user_id: str
+    user: str | None
+    domain_id: str | None
+    state: str
+    enforced: bool
+    #: Keystone's reading of ``multi_factor_auth_enabled`` (unset is on).
+    mfa_enabled: bool
+    rules: mfa_rules.Rules
+    application_credentials_allowed: bool
+    #: ``{"id", "name", "created_at", "origin"}``, verified ones first.
+    devices: list[dict[str, Any]]
+    recovery_codes_left: int
+    unverified_credentials: list[str]
+    session_used_totp: bool | None
+    clock_skew_seconds: float | None
+    warnings: list[str]
+
+
+@dataclasses.dataclass
+class AuditRow:
+    id: str
+    name: str | None
+    domain_id: str | None
+    devices: int
+    recovery_codes_left: int
+    unverified: int
+    state: str
+    admin: bool
+
+
+def columns(record: type[Any]) -> tuple[str, ...]:
+    """The column names of a record type, in order."""
+    return tuple(f.name for f in dataclasses.fields(record))
+
+
+def values(record: Any) -> list[Any]:
+    return [getattr(record, name) for name in columns(type(record))]
+
+
+def _warnings(
+    client: mfa_client.Keystone, account: mfa_account.Account
+) -> list[str]:
+    state = account.state()
+    user_id = account.user_id
+    flag = errors.user_flag(client, user_id)
+    options = account.options
+    out: list[str] = []
+    if state == mfa_rules.STATE_CODE_ALONE:
+        out.append(
+            'The account has a TOTP credential but no MFA rules that refuse '
+            'it alone: the 6-digit code ALONE, without the password, signs '
+            f'in. Run `openstack mfa enforce{flag}` (guard rules, or the '
+            'full rules once a device is verified; an administrator may '
+            'need to run it), or remove the credentials with `openstack mfa '
+            f'remove{flag} --all`.'
+        )
+    if state == mfa_rules.STATE_LOCKED_OUT:
+        out.append(
+            'The MFA rules require TOTP but the account has no TOTP '
+            'credential Keystone can use: nobody can sign in with a '
+            f'password. An administrator runs `openstack mfa remove --user '
+            f'{user_id} --all` to reset it.'
+        )
+    if options.ignored:
+        out.append(
+            'Keystone ignores these methods of the rules, as this cloud '
+            'does not enable them: '
+            f'{mfa_rules.text(options.ignored)}; rules are judged without '
+            'them.'
+            if options.enabled
+            else 'multi_factor_auth_enabled is false: Keystone ignores the '
+            f'rules {mfa_rules.text(options.rules)}.'
+        )
+    if account.hand_made:
+        out.append(
+            f'{len(account.hand_made)} TOTP credential(s) were not made by '
+            'mfa-osc (hand-made, or from an older run); a code from them '
+            'may be how this user signs in, so they are kept. Adopt one as '
+            f'a verified device with `openstack mfa enroll{flag} --adopt '
+            'ID` (a code from it is checked).'
+        )
+    if account.unusable:
+        out.append(
+            f'{len(account.unusable)} TOTP credential(s) hold a secret '
+            'Keystone cannot use (not upper-case base32 of at least 128 '
+            'bits): no code from them signs in. Remove them with '
+            f'`openstack mfa remove{flag} --device ID`.'
+        )
+    if account.pending:
+        out.append(
+            f'{len(account.pending)} unverified TOTP credential(s) were '
+            'left by an interrupted enrollment; the next `openstack mfa '
+            f'enroll{flag}` deletes them.'
+        )
+    if account.stale:
+        out.append(
+            'The bookkeeping names credentials that no longer exist; '
+            f'`openstack mfa recovery code create{flag}` repairs it.'
+        )
+    if state == mfa_rules.STATE_NOT_ENFORCED:
+        out.append(
+            'A device is set up but the MFA rules do not require it yet: '
+            f'an administrator runs `openstack mfa enforce --user {user_id}`.'
+        )
+    if account.verified and not account.recovery_ids:
+        out.append(
+            'No recovery codes left; make new ones with `openstack mfa '
+            f'recovery code create{flag}`.'
+        )
+    skew = client.clock_skew
+    if skew is not None and abs(skew) > totp.CLOCK_SKEW_WARNING:
+        out.append(errors.clock_hint(client).strip())
+    return out
+
+
+def status(
+    client: mfa_client.Keystone, user: mfa_client.User, *, is_self: bool
+) -> Status:
+    """Where one account stands, with warnings (reads only)."""
+    account = mfa_account.load_account(client, user)
+    options = account.options
+    devices = [
+        {
+            'id': cid,
+            'name': info.get('name'),
+            'created_at': info.get('created_at'),
+            'origin': 'mfa-osc',
+        }
+        for cid, info in sorted(
+            account.verified.items(),
+            key=lambda item: item[1].get('created_at', ''),
+        )
+    ]
+    devices += [
+        {'id': cid, 'name': None, 'created_at': None, 'origin': 'hand-made'}
+        for cid in account.hand_made
+    ]
+    skew = client.clock_skew
+    return Status(
+        user_id=account.user_id,
+        user=user.name,
+        domain_id=user.domain_id,
+        state=account.state(),
+        enforced=account.state() == mfa_rules.STATE_ENFORCED,
+        mfa_enabled=options.enabled,
+        rules=options.rules,
+        application_credentials_allowed=options.app_creds_allowed,
+        devices=devices,
+        recovery_codes_left=len(account.recovery_ids),
+        unverified_credentials=account.pending + account.unusable,
+        session_used_totp=(
+            'totp' in client.current_methods() if is_self else None
+        ),
+        clock_skew_seconds=None if skew is None else round(skew, 1),
+        warnings=_warnings(client, account),
+    )
+
+
+def audit(
+    client: mfa_client.Keystone, domain: str | None = None
+) -> list[AuditRow]:
+    """One row per user, from a fixed number of requests.
+
+    Users, every ``totp`` credential, every ``mfa-osc`` credential, the
+    enabled methods, the admin role and its (effective) assignments: six
+    requests (seven with a domain name to look up) however many users.
+    """
+    domain_id = client.find_domain_id(domain) if domain else None
+    users = client.list_users(domain_id)
+    creds = client.list_credentials(type=mfa_client.TOTP_TYPE)
+    creds += client.list_credentials(type=mfa_client.BOOK_TYPE)
+    methods = client.enabled_methods()
+    admins: set[str] = set()
+    for role_id in client.find_role_ids('admin'):
+        for assignment in client.role_assignments(role_id):
+            user_ref = assignment.get('user')
+            if isinstance(user_ref, dict) and user_ref.get('id'):
+                admins.add(str(user_ref['id']))
+    by_user: dict[str, list[mfa_client.Credential]] = {}
+    for cred in creds:
+        by_user.setdefault(str(cred.user_id), []).append(cred)
+    rows = []
+    for user in users:
+        account = mfa_account.account_from(
+            user, by_user.get(user.id, []), methods
+        )
+        rows.append(
+            AuditRow(
+                id=account.user_id,
+                name=user.name,
+                domain_id=user.domain_id,
+                devices=len(account.devices),
+                recovery_codes_left=len(account.recovery_ids),
+                unverified=len(account.pending) + len(account.unusable),
+                state=account.state(),
+                admin=account.user_id in admins,
+            )
+        )
+    rows.sort(key=lambda r: (str(r.domain_id), str(r.name)))
+    return rows
