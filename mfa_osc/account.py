@@ -346,6 +346,11 @@ def use_up_recovery_code(
     matches = recovery.matching(
         bare, account.totp, exclude=account.book.devices
     )
+    if not matches:
+        raise NotFound(
+            'The recovery code signed in but its credential could not be '
+            'found to use it up.'
+        )
     for cred_id in matches:
         client.delete_credential(cred_id)
         account.totp.pop(cred_id, None)

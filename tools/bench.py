@@ -30,7 +30,7 @@ import urllib.parse
 
 from keystoneauth1 import session as ks_session
 
-from mfa_osc import plugin
+from mfa_osc.auth import plugin
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
 
@@ -125,7 +125,7 @@ def import_times(module: str, runs: int) -> float:
 
 def bench_imports(runs: int) -> None:
     print(f'1. Import cost (cumulative, -X importtime, median of {runs})')
-    for module in ('mfa_osc.loader', 'mfa_osc.osc.plugin'):
+    for module in ('mfa_osc.auth.loader', 'mfa_osc.osc.plugin'):
         ratio = import_times(module, runs)
         line(f'{module} / keystoneauth1.loading', f'{ratio:.3f}')
 

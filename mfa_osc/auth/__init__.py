@@ -1,1 +1,4 @@
-"""The ``v3multifactor`` auth plugin: loader, sign-in, passcode sources, token cache, errors."""
+"""The ``v3multifactor`` auth plugin.
+
+Loader, sign-in, passcode sources, token cache and errors.
+"""

@@ -295,7 +295,7 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
         if ref is not None:
             return ref
         ref = self._sign_in(session)
-        if self.recovery_code:
+        if self.recovery_code and 'totp' in token_methods(ref):
             self._use_up_recovery_code(session, ref)
         if 'totp' in token_methods(ref):
             self._mfa_ref, self._mfa_scope = ref, self._scope_key()

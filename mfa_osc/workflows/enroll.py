@@ -212,6 +212,7 @@ def _verify(
     secret: str,
     passcodes: errors.PasscodeSource,
     create: bool,
+    codes: list[str],
 ) -> str:
     """Check codes (here, then by Keystone); the device's credential id."""
     account = plan.account
@@ -224,9 +225,13 @@ def _verify(
         )
     _guard(client, plan)
     device_id = plan.adopt
-    if create:
-        account.book.pending = [mfa_account.fingerprint(secret)]
+    if create or codes:
+        # NOTE: earlier runs' marks stay until their leftovers are gone.
+        account.book.pending += recovery_flow.fingerprints(codes)
+        if create:
+            account.book.pending.append(mfa_account.fingerprint(secret))
         mfa_account.write_book(client, account)
+    if create:
         device_id = client.create_credential(
             account.user_id, mfa_client.TOTP_TYPE, secret
         ).id
@@ -315,13 +320,17 @@ def enroll(
     else:
         raise errors.WorkflowError('No secret to enroll.')
     redact.register(device_secret)
+    stale = list(account.pending)
+    codes: list[str] = []
+    if not account.recovery_ids and recovery_codes > 0:
+        codes = recovery_flow.new_codes(recovery_codes)
     device_id = _verify(
-        client, plan, device_secret, passcodes, create=adopted is None
+        client, plan, device_secret, passcodes, adopted is None, codes
     )
     result.device_id, result.adopted = device_id, adopted is not None
 
     # Leftovers of earlier interrupted runs: fingerprinted, never verified.
-    leftovers = [c for c in account.pending if c != device_id]
+    leftovers = [c for c in stale if c != device_id]
     for cred_id in leftovers:
         client.delete_credential(cred_id)
         account.totp.pop(cred_id, None)
@@ -335,9 +344,9 @@ def enroll(
     verified[device_id] = {'name': plan.name, 'created_at': mfa_account.now()}
     book.devices = verified
     book.pending = []
-    if not account.recovery_ids and recovery_codes > 0:
+    if codes:
         result.recovery_codes = recovery_flow.make_codes(
-            client, account, recovery_codes
+            client, account, codes
         )
     else:
         book.recovery_codes = account.recovery_ids

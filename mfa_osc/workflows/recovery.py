@@ -8,17 +8,32 @@ from mfa_osc import recovery
 from mfa_osc.workflows import errors
 
 
+def new_codes(count: int) -> list[str]:
+    """``count`` new codes, not yet in Keystone."""
+    return [recovery.new_code() for _ in range(count)]
+
+
+def fingerprints(codes: list[str]) -> list[str]:
+    """What the bookkeeping notes before the codes' credentials exist.
+
+    An interrupted run then leaves credentials that are told apart from
+    hand-made devices, and deleted by the next run.
+    """
+    return [mfa_account.fingerprint(recovery.secret(c)) for c in codes]
+
+
 def make_codes(
-    client: mfa_client.Keystone, account: mfa_account.Account, count: int
+    client: mfa_client.Keystone,
+    account: mfa_account.Account,
+    codes: list[str],
 ) -> list[str]:
-    """Create ``count`` recovery-code credentials; the codes, formatted.
+    """Create the recovery-code credentials of ``codes``; formatted codes.
 
     Records their ids in ``account.book`` (the caller writes it).
     """
     shown: list[str] = []
     new_ids: list[str] = []
-    for _ in range(count):
-        code = recovery.new_code()
+    for code in codes:
         cred = client.create_credential(
             account.user_id, mfa_client.TOTP_TYPE, recovery.secret(code)
         )
@@ -58,9 +73,15 @@ def regenerate(
     old = list(account.recovery_ids)
     if used_recovery and used_recovery not in old:
         old.append(used_recovery)
-    shown = make_codes(client, account, count)
-    account.book.devices = account.verified
+    codes = new_codes(count)
+    stale = account.pending
+    account.book.pending += fingerprints(codes)
     mfa_account.write_book(client, account)
+    shown = make_codes(client, account, codes)
+    account.book.devices = account.verified
+    account.book.pending = []
+    mfa_account.write_book(client, account)
+    old += [c for c in stale if c not in old]
     for cred_id in old:
         # NOTE: only credentials that were recovery codes, never a device,
         # whatever the bookkeeping says.

@@ -7,6 +7,7 @@ import re
 import stat
 
 from mfa_osc import client as mfa_client
+from mfa_osc import recovery
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
 from tests.functional import mfa_base
@@ -40,7 +41,7 @@ class TestSelfService(mfa_base.MFATestCase):
         )
         # Three wrong answers: refused, nothing created.
         self.assertNotEqual(0, code, output)
-        self.assertIn('nothing is enforced', output)
+        self.assertIn('nothing was changed', output)
         self.assertIn('\u2580', output)  # the QR code, in half blocks
         self.assertIn('\x1b[30;107m', output)  # black on white, explicit
         self.assertEqual([], self.credentials(user.id))
@@ -85,7 +86,7 @@ class TestSelfService(mfa_base.MFATestCase):
         token = self.openstack_json(
             'token',
             'issue',
-            env=self.env(user, totp.recovery_secret(bare(codes[0]))),
+            env=self.env(user, recovery.secret(bare(codes[0]))),
         )
         self.assertEqual(user.id, token['user_id'])
 
@@ -143,7 +144,7 @@ class TestSelfService(mfa_base.MFATestCase):
         self.openstack(
             'token',
             'issue',
-            env=self.env(user, totp.recovery_secret(bare(codes[1]))),
+            env=self.env(user, recovery.secret(bare(codes[1]))),
             expect_fail=True,
         )
         status = self.openstack_json(
@@ -262,7 +263,7 @@ class TestSelfService(mfa_base.MFATestCase):
             self.assertNotIn(bare(value), result.stderr)
         blobs = {c['blob'] for c in self.credentials(user.id)}
         self.assertEqual(
-            {secret, *(totp.recovery_secret(bare(c)) for c in new)}, blobs
+            {secret, *(recovery.secret(bare(c)) for c in new)}, blobs
         )
         # Application credentials are refused (--no-application-...).
         self.assertEqual(
@@ -466,7 +467,8 @@ class TestAdmin(mfa_base.MFATestCase):
         self.assertGreaterEqual(len(more), 1000)
         self.assertEqual(few, many)
         # OSC's discovery and sign-in, then users, totp credentials,
-        # mfa-osc credentials, the admin role and its assignments
+        # mfa-osc credentials, the enabled auth methods (a sign-in with an
+        # unknown method), the admin role and its assignments
         self.assertEqual(
             [
                 'GET /v3',
@@ -474,6 +476,7 @@ class TestAdmin(mfa_base.MFATestCase):
                 'GET /v3/users',
                 'GET /v3/credentials',
                 'GET /v3/credentials',
+                'POST /v3/auth/tokens',
                 'GET /v3/roles',
                 'GET /v3/role_assignments',
             ],
@@ -520,8 +523,8 @@ class TestClientRequests(mfa_base.MFATestCase):
         secret = totp.generate_secret()
         cred = client.create_credential(user.id, 'totp', secret)
         self.assertEqual(1, len(client.list_credentials(user_id=user.id)))
-        client.delete_credential(cred['id'])
-        client.delete_credential(cred['id'])  # already gone: fine
+        client.delete_credential(cred.id)
+        client.delete_credential(cred.id)  # already gone: fine
         self.assertIn('/credentials', logger.output)
         self.assertNotIn(secret, logger.output)
 

@@ -15,9 +15,10 @@ import subprocess
 import testtools.content
 
 from mfa_osc import client as mfa_client
-from mfa_osc import enrollment
+from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
+from mfa_osc.workflows import enroll as enroll_flow
 from tests.functional import base
 from tests.functional import mfa_base
 
@@ -48,8 +49,10 @@ class TestFaults(mfa_base.MFATestCase):
         self, user: local_keystone.KeystoneUser, secret: str
     ) -> dict[str, str]:
         """Sign in as the account's current rules want, via the proxy."""
-        enabled, rules = mfa_client.rules_of(self.user_record(user.id))
-        needs = enrollment.requires_totp(enabled, rules)
+        needs = mfa_rules.MFAOptions.of(
+            self.user_record(user.id)['options'],
+            local_keystone.AUTH_METHODS.split(','),
+        ).requires_totp
         return self.env(
             user, secret if needs else None, auth_url=self.proxy.auth_url
         )
@@ -95,14 +98,12 @@ class TestFaults(mfa_base.MFATestCase):
     ) -> None:
         """An administrator's enrollment, without the CLI's start-up."""
         client = mfa_client.MFAClient(self.keystone.admin_session())
-        account, name, can_update, _ = enrollment.prepare_enrollment(
+        plan = enroll_flow.prepare(
             client, client.get_user(user.id), name='phone'
         )
-        enrollment.enroll(
+        enroll_flow.enroll(
             client,
-            account,
-            name=name,
-            can_update=can_update,
+            plan,
             secret=secret,
             passcodes=lambda attempt, hint: (
                 totp.passcode(secret) if attempt == 0 else None

@@ -11,8 +11,8 @@ from keystoneauth1 import session as ks_session
 from oslotest import base
 from requests_mock.contrib import fixture as rm_fixture
 
-from mfa_osc import cache
-from mfa_osc import plugin
+from mfa_osc.auth import cache
+from mfa_osc.auth import plugin
 from tests.unit import test_plugin as tp
 
 OTHER_TOKEN = 'gAAAAAB-other-project-token'
@@ -27,7 +27,9 @@ class TestTokenCache(base.BaseTestCase):
             fixtures.EnvironmentVariable('MFA_OSC_CACHE_DIR', self.dir)
         )
         self.useFixture(
-            fixtures.MockPatch('mfa_osc.sources.prompt', return_value=None)
+            fixtures.MockPatch(
+                'mfa_osc.auth.sources.prompt', return_value=None
+            )
         )
 
     def make(self, **kwargs: object) -> plugin.MultiFactor:

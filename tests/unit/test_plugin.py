@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import email.utils
+import io
+import json
+import logging
 import sys
 import time
 from typing import Any
@@ -14,9 +17,10 @@ from keystoneauth1 import session as ks_session
 from oslotest import base
 from requests_mock.contrib import fixture as rm_fixture
 
-from mfa_osc import exceptions
-from mfa_osc import plugin
+from mfa_osc import recovery
 from mfa_osc import totp
+from mfa_osc.auth import exceptions
+from mfa_osc.auth import plugin
 
 AUTH_URL = 'http://keystone.test/v3'
 TOKEN_URL = AUTH_URL + '/auth/tokens'
@@ -110,7 +114,7 @@ class PluginTestCase(base.BaseTestCase):
         )
         # NOTE: never prompt from a unit test, whatever runs it.
         self.prompt = self.useFixture(
-            fixtures_patch('mfa_osc.sources.prompt', return_value=None)
+            fixtures_patch('mfa_osc.auth.sources.prompt', return_value=None)
         ).mock
 
     def make(self, **kwargs: Any) -> plugin.MultiFactor:
@@ -336,8 +340,13 @@ class TestAdaptive(PluginTestCase):
             [receipt_response(), UNAUTHORIZED, TOKEN_RESPONSE],
         )
         self.prompt.side_effect = ['111111', '222222']
+        tell = self.useFixture(
+            fixtures.MockPatch('mfa_osc.auth.sources.tell')
+        ).mock
         auth = self.make()
         auth.get_auth_ref(self.session)
+        tell.assert_called_once()
+        self.assertIn('not accepted', tell.call_args.args[0])
         codes = [
             r.json()['auth']['identity']['totp']['user']['passcode']
             for r in self.requests.request_history[1:]
@@ -497,3 +506,124 @@ class TestMethodsAndCache(base.BaseTestCase):
         self.assertEqual(one.get_cache_id(), two.get_cache_id())
         self.assertNotEqual(one.get_cache_id(), other.get_cache_id())
         self.assertNotIn('111111', str(one.get_cache_id_elements()))
+
+
+RECOVERY_CODE = 'ABCD-EFGH-IJKL-MNOP'
+OTHER_CODE = 'QRST-UVWX-YZ23-4567'
+
+
+class TestRecoveryCodeSignIn(PluginTestCase):
+    """Signing in with a recovery code uses it up and says what is left."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.logger = self.useFixture(
+            fixtures.FakeLogger(
+                name='mfa_osc.auth.plugin',
+                level=logging.DEBUG,
+                format='%(levelname)s %(message)s',
+            )
+        )
+        self.stdout = io.StringIO()
+        self.stderr = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.stdout))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.stderr))
+        book = {
+            'version': 2,
+            'devices': {'dev1': {'name': 'phone'}},
+            'recovery_codes': ['rc1', 'rc2'],
+            'pending': [],
+            'rules_before': None,
+        }
+        credentials = [
+            ('dev1', 'totp', SECRET),
+            ('rc1', 'totp', recovery.secret('ABCDEFGHIJKLMNOP')),
+            ('rc2', 'totp', recovery.secret('QRSTUVWXYZ234567')),
+            ('book1', 'mfa-osc', json.dumps(book)),
+        ]
+        self.requests.get(
+            AUTH_URL + '/users/u1',
+            json={
+                'user': {
+                    'id': 'u1',
+                    'name': 'alice',
+                    'domain_id': 'default',
+                    'enabled': True,
+                    'options': {
+                        'multi_factor_auth_rules': [['password', 'totp']],
+                    },
+                }
+            },
+        )
+        self.requests.get(
+            AUTH_URL + '/credentials?user_id=u1',
+            json={
+                'credentials': [
+                    {'id': i, 'user_id': 'u1', 'type': t, 'blob': b}
+                    for i, t, b in credentials
+                ]
+            },
+        )
+        self.deleted = self.requests.delete(
+            AUTH_URL + '/credentials/rc1', status_code=204
+        )
+        self.book = self.requests.patch(
+            AUTH_URL + '/credentials/book1', json={'credential': {}}
+        )
+        self.revoked = self.requests.delete(TOKEN_URL, status_code=204)
+        # NOTE: the sign-in, then the client's probe of enabled methods.
+        self.requests.post(TOKEN_URL, [TOKEN_RESPONSE, UNAUTHORIZED])
+
+    def test_code_is_used_up_and_codes_left_logged(self) -> None:
+        auth = self.make(recovery_code=RECOVERY_CODE.lower())
+
+        ref = auth.get_auth_ref(self.session)
+
+        self.assertEqual(TOKEN_ID, ref.auth_token)
+        sign_in = self.requests.request_history[0]
+        ident = sign_in.json()['auth']['identity']
+        self.assertEqual(['password', 'totp'], ident['methods'])
+        self.assertEqual(
+            recovery.passcode('ABCDEFGHIJKLMNOP'),
+            ident['totp']['user']['passcode'],
+        )
+        self.assertEqual(1, self.deleted.call_count)
+        used_with = self.deleted.last_request.headers['X-Auth-Token']
+        self.assertEqual(TOKEN_ID, used_with)
+        written = json.loads(
+            self.book.last_request.json()['credential']['blob']
+        )
+        self.assertEqual(['rc2'], written['recovery_codes'])
+        self.assertFalse(self.revoked.called)
+        self.assertIsNone(auth.recovery_code)
+        self.assertIn(
+            'WARNING Signed in with a recovery code, which is now used up; '
+            '1 recovery code left.',
+            self.logger.output,
+        )
+        self.assertEqual('', self.stdout.getvalue())
+        self.assertEqual('', self.stderr.getvalue())
+
+    def test_code_that_cannot_be_used_up_cancels_the_sign_in(self) -> None:
+        self.requests.delete(AUTH_URL + '/credentials/rc1', status_code=403)
+        auth = self.make(recovery_code=RECOVERY_CODE)
+
+        exc = self.assertRaises(
+            exceptions.MFAError, auth.get_auth_ref, self.session
+        )
+
+        self.assertIn('could not be used up', str(exc))
+        self.assertEqual(1, self.revoked.call_count)
+        headers = self.revoked.last_request.headers
+        self.assertEqual(TOKEN_ID, headers['X-Subject-Token'])
+        self.assertNotIn('recovery code left', self.logger.output)
+        self.assertEqual('', self.stdout.getvalue())
+        self.assertEqual('', self.stderr.getvalue())
+
+    def test_malformed_code_sends_nothing(self) -> None:
+        auth = self.make(recovery_code='not-a-code')
+        exc = self.assertRaises(
+            exceptions.PasscodeFormatError, auth.get_auth_ref, self.session
+        )
+        self.assertIn('OS_RECOVERY_CODE', str(exc))
+        self.assertEqual(0, len(self.requests.request_history))

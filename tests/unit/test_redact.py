@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import logging
+import sys
+from unittest import mock
 
 import fixtures
 from oslotest import base
@@ -10,7 +14,21 @@ from oslotest import base
 from mfa_osc import redact
 
 
+class RedactState(fixtures.Fixture):
+    """A fresh redact module state; the log record factory restored."""
+
+    def _setUp(self) -> None:
+        factory = logging.getLogRecordFactory()
+        self.addCleanup(logging.setLogRecordFactory, factory)
+        self.useFixture(fixtures.MockPatchObject(redact, '_installed', False))
+        self.useFixture(fixtures.MockPatchObject(redact, '_known', set()))
+
+
 class TestRedact(base.BaseTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.useFixture(RedactState())
+
     def test_keyed_values(self) -> None:
         text = (
             "{'passcode': '123456', 'recovery_code': 'ABCD-EFGH', "
@@ -50,3 +68,76 @@ class TestRedact(base.BaseTestCase):
         self.assertNotIn('864209', captured.output)
         self.assertNotIn('late-secret-value', captured.output)
         self.assertIn('START with options', captured.output)
+
+
+class TestWhenScrubbingGoesOn(base.BaseTestCase):
+    """Scrubbing goes on when a secret may be logged, not at import."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.useFixture(RedactState())
+        self.useFixture(fixtures.MockPatch('sys.argv', ['openstack']))
+        for name in redact.SECRET_ENV:
+            self.useFixture(fixtures.EnvironmentVariable(name))
+        self.factory = logging.getLogRecordFactory()
+
+    def test_importing_the_osc_hooks_installs_nothing(self) -> None:
+        import mfa_osc.osc
+
+        # NOTE: the fresh import rebinds the package attribute too.
+        previous = getattr(mfa_osc.osc, 'plugin', None)
+        if previous is not None:
+            self.addCleanup(setattr, mfa_osc.osc, 'plugin', previous)
+        with mock.patch.dict(sys.modules):
+            sys.modules.pop('mfa_osc.osc.plugin', None)
+            importlib.import_module('mfa_osc.osc.plugin')
+        self.assertIs(self.factory, logging.getLogRecordFactory())
+        self.assertFalse(redact._installed)
+
+    def test_option_parser_without_secrets_installs_nothing(self) -> None:
+        from mfa_osc.osc import plugin as osc_plugin
+
+        osc_plugin.build_option_parser(argparse.ArgumentParser())
+        self.assertIs(self.factory, logging.getLogRecordFactory())
+
+    def test_option_parser_with_a_secret_flag_installs(self) -> None:
+        from mfa_osc.osc import plugin as osc_plugin
+
+        self.useFixture(
+            fixtures.MockPatch(
+                'sys.argv', ['openstack', '--os-passcode', '246813']
+            )
+        )
+        osc_plugin.build_option_parser(argparse.ArgumentParser())
+        self.assertIsNot(self.factory, logging.getLogRecordFactory())
+        self.assertEqual('x *** y', redact.scrub('x 246813 y'))
+
+    def test_option_parser_with_a_secret_in_env_installs(self) -> None:
+        from mfa_osc.osc import plugin as osc_plugin
+
+        self.useFixture(
+            fixtures.EnvironmentVariable('OS_TOTP_SECRET', 'JBSWY3DPEHPK3PXP')
+        )
+        osc_plugin.build_option_parser(argparse.ArgumentParser())
+        self.assertIsNot(self.factory, logging.getLogRecordFactory())
+
+    def test_option_parser_when_verbose_installs(self) -> None:
+        from mfa_osc.osc import plugin as osc_plugin
+
+        self.useFixture(
+            fixtures.MockPatch('sys.argv', ['openstack', '--debug'])
+        )
+        osc_plugin.build_option_parser(argparse.ArgumentParser())
+        self.assertIsNot(self.factory, logging.getLogRecordFactory())
+
+    def test_constructing_the_auth_plugin_installs(self) -> None:
+        from mfa_osc.auth import plugin
+
+        plugin.MultiFactor(
+            'http://keystone.test/v3',
+            username='alice',
+            password='pw-for-alice',
+        )
+        self.assertIsNot(self.factory, logging.getLogRecordFactory())
+        self.assertTrue(redact._installed)
+        self.assertEqual('***', redact.scrub('pw-for-alice'))

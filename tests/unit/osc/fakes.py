@@ -1,0 +1,34 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""What the command tests share: an app with a mocked MFA client."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import fixtures
+from osc_lib.test import base
+
+SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'
+
+
+class CommandTestCase(base.TestCommand):
+    def setUp(self) -> None:
+        super().setUp()
+        self.mfa_client = mock.Mock()
+        self.app.client_manager.mfa = self.mfa_client
+        self.terminal = self.useFixture(
+            fixtures.MockPatch(
+                'mfa_osc.osc.common.is_terminal', return_value=False
+            )
+        ).mock

@@ -1,0 +1,310 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""MFA rules read as Keystone 30 reads them (mfa_osc.rules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oslotest import base
+
+from mfa_osc import rules as mfa_rules
+
+METHODS = frozenset({'password', 'token', 'totp', 'application_credential'})
+ENFORCED = [['password', 'totp'], ['application_credential']]
+
+
+def of(
+    rules: Any = None, flag: Any = None, methods: Any = METHODS
+) -> mfa_rules.MFAOptions:
+    options: dict[str, Any] = {}
+    if rules is not None:
+        options[mfa_rules.RULES_OPTION] = rules
+    if flag is not None:
+        options[mfa_rules.ENABLED_OPTION] = flag
+    return mfa_rules.MFAOptions.of(options, methods)
+
+
+class TestFlag(base.BaseTestCase):
+    def test_unset_is_on(self) -> None:
+        options = of(ENFORCED)
+        self.assertIsNone(options.flag)
+        self.assertTrue(options.enabled)
+        self.assertTrue(options.requires_totp)
+        self.assertTrue(options.totp_alone_refused)
+        self.assertFalse(options.password_alone_ok)
+
+    def test_true(self) -> None:
+        options = of(ENFORCED, True)
+        self.assertIs(True, options.flag)
+        self.assertTrue(options.enabled)
+        self.assertTrue(options.requires_totp)
+
+    def test_false_ignores_the_rules(self) -> None:
+        options = of(ENFORCED, False)
+        self.assertIs(False, options.flag)
+        self.assertFalse(options.enabled)
+        self.assertEqual([], options.effective)
+        self.assertEqual(ENFORCED, options.ignored)
+        self.assertTrue(options.signs_in('totp'))
+        self.assertFalse(options.totp_alone_refused)
+        self.assertTrue(options.password_alone_ok)
+        self.assertFalse(options.requires_totp)
+        # The rules are kept as stored: restoring them keeps them.
+        self.assertEqual(ENFORCED, options.rules)
+
+    def test_no_options(self) -> None:
+        for options in (
+            mfa_rules.MFAOptions.of(None),
+            mfa_rules.MFAOptions.of({}),
+        ):
+            self.assertIsNone(options.flag)
+            self.assertEqual([], options.rules)
+            self.assertEqual(mfa_rules.DEFAULT_METHODS, options.methods)
+            self.assertTrue(options.signs_in('totp'))
+            self.assertFalse(options.totp_alone_refused)
+
+    def test_stored(self) -> None:
+        self.assertEqual(
+            {
+                mfa_rules.RULES_OPTION: None,
+                mfa_rules.ENABLED_OPTION: None,
+            },
+            of().stored(),
+        )
+        self.assertEqual(
+            {
+                mfa_rules.RULES_OPTION: ENFORCED,
+                mfa_rules.ENABLED_OPTION: False,
+            },
+            of(ENFORCED, False).stored(),
+        )
+
+    def test_with_rules(self) -> None:
+        options = of(methods={'password', 'totp'})
+        guarded = options.with_rules(mfa_rules.GUARD_RULES, True)
+        self.assertEqual(mfa_rules.GUARD_RULES, guarded.rules)
+        self.assertIs(True, guarded.flag)
+        self.assertEqual(options.methods, guarded.methods)
+        cleared = guarded.with_rules(None, None)
+        self.assertEqual([], cleared.rules)
+        self.assertIsNone(cleared.flag)
+
+
+class TestMethods(base.BaseTestCase):
+    def test_totp_with_disabled_method_is_code_alone(self) -> None:
+        options = of([['totp', 'bogus']])
+        self.assertEqual([['totp']], options.effective)
+        self.assertEqual([['bogus']], options.ignored)
+        self.assertTrue(options.signs_in('totp'))
+        self.assertFalse(options.totp_alone_refused)
+        self.assertFalse(options.password_alone_ok)
+
+    def test_rule_with_disabled_method_lets_password_alone(self) -> None:
+        options = of(
+            [
+                ['password', 'totp'],
+                ['application_credential'],
+                ['password', 'bogus'],
+            ]
+        )
+        self.assertIn(['password'], options.effective)
+        self.assertTrue(options.password_alone_ok)
+        self.assertFalse(options.requires_totp)
+        self.assertTrue(options.totp_alone_refused)
+        self.assertTrue(options.app_creds_allowed)
+
+    def test_all_rules_disabled_lets_everything_in(self) -> None:
+        # Keystone: every rule empty once reduced, "to prevent lockout".
+        options = of([['oauth1']])
+        self.assertEqual([], options.effective)
+        self.assertEqual([['oauth1']], options.ignored)
+        for methods in (('totp',), ('password',), ('token',), ()):
+            self.assertTrue(options.signs_in(*methods), methods)
+        self.assertFalse(options.totp_alone_refused)
+
+    def test_keystone_default_methods_have_no_totp(self) -> None:
+        options = mfa_rules.MFAOptions.of(
+            {mfa_rules.RULES_OPTION: [['password', 'totp']]}
+        )
+        self.assertNotIn('totp', options.methods)
+        self.assertEqual([['password']], options.effective)
+        self.assertTrue(options.password_alone_ok)
+        self.assertFalse(options.requires_totp)
+
+    def test_superset_passes(self) -> None:
+        options = of(ENFORCED)
+        self.assertTrue(options.signs_in('password', 'totp', 'token'))
+        self.assertFalse(options.signs_in('password', 'token'))
+        self.assertTrue(options.signs_in('application_credential'))
+        self.assertTrue(options.person_can_sign_in)
+
+    def test_guard(self) -> None:
+        options = of(mfa_rules.GUARD_RULES)
+        self.assertTrue(options.totp_alone_refused)
+        self.assertTrue(options.password_alone_ok)
+        self.assertTrue(options.app_creds_allowed)
+        self.assertFalse(options.requires_totp)
+        self.assertTrue(mfa_rules.is_guard(options.rules))
+        self.assertTrue(
+            mfa_rules.is_guard([['application_credential'], ['password']])
+        )
+        self.assertFalse(mfa_rules.is_guard(ENFORCED))
+
+    def test_requires_totp_refuses_app_creds(self) -> None:
+        options = of([['password', 'totp']])
+        self.assertTrue(options.requires_totp)
+        self.assertFalse(options.app_creds_allowed)
+
+    def test_totp_rule_requiring_disabled_method_is_locked(self) -> None:
+        # Password and TOTP do not satisfy a rule that needs token too.
+        options = of([['password', 'totp', 'token']])
+        self.assertFalse(options.person_can_sign_in)
+        self.assertFalse(options.requires_totp)
+
+
+class TestParse(base.BaseTestCase):
+    """As ``UserMFARulesValidator._parse_rule_structure`` parses them."""
+
+    def test_not_a_list(self) -> None:
+        for raw in ('password', {'password': 1}, 42, None, True):
+            self.assertEqual([], mfa_rules.parse(raw), raw)
+            self.assertEqual([], of(raw).rules)
+            self.assertTrue(of(raw).signs_in('totp'))
+
+    def test_rules_not_lists_or_empty_dropped(self) -> None:
+        self.assertEqual(
+            [['password', 'totp']],
+            mfa_rules.parse(
+                [
+                    'password',
+                    [],
+                    None,
+                    {'totp': 1},
+                    ['password', 'totp'],
+                ]
+            ),
+        )
+        self.assertEqual([], mfa_rules.parse([[]]))
+        self.assertTrue(of([[]]).signs_in('totp'))
+
+    def test_rules_with_non_string_items_dropped(self) -> None:
+        self.assertEqual(
+            [['password', 'totp']],
+            mfa_rules.parse(
+                [
+                    ['password', 1],
+                    ['totp', None],
+                    [['password']],
+                    ['password', 'totp'],
+                ]
+            ),
+        )
+        # Only the corrupt rule goes: TOTP alone still passes the other.
+        options = of([['password', 7], ['totp']])
+        self.assertEqual([['totp']], options.rules)
+        self.assertFalse(options.totp_alone_refused)
+
+    def test_duplicates_in_a_rule(self) -> None:
+        self.assertEqual(
+            [['password', 'totp']],
+            mfa_rules.parse([['password', 'totp', 'password']]),
+        )
+
+    def test_same_and_text(self) -> None:
+        self.assertTrue(
+            mfa_rules.same(
+                [['totp', 'password'], ['application_credential']],
+                [['application_credential'], ['password', 'totp']],
+            )
+        )
+        self.assertFalse(mfa_rules.same([['password']], [['totp']]))
+        self.assertEqual(
+            'password+totp; application_credential', mfa_rules.text(ENFORCED)
+        )
+        self.assertEqual('none', mfa_rules.text([]))
+
+
+class TestEnforcedRules(base.BaseTestCase):
+    def test_merge(self) -> None:
+        self.assertEqual(
+            ENFORCED, mfa_rules.enforced_rules(mfa_rules.GUARD_RULES, True)
+        )
+        self.assertEqual(
+            [['password', 'totp']],
+            mfa_rules.enforced_rules(mfa_rules.GUARD_RULES, False),
+        )
+        self.assertEqual(
+            [
+                ['password', 'totp'],
+                ['application_credential'],
+                ['password', 'mapped'],
+            ],
+            mfa_rules.enforced_rules(
+                [['password'], ['totp'], ['password', 'mapped']], True
+            ),
+        )
+
+    def test_no_duplicates(self) -> None:
+        self.assertEqual(
+            ENFORCED,
+            mfa_rules.enforced_rules(
+                [['totp', 'password'], ['application_credential']], True
+            ),
+        )
+
+    def test_result_requires_totp(self) -> None:
+        for base_rules in ([], mfa_rules.GUARD_RULES, [['password']]):
+            for app_creds in (True, False):
+                rules = mfa_rules.enforced_rules(base_rules, app_creds)
+                options = of(rules, True)
+                self.assertTrue(options.requires_totp, rules)
+                self.assertTrue(options.totp_alone_refused, rules)
+                self.assertEqual(app_creds, options.app_creds_allowed)
+
+
+class TestState(base.BaseTestCase):
+    def test_states(self) -> None:
+        state = mfa_rules.state
+        self.assertEqual(mfa_rules.STATE_NOT_ENROLLED, state(of(), 0, 0))
+        self.assertEqual(mfa_rules.STATE_CODE_ALONE, state(of(), 1, 1))
+        # Flag false: the rules are ignored, a code alone signs in.
+        self.assertEqual(
+            mfa_rules.STATE_CODE_ALONE, state(of(ENFORCED, False), 1, 1)
+        )
+        self.assertEqual(
+            mfa_rules.STATE_CODE_ALONE, state(of([['totp', 'bogus']]), 1, 1)
+        )
+        guard = of(mfa_rules.GUARD_RULES)
+        self.assertEqual(mfa_rules.STATE_NOT_ENROLLED, state(guard, 0, 0))
+        # Usable recovery codes but no device: not enrolled.
+        self.assertEqual(mfa_rules.STATE_NOT_ENROLLED, state(guard, 3, 0))
+        self.assertEqual(mfa_rules.STATE_NOT_ENFORCED, state(guard, 1, 1))
+        self.assertEqual(mfa_rules.STATE_ENFORCED, state(of(ENFORCED), 1, 1))
+        self.assertEqual(mfa_rules.STATE_LOCKED_OUT, state(of(ENFORCED), 0, 0))
+        # Rules no password-and-code sign-in passes: locked out.
+        self.assertEqual(
+            mfa_rules.STATE_LOCKED_OUT,
+            state(of([['password', 'totp', 'token']]), 1, 1),
+        )
+        # A rule naming a disabled method lets the password alone in.
+        self.assertEqual(
+            mfa_rules.STATE_NOT_ENFORCED,
+            state(of([['password', 'totp'], ['password', 'bogus']]), 1, 1),
+        )
+        self.assertEqual(
+            mfa_rules.STATE_NOT_ENROLLED, state(of([['oauth1']]), 0, 0)
+        )
+
+    def test_every_state_listed(self) -> None:
+        self.assertEqual(5, len(set(mfa_rules.STATES)))
