@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """MFA rules as Keystone reads them, and the states of an account.
 
 Pure functions, no I/O. Each mirrors Keystone 30's own code, not its docs
@@ -36,6 +48,10 @@ DEFAULT_METHODS = frozenset(
     {'external', 'password', 'token', 'oauth1', 'mapped',
      'application_credential'}
 )  # fmt: skip
+
+#: What a rule is judged against when the cloud's list cannot be read:
+#: Keystone's default with ``totp``, which any cloud doing MFA enables.
+ASSUMED_METHODS = DEFAULT_METHODS | {'totp'}
 
 ENABLED_OPTION = 'multi_factor_auth_enabled'
 RULES_OPTION = 'multi_factor_auth_rules'
@@ -99,7 +115,7 @@ class MFAOptions:
 
     flag: bool | None
     rules: Rules
-    methods: frozenset[str] = DEFAULT_METHODS
+    methods: frozenset[str] = ASSUMED_METHODS
 
     @classmethod
     def of(
@@ -113,7 +129,7 @@ class MFAOptions:
         return cls(
             flag,
             parse(options.get(RULES_OPTION)),
-            frozenset(methods) if methods else DEFAULT_METHODS,
+            frozenset(methods) if methods else ASSUMED_METHODS,
         )
 
     @property

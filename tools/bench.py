@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Benchmarks of mfa-osc, each a ratio against a baseline of the same run.
 
 Run with ``tox -e bench``. Starts a throwaway local Keystone, then prints:
@@ -30,8 +42,8 @@ import urllib.parse
 
 from keystoneauth1 import session as ks_session
 
-from mfa_osc.auth import plugin
 from mfa_osc import totp
+from mfa_osc.auth import plugin
 from mfa_osc.testing import keystone as local_keystone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

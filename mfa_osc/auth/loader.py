@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """keystoneauth loader of the ``v3multifactor`` auth plugin.
 
 This is the entry point keystoneauth and OSC load at every ``openstack``
@@ -99,9 +111,9 @@ class MultiFactor(loading.BaseV3Loader['plugin.MultiFactor']):
         return options
 
     def load_from_options(self, **kwargs: Any) -> plugin.MultiFactor:
-        from mfa_osc.auth import plugin
+        from mfa_osc.auth import options
 
-        kwargs['auth_methods'] = plugin.parse_auth_methods(
+        kwargs['auth_methods'] = options.parse_auth_methods(
             kwargs.get('auth_methods')
         )
         default_id = kwargs.pop('default_domain_id', None)

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The Keystone calls of MFA enrollment, on a keystoneauth session.
 
 One method per Keystone request. HTTP and connection errors are turned
@@ -5,6 +17,14 @@ into the exceptions below here, once, with messages that say what failed
 and never hold a secret. Requests and responses that carry a TOTP secret
 (credential blobs) or a passcode are sent with ``log=False``, so that
 keystoneauth's ``--debug`` request logging never prints them.
+
+Every ID that goes into a URL path is checked and quoted
+(:func:`mfa_osc.identity.path_id`), so ``--user ..`` or a crafted
+credential ID never reaches another endpoint with the caller's token.
+
+The module is longer than the others (about 450 lines) on purpose: it is
+a flat list of one short method per Keystone request, and splitting it
+would only scatter that list.
 """
 
 from __future__ import annotations

@@ -12,6 +12,11 @@
 
 """A throwaway local Keystone for functional tests, demos and benchmarks.
 
+(Longer than the package's other modules, on purpose: one server's whole
+life cycle, from configuration to the process-group clean-up that no
+interruption may skip, reads best in one place. It is test tooling; no
+other module of the package imports it.)
+
 :class:`LocalKeystone` creates a temporary directory, writes a
 ``keystone.conf`` (sqlite database, fernet tokens and receipts, ``totp``
 enabled), runs ``keystone-manage db_sync``, ``fernet_setup``,

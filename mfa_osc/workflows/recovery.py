@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Recovery codes: make a new set, the old ones stop working."""
 
 from __future__ import annotations
@@ -79,9 +91,15 @@ def regenerate(
     mfa_account.write_book(client, account)
     shown = make_codes(client, account, codes)
     account.book.devices = account.verified
-    account.book.pending = []
-    mfa_account.write_book(client, account)
     old += [c for c in stale if c not in old]
+    # NOTE: the old codes stay marked until they are deleted, so that an
+    # interruption now leaves leftovers, never "hand-made" devices.
+    account.book.pending = [
+        mfa_account.fingerprint(account.totp[c])
+        for c in old
+        if c in account.totp and c not in account.book.devices
+    ]
+    mfa_account.write_book(client, account)
     for cred_id in old:
         # NOTE: only credentials that were recovery codes, never a device,
         # whatever the bookkeeping says.

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """MFAClient on a real keystoneauth Session, Keystone mocked."""
 
 from __future__ import annotations
@@ -13,9 +25,12 @@ from oslotest import base
 import requests
 from requests_mock.contrib import fixture as rm_fixture
 
+from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
-from mfa_osc import enrollment
-from mfa_osc import totp
+from mfa_osc import identity
+from mfa_osc import recovery
+from mfa_osc import redact
+from mfa_osc import rules as mfa_rules
 
 AUTH_URL = 'https://keystone.example.com/identity/v3'
 USER_ID = 'u-1'
@@ -69,7 +84,9 @@ class TestClient(ClientTestCase):
             status_code=201,
         )
         cred = self.client.create_credential(USER_ID, 'totp', SECRET)
-        self.assertEqual('c1', cred['id'])
+        self.assertIsInstance(cred, mfa_client.Credential)
+        self.assertEqual('c1', cred.id)
+        self.assertEqual(SECRET, cred.blob)
         self.assertEqual(
             {
                 'credential': {
@@ -92,7 +109,9 @@ class TestClient(ClientTestCase):
             },
         )
         creds = self.client.list_credentials(user_id=USER_ID, type='totp')
-        self.assertEqual('c1', creds[0]['id'])
+        self.assertEqual(
+            [mfa_client.Credential('c1', None, 'totp', SECRET)], creds
+        )
         self.assertEqual(
             {'user_id': [USER_ID], 'type': ['totp']},
             self.requests.last_request.qs,
@@ -101,14 +120,18 @@ class TestClient(ClientTestCase):
 
     def test_update_options_body(self) -> None:
         self.requests.patch(
-            AUTH_URL + f'/users/{USER_ID}', json={'user': {'id': USER_ID}}
+            AUTH_URL + f'/users/{USER_ID}',
+            json={'user': {'id': USER_ID, 'options': {'x': 1}}},
         )
-        self.client.update_user_options(
+        user = self.client.update_user_options(
             USER_ID,
             {
-                'multi_factor_auth_rules': enrollment.GUARD_RULES,
+                'multi_factor_auth_rules': mfa_rules.GUARD_RULES,
                 'multi_factor_auth_enabled': True,
             },
+        )
+        self.assertEqual(
+            mfa_client.User(USER_ID, None, None, True, {'x': 1}), user
         )
         self.assertEqual(
             {
@@ -127,19 +150,26 @@ class TestClient(ClientTestCase):
 
     def test_can_update_user_sends_a_no_op(self) -> None:
         self.requests.patch(AUTH_URL + f'/users/{USER_ID}', status_code=403)
-        user = {
+        data = {
             'id': USER_ID,
             'options': {'multi_factor_auth_enabled': False},
         }
+        user = mfa_client.User.from_json(data)
         self.assertFalse(self.client.can_update_user(user))
         self.assertEqual(
             {'user': {'options': {'multi_factor_auth_enabled': False}}},
             self.last_body(),
         )
         self.requests.patch(
-            AUTH_URL + f'/users/{USER_ID}', json={'user': user}
+            AUTH_URL + f'/users/{USER_ID}', json={'user': data}
         )
         self.assertTrue(self.client.can_update_user(user))
+        # Unset stays unset: None removes nothing that was there.
+        self.client.can_update_user(mfa_client.User.from_json({'id': USER_ID}))
+        self.assertEqual(
+            {'user': {'options': {'multi_factor_auth_enabled': None}}},
+            self.last_body(),
+        )
 
     def test_delete_missing_credential_is_fine(self) -> None:
         self.requests.delete(AUTH_URL + '/credentials/c1', status_code=404)
@@ -147,6 +177,7 @@ class TestClient(ClientTestCase):
 
     def test_errors_mapped_once(self) -> None:
         for status, kind in [
+            (400, mfa_client.BadRequest),
             (403, mfa_client.Forbidden),
             (404, mfa_client.NotFound),
             (409, mfa_client.Conflict),
@@ -211,13 +242,18 @@ class TestClient(ClientTestCase):
         self.requests.post(AUTH_URL + '/auth/tokens', status_code=401)
         self.assertFalse(self.client.check_totp_with_token(USER_ID, '654321'))
 
-    def test_consume_recovery_code(self) -> None:
+    def test_use_up_recovery_code(self) -> None:
         code = 'ABCDEFGHIJKLMNOP'
+        other = 'QRSTUVWXYZ234567'
         book = {
-            'version': 1,
+            'version': 2,
             'devices': {'d1': {'name': 'phone'}},
             'recovery_codes': ['r1', 'r2'],
         }
+        self.session.get_token()  # sign in first
+        self.requests.post(
+            AUTH_URL + '/auth/tokens', status_code=401, json=PROBE_ANSWER
+        )
         self.requests.get(
             AUTH_URL + f'/users/{USER_ID}', json={'user': {'id': USER_ID}}
         )
@@ -226,11 +262,15 @@ class TestClient(ClientTestCase):
             json={
                 'credentials': [
                     {'id': 'd1', 'type': 'totp', 'blob': SECRET},
-                    {'id': 'r1', 'type': 'totp', 'blob': 'QQQQQQQQQQQQQQQQ'},
+                    {
+                        'id': 'r1',
+                        'type': 'totp',
+                        'blob': recovery.secret(other),
+                    },
                     {
                         'id': 'r2',
                         'type': 'totp',
-                        'blob': totp.recovery_secret(code),
+                        'blob': recovery.secret(code),
                     },
                     {'id': 'b', 'type': 'mfa-osc', 'blob': json.dumps(book)},
                 ]
@@ -240,14 +280,213 @@ class TestClient(ClientTestCase):
             AUTH_URL + '/credentials/r2', status_code=204
         )
         patch = self.requests.patch(AUTH_URL + '/credentials/b', json={})
-        left = enrollment.consume_recovery_code(
-            self.session, USER_ID, 'abcd-efgh-ijkl-mnop'
+        left = mfa_account.use_up_recovery_code(
+            self.client, USER_ID, 'abcd-efgh-ijkl-mnop'
         )
         self.assertEqual(1, left)
         self.assertTrue(delete.called)
         blob = json.loads(patch.last_request.json()['credential']['blob'])
         self.assertEqual(['r1'], blob['recovery_codes'])
+        self.assertEqual(['d1'], list(blob['devices']))
         self.assertNotIn(code, self.logger.output)
+        self.assertNotIn(recovery.secret(code), self.logger.output)
+
+    def test_use_up_never_deletes_a_device(self) -> None:
+        code = 'ABCDEFGHIJKLMNOP'
+        # A bookkeeping edited to call the device a recovery code.
+        book = {
+            'devices': {'d1': {'name': 'phone'}},
+            'recovery_codes': ['d1'],
+        }
+        self.session.get_token()
+        self.requests.post(
+            AUTH_URL + '/auth/tokens', status_code=401, json=PROBE_ANSWER
+        )
+        self.requests.get(
+            AUTH_URL + f'/users/{USER_ID}', json={'user': {'id': USER_ID}}
+        )
+        self.requests.get(
+            AUTH_URL + '/credentials',
+            json={
+                'credentials': [
+                    {
+                        'id': 'd1',
+                        'type': 'totp',
+                        'blob': recovery.secret(code),
+                    },
+                    {'id': 'b', 'type': 'mfa-osc', 'blob': json.dumps(book)},
+                ]
+            },
+        )
+        delete = self.requests.delete(
+            AUTH_URL + '/credentials/d1', status_code=204
+        )
+        self.assertRaises(
+            mfa_account.NotFound,
+            mfa_account.use_up_recovery_code,
+            self.client,
+            USER_ID,
+            code,
+        )
+        self.assertFalse(delete.called)
+
+
+PROBE_ANSWER = {
+    'error': {
+        'code': 401,
+        'title': 'Unauthorized',
+        'message': 'Attempted to authenticate with an unsupported method.',
+        'identity': {
+            'methods': ['password', 'token', 'totp', 'application_credential']
+        },
+    }
+}
+
+
+class TestEnabledMethods(ClientTestCase):
+    def test_probe(self) -> None:
+        self.session.get_token()  # sign in first
+        probe = self.requests.post(
+            AUTH_URL + '/auth/tokens', status_code=401, json=PROBE_ANSWER
+        )
+        self.assertEqual(
+            frozenset({'password', 'token', 'totp', 'application_credential'}),
+            self.client.enabled_methods(),
+        )
+        self.assertEqual(
+            {
+                'auth': {
+                    'identity': {
+                        'methods': ['mfa-osc-probe'],
+                        'mfa-osc-probe': {},
+                    }
+                }
+            },
+            self.last_body(),
+        )
+        self.assertNotIn('X-Auth-Token', self.requests.last_request.headers)
+        # Once per client.
+        self.client.enabled_methods()
+        self.assertEqual(1, probe.call_count)
+
+    def test_unknown_answer(self) -> None:
+        self.session.get_token()
+        for answer in ({'error': {'code': 401}}, {'x': 1}, [1]):
+            self.requests.post(
+                AUTH_URL + '/auth/tokens', status_code=401, json=answer
+            )
+            client = mfa_client.MFAClient(self.session)
+            self.assertIsNone(client.enabled_methods())
+        self.requests.post(
+            AUTH_URL + '/auth/tokens', status_code=401, text='<html>'
+        )
+        client = mfa_client.MFAClient(self.session)
+        self.assertIsNone(client.enabled_methods())
+
+    def test_keystone_down(self) -> None:
+        self.session.get_token()
+        self.requests.post(AUTH_URL + '/auth/tokens', status_code=503)
+        self.assertRaises(mfa_client.Unavailable, self.client.enabled_methods)
+
+
+class TestPathID(ClientTestCase):
+    def test_refused_before_any_request(self) -> None:
+        calls = [
+            lambda v: self.client.get_user(v),
+            lambda v: self.client.update_user_options(v, {}),
+            lambda v: self.client.update_credential(v, 'x'),
+            lambda v: self.client.delete_credential(v),
+            lambda v: self.client.domain_enabled(v),
+        ]
+        for value in ('.', '..', 'a/b', '?x', '', '#x', '%2e', 'a b'):
+            for call in calls:
+                exc = self.assertRaises(identity.InvalidID, call, value)
+                self.assertIn('not a valid', str(exc))
+        self.assertEqual(0, self.requests.call_count)
+
+    def test_quoted(self) -> None:
+        self.assertEqual('abc-123_x', identity.path_id('abc-123_x'))
+        self.assertEqual('a%3Bb', identity.path_id('a;b'))
+        self.assertRaises(identity.InvalidID, identity.path_id, None)
+
+
+class TestErrorMessages(ClientTestCase):
+    def test_keystone_message_kept(self) -> None:
+        message = (
+            'You are not authorized to perform the requested action: '
+            'identity:get_user.'
+        )
+        self.requests.get(
+            AUTH_URL + '/users/x',
+            status_code=403,
+            json={'error': {'code': 403, 'message': message}},
+        )
+        exc = self.assertRaises(
+            mfa_client.Forbidden, self.client.get_user, 'x'
+        )
+        self.assertIn(
+            '"You are not authorized to perform the requested action: '
+            'identity:get_user"',
+            str(exc),
+        )
+        self.assertEqual(403, exc.status)
+
+    def test_keystone_message_masked(self) -> None:
+        secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXQ'
+        redact.register(secret)
+        self.requests.post(
+            AUTH_URL + '/credentials',
+            status_code=400,
+            json={'error': {'code': 400, 'message': f'Bad blob {secret}'}},
+        )
+        exc = self.assertRaises(
+            mfa_client.BadRequest,
+            self.client.create_credential,
+            USER_ID,
+            'totp',
+            secret,
+        )
+        self.assertIn('Bad blob', str(exc))
+        self.assertNotIn(secret, str(exc))
+
+    def test_no_message(self) -> None:
+        self.requests.get(
+            AUTH_URL + '/users/x', status_code=409, text='<html>oops</html>'
+        )
+        exc = self.assertRaises(mfa_client.Conflict, self.client.get_user, 'x')
+        self.assertEqual(
+            'Keystone refused to read the user (HTTP 409).', str(exc)
+        )
+
+    def test_malformed_bodies(self) -> None:
+        for kwargs in (
+            {'text': '<html><body>Proxy login</body></html>'},
+            {'text': '{"user": '},
+            {'json': ['user']},
+        ):
+            self.requests.get(AUTH_URL + '/users/x', **kwargs)
+            exc = self.assertRaises(
+                mfa_client.Malformed, self.client.get_user, 'x'
+            )
+            self.assertIn('not a JSON object', str(exc))
+            self.assertIn('auth URL', str(exc))
+
+    def test_malformed_records(self) -> None:
+        for body in ({}, {'user': 'x'}, {'user': {'name': 'alice'}}):
+            self.requests.get(AUTH_URL + '/users/x', json=body)
+            exc = self.assertRaises(
+                mfa_client.Malformed, self.client.get_user, 'x'
+            )
+            self.assertIn('Keystone', str(exc))
+        self.requests.get(
+            AUTH_URL + '/credentials', json={'credentials': [{'blob': 'x'}]}
+        )
+        self.assertRaises(mfa_client.Malformed, self.client.list_credentials)
+        self.requests.get(AUTH_URL + '/credentials', json={'credentials': 1})
+        exc = self.assertRaises(
+            mfa_client.Malformed, self.client.list_credentials
+        )
+        self.assertIn('"credentials" list', str(exc))
 
 
 class TestUnscoped(base.BaseTestCase):

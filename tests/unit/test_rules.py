@@ -70,7 +70,7 @@ class TestFlag(base.BaseTestCase):
         ):
             self.assertIsNone(options.flag)
             self.assertEqual([], options.rules)
-            self.assertEqual(mfa_rules.DEFAULT_METHODS, options.methods)
+            self.assertEqual(mfa_rules.ASSUMED_METHODS, options.methods)
             self.assertTrue(options.signs_in('totp'))
             self.assertFalse(options.totp_alone_refused)
 
@@ -135,7 +135,8 @@ class TestMethods(base.BaseTestCase):
 
     def test_keystone_default_methods_have_no_totp(self) -> None:
         options = mfa_rules.MFAOptions.of(
-            {mfa_rules.RULES_OPTION: [['password', 'totp']]}
+            {mfa_rules.RULES_OPTION: [['password', 'totp']]},
+            mfa_rules.DEFAULT_METHODS,
         )
         self.assertNotIn('totp', options.methods)
         self.assertEqual([['password']], options.effective)
@@ -178,7 +179,7 @@ class TestParse(base.BaseTestCase):
 
     def test_not_a_list(self) -> None:
         for raw in ('password', {'password': 1}, 42, None, True):
-            self.assertEqual([], mfa_rules.parse(raw), raw)
+            self.assertEqual([], mfa_rules.parse(raw), repr(raw))
             self.assertEqual([], of(raw).rules)
             self.assertTrue(of(raw).signs_in('totp'))
 
