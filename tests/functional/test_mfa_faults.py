@@ -37,7 +37,9 @@ from tests.functional import mfa_base
 MAX_RUNS = 40
 
 
-class TestFaults(mfa_base.MFATestCase):
+class FaultCase(mfa_base.MFATestCase):
+    """Helpers: the CLI through the failing proxy, and state checks."""
+
     def setUp(self) -> None:
         super().setUp()
         self.proxy = mfa_base.Proxy(self.keystone.port or 0)
@@ -141,6 +143,8 @@ class TestFaults(mfa_base.MFATestCase):
         self.assertEqual({}, self.user_record(user.id)['options'])
         self.assertEqual(201, self.password_status(user))
 
+
+class TestFaults(FaultCase):
     def test_enroll_interrupted_everywhere(self) -> None:
         user = self.admin_user()
         secret = totp.generate_secret()
@@ -249,6 +253,123 @@ class TestFaults(mfa_base.MFATestCase):
         # codes): the user, credentials, enabled methods, the policy check,
         # guard rules, the bookkeeping with the new secrets' fingerprints,
         # the device, its check, 8 codes, the bookkeeping, the rules;
-        # sign-in, then 16 for removing the only device.
+        # sign-in, then 17 for removing the only device (the user,
+        # credentials, enabled methods, the proof, the policy check, guard
+        # rules, 10 deletions, the rules as before).
         self.assertEqual(20, len(enroll), enroll)
-        self.assertEqual(17, len(remove), remove)
+        self.assertEqual(18, len(remove), remove)
+
+
+class TestFaultsOverHandMade(FaultCase):
+    """The same interruptions on an account an administrator set up by hand:
+    rules ``[["password", "totp"]]`` with the flag unset (on), and a
+    ``totp`` credential made with ``openstack credential create``."""
+
+    def hand_made(self) -> tuple[local_keystone.KeystoneUser, str, str]:
+        user = self.make_user()
+        self.keystone.admin_adapter().patch(
+            f'/users/{user.id}',
+            json={
+                'user': {
+                    'options': {
+                        'multi_factor_auth_rules': [['password', 'totp']]
+                    }
+                }
+            },
+        )
+        secret = totp.generate_secret()
+        cred = self.keystone.create_totp_credential(user.id, secret)
+        return user, secret, cred
+
+    def admin_env(self) -> dict[str, str]:
+        env = self.keystone.os_env()
+        env.update(OS_AUTH_URL=self.proxy.auth_url, OS_TOKEN_CACHE='off')
+        return env
+
+    def assert_hand_made_kept(
+        self, user: local_keystone.KeystoneUser, secret: str, cred: str
+    ) -> None:
+        """Still enforced, the hand-made device still signs in."""
+        self.assertIn(cred, [c['id'] for c in self.credentials(user.id)])
+        for blob in [c['blob'] for c in self.credentials(user.id)]:
+            self.assertNotEqual(201, self.totp_alone_status(user.id, blob))
+        self.assertEqual(401, self.password_status(user))
+        both = self.sign_in(
+            {
+                'methods': ['password', 'totp'],
+                'password': {
+                    'user': {'id': user.id, 'password': user.password}
+                },
+                'totp': {
+                    'user': {'id': user.id, 'passcode': totp.passcode(secret)}
+                },
+            }
+        )
+        self.assertEqual(201, both.status_code)
+
+    def test_admin_enroll_and_remove_interrupted_everywhere(self) -> None:
+        user, hand_secret, hand_cred = self.hand_made()
+        self.assert_hand_made_kept(user, hand_secret, hand_cred)
+        secret = totp.generate_secret()
+        log: list[str] = []
+        for n in range(1, MAX_RUNS + 1):
+            mode = mfa_base.FAIL_MODES[n % len(mfa_base.FAIL_MODES)]
+            args = [*self.enroll_args(secret), '--user', user.id]
+            self.proxy.reset(fail_at=n, mode=mode)
+            result = self.run_cli(*args, env=self.admin_env())
+            injected = n <= len(self.proxy.requests)
+            log.append(
+                f'{n} {mode} rc={result.returncode}: '
+                f'{result.stderr.strip()[:200]}'
+            )
+            if result.returncode != 0:
+                self.assert_clean_failure(result)
+            self.assert_hand_made_kept(user, hand_secret, hand_cred)
+            if result.returncode == 0 or (
+                "already has a device named 'phone'" in result.stderr
+            ):
+                self.proxy.reset()
+                status = self.openstack_json(
+                    'mfa', 'status', '--user', user.id, env=self.admin_env()
+                )
+                self.assertEqual('enforced', status['state'])
+                self.assertEqual([], status['unverified_credentials'])
+                self.assertEqual(
+                    {'mfa-osc', 'hand-made'},
+                    {d['origin'] for d in status['devices']},
+                )
+                if not injected:
+                    break
+                self.run_cli(
+                    'mfa', 'remove', '--user', user.id, '--device', 'phone',
+                    '--yes', env=self.admin_env(),
+                )  # fmt: skip
+                for cred in self.credentials(user.id):
+                    if cred['id'] != hand_cred:
+                        self.keystone.admin_adapter().delete(
+                            f'/credentials/{cred["id"]}'
+                        )
+                self.assert_hand_made_kept(user, hand_secret, hand_cred)
+        else:
+            self.fail('enroll never succeeded:\n' + '\n'.join(log))
+        self.assertGreater(n, 12, '\n'.join(log))
+
+        # Removing the verified device, interrupted everywhere: the
+        # hand-made one stays, and so does enforcement.
+        for n in range(1, MAX_RUNS + 1):
+            mode = mfa_base.FAIL_MODES[n % len(mfa_base.FAIL_MODES)]
+            self.proxy.reset(fail_at=n, mode=mode)
+            result = self.run_cli(
+                'mfa', 'remove', '--user', user.id, '--device', 'phone',
+                '--yes', env=self.admin_env(),
+            )  # fmt: skip
+            injected = n <= len(self.proxy.requests)
+            if result.returncode != 0:
+                self.assert_clean_failure(result)
+            self.assert_hand_made_kept(user, hand_secret, hand_cred)
+            if result.returncode == 0 or "No device 'phone'" in result.stderr:
+                break
+        self.assertGreater(n, 2)
+        self.assertEqual(
+            [hand_cred], [c['id'] for c in self.credentials(user.id)]
+        )
