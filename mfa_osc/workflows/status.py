@@ -142,6 +142,12 @@ def _warnings(
     skew = client.clock_skew
     if skew is not None and abs(skew) > totp.CLOCK_SKEW_WARNING:
         out.append(errors.clock_hint(client).strip())
+    if client.enabled_methods() is None:
+        out.append(
+            'Keystone did not say which auth methods it enables, so the '
+            'rules are judged as if totp were enabled; check with a real '
+            'sign-in (`openstack token issue --os-auth-type v3multifactor`).'
+        )
     return out
 
 
