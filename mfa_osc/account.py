@@ -300,6 +300,27 @@ def load_account(
     return account_from(record, creds, client.enabled_methods())
 
 
+def load_all(
+    client: mfa_client.Keystone, domain_id: str | None = None
+) -> list[Account]:
+    """Every user's account (of a domain), from whole lists, not per user.
+
+    Users, every ``totp`` credential and every ``mfa-osc`` credential, each
+    read a page at a time, and the enabled methods: the requests grow with
+    the pages, never with the users.
+    """
+    users = client.list_users(domain_id)
+    creds = client.list_credentials(type=mfa_client.TOTP_TYPE)
+    creds += client.list_credentials(type=mfa_client.BOOK_TYPE)
+    methods = client.enabled_methods()
+    by_user: dict[str, list[mfa_client.Credential]] = {}
+    for cred in creds:
+        by_user.setdefault(str(cred.user_id), []).append(cred)
+    return [
+        account_from(user, by_user.get(user.id, []), methods) for user in users
+    ]
+
+
 def write_book(client: mfa_client.Keystone, account: Account) -> None:
     """Create or update the bookkeeping credential of ``account``."""
     book = account.book

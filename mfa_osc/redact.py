@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from collections.abc import Mapping
+import contextlib
 import logging
 import os
 import re
@@ -69,6 +70,7 @@ _KEY_VALUE = re.compile(
     re.IGNORECASE,
 )
 
+_FORMATTER = logging.Formatter()
 _known: set[str] = set()
 _lock = threading.Lock()
 _installed = False
@@ -98,6 +100,31 @@ def scrub(text: str) -> str:
         if value in text:
             text = text.replace(value, MASK)
     return text
+
+
+def scrub_record(record: logging.LogRecord) -> None:
+    """Mask secrets in a record's message, traceback and stack."""
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: S110 - a broken record is logging's to report
+        return
+    clean = scrub(message)
+    if clean != message:
+        record.msg = clean
+        record.args = None
+    if record.exc_info and not record.exc_text:
+        # NOTE: cliff logs an unexpected error with LOG.exception under
+        # --debug; the formatter would print the traceback, exception
+        # text included, from exc_info. Formatted here and scrubbed, it
+        # is what every formatter prints (it reuses exc_text).
+        with contextlib.suppress(Exception):
+            record.exc_text = scrub(
+                _FORMATTER.formatException(record.exc_info)
+            )
+    if record.exc_text:
+        record.exc_text = scrub(record.exc_text)
+    if record.stack_info:
+        record.stack_info = scrub(record.stack_info)
 
 
 def secrets_in(argv: Iterable[str], environ: Mapping[str, str]) -> list[str]:
@@ -133,14 +160,7 @@ def install(
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: S110 - a broken record is logging's to report
-            return record
-        clean = scrub(message)
-        if clean != message:
-            record.msg = clean
-            record.args = None
+        scrub_record(record)
         return record
 
     logging.setLogRecordFactory(factory)

@@ -18,6 +18,16 @@ of the auth URL, user and domain: never of a password or passcode), in
 the files 0600; a file is written to a temporary name and renamed into
 place, so a reader sees a whole file or none, and several commands may run
 at once. A file that cannot be read or parsed counts as absent.
+
+Someone else on the machine must not be able to hand a command a token of
+their choosing (every command would then act in their project), nor read
+one: the directory is used only if it is a real directory (not a symbolic
+link) owned by this user and writable by no one else; a file only if it
+is a regular file (never followed through a symbolic link) owned by this
+user and readable or writable by no one else; and an entry only if it has
+the shape of a token (a token id, a body with a well-formed
+``expires_at``). Anything else counts as absent, and the reason is logged
+once.
 """
 
 from __future__ import annotations
@@ -25,14 +35,37 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 import contextlib
+import datetime
 import json
+import logging
 import os
 from pathlib import Path
+import re
 import stat
 import tempfile
 from typing import Any
 
+LOG = logging.getLogger(__name__)
+
 ENV_DIR = 'MFA_OSC_CACHE_DIR'
+
+# NOTE: Keystone writes 2026-05-01T12:00:00.000000Z; keystoneauth parses
+# it with iso8601, which refuses forms that datetime accepts: only the
+# form Keystone writes is taken.
+_ISO_TIME = re.compile(
+    r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$'
+)
+_warned: set[str] = set()
+
+
+class UnsafeCache(OSError):
+    """The cache directory or a file in it may be someone else's."""
+
+
+def _warn(why: str) -> None:
+    if why not in _warned:
+        _warned.add(why)
+        LOG.warning('The token cache is not used: %s.', why)
 
 
 def cache_dir() -> Path:
@@ -54,24 +87,83 @@ def _path(cache_id: str, directory: Path | None = None) -> Path:
     return (directory or cache_dir()) / f'{name.rstrip("=")}.json'
 
 
-def _ensure_dir(directory: Path) -> None:
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    mode = stat.S_IMODE(directory.stat().st_mode)
-    if mode != 0o700:
+def _check_dir(directory: Path) -> None:
+    """Refuse a directory that is a link or that others may write."""
+    info = os.lstat(directory)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise UnsafeCache(
+            f'{directory} is not a directory (a symbolic link or a file '
+            'stands in its place); remove it'
+        )
+    if info.st_uid != os.geteuid():
+        raise UnsafeCache(
+            f'{directory} belongs to another user (uid {info.st_uid}); '
+            'remove it, or set MFA_OSC_CACHE_DIR to a directory of yours'
+        )
+    if stat.S_IMODE(info.st_mode) != 0o700:
         os.chmod(directory, 0o700)
+
+
+def _ensure_dir(directory: Path) -> None:
+    if not os.path.lexists(directory):
+        directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(directory, 0o700)
+    _check_dir(directory)
+
+
+def _read(path: Path) -> Any:
+    """The JSON in a file of this user's that no one else may touch."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, encoding='utf-8') as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeCache(f'{path} is not a regular file')
+        if info.st_uid != os.geteuid():
+            raise UnsafeCache(f'{path} belongs to another user')
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            raise UnsafeCache(
+                f'{path} may be read or written by other users (mode '
+                f'{stat.S_IMODE(info.st_mode):o}); it was ignored'
+            )
+        return json.load(handle)
+
+
+def well_formed(entry: object) -> bool:
+    """Whether an entry has what a cached sign-in needs."""
+    if not isinstance(entry, dict):
+        return False
+    body, token = entry.get('body'), entry.get('auth_token')
+    if not isinstance(token, str) or not token:
+        return False
+    if not isinstance(entry.get('auth_url'), str | None):
+        return False
+    inner = body.get('token') if isinstance(body, dict) else None
+    expires = inner.get('expires_at') if isinstance(inner, dict) else None
+    if not isinstance(expires, str) or not _ISO_TIME.match(expires):
+        return False
+    try:
+        datetime.datetime.fromisoformat(expires)
+    except ValueError:
+        return False
+    return True
 
 
 def load(
     cache_id: str, directory: Path | None = None
 ) -> dict[str, Any] | None:
     """The entry stored under ``cache_id``, or None."""
+    directory = directory or cache_dir()
     path = _path(cache_id, directory)
     try:
-        with open(path, encoding='utf-8') as handle:
-            data = json.load(handle)
+        _check_dir(directory)
+        data = _read(path)
+    except UnsafeCache as exc:
+        _warn(str(exc))
+        return None
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    return data if well_formed(data) else None
 
 
 def save(
@@ -79,7 +171,11 @@ def save(
 ) -> None:
     """Store ``entry`` atomically, readable by this user only."""
     directory = directory or cache_dir()
-    _ensure_dir(directory)
+    try:
+        _ensure_dir(directory)
+    except UnsafeCache as exc:
+        _warn(str(exc))
+        raise
     fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
     try:
         with os.fdopen(fd, 'w', encoding='utf-8') as handle:
@@ -97,21 +193,41 @@ def save(
 
 def delete(cache_id: str, directory: Path | None = None) -> bool:
     """Remove an entry; True if there was one."""
+    directory = directory or cache_dir()
     try:
+        _check_dir(directory)
+        # NOTE: unlink removes a symbolic link itself, never its target.
         os.unlink(_path(cache_id, directory))
     except FileNotFoundError:
+        return False
+    except UnsafeCache as exc:
+        _warn(str(exc))
         return False
     return True
 
 
 def entries(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
-    """Every readable entry, with its path (for signing out of all)."""
+    """Every entry, with its path (for signing out of all).
+
+    An entry that cannot be read, or is not safe or not well formed, comes
+    as None (its file is still removed by signing out).
+    """
     directory = directory or cache_dir()
-    if not directory.is_dir():
+    try:
+        _check_dir(directory)
+    except FileNotFoundError:
+        return
+    except UnsafeCache as exc:
+        _warn(str(exc))
+        return
+    except OSError:
         return
     for path in sorted(directory.glob('*.json')):
         try:
-            with open(path, encoding='utf-8') as handle:
-                yield path, json.load(handle)
+            data = _read(path)
+        except UnsafeCache as exc:
+            _warn(str(exc))
+            data = None
         except (OSError, ValueError):
-            yield path, None
+            data = None
+        yield path, data if well_formed(data) else None

@@ -23,6 +23,7 @@ from mfa_osc.client.errors import BadRequest
 from mfa_osc.client.errors import ClientError
 from mfa_osc.client.errors import Conflict
 from mfa_osc.client.errors import Forbidden
+from mfa_osc.client.errors import Incomplete
 from mfa_osc.client.errors import Malformed
 from mfa_osc.client.errors import NotFound
 from mfa_osc.client.errors import Unauthorized
@@ -45,6 +46,7 @@ __all__ = [
     'Conflict',
     'Credential',
     'Forbidden',
+    'Incomplete',
     'Keystone',
     'MFAClient',
     'Malformed',

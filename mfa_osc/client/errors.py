@@ -36,6 +36,10 @@ class Malformed(ClientError):
     """Keystone's answer was not what the Identity API defines."""
 
 
+class Incomplete(ClientError):
+    """Keystone cut a list short and offers no way to the rest."""
+
+
 class Forbidden(ClientError):
     """Keystone's policy refused the request (HTTP 403)."""
 

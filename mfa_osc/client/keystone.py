@@ -29,9 +29,13 @@ would only scatter that list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import parse_qsl
+from urllib.parse import urlencode
+from urllib.parse import urlparse
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ksa_exc
@@ -41,6 +45,7 @@ from mfa_osc import identity
 from mfa_osc import totp
 from mfa_osc.client.errors import ClientError
 from mfa_osc.client.errors import Forbidden
+from mfa_osc.client.errors import Incomplete
 from mfa_osc.client.errors import Malformed
 from mfa_osc.client.errors import NotFound
 from mfa_osc.client.errors import Unavailable
@@ -48,6 +53,10 @@ from mfa_osc.client.errors import error as _error
 from mfa_osc.client.records import KEYSTONE_MAX_ROWS
 from mfa_osc.client.records import Credential
 from mfa_osc.client.records import User
+
+#: Rows asked for per page; Keystone answers at most ``[DEFAULT]
+#: max_db_limit`` (1000 by default) and pages past that.
+PAGE_SIZE = 1000
 
 #: An auth method no Keystone has: asking for it makes Keystone list the
 #: methods it enables (``AuthMethodNotSupported``), with no user involved.
@@ -82,6 +91,8 @@ class MFAClient:
         self.truncated: list[str] = []
         self._methods: frozenset[str] | None = None
         self._methods_known = False
+        #: Called after each page of a list with (what, rows so far).
+        self.on_page: Callable[[str, int], None] | None = None
 
     # -- plumbing ---------------------------------------------------------
 
@@ -188,6 +199,70 @@ class MFAClient:
             self.truncated.append(what)
         return rows
 
+    def _paged(
+        self,
+        what: str,
+        path: str,
+        key: str,
+        params: Mapping[str, str],
+        *,
+        secret: bool = False,
+    ) -> list[Any]:
+        """Every row of a list, a page at a time (``limit``, ``marker``).
+
+        Keystone 30 answers ``limit=N`` with ``truncated`` and a
+        ``links.next`` URL while more rows follow. Only the marker and
+        limit are taken from that URL: the requests stay on this client's
+        endpoint, whatever host the link names. A Keystone that cuts a
+        list (``truncated``) and offers no next page would make the result
+        partial: that is an error, never a short list.
+        """
+        query = dict(params)
+        query['limit'] = str(PAGE_SIZE)
+        rows: list[Any] = []
+        markers: set[str] = set()
+        while True:
+            response = self._call(
+                what, 'GET', f'{path}?{urlencode(query)}', secret=secret
+            )
+            body = self._json(response)
+            page = body.get(key)
+            if not isinstance(page, list):
+                raise Malformed(
+                    f'Keystone\'s answer has no "{key}" list; check that the '
+                    'auth URL points at Keystone.'
+                )
+            rows.extend(page)
+            if self.on_page is not None:
+                self.on_page(what, len(rows))
+            links = body.get('links')
+            link = links.get('next') if isinstance(links, dict) else None
+            if not link or not page:
+                if body.get('truncated') and page:
+                    raise Incomplete(
+                        f'Keystone cut the list of {what} after {len(rows)} '
+                        'rows and offers no next page, so the result would '
+                        'miss some: nothing is reported. Raise [DEFAULT] '
+                        'max_db_limit in keystone.conf above their number, '
+                        'narrow the list (--domain), or use a Keystone '
+                        'release that pages (Keystone 30 does).'
+                    )
+                if 'truncated' not in body and len(page) >= KEYSTONE_MAX_ROWS:
+                    # NOTE: a Keystone that ignores `limit` cuts silently.
+                    self.truncated.append(what)
+                return rows
+            following = dict(parse_qsl(urlparse(str(link)).query))
+            marker = following.get('marker')
+            if not marker or marker in markers:
+                raise Malformed(
+                    f"Keystone's next page of {what} has no new marker; "
+                    'the list cannot be read whole.'
+                )
+            markers.add(marker)
+            query['marker'] = marker
+            if following.get('limit'):
+                query['limit'] = following['limit']
+
     # -- who is signed in -------------------------------------------------
 
     def current_user_id(self) -> str:
@@ -265,13 +340,10 @@ class MFAClient:
         ]
 
     def list_users(self, domain_id: str | None = None) -> list[User]:
-        query = '/users'
-        if domain_id:
-            query += f'?domain_id={identity.query_value(domain_id)}'
-        response = self._call('list users', 'GET', query)
-        return [
-            User.from_json(u) for u in self._list('users', response, 'users')
-        ]
+        """Every user (of a domain), a page at a time."""
+        params = {'domain_id': domain_id} if domain_id else {}
+        rows = self._paged('users', '/users', 'users', params)
+        return [User.from_json(u) for u in rows]
 
     def find_domain_id(self, name_or_id: str) -> str:
         response = self._call(
@@ -330,15 +402,15 @@ class MFAClient:
     def list_credentials(
         self, user_id: str | None = None, type: str | None = None
     ) -> list[Credential]:
-        """Credentials (blobs are secrets: the response is not logged)."""
-        params = []
+        """Credentials, a page at a time (blobs are secrets: not logged)."""
+        params = {}
         if user_id:
-            params.append(f'user_id={identity.query_value(user_id)}')
+            params['user_id'] = user_id
         if type:
-            params.append(f'type={identity.query_value(type)}')
-        path = '/credentials' + ('?' + '&'.join(params) if params else '')
-        response = self._call('list credentials', 'GET', path, secret=True)
-        rows = self._list('credentials', response, 'credentials')
+            params['type'] = type
+        rows = self._paged(
+            'credentials', '/credentials', 'credentials', params, secret=True
+        )
         return [Credential.from_json(c) for c in rows]
 
     def create_credential(

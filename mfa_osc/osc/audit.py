@@ -24,6 +24,7 @@ from osc_lib.command import command
 
 from mfa_osc import client as mfa_client
 from mfa_osc.osc import common
+from mfa_osc.osc import progress
 from mfa_osc.workflows import status as status_flow
 
 LOG = logging.getLogger(__name__)
@@ -40,9 +41,9 @@ def add_domain_option(parser: argparse.ArgumentParser) -> None:
 
 
 def audit_rows(
-    client: mfa_client.MFAClient, domain: str | None
+    app: Any, client: mfa_client.MFAClient, domain: str | None
 ) -> tuple[Sequence[str], list[list[Any]]]:
-    with common.command_errors():
+    with common.command_errors(), progress.shown(app, client):
         rows = status_flow.audit(client, domain)
     if client.truncated:
         LOG.warning(
@@ -66,7 +67,7 @@ class AuditMFA(command.Lister):
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[Sequence[str], list[list[Any]]]:
-        return audit_rows(common.mfa(self.app), parsed_args.domain)
+        return audit_rows(self.app, common.mfa(self.app), parsed_args.domain)
 
 
 def emit_list(

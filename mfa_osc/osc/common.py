@@ -12,9 +12,10 @@
 
 """What the ``openstack mfa`` commands share: output and talking to people.
 
-Table columns, the QR code, files written 0600, the confirmation and
-proof prompts, the ``--user`` options, and the one place where workflow
-and client errors become a ``CommandError`` that says what to do next.
+Table columns, the QR code, files written 0600, secrets read from a file
+or standard input, the confirmation and proof prompts, the ``--user``
+options, and the one place where workflow and client errors become a
+``CommandError`` that says what to do next.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from collections.abc import Sequence
 import contextlib
 import logging
 import os
+import stat
 import sys
 from typing import Any
+from typing import BinaryIO
 from typing import TextIO
 from typing import cast
 from urllib.parse import urlparse
@@ -108,10 +111,20 @@ def qr_text(data: str, colour: bool = True) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def _open_new(path: str) -> TextIO:
-    """Open a new file, mode 0600; never overwrite one that exists."""
+#: The most a secret file may hold (a secret is a line, not a document).
+SECRET_FILE_LIMIT = 4096
+
+
+def _new_fd(path: str) -> int:
+    """Create a new file, mode 0600; never overwrite or follow a link.
+
+    ``O_EXCL`` fails on anything already there, a symbolic link (even a
+    dangling one) included, so a link planted at the path cannot send a
+    secret elsewhere; the mode is set again in case of a umask.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, flags, 0o600)
     except FileExistsError:
         raise exceptions.CommandError(
             f'{path} already exists and is never overwritten (it may hold '
@@ -121,7 +134,71 @@ def _open_new(path: str) -> TextIO:
         raise exceptions.CommandError(
             f'Cannot create {path}: {exc.strerror}.'
         ) from None
-    return os.fdopen(fd, 'w', encoding='utf-8')
+    os.fchmod(fd, 0o600)
+    return fd
+
+
+def _open_new(path: str) -> TextIO:
+    """Open a new text file, mode 0600 (see :func:`_new_fd`)."""
+    return os.fdopen(_new_fd(path), 'w', encoding='utf-8')
+
+
+def _open_new_binary(path: str) -> BinaryIO:
+    return os.fdopen(_new_fd(path), 'wb')
+
+
+def read_secret(path: str) -> str:
+    """argparse ``type``: a secret from a file, or standard input (``-``).
+
+    The content, stripped of surrounding white space. The value is
+    registered for log scrubbing at once. A file that others may read is
+    used, with a warning. Errors are argparse errors: a usage message, no
+    traceback.
+    """
+    what = 'standard input' if path == '-' else path
+    try:
+        if path == '-':
+            text = sys.stdin.read(SECRET_FILE_LIMIT + 1)
+        else:
+            with open(path, encoding='utf-8') as handle:
+                info = os.fstat(handle.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    raise argparse.ArgumentTypeError(
+                        f'{path} is not a regular file'
+                    )
+                text = handle.read(SECRET_FILE_LIMIT + 1)
+                if stat.S_IMODE(info.st_mode) & 0o077:
+                    LOG.warning(
+                        '%s may be read by other users (mode %o): keep '
+                        'secrets in files only you can read (chmod 600).',
+                        path,
+                        stat.S_IMODE(info.st_mode),
+                    )
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f'cannot read {what}: {exc.strerror}'
+        ) from None
+    except UnicodeDecodeError:
+        raise argparse.ArgumentTypeError(
+            f'{what} is not text (UTF-8)'
+        ) from None
+    if len(text) > SECRET_FILE_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f'{what} holds more than {SECRET_FILE_LIMIT} characters; it '
+            'must hold the secret alone'
+        )
+    value = text.strip()
+    redact.register(value)
+    if not value:
+        raise argparse.ArgumentTypeError(f'{what} is empty')
+    return value
+
+
+#: How the help of every option that takes a secret on the command line
+#: points at the safer way.
+VISIBLE = (
+    '; a value given here shows in the process list and the shell history'
+)
 
 
 def check_new_path(path: str | None, what: str) -> None:
@@ -149,8 +226,7 @@ def write_qr_file(path: str, data: str) -> None:
         )
     qr = segno.make(data, error='m')
     if ext == '.png':
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, 'wb') as out:
+        with _open_new_binary(path) as out:
             qr.save(out, kind='png', scale=8, border=4)
     else:
         with _open_new(path) as text:
@@ -192,7 +268,16 @@ def add_proof_options(
     proof.add_argument(
         '--recovery-code',
         metavar='<code>',
-        help=f'One of your recovery codes{used}{when}',
+        help=f'One of your recovery codes{used}{when}{VISIBLE}: prefer '
+        '--recovery-code-file or the prompt',
+    )
+    proof.add_argument(
+        '--recovery-code-file',
+        dest='recovery_code',
+        metavar='<path>',
+        type=read_secret,
+        help=f'Read the recovery code from this file, or from standard '
+        f'input for "-"{when}',
     )
 
 
@@ -243,8 +328,9 @@ def proof(
             return answer
     raise exceptions.CommandError(
         f'{what} needs a current passcode or a recovery code: give '
-        '--passcode CODE or --recovery-code CODE, or run the command on a '
-        'terminal to be prompted. Nothing was changed.'
+        '--passcode CODE or --recovery-code-file PATH (- for standard '
+        'input), or run the command on a terminal to be prompted. Nothing '
+        'was changed.'
     )
 
 

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``openstack mfa enforce``: require TOTP for a user with a device."""
+"""``openstack mfa enforce``: require TOTP for one user, or all who can."""
 
 from __future__ import annotations
 
@@ -18,35 +18,72 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from osc_lib import exceptions
 from osc_lib.command import command
 
 from mfa_osc import account as mfa_account
+from mfa_osc.osc import audit
 from mfa_osc.osc import common
 from mfa_osc.osc import enroll
+from mfa_osc.osc import progress
+from mfa_osc.workflows import bulk as bulk_flow
 from mfa_osc.workflows import enforce as enforce_flow
+from mfa_osc.workflows import status as status_flow
+
+BULK_COLUMNS = status_flow.columns(bulk_flow.BulkRow)
 
 
 class EnforceMFA(command.ShowOne):
-    """Require TOTP for a user who has a verified device"""
+    """Require TOTP for a user who has a verified device, or with --all for
+    every such user"""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         enroll.add_application_credential_options(parser)
         common.add_user_options(parser, 'User to enforce MFA for')
+        parser.add_argument(
+            '--all',
+            action='store_true',
+            help='Every user who has a verified device (rules that require '
+            'it) or whose TOTP credential lets the code alone sign in '
+            '(guard rules); one row per change (administrators)',
+        )
+        parser.add_argument(
+            '--domain',
+            metavar='<domain>',
+            help='With --all: only users of this domain (name or ID)',
+        )
+        parser.add_argument(
+            '--dry-run',
+            action='store_true',
+            help='With --all: show what would change, change nothing',
+        )
         return parser
 
     def take_action(
         self, parsed_args: argparse.Namespace
-    ) -> tuple[Sequence[str], Sequence[Any]]:
+    ) -> tuple[Sequence[str], Any]:
+        args = parsed_args
         client = common.mfa(self.app)
+        if not args.all and (args.domain or args.dry_run):
+            raise exceptions.CommandError(
+                '--domain and --dry-run go with --all.'
+            )
+        if args.all and args.user:
+            raise exceptions.CommandError(
+                '--all enforces every user who can take it; --user one '
+                'user. Give one of them.'
+            )
+        if args.all:
+            return self._all(args)
         with common.command_errors():
             user = mfa_account.resolve_user(
-                client, parsed_args.user, parsed_args.user_domain
+                client, args.user, args.user_domain
             )
             result = enforce_flow.enforce(
                 client,
                 user,
-                application_credentials=parsed_args.application_credentials,
+                application_credentials=args.application_credentials,
             )
         if result.action == enforce_flow.ACTION_GUARDED:
             self.app.stderr.write(
@@ -60,3 +97,50 @@ class EnforceMFA(command.ShowOne):
             common.RulesColumn(result.rules),
             result.action,
         )
+
+    def _all(
+        self, args: argparse.Namespace
+    ) -> tuple[Sequence[str], list[list[Any]]]:
+        client = common.mfa(self.app)
+        with (
+            common.command_errors(),
+            progress.shown(self.app, client) as on_change,
+        ):
+            rows = bulk_flow.enforce_all(
+                client,
+                args.domain,
+                application_credentials=args.application_credentials,
+                dry_run=args.dry_run,
+                progress=on_change,
+            )
+        self._failed = [r for r in rows if r.failed]
+        if not rows:
+            self.app.stderr.write(
+                'Nothing to do: every user with a verified device is '
+                'enforced, and no TOTP credential lets the code alone sign '
+                'in.\n'
+            )
+        data = []
+        for row in rows:
+            values = status_flow.values(row)
+            values[BULK_COLUMNS.index('rules')] = common.RulesColumn(row.rules)
+            data.append(values)
+        return BULK_COLUMNS, data
+
+    def produce_output(
+        self,
+        parsed_args: argparse.Namespace,
+        column_names: Sequence[str],
+        data: Any,
+    ) -> int:
+        if not parsed_args.all:
+            return super().produce_output(parsed_args, column_names, data)
+        audit.emit_list(self, parsed_args, column_names, data)
+        failed = getattr(self, '_failed', [])
+        if failed:
+            raise exceptions.CommandError(
+                f'{len(failed)} user(s) could not be changed (see the result '
+                'column); the others were. Fix the cause and run the same '
+                'command again: it changes only who still needs it.'
+            )
+        return 0

@@ -15,7 +15,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from collections.abc import Sequence
+import contextlib
 import logging
 import os
 from typing import Any
@@ -68,11 +70,22 @@ class EnrollMFA(command.ShowOne):
             metavar='<name>',
             help='Device name, unique per user (default: device-N)',
         )
-        parser.add_argument(
+        given = parser.add_mutually_exclusive_group()
+        given.add_argument(
+            '--secret-file',
+            dest='secret',
+            metavar='<path>',
+            type=common.read_secret,
+            help='Read the base32 secret of a token you already have from '
+            'this file, or from standard input for "-" (default: a new '
+            '160-bit secret)',
+        )
+        given.add_argument(
             '--secret',
             metavar='<secret>',
-            help='Base32 secret of a token you already have '
-            '(default: a new 160-bit secret)',
+            help='Base32 secret of a token you already have'
+            + common.VISIBLE
+            + ': prefer --secret-file',
         )
         parser.add_argument(
             '--adopt',
@@ -143,14 +156,15 @@ class EnrollMFA(command.ShowOne):
         if args.adopt and (args.secret or args.qr_file or args.show_secret):
             raise exceptions.CommandError(
                 '--adopt uses the secret Keystone already holds; it goes '
-                'without --secret, --qr-file and --show-secret.'
+                'without --secret, --secret-file, --qr-file and '
+                '--show-secret.'
             )
         if not args.passcode and not interactive:
             raise exceptions.CommandError(
                 'No terminal to ask for the code on: give the current code '
-                'of the device with --passcode (with --secret, --qr-file or '
-                '--show-secret to get the secret into the app). Nothing was '
-                'changed.'
+                'of the device with --passcode (with --secret-file, '
+                '--qr-file or --show-secret to get the secret into the '
+                'app). Nothing was changed.'
             )
         if (
             not args.adopt
@@ -158,9 +172,9 @@ class EnrollMFA(command.ShowOne):
             and (args.no_qr or not interactive)
         ):
             raise exceptions.CommandError(
-                'The secret would reach no authenticator app: use --secret, '
-                '--qr-file or --show-secret, or run on a terminal for the QR '
-                'code. Nothing was changed.'
+                'The secret would reach no authenticator app: use '
+                '--secret-file, --qr-file or --show-secret, or run on a '
+                'terminal for the QR code. Nothing was changed.'
             )
 
     def take_action(
@@ -171,7 +185,7 @@ class EnrollMFA(command.ShowOne):
         interactive = common.is_terminal()
         self._check_args(args, interactive)
         client = common.mfa(self.app)
-        with common.command_errors():
+        with common.command_errors(), self._qr_file_kept_on_success(args):
             secret = (
                 totp.normalize_secret(args.secret) if args.secret else None
             )
@@ -196,6 +210,7 @@ class EnrollMFA(command.ShowOne):
                 redact.register(uri)
                 if args.qr_file:
                     common.write_qr_file(args.qr_file, uri)
+                    args._qr_inode = os.stat(args.qr_file).st_ino
                 if interactive:
                     self._show(args, plan.name, secret, uri)
             result = enroll_flow.enroll(
@@ -234,6 +249,26 @@ class EnrollMFA(command.ShowOne):
             columns += ['secret', 'otpauth_uri']
             values += [secret, uri]
         return columns, values
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _qr_file_kept_on_success(args: argparse.Namespace) -> Iterator[None]:
+        """Remove the QR file written by this run if the run fails.
+
+        NOTE: the file holds the secret of a device that was not (or not
+        wholly) enrolled; a new run makes a new secret, so the file would
+        only be a secret left lying around.
+        """
+        try:
+            yield
+        except BaseException:
+            if args.qr_file and os.path.isfile(args.qr_file):
+                with contextlib.suppress(OSError):
+                    if os.stat(args.qr_file).st_ino == getattr(
+                        args, '_qr_inode', None
+                    ):
+                        os.unlink(args.qr_file)
+            raise
 
     def _notes(self, result: enroll_flow.EnrollResult) -> None:
         err = self.app.stderr

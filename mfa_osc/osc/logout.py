@@ -21,15 +21,24 @@ from typing import Any
 from osc_lib.command import command
 
 
-def _revoke(auth_url: str, token: str) -> str | None:
-    """Revoke a token in Keystone; None on success, else why not."""
+def _revoke(
+    auth_url: str, token: str, tls: tuple[Any, Any] = (True, None)
+) -> str | None:
+    """Revoke a token in Keystone; None on success, else why not.
+
+    ``tls`` is the cloud's ``(verify, cert)``: its CA bundle (or False
+    for --insecure) and client certificate.
+    """
     from keystoneauth1 import exceptions as ksa_exc
     from keystoneauth1 import session as ks_session
 
     from mfa_osc.auth import plugin
 
+    verify, cert = tls
     try:
-        plugin.revoke_token(ks_session.Session(), auth_url, token)
+        plugin.revoke_token(
+            ks_session.Session(verify=verify, cert=cert), auth_url, token
+        )
     except (ksa_exc.NotFound, ksa_exc.Unauthorized):
         return None  # already expired or revoked: nothing left to revoke
     except ksa_exc.ClientException as exc:
@@ -50,6 +59,24 @@ class Logout(command.Command):
             help='Sign out of every cloud and user cached on this machine',
         )
         return parser
+
+    def _tls(self) -> tuple[Any, Any]:
+        """The cloud's (verify, cert): --os-cacert, --insecure, --os-cert.
+
+        NOTE: the same settings as every other command's session, so that
+        a cloud with a private CA is reached for revoking too. With --all
+        they are this command's cloud's, for every cached sign-in.
+        """
+        try:
+            cloud = self.app.cloud_config.get_one(
+                cloud=self.app.options.cloud,
+                argparse=self.app.options,
+                validate=False,
+            )
+            verify, cert = cloud.get_requests_verify_args()
+        except Exception:
+            return True, None
+        return verify, cert
 
     def _current_entry(self) -> tuple[str | None, Any]:
         """The cache id and plugin of this command's cloud and user."""
@@ -83,11 +110,12 @@ class Logout(command.Command):
             )
             return
         failures = []
+        tls = self._tls()
         for key, entry in targets:
             entry = entry if isinstance(entry, dict) else {}
             token, url = entry.get('auth_token'), entry.get('auth_url')
             if isinstance(token, str) and isinstance(url, str):
-                why = _revoke(url, token)
+                why = _revoke(url, token, tls)
                 if why:
                     failures.append(f'{url} ({why})')
             if isinstance(key, str):

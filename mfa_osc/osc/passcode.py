@@ -24,6 +24,7 @@ from osc_lib.command import command
 
 from mfa_osc import redact
 from mfa_osc import totp
+from mfa_osc.auth import sources
 from mfa_osc.osc import common
 
 
@@ -34,20 +35,37 @@ class ShowPasscode(command.ShowOne):
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        parser.add_argument(
+        given = parser.add_mutually_exclusive_group()
+        # NOTE: --secret comes first: its default (the environment) is the
+        # one argparse keeps for the shared dest.
+        given.add_argument(
             '--secret',
             metavar='<secret>',
             default=os.environ.get('OS_TOTP_SECRET'),
-            help='Base32 TOTP secret (Env: OS_TOTP_SECRET)',
+            help='Base32 TOTP secret (Env: OS_TOTP_SECRET)'
+            + common.VISIBLE
+            + ': prefer --secret-file, the environment or the prompt',
+        )
+        given.add_argument(
+            '--secret-file',
+            dest='secret',
+            metavar='<path>',
+            type=common.read_secret,
+            help='Read the base32 TOTP secret from this file, or from '
+            'standard input for "-"',
         )
         return parser
 
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[Sequence[str], Sequence[Any]]:
+        if not parsed_args.secret and common.is_terminal():
+            parsed_args.secret = sources.prompt('TOTP secret: ')
         if not parsed_args.secret:
             raise exceptions.CommandError(
-                'No secret: give --secret or set OS_TOTP_SECRET.'
+                'No secret: give --secret-file PATH (- for standard input) '
+                'or set OS_TOTP_SECRET, or run the command on a terminal to '
+                'be prompted.'
             )
         redact.register(parsed_args.secret)
         with common.command_errors():

@@ -62,6 +62,7 @@ def build_option_parser(
     """
     if redact.secrets_in(sys.argv, os.environ) or _verbose(sys.argv):
         redact.install()
+    mask_configuration_show()
     parser.add_argument(
         '--os-mfa-api-version',
         metavar='<mfa-api-version>',
@@ -70,6 +71,81 @@ def build_option_parser(
         '(Env: OS_MFA_API_VERSION)',
     )
     return parser
+
+
+#: Configuration keys (``auth.`` left off) that ``openstack configuration
+#: show`` masks whatever the auth type: the secret options of
+#: ``v3multifactor`` and of keystoneauth's own plugins.
+CONFIG_SECRETS = frozenset(
+    (
+        'password',
+        'passcode',
+        'totp_secret',
+        'recovery_code',
+        'token',
+        'application_credential_secret',
+        'secret',
+    )
+)
+
+
+def mask_configuration_show() -> None:
+    """Make ``openstack configuration show`` mask mfa-osc's secrets.
+
+    NOTE: OSC's ``configuration show`` masks the ``dest`` of the secret
+    options of ``client_manager.auth_plugin_name``, which osc-lib sets in
+    ``ClientManager.setup_auth()`` only, that is when a command signs in.
+    ``configuration show`` has ``auth_required = False``, so it is never
+    set and OSC falls back to ``['password', 'token']``: the passcode
+    (``auth.passcode``, from ``--os-passcode``), ``totp_secret`` and
+    ``recovery_code`` (from ``OS_TOTP_SECRET`` and ``OS_RECOVERY_CODE``,
+    which openstacksdk keeps at the top level) were shown in clear,
+    although the ``v3multifactor`` loader declares them ``secret=True``.
+    OSC offers no hook for this, so its command is wrapped once here: the
+    secret options of the configured auth type, and mfa-osc's, are masked
+    as OSC masks the password (``--unmask`` still shows them).
+    """
+    try:
+        from openstackclient.common import configuration
+    except ImportError:  # pragma: no cover - OSC without the command
+        return
+    show: Any = configuration.ShowConfiguration
+    if getattr(show, '_mfa_osc_masked', False):
+        return
+    original = show.take_action
+
+    def take_action(self: Any, parsed_args: argparse.Namespace) -> Any:
+        columns, data = original(self, parsed_args)
+        if not getattr(parsed_args, 'mask', True):
+            return columns, data
+        secret = CONFIG_SECRETS | _auth_type_secrets(self.app)
+        masked = tuple(
+            configuration.REDACTED
+            if str(column).removeprefix('auth.') in secret
+            else value
+            for column, value in zip(columns, data, strict=True)
+        )
+        return columns, masked
+
+    show.take_action = take_action
+    show._mfa_osc_masked = True
+
+
+def _auth_type_secrets(app: Any) -> set[str]:
+    """The ``dest`` of every secret option of the configured auth type."""
+    try:
+        from keystoneauth1 import loading
+
+        config = app.client_manager.get_configuration()
+        auth_type = config.get('auth_type') or 'password'
+        return {
+            opt.dest
+            for opt in loading.get_plugin_options(auth_type)
+            if opt.secret
+        }
+    except Exception:
+        # NOTE: an unknown auth type: mfa-osc's own names still apply.
+        return set()
 
 
 def _verbose(argv: list[str]) -> bool:

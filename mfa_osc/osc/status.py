@@ -60,7 +60,7 @@ class ShowMFAStatus(command.ShowOne):
                 '--domain DOMAIN`).'
             )
         if parsed_args.all:
-            return audit.audit_rows(client, parsed_args.domain)
+            return audit.audit_rows(self.app, client, parsed_args.domain)
         with common.command_errors():
             user = mfa_account.resolve_user(
                 client, parsed_args.user, parsed_args.user_domain

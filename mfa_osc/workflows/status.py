@@ -194,45 +194,42 @@ def status(
     )
 
 
-def audit(
-    client: mfa_client.Keystone, domain: str | None = None
-) -> list[AuditRow]:
-    """One row per user, from a fixed number of requests.
-
-    Users, every ``totp`` credential, every ``mfa-osc`` credential, the
-    enabled methods, the admin role and its (effective) assignments: six
-    requests (seven with a domain name to look up) however many users.
-    """
-    domain_id = client.find_domain_id(domain) if domain else None
-    users = client.list_users(domain_id)
-    creds = client.list_credentials(type=mfa_client.TOTP_TYPE)
-    creds += client.list_credentials(type=mfa_client.BOOK_TYPE)
-    methods = client.enabled_methods()
+def admin_ids(client: mfa_client.Keystone) -> set[str]:
+    """Users holding the admin role anywhere (effective assignments)."""
     admins: set[str] = set()
     for role_id in client.find_role_ids('admin'):
         for assignment in client.role_assignments(role_id):
             user_ref = assignment.get('user')
             if isinstance(user_ref, dict) and user_ref.get('id'):
                 admins.add(str(user_ref['id']))
-    by_user: dict[str, list[mfa_client.Credential]] = {}
-    for cred in creds:
-        by_user.setdefault(str(cred.user_id), []).append(cred)
-    rows = []
-    for user in users:
-        account = mfa_account.account_from(
-            user, by_user.get(user.id, []), methods
+    return admins
+
+
+def audit(
+    client: mfa_client.Keystone, domain: str | None = None
+) -> list[AuditRow]:
+    """One row per user, from requests that grow per page, not per user.
+
+    Users, every ``totp`` and every ``mfa-osc`` credential (each a page at
+    a time), the enabled methods, the admin role and its (effective)
+    assignments: ``ceil(users / page) + ceil(credentials / page) + 4``
+    requests (one more with a domain name to look up).
+    """
+    domain_id = client.find_domain_id(domain) if domain else None
+    accounts = mfa_account.load_all(client, domain_id)
+    admins = admin_ids(client)
+    rows = [
+        AuditRow(
+            id=account.user_id,
+            name=account.user.name,
+            domain_id=account.user.domain_id,
+            devices=len(account.devices),
+            recovery_codes_left=len(account.recovery_ids),
+            unverified=len(account.pending) + len(account.unusable),
+            state=account.state(),
+            admin=account.user_id in admins,
         )
-        rows.append(
-            AuditRow(
-                id=account.user_id,
-                name=user.name,
-                domain_id=user.domain_id,
-                devices=len(account.devices),
-                recovery_codes_left=len(account.recovery_ids),
-                unverified=len(account.pending) + len(account.unusable),
-                state=account.state(),
-                admin=account.user_id in admins,
-            )
-        )
+        for account in accounts
+    ]
     rows.sort(key=lambda r: (str(r.domain_id), str(r.name)))
     return rows

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import fixtures
 from keystoneauth1 import fixture as ks_fixture
@@ -113,7 +114,7 @@ class TestClient(ClientTestCase):
             [mfa_client.Credential('c1', None, 'totp', SECRET)], creds
         )
         self.assertEqual(
-            {'user_id': [USER_ID], 'type': ['totp']},
+            {'user_id': [USER_ID], 'type': ['totp'], 'limit': ['1000']},
             self.requests.last_request.qs,
         )
         self.assertNotIn(SECRET, self.logger.output)
@@ -509,6 +510,63 @@ class TestUnscoped(base.BaseTestCase):
         self.assertEqual(AUTH_URL, client.endpoint)
 
 
+class TestPages(ClientTestCase):
+    def page(
+        self, ids: list[str], marker: str | None, host: str = ''
+    ) -> dict[str, Any]:
+        body: dict[str, object] = {'users': [{'id': i} for i in ids]}
+        link = None
+        if marker:
+            link = (
+                f'{host or AUTH_URL}/users?domain_id=d&limit=2&marker={marker}'
+            )
+            body['truncated'] = True
+        body['links'] = {'next': link, 'self': AUTH_URL + '/users'}
+        return body
+
+    def test_follows_next_on_this_endpoint(self) -> None:
+        def answer(request: Any, context: Any) -> dict[str, Any]:
+            marker = request.qs.get('marker', [None])[0]
+            pages = {
+                None: self.page(['a', 'b'], 'b', 'http://evil.example'),
+                'b': self.page(['c', 'd'], 'd', 'http://evil.example'),
+                'd': self.page(['e'], None),
+            }
+            return pages[marker]
+
+        self.requests.get(AUTH_URL + '/users', json=answer)
+        users = self.client.list_users('d')
+        self.assertEqual(['a', 'b', 'c', 'd', 'e'], [u.id for u in users])
+        sent = [r for r in self.requests.request_history if r.method == 'GET']
+        self.assertEqual(3, len(sent))
+        for request in sent:
+            self.assertTrue(request.url.startswith(AUTH_URL + '/users?'))
+            self.assertEqual(['d'], request.qs['domain_id'])
+        self.assertEqual(['2'], sent[1].qs['limit'])
+        self.assertEqual(['d'], sent[2].qs['marker'])
+        self.assertEqual([], self.client.truncated)
+
+    def test_cut_without_next_is_an_error(self) -> None:
+        self.requests.get(
+            AUTH_URL + '/users',
+            json={'users': [{'id': 'a'}], 'truncated': True, 'links': {}},
+        )
+        exc = self.assertRaises(mfa_client.Incomplete, self.client.list_users)
+        self.assertIn('after 1 rows', str(exc))
+        self.assertIn('max_db_limit', str(exc))
+
+    def test_repeated_marker_is_refused(self) -> None:
+        self.requests.get(AUTH_URL + '/users', json=self.page(['a', 'b'], 'b'))
+        self.assertRaises(mfa_client.Malformed, self.client.list_users)
+
+    def test_progress_per_page(self) -> None:
+        seen: list[tuple[str, int]] = []
+        self.client.on_page = lambda what, rows: seen.append((what, rows))
+        self.requests.get(AUTH_URL + '/users', json=self.page(['a'], None))
+        self.client.list_users()
+        self.assertEqual([('users', 1)], seen)
+
+
 class TestTruncated(ClientTestCase):
     def test_full_page_flagged(self) -> None:
         users = [{'id': str(n)} for n in range(mfa_client.KEYSTONE_MAX_ROWS)]
@@ -516,10 +574,9 @@ class TestTruncated(ClientTestCase):
         self.assertEqual(1000, len(self.client.list_users()))
         self.assertEqual(['users'], self.client.truncated)
 
-    def test_truncated_flag(self) -> None:
+    def test_truncated_flag_on_an_empty_page(self) -> None:
         self.requests.get(
             AUTH_URL + '/credentials',
             json={'credentials': [], 'truncated': True},
         )
-        self.client.list_credentials(type='totp')
-        self.assertEqual(['credentials'], self.client.truncated)
+        self.assertEqual([], self.client.list_credentials(type='totp'))

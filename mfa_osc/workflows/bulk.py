@@ -1,0 +1,125 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Enforce MFA for every user who can take it, at any cloud size.
+
+For each user, from the same complete lists the audit reads:
+
+* a verified device, and rules that do not require it (``enrolled, not
+  enforced``, or ``code alone signs in``): the rules that require TOTP,
+  keeping application credentials as the account allows them today
+  unless told otherwise;
+* a ``totp`` credential that lets the code alone sign in, and no verified
+  device: guard rules (the code alone is refused, the password still
+  works);
+* anyone else: nothing. A user without a verified device is never made to
+  need a code.
+
+Each user is changed in one request, so an interrupted run leaves every
+user either as before or done, and a second run finishes the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import dataclasses
+
+from mfa_osc import account as mfa_account
+from mfa_osc import client as mfa_client
+from mfa_osc import rules as mfa_rules
+from mfa_osc.workflows import enforce as enforce_flow
+
+ACTION_ENFORCE = 'enforce'
+ACTION_GUARD = 'guard rules'
+
+RESULT_DONE = 'done'
+RESULT_PLANNED = 'planned (dry run)'
+
+#: (done, total) after each user, for a progress display.
+Progress = Callable[[int, int], None]
+
+
+@dataclasses.dataclass
+class BulkRow:
+    id: str
+    name: str | None
+    domain_id: str | None
+    state: str
+    action: str
+    rules: mfa_rules.Rules
+    result: str
+
+    @property
+    def failed(self) -> bool:
+        return self.result not in (RESULT_DONE, RESULT_PLANNED)
+
+
+def plan(
+    account: mfa_account.Account, application_credentials: bool | None
+) -> tuple[str, mfa_rules.Rules] | None:
+    """What to do with one account, or None for nothing."""
+    state = account.state()
+    if account.verified and state in (
+        mfa_rules.STATE_NOT_ENFORCED,
+        mfa_rules.STATE_CODE_ALONE,
+    ):
+        rules = enforce_flow.plan_rules(account, application_credentials)
+        return ACTION_ENFORCE, rules
+    if state == mfa_rules.STATE_CODE_ALONE:
+        return ACTION_GUARD, [list(r) for r in mfa_rules.GUARD_RULES]
+    return None
+
+
+def enforce_all(
+    client: mfa_client.Keystone,
+    domain: str | None = None,
+    *,
+    application_credentials: bool | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> list[BulkRow]:
+    """Enforce (or guard) every user who needs it; one row per change."""
+    domain_id = client.find_domain_id(domain) if domain else None
+    accounts = mfa_account.load_all(client, domain_id)
+    todo = []
+    for account in accounts:
+        planned = plan(account, application_credentials)
+        if planned is not None:
+            todo.append((account, *planned))
+    todo.sort(key=lambda t: (str(t[0].user.domain_id), str(t[0].user.name)))
+    rows = []
+    for number, (account, action, rules) in enumerate(todo, 1):
+        row = BulkRow(
+            account.user_id,
+            account.user.name,
+            account.user.domain_id,
+            account.state(),
+            action,
+            rules,
+            RESULT_PLANNED,
+        )
+        if not dry_run:
+            try:
+                client.update_user_options(
+                    account.user_id,
+                    {
+                        mfa_rules.RULES_OPTION: rules,
+                        mfa_rules.ENABLED_OPTION: True,
+                    },
+                )
+                row.result = RESULT_DONE
+            except mfa_client.ClientError as exc:
+                row.result = f'failed: {exc}'
+        rows.append(row)
+        if progress is not None:
+            progress(number, len(todo))
+    return rows
