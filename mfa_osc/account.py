@@ -181,6 +181,8 @@ class Account:
     @property
     def usable(self) -> list[str]:
         """``totp`` credentials Keystone can compute a code from."""
+        if not self.totp:
+            return []
         return sorted(
             c for c, blob in self.totp.items() if totp.keystone_key(blob)
         )
@@ -188,6 +190,8 @@ class Account:
     @property
     def unusable(self) -> list[str]:
         """``totp`` credentials no code can ever match (bad blobs)."""
+        if not self.totp:
+            return []
         return sorted(
             c for c, blob in self.totp.items() if not totp.keystone_key(blob)
         )
@@ -195,11 +199,15 @@ class Account:
     @property
     def verified(self) -> dict[str, dict[str, str]]:
         """Devices mfa-osc verified whose credential exists and works."""
+        if not self.book.devices:
+            return {}
         usable = set(self.usable)
         return {k: v for k, v in self.book.devices.items() if k in usable}
 
     @property
     def recovery_ids(self) -> list[str]:
+        if not self.book.recovery_codes:
+            return []
         usable = set(self.usable)
         return [
             c
@@ -210,6 +218,8 @@ class Account:
     @property
     def pending(self) -> list[str]:
         """Leftovers of an interrupted enrollment (never verified)."""
+        if not self.book.pending or not self.totp:
+            return []
         marks = set(self.book.pending)
         known = set(self.verified) | set(self.recovery_ids)
         return sorted(
@@ -221,6 +231,8 @@ class Account:
     @property
     def hand_made(self) -> list[str]:
         """Usable credentials mfa-osc did not make: maybe in daily use."""
+        if not self.totp:
+            return []
         known = set(self.verified) | set(self.recovery_ids)
         known |= set(self.pending)
         return sorted(c for c in self.usable if c not in known)

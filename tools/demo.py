@@ -18,10 +18,18 @@ would type: enrollment with a QR code, sign-in with MFA, status, the token
 cache, an application credential for CI, a recovery code, and removal. The
 demo plays the phone: it computes each code from the enrolled secret. It
 needs no input, and stops Keystone at the end.
+
+Its output is meant to be shown and recorded, so it shows no secret: the
+passwords, the phone's secret (and its QR code), the recovery codes and
+the application credential secret are masked (``***``) wherever they
+appear, in the commands as in their output. ``--record-secrets PATH``
+writes them to a new file (mode 0600), for the test that checks this.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import re
 import secrets
@@ -30,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 
+from mfa_osc import redact
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
 from mfa_osc.testing import terminal
@@ -51,6 +60,43 @@ class Demo:
         self.phone = totp.generate_secret()
         self.password = secrets.token_urlsafe(12)
         self.codes_file = os.path.join(home, 'alice-recovery-codes.txt')
+        #: Every secret of the walkthrough, masked in all it prints.
+        self.secrets: set[str] = {ks.admin_password, self.password}
+
+    # -- output without secrets -----------------------------------------
+
+    def keep_secret(self, *values: str) -> None:
+        for value in values:
+            if value:
+                self.secrets.add(value)
+            if value and re.fullmatch('[A-Z2-7]+', value):
+                # NOTE: the enroll output groups the secret by four.
+                grouped = ' '.join(
+                    value[i : i + 4] for i in range(0, len(value), 4)
+                )
+                self.secrets.add(grouped)
+
+    def mask(self, text: str) -> str:
+        # NOTE: a QR code on the screen is the secret, scannable.
+        lines = []
+        qr = 0
+        for line in text.split('\n'):
+            if set(line) & set('\u2580\u2584\u2588'):
+                qr += 1
+                continue
+            if qr:
+                lines.append(f'[QR code of the secret: {qr} lines, not shown]')
+                qr = 0
+            lines.append(line)
+        if qr:
+            lines.append(f'[QR code of the secret: {qr} lines, not shown]')
+        text = '\n'.join(lines)
+        for value in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(value, redact.MASK)
+        return redact.scrub(text)
+
+    def show(self, text: str) -> None:
+        print(self.mask(text))
 
     # -- plumbing --------------------------------------------------------
 
@@ -97,9 +143,9 @@ class Demo:
         note: str = '',
     ) -> str:
         shown = ' '.join(shlex.quote(a) for a in args)
-        print(f'\n{BOLD}{who}$ openstack {shown}{RESET}')
+        self.show(f'\n{BOLD}{who}$ openstack {shown}{RESET}')
         if note:
-            print(f'{DIM}# {note}{RESET}')
+            self.show(f'{DIM}# {note}{RESET}')
         proc = subprocess.run(
             [OPENSTACK, *args],
             env=env,
@@ -110,16 +156,22 @@ class Demo:
             check=False,
         )
         output = (proc.stdout + proc.stderr).rstrip()
+        self.keep_secret(*self._secrets_in(proc.stdout))
         if output:
-            print(output)
+            self.show(output)
         if (proc.returncode == 0) != (expect == 'ok'):
             raise DemoFailed(
-                f'`openstack {shown}` exited {proc.returncode}, '
+                f'`openstack {self.mask(shown)}` exited {proc.returncode}, '
                 f'expected {"success" if expect == "ok" else "a refusal"}'
             )
         if expect != 'ok':
             print(f'{DIM}# (refused, as it should be){RESET}')
         return proc.stdout
+
+    @staticmethod
+    def _secrets_in(stdout: str) -> list[str]:
+        """Secrets a command printed: an application credential's."""
+        return re.findall(r'^secret="(.*)"$', stdout, re.MULTILINE)
 
     def enroll_on_terminal(self, env: dict[str, str]) -> None:
         """``mfa enroll`` as a person runs it: QR code, then the code."""
@@ -144,6 +196,7 @@ class Demo:
             if found is None:
                 raise DemoFailed('enroll showed no secret')
             self.phone = totp.normalize_secret(found.group(1))
+            self.keep_secret(self.phone, found.group(1).strip())
             return totp.passcode(self.phone)
 
         code, output = terminal.run_on_pty(
@@ -152,9 +205,16 @@ class Demo:
             [('Code shown by the app: ', phone)],
             timeout=180,
         )
-        print(output.rstrip())
+        self.keep_secret(*self.recovery_codes())
+        self.show(output.rstrip())
         if code != 0:
             raise DemoFailed(f'`openstack mfa enroll` exited {code}')
+
+    def recovery_codes(self) -> list[str]:
+        if not os.path.exists(self.codes_file):
+            return []
+        with open(self.codes_file) as handle:
+            return re.findall(r'[A-Z2-7]{4}(?:-[A-Z2-7]{4}){3}', handle.read())
 
     def say(self, text: str) -> None:
         print(f'\n{BOLD}== {text} =={RESET}')
@@ -270,10 +330,7 @@ class Demo:
 
         self.say('Alice signs out; then she has lost her phone')
         self.run('alice', ['mfa', 'logout'], cached)
-        with open(self.codes_file) as handle:
-            codes = re.findall(
-                r'[A-Z2-7]{4}(?:-[A-Z2-7]{4}){3}', handle.read()
-            )
+        codes = self.recovery_codes()
         if not codes:
             raise DemoFailed('no recovery codes were written')
         no_cache = self.alice_env(**{'OS_TOKEN_CACHE': 'off'})
@@ -319,18 +376,36 @@ class Demo:
         )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        '--record-secrets',
+        metavar='PATH',
+        help='write the secrets the demo masked to a new file (mode 0600), '
+        'for the test that checks they never show',
+    )
+    args = parser.parse_args(argv)
     print('Starting a throwaway local Keystone (sqlite, totp enabled)...')
     with tempfile.TemporaryDirectory() as home:
         with local_keystone.LocalKeystone() as ks:
             print(f'Keystone is up at {ks.auth_url}')
+            demo = Demo(ks, home)
             try:
-                Demo(ks, home).main()
+                demo.main()
             except DemoFailed as exc:
                 print(f'\nDEMO FAILED: {exc}', file=sys.stderr)
                 return 1
+            finally:
+                if args.record_secrets:
+                    _record(args.record_secrets, demo)
     print('\nDone: Keystone stopped, nothing left behind.')
     return 0
+
+
+def _record(path: str, demo: Demo) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, 'w') as out:
+        json.dump(sorted(demo.secrets), out)
 
 
 if __name__ == '__main__':

@@ -43,6 +43,18 @@ class NoPassword(MFAError):
     """Keystone wants a password and there is no way to get one."""
 
 
+class PromptCancelled(MFAError):
+    """The person closed the prompt (Ctrl-D) without an answer."""
+
+
+class PasswordRejected(MFAError, exceptions.Unauthorized):
+    """Keystone refused the password.
+
+    Also a keystoneauth ``Unauthorized`` (HTTP 401), as the in-tree
+    ``v3password`` raises, so that callers that catch that keep working.
+    """
+
+
 class PasscodeCommandFailed(MFAError):
     """The passcode command failed or printed no passcode."""
 

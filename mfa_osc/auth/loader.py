@@ -13,12 +13,15 @@
 """keystoneauth loader of the ``v3multifactor`` auth plugin.
 
 This is the entry point keystoneauth and OSC load at every ``openstack``
-start, so it imports nothing beyond ``keystoneauth1.loading``: the plugin
-itself, pyotp and the rest are imported when a sign-in is built.
+start, so it imports little beyond ``keystoneauth1.loading`` (the
+standard-library-only :mod:`mfa_osc.redact` and :mod:`mfa_osc.auth.options`):
+the plugin itself, pyotp and the rest are imported when a sign-in is built.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -27,6 +30,34 @@ from keystoneauth1.loading import opts
 
 if TYPE_CHECKING:
     from mfa_osc.auth import plugin
+
+_COMMAND_FLAG = '--os-passcode-command'
+_COMMAND_ENV = 'OS_PASSCODE_COMMAND'
+
+
+def _register_command_secrets() -> None:
+    """Keep a TOTP secret inside a passcode command out of the logs.
+
+    ``--os-passcode-command "oathtool --totp -b SECRET"``: OSC logs its
+    command line, its options and the cloud config under ``--debug``
+    before it builds the plugin, and masks them by key name only. Listing
+    the plugin's options (what OSC does at every start, to build its
+    parser) is the one step of the plugin that comes before those lines.
+    """
+    from mfa_osc import redact
+    from mfa_osc.auth import options
+
+    values = [os.environ.get(_COMMAND_ENV)]
+    argv = sys.argv
+    for index, arg in enumerate(argv):
+        if arg == _COMMAND_FLAG and index + 1 < len(argv):
+            values.append(argv[index + 1])
+        elif arg.startswith(_COMMAND_FLAG + '='):
+            values.append(arg[len(_COMMAND_FLAG) + 1 :])
+    parts = [part for v in values for part in options.command_secrets(v)]
+    if parts:
+        redact.register(*parts)
+        redact.install()
 
 
 class MultiFactor(loading.BaseV3Loader['plugin.MultiFactor']):
@@ -44,6 +75,7 @@ class MultiFactor(loading.BaseV3Loader['plugin.MultiFactor']):
         return plugin.MultiFactor
 
     def get_options(self) -> list[opts.Opt]:
+        _register_command_secrets()
         options = super().get_options()
         options.extend(
             [
@@ -76,8 +108,13 @@ class MultiFactor(loading.BaseV3Loader['plugin.MultiFactor']):
                     secret=True,
                     help='Base32 TOTP secret to compute the code from',
                 ),
+                # NOTE: secret, as it often carries the TOTP secret
+                # (`oathtool --totp -b SECRET`): `openstack configuration
+                # show` masks it (--unmask shows it). Its secret parts are
+                # also kept out of the logs (_register_command_secrets).
                 loading.Opt(
                     'passcode-command',
+                    secret=True,
                     help='Command that prints the current TOTP code, run '
                     'only when Keystone asks for one',
                 ),

@@ -44,10 +44,10 @@ from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 from mfa_osc.auth import cached
 from mfa_osc.auth import exceptions
+from mfa_osc.auth import options as auth_options
 from mfa_osc.auth import sources
 from mfa_osc.auth.options import DEFAULT_METHODS  # noqa: F401
 from mfa_osc.auth.options import METHOD_ALIASES  # noqa: F401
-from mfa_osc.auth.options import PASSCODE_SOURCES_HELP
 from mfa_osc.auth.options import parse_auth_methods
 from mfa_osc.auth.options import parse_flag
 
@@ -92,6 +92,37 @@ def _enabled_methods(error: ksa_exc.HttpError) -> list[str] | None:
     except (AttributeError, KeyError, TypeError, ValueError):
         return None
     return [str(m) for m in methods] if isinstance(methods, list) else None
+
+
+def _receipt_user(needs: ksa_exc.MissingAuthMethods) -> str | None:
+    """The user ID of an auth receipt, if Keystone sent one."""
+    try:
+        user_id = needs.response.json()['receipt']['user']['id']
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return user_id if isinstance(user_id, str) else None
+
+
+def _password_refused(
+    exc: ksa_exc.Unauthorized, why: str = ''
+) -> exceptions.PasswordRejected:
+    """Keystone refused a password sent alone."""
+    return exceptions.PasswordRejected(
+        f'Keystone refused the password{why}: check the password, the user '
+        'name and its domain (a disabled or locked-out user is refused the '
+        'same way)',
+        response=exc.response,
+        request_id=exc.request_id,
+        url=exc.url,
+        method=exc.method,
+    )
+
+
+def _drop(given: str) -> str:
+    """How to stop giving an option, from how it was given."""
+    if given.startswith('OS_'):
+        return f'unset {given}'
+    return f'leave out {given}'
 
 
 def _expired(needs: ksa_exc.MissingAuthMethods) -> bool:
@@ -159,6 +190,16 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
         # record of this process shows a secret it knows of.
         redact.install()
         redact.register(password, passcode, totp_secret, recovery_code)
+        redact.register(*auth_options.command_secrets(passcode_command))
+        #: Whether the last sign-in of this process proved a second factor
+        #: to Keystone (a passcode or recovery code it accepted), as opposed
+        #: to a token from the cache. Commands that need fresh proof of a
+        #: device may take this as it.
+        self.fresh_second_factor = False
+        #: The (bare) recovery code the passcode in flight was computed
+        #: from, used up once the sign-in succeeds.
+        self._sent_recovery: str | None = None
+        self._said_not_needed = False
         #: The token of the last sign-in with a second factor, which later
         #: commands reuse or rescope instead of asking again.
         self._mfa_ref: access.AccessInfoV3 | None = None
@@ -180,11 +221,21 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
         if self.password is None and self.prompt:
             self.password = sources.prompt('Password: ')
             redact.register(self.password)
+            if self.password is None and sources.terminal_attached():
+                sources.tell('')  # NOTE: end the prompt's line
+                raise exceptions.PromptCancelled(
+                    'No password entered: the prompt was closed (Ctrl-D). '
+                    'Run the command again and type the password.'
+                )
         if not self.password:
             raise exceptions.NoPassword(
-                'No password: give it with --os-password, OS_PASSWORD or '
-                'auth.password in clouds.yaml, or run the command on a '
-                'terminal to be prompted.'
+                'No password: give it with '
+                + auth_options.ways_to_give('password')
+                + (
+                    ', or run the command on a terminal to be prompted.'
+                    if auth_options.in_openstack_cli()
+                    else ', or run the program on a terminal to be prompted.'
+                )
             )
         return v3_password.PasswordMethod(
             password=self.password, **self._user()
@@ -193,49 +244,90 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
     def _totp_method(self, code: str) -> v3_totp.TOTPMethod:
         return v3_totp.TOTPMethod(passcode=code, **self._user())
 
+    def _given(self, source: str) -> str:
+        """Where an option came from (``OS_PASSCODE``...), for messages."""
+        return auth_options.given_as(source, getattr(self, source, None))
+
     # -- where the passcode comes from ------------------------------------
 
-    def _upfront_passcode(self) -> str | None:
-        """The passcode given directly or computed from a secret, if any."""
+    def _upfront_passcode(self) -> tuple[str, str] | None:
+        """The passcode given up front, and the option it came from."""
         if self.recovery_code:
             try:
                 bare = recovery.normalize(self.recovery_code)
             except recovery.InvalidRecoveryCode as exc:
                 raise exceptions.PasscodeFormatError(
-                    f'{exc} It came from --os-recovery-code or '
-                    'OS_RECOVERY_CODE.'
+                    f'{exc} It came from {self._given("recovery_code")}.'
                 ) from None
-            return recovery.passcode(bare)
+            self._sent_recovery = bare
+            return recovery.passcode(bare), 'recovery_code'
         if self.passcode:
-            return self._checked(self.passcode)
+            try:
+                return self._checked(self.passcode), 'passcode'
+            except exceptions.PasscodeFormatError as exc:
+                raise exceptions.PasscodeFormatError(
+                    f'{exc} It came from {self._given("passcode")}.'
+                ) from None
         if self.totp_secret:
             try:
                 secret = totp.normalize_secret(self.totp_secret)
             except totp.InvalidSecret as exc:
                 raise exceptions.SecretFormatError(
-                    f'{exc} It came from --os-totp-secret or OS_TOTP_SECRET.'
+                    f'{exc} It came from {self._given("totp_secret")}.'
                 ) from None
             code = totp.passcode(secret)
             redact.register(code)
-            return code
+            return code, 'totp_secret'
         return None
 
-    def _later_passcode(self, attempt: int) -> tuple[str, str]:
-        """A passcode from the command or the prompt, and which it was."""
-        if self.passcode_command:
-            return self._checked(sources.run_command(self.passcode_command)), (
-                'command'
-            )
+    def _command_passcode(self) -> str:
+        command = str(self.passcode_command)
+        given = self._given('passcode_command')
+        printed = sources.run_command(command, given)
+        redact.register(printed)
+        try:
+            return self._checked(printed)
+        except exceptions.PasscodeFormatError:
+            program = (command.split() or [command])[0]
+            raise exceptions.PasscodeCommandFailed(
+                f'The passcode command {program!r} did not print a 6-digit '
+                'passcode as the last word of its last line; run it by hand '
+                f'to see what it prints, and check {given}.'
+            ) from None
+
+    def _ask(self, attempt: int) -> str:
+        """An answer typed at the ``Passcode:`` prompt."""
+        answer = None
         if self.prompt:
             text = 'Passcode: ' if attempt == 0 else 'Passcode (try again): '
-            code = sources.prompt(text)
-            if code is not None:
-                return self._checked(code), 'prompt'
-        raise exceptions.NoPasscodeSource(
-            'This account needs a TOTP passcode and none was given: '
-            + PASSCODE_SOURCES_HELP
-            + '.'
-        )
+            answer = sources.prompt(text)
+            if answer is None and sources.terminal_attached():
+                sources.tell('')  # NOTE: end the prompt's line
+                raise exceptions.PromptCancelled(
+                    'No passcode entered: the prompt was closed (Ctrl-D), so '
+                    'the sign-in stopped. Run the command again and type '
+                    'the current 6-digit code, or one of your recovery codes.'
+                )
+        if answer is None:
+            raise exceptions.NoPasscodeSource(
+                'This account needs a TOTP passcode and none was given: '
+                + auth_options.passcode_sources_help()
+                + '.'
+            )
+        return answer
+
+    def _typed_passcode(self, answer: str) -> str:
+        """The passcode of a prompt answer: a code, or a recovery code."""
+        redact.register(answer)
+        self._sent_recovery = None
+        if recovery.looks_like(answer):
+            try:
+                bare = recovery.normalize(answer)
+            except recovery.InvalidRecoveryCode as exc:
+                raise exceptions.PasscodeFormatError(str(exc)) from None
+            self._sent_recovery = bare
+            return recovery.passcode(bare)
+        return self._checked(answer)
 
     @staticmethod
     def _checked(code: str) -> str:
@@ -251,13 +343,16 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
 
     def get_auth_ref(self, session: ks_session.Session) -> access.AccessInfoV3:
         self.sign_in_requests = 0
+        self.fresh_second_factor = False
         ref = self._from_cache(session)
         if ref is not None:
             return ref
+        self._sent_recovery = None
         ref = self._sign_in(session)
-        if self.recovery_code and 'totp' in token_methods(ref):
-            self._use_up_recovery_code(session, ref)
         if 'totp' in token_methods(ref):
+            if self._sent_recovery:
+                self._use_up_recovery_code(session, ref, self._sent_recovery)
+            self.fresh_second_factor = True
             self._mfa_ref, self._mfa_scope = ref, self._scope_key()
             self._store()
         return ref
@@ -267,72 +362,159 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
         if self.methods == ('totp',):
             if upfront is None:
                 return self._finish_with_passcode(session, None)
-            return self._send(session, [self._totp_method(upfront)], True)
+            code, source = upfront
+            try:
+                return self._send(session, [self._totp_method(code)])
+            except ksa_exc.MissingAuthMethods as needs:
+                raise self._unsatisfiable(needs) from None
+            except ksa_exc.Unauthorized as exc:
+                raise self._refused(exc, source, None) from None
         if upfront is not None:
-            return self._send(
-                session,
-                [self._password_method(), self._totp_method(upfront)],
-                True,
-            )
+            return self._sign_in_up_front(session, *upfront)
         try:
-            return self._send(session, [self._password_method()], False)
+            return self._send(session, [self._password_method()])
         except ksa_exc.MissingAuthMethods as needs:
             return self._continue(session, needs)
+        except ksa_exc.Unauthorized as exc:
+            raise _password_refused(exc) from None
+
+    def _sign_in_up_front(
+        self, session: ks_session.Session, code: str, source: str
+    ) -> access.AccessInfoV3:
+        """Password and passcode in one request; the password alone if the
+        passcode turns out not to be needed."""
+        password = self._password_method()
+        try:
+            return self._send(session, [password, self._totp_method(code)])
+        except ksa_exc.MissingAuthMethods as needs:
+            raise self._unsatisfiable(needs) from None
+        except ksa_exc.Unauthorized as exc:
+            refused = exc
+        # NOTE: Keystone does not say which of the two it refused, and a
+        # user without a TOTP device (a shared openrc, a CI job serving
+        # several accounts) must not fail for a code it does not need. The
+        # password alone tells: signed in (no code needed), a receipt (the
+        # password is right, the code is not) or 401 (the password is
+        # wrong). One more request, on failures only.
+        self._sent_recovery = None
+        try:
+            ref = self._send(session, [password])
+        except ksa_exc.MissingAuthMethods:
+            raise self._refused(refused, source, True) from None
+        except ksa_exc.Unauthorized as exc:
+            raise _password_refused(
+                exc, ' (also when sent without the passcode)'
+            ) from None
+        self._not_needed(source, _enabled_methods(refused))
+        return ref
+
+    def _not_needed(self, source: str, enabled: list[str] | None) -> None:
+        """Say once that a code given up front was not used."""
+        if self._said_not_needed:
+            return
+        self._said_not_needed = True
+        given = self._given(source)
+        what = {
+            'passcode': 'passcode from',
+            'totp_secret': 'passcode computed from the TOTP secret in',
+            'recovery_code': 'recovery code from',
+        }[source]
+        kept = ' (it is not used up)' if source == 'recovery_code' else ''
+        if enabled is not None and 'totp' not in enabled:
+            LOG.warning(
+                'Signed in with the password alone: this cloud does not '
+                'accept TOTP passcodes (its Keystone enables only the '
+                'methods %s), so the %s %s was not used%s. The operator '
+                'must add totp to [auth] methods in keystone.conf (MFA rules '
+                'naming totp are not enforced until then).',
+                ', '.join(enabled),
+                what,
+                given,
+                kept,
+            )
+            return
+        LOG.warning(
+            'Signed in with the password alone: Keystone did not accept '
+            'the %s %s%s, and the MFA rules of this account do not ask '
+            'for one. To sign in with one request, %s for this account.',
+            what,
+            given,
+            kept,
+            _drop(given),
+        )
 
     def _send(
-        self,
-        session: ks_session.Session,
-        methods: list[base.AuthMethod],
-        with_passcode: bool,
+        self, session: ks_session.Session, methods: list[base.AuthMethod]
     ) -> access.AccessInfoV3:
-        """POST /v3/auth/tokens with these methods, errors made clear."""
+        """POST /v3/auth/tokens with these methods."""
         self.auth_methods = methods
         self.sign_in_requests += 1
         try:
             return super().get_auth_ref(session)
-        except ksa_exc.MissingAuthMethods:
-            raise
-        except ksa_exc.Unauthorized as exc:
-            if with_passcode:
-                self._explain_totp_failure(exc, methods)
-            raise
         finally:
             self.auth_methods = []
 
-    def _explain_totp_failure(
-        self, exc: ksa_exc.Unauthorized, methods: list[base.AuthMethod]
-    ) -> None:
+    def _refused(
+        self,
+        exc: ksa_exc.Unauthorized,
+        source: str,
+        password_ok: bool | None,
+    ) -> exceptions.MFAError:
+        """The error for a refused passcode, saying what to do next.
+
+        ``source``: the option the passcode came from, ``command`` or
+        ``prompt``; ``password_ok``: True when Keystone accepted the
+        password (a receipt), None for a sign-in without a password.
+        """
         enabled = _enabled_methods(exc)
         if enabled is not None and 'totp' not in enabled:
-            raise exceptions.TOTPNotEnabled(
+            return exceptions.TOTPNotEnabled(
                 'This cloud does not accept TOTP passcodes: its Keystone '
                 'enables only the methods {}. The operator must add totp to '
                 '[auth] methods in keystone.conf (MFA rules naming totp are '
                 'not enforced until then).'.format(', '.join(enabled))
-            ) from None
+            )
         hint = totp.describe_skew(clock_skew(exc.response))
-        if self.recovery_code:
-            raise exceptions.PasscodeRejected(
-                'Keystone refused the sign-in: the password is wrong, or the '
-                'recovery code was mistyped or already used (each works '
-                'once). Check `openstack mfa status` after signing in with '
-                'a device, or ask an administrator to reset MFA.' + hint,
-                hint=hint,
-            ) from None
-        with_password = any(
-            isinstance(m, v3_password.PasswordMethod) for m in methods
-        )
-        what = (
-            'the password or the passcode is wrong'
-            if with_password
-            else 'the passcode is wrong'
-        )
-        raise exceptions.PasscodeRejected(
-            f'Keystone refused the sign-in: {what}. Passcodes change every '
-            '30 seconds; use the current one from the authenticator app.'
-            + hint,
-            hint=hint,
-        ) from None
+        if password_ok:
+            head = 'The password was accepted but Keystone refused the '
+        else:
+            head = 'Keystone refused the '
+        recovering = self._sent_recovery or source == 'recovery_code'
+        if source == 'totp_secret':
+            head += 'passcode computed from the TOTP secret in '
+            head += self._given(source)
+        elif source == 'command':
+            head += 'passcode that the passcode command printed'
+        elif source == 'prompt':
+            head += 'recovery code' if recovering else 'passcode'
+            head += f' (after {PROMPT_ATTEMPTS} tries)'
+        else:
+            head += 'recovery code' if recovering else 'passcode'
+            head += f' from {self._given(source)}'
+        head += '.'
+        if recovering:
+            advice = (
+                ' A recovery code works once: use another one, or a current '
+                'passcode from a device. Check what is left with `openstack '
+                'mfa status` once signed in, or ask an administrator to '
+                'reset MFA.'
+            )
+        elif source == 'totp_secret':
+            advice = (
+                ' Check that it is the secret of a device of this account '
+                '(`openstack mfa passcode show` prints its current code).'
+            )
+        elif source == 'command':
+            advice = (
+                ' Check that the command prints the current code of a '
+                'device of this account.'
+            )
+        else:
+            advice = (
+                ' Passcodes change every 30 seconds; use the current one '
+                'from the authenticator app.'
+            )
+        return exceptions.PasscodeRejected(head + advice + hint, hint=hint)
 
     def _continue(
         self, session: ks_session.Session, needs: ksa_exc.MissingAuthMethods
@@ -344,25 +526,79 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
             set(rule) - done <= {'totp'} for rule in rules
         )
         if not can_finish:
-            raise exceptions.UnsatisfiableRules(
-                'Keystone accepted {} but the MFA rules of this account want '
-                'one of: {}; v3multifactor here may use only {}. Sign in '
-                'with methods that satisfy a rule (--os-auth-methods), or '
-                'ask an administrator to check the rules.'.format(
-                    '+'.join(sorted(done)),
-                    mfa_rules.text(rules),
-                    '+'.join(self.methods),
-                )
-            ) from None
+            raise self._unsatisfiable(needs) from None
         return self._finish_with_passcode(session, needs)
+
+    def _unsatisfiable(
+        self, needs: ksa_exc.MissingAuthMethods
+    ) -> exceptions.UnsatisfiableRules:
+        """Keystone wants methods this sign-in does not use."""
+        done = '+'.join(sorted(needs.methods)) or 'nothing'
+        rules = needs.required_auth_methods or []
+        reachable = [r for r in rules if set(r) <= {'password', 'totp'}]
+        want = mfa_rules.text(rules)
+        if reachable:
+            methods = ','.join(
+                m for m in ('password', 'totp') if m in min(reachable, key=len)
+            )
+            given = auth_options.given_as('auth_methods', None)
+            if given.startswith('--'):
+                step = f'sign in with {given} {methods}'
+            elif given.startswith('OS_'):
+                step = f'set {given}={methods}'
+            elif auth_options.in_openstack_cli():
+                step = (
+                    f'sign in with --os-auth-methods {methods} (or set '
+                    f'auth_methods: {methods} under auth: in clouds.yaml)'
+                )
+            else:
+                step = (
+                    f"give auth_methods='{methods}' (an openstack.connect() "
+                    'argument or a key under auth: in clouds.yaml)'
+                )
+            return exceptions.UnsatisfiableRules(
+                f'Keystone accepted {done}, but the MFA rules of this account '
+                f'want one of: {want}, and this sign-in uses only '
+                f'{"+".join(self.methods)}: {step}.'
+            )
+        user = _receipt_user(needs)
+        return exceptions.UnsatisfiableRules(
+            f'Keystone accepted {done}, but the MFA rules of this account '
+            f'want one of: {want}, and v3multifactor signs in with a '
+            'password and a TOTP passcode only. Ask an administrator to '
+            'check the rules (`openstack mfa status --user '
+            f'{user or "USER"}`).'
+        )
 
     def _finish_with_passcode(
         self,
         session: ks_session.Session,
         needs: ksa_exc.MissingAuthMethods | None,
     ) -> access.AccessInfoV3:
+        """Get a passcode (command or prompt) and send it, with the receipt.
+
+        At the prompt, a typo or a refused code is asked again,
+        :data:`PROMPT_ATTEMPTS` tries in all, and a recovery code is taken
+        as well as a passcode.
+        """
         for attempt in range(PROMPT_ATTEMPTS):
-            code, origin = self._later_passcode(attempt)
+            last = attempt + 1 == PROMPT_ATTEMPTS
+            if self.passcode_command:
+                origin = 'command'
+                code = self._command_passcode()
+            else:
+                origin = 'prompt'
+                answer = self._ask(attempt)
+                try:
+                    code = self._typed_passcode(answer)
+                except exceptions.PasscodeFormatError as exc:
+                    if last:
+                        raise exceptions.PasscodeFormatError(
+                            f'{exc} ({PROMPT_ATTEMPTS} tries used; run the '
+                            'command again.)'
+                        ) from None
+                    sources.tell(f'{exc} You may also type a recovery code.')
+                    continue
             sent: list[base.AuthMethod] = []
             if needs is not None:
                 if _expired(needs):
@@ -372,16 +608,26 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
                 )
             sent.append(self._totp_method(code))
             try:
-                return self._send(session, sent, True)
-            except exceptions.PasscodeRejected as exc:
+                return self._send(session, sent)
+            except ksa_exc.MissingAuthMethods as more:
+                raise self._unsatisfiable(more) from None
+            except ksa_exc.Unauthorized as exc:
                 if needs is not None and _expired(needs):
                     raise self._receipt_expired() from None
-                if origin != 'prompt' or attempt + 1 == PROMPT_ATTEMPTS:
-                    raise
-                sources.tell(
-                    'That passcode was not accepted; enter the current code.'
-                    + exc.hint
+                error = self._refused(
+                    exc, origin, None if needs is None else True
                 )
+            if (
+                origin != 'prompt'
+                or last
+                or not isinstance(error, exceptions.PasscodeRejected)
+            ):
+                raise error
+            what = 'recovery code' if self._sent_recovery else 'passcode'
+            sources.tell(
+                f'That {what} was not accepted; enter the current code, or a '
+                'recovery code.' + error.hint
+            )
         raise AssertionError('unreachable')
 
     @staticmethod
@@ -393,7 +639,7 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
         )
 
     def _use_up_recovery_code(
-        self, session: ks_session.Session, ref: access.AccessInfoV3
+        self, session: ks_session.Session, ref: access.AccessInfoV3, code: str
     ) -> None:
         """Delete the credential of the recovery code just signed in with.
 
@@ -413,8 +659,7 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
             verify=session.verify,
             cert=session.cert,
         )
-        code = str(self.recovery_code)
-        self.recovery_code = None
+        self.recovery_code = self._sent_recovery = None
         try:
             left = mfa_account.use_up_recovery_code(
                 mfa_client.MFAClient(as_user), str(ref.user_id), code

@@ -18,6 +18,7 @@ import argparse
 import contextlib
 from typing import Any
 
+from osc_lib import exceptions
 from osc_lib.command import command
 
 
@@ -80,11 +81,25 @@ class Logout(command.Command):
 
     def _current_entry(self) -> tuple[str | None, Any]:
         """The cache id and plugin of this command's cloud and user."""
-        cloud = self.app.cloud_config.get_one(
-            cloud=self.app.options.cloud,
-            argparse=self.app.options,
-            validate=True,
-        )
+        from keystoneauth1 import exceptions as ksa_exc
+        from openstack import exceptions as sdk_exc
+
+        try:
+            cloud = self.app.cloud_config.get_one(
+                cloud=self.app.options.cloud,
+                argparse=self.app.options,
+                validate=True,
+            )
+        except (sdk_exc.ConfigException, ksa_exc.ClientException) as exc:
+            # NOTE: no cloud named and no OS_* variables: "Missing value
+            # auth-url required for auth plugin password" says nothing of
+            # what logout needs.
+            raise exceptions.CommandError(
+                f'No cloud to sign out of is configured ({exc}): name it '
+                'with --os-cloud NAME or the OS_* variables you sign in '
+                'with, or sign out of every cached sign-in on this machine '
+                'with `openstack mfa logout --all`.'
+            ) from None
         auth = cloud.get_auth()
         # NOTE: openstacksdk's keyring cache, when in use, is cleared too.
         with contextlib.suppress(Exception):
@@ -104,9 +119,20 @@ class Logout(command.Command):
             if cache_id and entry is not None:
                 targets = [(cache_id, entry)]
         if not targets:
+            if parsed_args.all:
+                scope = ' on this machine'
+            elif self.app.cloud.config.get('auth_type') != 'v3multifactor':
+                # NOTE: only the v3multifactor plugin caches sign-ins.
+                scope = (
+                    ' for this cloud and user (it signs in with auth type '
+                    f'{self.app.cloud.config.get("auth_type")}, which mfa-osc '
+                    'does not cache; `openstack mfa logout --all` signs out '
+                    'of every cached sign-in)'
+                )
+            else:
+                scope = ' for this cloud and user'
             self.app.stdout.write(
-                'No cached sign-in to sign out of'
-                + (' on this machine.\n' if parsed_args.all else '.\n')
+                f'No cached sign-in to sign out of{scope}.\n'
             )
             return
         failures = []

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from osc_lib.command import command
 
@@ -24,6 +25,17 @@ from mfa_osc import rules as mfa_rules
 from mfa_osc.osc import common
 from mfa_osc.workflows import proof as proof_flow
 from mfa_osc.workflows import remove as remove_flow
+
+
+def fresh_second_factor(app: Any) -> bool:
+    """Whether this command's own sign-in has just proved a device.
+
+    True when the ``v3multifactor`` plugin signed in in this process with
+    a passcode or recovery code Keystone accepted; False for a token from
+    the cache (it may be an hour old) and for other auth types.
+    """
+    auth = getattr(app.client_manager, 'auth', None)
+    return getattr(auth, 'fresh_second_factor', False) is True
 
 
 class RemoveMFA(command.Command):
@@ -71,17 +83,35 @@ class RemoveMFA(command.Command):
             )
             common.confirm(self.app, question, args.yes)
             used = None
-            if is_self and removal.account.usable:
+            # NOTE: a passcode proves that the person at the keyboard holds
+            # a device. The sign-in of this very command, when it took a
+            # code, proved that a moment ago: asking again adds nothing. A
+            # cached token does not (it may be an hour old).
+            if (
+                is_self
+                and removal.account.usable
+                and (
+                    args.passcode
+                    or args.recovery_code
+                    or not fresh_second_factor(self.app)
+                )
+            ):
                 given = common.proof(
-                    args.passcode, args.recovery_code, 'Removing a device'
+                    args.passcode,
+                    args.recovery_code,
+                    'This command did not sign in with a passcode just now '
+                    '(its token came from the cache, or the auth type takes '
+                    'none), so removing a device',
                 )
                 used = proof_flow.verify(client, removal.account, given)
             result = remove_flow.remove(client, removal, used_recovery=used)
         err = self.app.stderr
         if not result.last:
+            codes = len(removal.account.recovery_ids)
             err.write(
                 f'Removed {", ".join(result.removed)}; still enrolled: '
-                f'{", ".join(result.left)}.\n'
+                f'{", ".join(result.left) or "no other device"} ({codes} '
+                f'recovery code{"s" if codes != 1 else ""} left).\n'
             )
             return
         what = (

@@ -22,6 +22,9 @@ other module of the package imports it.)
 enabled), runs ``keystone-manage db_sync``, ``fernet_setup``,
 ``credential_setup`` and ``bootstrap``, and serves
 ``keystone.wsgi.api:application`` with uWSGI on a free port of 127.0.0.1.
+With ``tls=True`` it is served over HTTPS instead, with a certificate from
+a CA made for the run (``ca_path``), by a TLS-terminating proxy in front of
+uWSGI, as many clouds put haproxy in front of Keystone.
 
 Keystone itself is never imported here: it runs in subprocesses, found next
 to ``sys.executable`` (or on ``PATH``).  Install it with
@@ -56,6 +59,7 @@ import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -194,6 +198,192 @@ def _remove_stale_work_dirs(root: str | None = None) -> None:
             shutil.rmtree(path, ignore_errors=True)
         except (OSError, ValueError):
             continue  # not ours to judge, or being created right now
+
+
+def make_tls_files(
+    directory: str, host: str = '127.0.0.1'
+) -> tuple[str, str, str]:
+    """A new CA and a server certificate for ``host`` signed by it.
+
+    Writes ``ca.pem``, ``server.pem`` and ``server-key.pem`` (0600) into
+    ``directory``; returns their paths. Uses ``cryptography``, which
+    Keystone depends on.
+    """
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    start, end = (
+        now - datetime.timedelta(hours=1),
+        now + datetime.timedelta(days=2),
+    )
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, 'mfa-osc test CA')]
+    )
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+            False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = [x509.DNSName('localhost')]
+    try:
+        names.append(x509.IPAddress(ipaddress.ip_address(host)))
+    except ValueError:
+        names.append(x509.DNSName(host))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+        )
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+        .add_extension(x509.SubjectAlternativeName(names), False)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                ca_key.public_key()
+            ),
+            False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    paths = tuple(
+        os.path.join(directory, name)
+        for name in ('ca.pem', 'server.pem', 'server-key.pem')
+    )
+    contents = (
+        ca.public_bytes(pem),
+        cert.public_bytes(pem),
+        key.private_bytes(
+            pem,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    for path, content in zip(paths, contents, strict=True):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'wb') as out:
+            out.write(content)
+    return paths[0], paths[1], paths[2]
+
+
+class _TLSProxy:
+    """Terminates TLS on a listening socket and relays to a local port.
+
+    Byte for byte, both ways, one thread pair per connection: Keystone
+    behind it sees plain HTTP, as behind haproxy.
+    """
+
+    def __init__(self, sock: socket.socket, context: ssl.SSLContext) -> None:
+        self._sock = sock
+        self._context = context
+        self.upstream_port: int | None = None
+        self._closed = threading.Event()
+        self._thread = threading.Thread(
+            target=self._accept, name='local-keystone-tls', daemon=True
+        )
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(
+                target=self._serve, args=(client,), daemon=True
+            ).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        upstream = None
+        try:
+            client.settimeout(30)
+            tls = self._context.wrap_socket(client, server_side=True)
+            tls.settimeout(None)
+            if self.upstream_port is None:
+                tls.close()
+                return
+            upstream = socket.create_connection(
+                ('127.0.0.1', self.upstream_port), timeout=30
+            )
+            upstream.settimeout(None)
+        except (OSError, ssl.SSLError):
+            # NOTE: a client refusing the certificate ends here.
+            with contextlib.suppress(OSError):
+                client.close()
+            return
+        done = threading.Event()
+
+        def pump(src: socket.socket, dst: socket.socket) -> None:
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                done.set()
+
+        back = threading.Thread(target=pump, args=(upstream, tls), daemon=True)
+        back.start()
+        pump(tls, upstream)
+        # NOTE: the client has sent all it will; let the answer finish.
+        with contextlib.suppress(OSError):
+            upstream.shutdown(socket.SHUT_WR)
+        back.join(timeout=120)
+        for sock in (tls, upstream):
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        self._thread.join(timeout=5)
 
 
 def _http_status(port: int, path: str) -> int:
@@ -380,6 +570,9 @@ class LocalKeystone:
     :param startup_timeout: seconds to wait for the server to come up.
     :param keep_work_dir: do not remove the temporary directory at stop
         (for debugging).
+    :param tls: serve over HTTPS with a certificate of a CA made for this
+        server (:attr:`ca_path`); ``port`` is then the HTTPS port, and
+        uWSGI listens on another port of 127.0.0.1.
     """
 
     admin_username = 'admin'
@@ -394,8 +587,15 @@ class LocalKeystone:
         config: Mapping[str, Mapping[str, str]] | None = None,
         startup_timeout: float = 120.0,
         keep_work_dir: bool = False,
+        tls: bool = False,
     ) -> None:
-        self._requested_port = port
+        self.tls = tls
+        #: The CA certificate (PEM) that signed the server's, with ``tls``.
+        self.ca_path: str | None = None
+        self._tls_proxy: _TLSProxy | None = None
+        self._tls_port: int | None = None
+        self._requested_port = None if tls else port
+        self._requested_tls_port = port if tls else None
         self.admin_password = admin_password or secrets.token_urlsafe(18)
         self.region_name = region
         self._extra_config = config or {}
@@ -421,6 +621,8 @@ class LocalKeystone:
     def base_url(self) -> str:
         if self.port is None:
             raise RuntimeError('LocalKeystone is not started')
+        if self.tls:
+            return f'https://127.0.0.1:{self._tls_port}'
         return f'http://127.0.0.1:{self.port}'
 
     @property
@@ -438,7 +640,7 @@ class LocalKeystone:
 
     def os_env(self, user: KeystoneUser | None = None) -> dict[str, str]:
         """OS_* settings signing in the admin (or ``user``) with a
-        password."""
+        password (and ``OS_CACERT`` with ``tls``)."""
         env = {
             'OS_AUTH_URL': self.auth_url,
             'OS_IDENTITY_API_VERSION': '3',
@@ -459,6 +661,8 @@ class LocalKeystone:
             if user.project_name is not None:
                 env['OS_PROJECT_NAME'] = user.project_name
                 env['OS_PROJECT_DOMAIN_NAME'] = user.domain
+        if self.ca_path is not None:
+            env['OS_CACERT'] = self.ca_path
         return env
 
     # -- life cycle ----------------------------------------------------
@@ -516,6 +720,10 @@ class LocalKeystone:
             if self._session is not None:
                 self._session.session.close()
                 self._session = None
+            if self._tls_proxy is not None:
+                self._tls_proxy.close()
+                self._tls_proxy = None
+            self._tls_port = None
             self._adapter = None
             self._member_role_id = None
             if self.work_dir is not None and not self._keep_work_dir:
@@ -534,6 +742,30 @@ class LocalKeystone:
     def _path(self, *parts: str) -> str:
         assert self.work_dir is not None
         return os.path.join(self.work_dir, *parts)
+
+    def _start_tls(self) -> None:
+        """The CA, the certificate and the listening HTTPS socket."""
+        self.ca_path, cert, key = make_tls_files(self._path())
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(cert, key)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(('127.0.0.1', self._requested_tls_port or 0))
+        except OSError as exc:
+            sock.close()
+            raise KeystoneStartError(
+                f'port {self._requested_tls_port} is not free: {exc}'
+            ) from None
+        sock.listen(64)
+        self._tls_port = int(sock.getsockname()[1])
+        self._tls_proxy = _TLSProxy(sock, context)
+
+    def _public_url(self, port: int) -> str:
+        if self.tls:
+            return f'https://127.0.0.1:{self._tls_port}/v3'
+        return f'http://127.0.0.1:{port}/v3'
 
     def _write_config(self) -> None:
         fernet = self._path('fernet-keys')
@@ -558,6 +790,12 @@ class LocalKeystone:
                 'backend': 'dogpile.cache.memory',
             },
         }
+        if self.tls:
+            # NOTE: behind the TLS proxy Keystone sees plain HTTP; its
+            # links (version discovery) must still say https.
+            sections['DEFAULT']['public_endpoint'] = (
+                f'https://127.0.0.1:{self._tls_port}/'
+            )
         for section, options in self._extra_config.items():
             sections.setdefault(section, {}).update(options)
         lines = []
@@ -595,7 +833,7 @@ class LocalKeystone:
             )
 
     def _bootstrap_args(self, port: int) -> list[str]:
-        url = f'http://127.0.0.1:{port}/v3'
+        url = self._public_url(port)
         return [
             'bootstrap',
             '--bootstrap-username',
@@ -653,6 +891,8 @@ class LocalKeystone:
             )
 
     def _start(self, manage: str, uwsgi: str, started: float) -> None:
+        if self.tls:
+            self._start_tls()
         self._write_config()
         self.log_path = self._path('keystone.log')
         self.setup_log_path = self._path('keystone-manage.log')
@@ -759,6 +999,8 @@ class LocalKeystone:
         if os.path.exists(os.path.join(home, 'pyvenv.cfg')):
             argv += ['--home', home]
         self.port = port
+        if self._tls_proxy is not None:
+            self._tls_proxy.upstream_port = port
         self._server = self._popen(argv, self.log_path)
 
     def _wait_until_ready(self, deadline: float) -> bool:
@@ -809,7 +1051,9 @@ class LocalKeystone:
                     project_name=self.admin_project_name,
                     project_domain_id='default',
                 )
-                self._session = ks_session.Session(auth=auth)
+                self._session = ks_session.Session(
+                    auth=auth, verify=self.ca_path or True
+                )
             return self._session
 
     def admin_adapter(self) -> ks_adapter.Adapter:
@@ -942,9 +1186,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         '--admin-password', help='admin password (default: random)'
     )
+    parser.add_argument(
+        '--tls',
+        action='store_true',
+        help='serve over HTTPS with a certificate of a CA made for the run '
+        '(OS_CACERT is printed)',
+    )
     args = parser.parse_args(argv)
     keystone = LocalKeystone(
-        port=args.port, admin_password=args.admin_password
+        port=args.port, admin_password=args.admin_password, tls=args.tls
     )
     try:
         with _stop_on_signals():

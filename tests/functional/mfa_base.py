@@ -38,6 +38,25 @@ from tests.functional import base
 #: response (the change happened, the client never hears of it).
 FAIL_MODES = ('503', 'close', 'lost')
 
+#: Answers the proxy gives instead of forwarding, for the modes that model
+#: a Keystone (or something in front of it) answering garbage: status,
+#: content type, body.
+GARBAGE = {
+    '500': (500, 'application/json', b'{"error": {"code": 500}}'),
+    'html': (
+        200,
+        'text/html',
+        b'<html><body><h1>Welcome to nginx!</h1></body></html>',
+    ),
+    'html-error': (
+        502,
+        'text/html',
+        b'<html><body><h1>502 Bad Gateway</h1></body></html>',
+    ),
+    'bad-json': (200, 'application/json', b'{"credentials": [{"id": '),
+    'json-list': (200, 'application/json', b'[1, 2, 3]'),
+}
+
 _HOP = {
     'connection',
     'keep-alive',
@@ -86,6 +105,14 @@ class Proxy:
                     data = b'{"error": {"code": 503}}'
                     self.send_response(503)
                     self.send_header('Content-Type', 'application/json')
+                    self.send_header('Content-Length', str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                if failing and proxy.fail_mode in GARBAGE:
+                    status, kind, data = GARBAGE[proxy.fail_mode]
+                    self.send_response(status)
+                    self.send_header('Content-Type', kind)
                     self.send_header('Content-Length', str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)

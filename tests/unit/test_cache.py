@@ -210,3 +210,137 @@ class TestTokenCache(base.BaseTestCase):
             'http://other.test/v3', username='alice', user_domain_id='default'
         )
         self.assertNotEqual(a, other.get_unscoped_cache_id())
+
+
+class TestCacheAttacks(base.BaseTestCase):
+    """Another user on the machine tampers with the cache."""
+
+    ENTRY = {
+        'auth_url': 'http://keystone.test/v3',
+        'auth_token': 'gAAAA-token',
+        'body': {'token': {'expires_at': '2999-01-01T00:00:00.000000Z'}},
+        'scope': None,
+    }
+    CACHE_ID = 'aGVsbG8='
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.root = self.useFixture(fixtures.TempDir()).path
+        self.dir = cache.Path(self.root) / 'mfa-osc'
+        self.logs = self.useFixture(fixtures.FakeLogger(name=cache.__name__))
+        self.useFixture(fixtures.MockPatchObject(cache, '_warned', set()))
+
+    def saved(self) -> cache.Path:
+        cache.save(self.CACHE_ID, dict(self.ENTRY), self.dir)
+        return cache._path(self.CACHE_ID, self.dir)
+
+    def test_round_trip(self) -> None:
+        self.saved()
+        self.assertEqual(self.ENTRY, cache.load(self.CACHE_ID, self.dir))
+
+    def test_missing_or_bad_expiry_counts_as_absent(self) -> None:
+        path = self.saved()
+        for body in (
+            {'token': {}},
+            {'token': {'expires_at': 'bad'}},
+            {'token': {'expires_at': '2024-13-45T00:00:00Z'}},
+            {'token': {'expires_at': 5}},
+            {'token': []},
+            [],
+        ):
+            path.write_text(json.dumps({'auth_token': 'x', 'body': body}))
+            self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
+        path.write_text(json.dumps({**self.ENTRY, 'auth_token': ''}))
+        self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
+        self.assertEqual([(path, None)], list(cache.entries(self.dir)))
+
+    def test_file_others_may_write_is_ignored(self) -> None:
+        path = self.saved()
+        os.chmod(path, 0o622)  # noqa: S103 - the attack
+        self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
+        self.assertIn(
+            'may be read or written by other users', self.logs.output
+        )
+        # A new sign-in replaces it with a private file.
+        path = self.saved()
+        self.assertEqual(0o600, stat.S_IMODE(path.stat().st_mode))
+        self.assertIsNotNone(cache.load(self.CACHE_ID, self.dir))
+
+    def test_symlink_file_not_followed(self) -> None:
+        path = self.saved()
+        target = cache.Path(self.root) / 'target.json'
+        target.write_text(path.read_text())
+        os.chmod(target, 0o600)
+        path.unlink()
+        path.symlink_to(target)
+        self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
+        cache.save(
+            self.CACHE_ID, {**self.ENTRY, 'auth_token': 'new'}, self.dir
+        )
+        self.assertFalse(path.is_symlink())
+        self.assertEqual(
+            'gAAAA-token', json.loads(target.read_text())['auth_token']
+        )
+        self.assertTrue(cache.delete(self.CACHE_ID, self.dir))
+        self.assertTrue(target.exists())
+
+    def test_symlink_directory_refused(self) -> None:
+        elsewhere = cache.Path(self.root) / 'elsewhere'
+        elsewhere.mkdir(mode=0o700)
+        self.dir.symlink_to(elsewhere)
+        self.assertRaises(
+            cache.UnsafeCache,
+            cache.save,
+            self.CACHE_ID,
+            dict(self.ENTRY),
+            self.dir,
+        )
+        self.assertEqual([], list(elsewhere.iterdir()))
+        self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
+        self.assertFalse(cache.delete(self.CACHE_ID, self.dir))
+        self.assertEqual([], list(cache.entries(self.dir)))
+        self.assertIn('is not a directory', self.logs.output)
+
+    def test_directory_of_another_user_refused(self) -> None:
+        self.saved()
+        uid = os.geteuid()
+        self.useFixture(fixtures.MockPatch('os.geteuid', return_value=uid + 1))
+        self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
+        self.assertRaises(
+            cache.UnsafeCache,
+            cache.save,
+            self.CACHE_ID,
+            dict(self.ENTRY),
+            self.dir,
+        )
+        self.assertEqual([], list(cache.entries(self.dir)))
+        self.assertIn('belongs to another user', self.logs.output)
+        # Warned once, not on every use.
+        self.assertEqual(1, self.logs.output.count('belongs to another user'))
+
+    def test_file_of_another_user_refused(self) -> None:
+        path = self.saved()
+        real = os.stat
+        me = os.geteuid()
+
+        def fstat(fd: int) -> os.stat_result:
+            info = real(fd)
+            values = list(info)
+            values[stat.ST_UID] = me + 1
+            return os.stat_result(values)
+
+        self.useFixture(fixtures.MockPatch('os.fstat', side_effect=fstat))
+        self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
+        self.assertIn(f'{path} belongs to another user', self.logs.output)
+
+    def test_loose_directory_mode_tightened(self) -> None:
+        self.saved()
+        os.chmod(self.dir, 0o777)  # noqa: S103 - the attack
+        self.assertIsNotNone(cache.load(self.CACHE_ID, self.dir))
+        self.assertEqual(0o700, stat.S_IMODE(self.dir.stat().st_mode))
+
+    def test_fifo_in_place_of_the_file(self) -> None:
+        self.dir.mkdir(mode=0o700)
+        os.mkfifo(cache._path(self.CACHE_ID, self.dir), 0o600)
+        self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
+        self.assertIn('not a regular file', self.logs.output)

@@ -17,11 +17,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import fixtures
 from keystoneauth1 import exceptions as ksa_exc
 from keystoneauth1 import loading
 from oslotest import base
 
+from mfa_osc import redact
 from mfa_osc.auth import loader
+from mfa_osc.auth import options
 from mfa_osc.auth import plugin
 
 
@@ -32,11 +35,18 @@ class TestEntryPoint(base.BaseTestCase):
         options = {
             o.name: o for o in loading.get_plugin_options('v3multifactor')
         }
-        for name in ('passcode', 'totp-secret', 'password'):
+        for name in (
+            'passcode',
+            'totp-secret',
+            'password',
+            'recovery-code',
+            # NOTE: it often carries the TOTP secret (oathtool -b SECRET);
+            # `openstack configuration show` masks secret options.
+            'passcode-command',
+        ):
             self.assertTrue(options[name].secret, name)
             # NOTE: no up-front prompt: osc would ask on every command.
             self.assertIsNone(options[name].prompt, name)
-        self.assertFalse(options['passcode-command'].secret)
         self.assertEqual('password,totp', options['auth-methods'].default)
 
     def test_loader_module_imports_little(self) -> None:
@@ -53,6 +63,53 @@ class TestEntryPoint(base.BaseTestCase):
             check=True,
         )
         self.assertEqual('', out.stdout.strip())
+
+
+SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'
+
+
+class TestPasscodeCommandSecrets(base.BaseTestCase):
+    def test_secret_parts(self) -> None:
+        self.assertEqual([], options.command_secrets(None))
+        self.assertEqual([], options.command_secrets('/usr/local/bin/otp'))
+        self.assertEqual(
+            [], options.command_secrets('ykman oath accounts code --single')
+        )
+        found = options.command_secrets(f'oathtool --totp -b {SECRET}')
+        self.assertIn(SECRET, found)
+        self.assertIn(f'oathtool --totp -b {SECRET}', found)
+        self.assertNotIn('oathtool', found)
+        found = options.command_secrets(f"sh -c 'oathtool --key={SECRET}'")
+        self.assertIn(SECRET, found)
+        self.assertIn(f'oathtool --key={SECRET}', found)
+
+    def test_listing_options_registers_them_for_the_scrubber(self) -> None:
+        # NOTE: OSC lists every plugin's options to build its parser,
+        # before it logs its command line under --debug.
+        command = f'oathtool --totp -b {SECRET}'
+        self.useFixture(
+            fixtures.MonkeyPatch(
+                'sys.argv', ['openstack', '--os-passcode-command', command]
+            )
+        )
+        self.useFixture(fixtures.EnvironmentVariable('OS_PASSCODE_COMMAND'))
+        loading.get_plugin_options('v3multifactor')
+        line = f'START with options: --os-passcode-command {command} token'
+        self.assertNotIn(SECRET, redact.scrub(line))
+        self.assertIn('--os-passcode-command', redact.scrub(line))
+
+    def test_from_the_environment(self) -> None:
+        other = SECRET.replace('J', 'K')
+        self.useFixture(
+            fixtures.EnvironmentVariable(
+                'OS_PASSCODE_COMMAND', f'oathtool -b {other}'
+            )
+        )
+        loader.MultiFactor().get_options()
+        self.assertEqual(
+            "{'passcode_command': '***'}",
+            redact.scrub(f"{{'passcode_command': 'oathtool -b {other}'}}"),
+        )
 
 
 class TestLoadFromOptions(base.BaseTestCase):

@@ -82,6 +82,11 @@ TOKEN_RESPONSE = {
     'headers': {'X-Subject-Token': TOKEN_ID},
     'json': TOKEN_BODY,
 }
+PASSWORD_TOKEN_RESPONSE = {
+    'status_code': 201,
+    'headers': {'X-Subject-Token': TOKEN_ID},
+    'json': {'token': dict(TOKEN_BODY['token'], methods=['password'])},
+}
 UNAUTHORIZED = {
     'status_code': 401,
     'json': {
@@ -128,6 +133,28 @@ class PluginTestCase(base.BaseTestCase):
         self.prompt = self.useFixture(
             fixtures_patch('mfa_osc.auth.sources.prompt', return_value=None)
         ).mock
+        self.terminal = self.useFixture(
+            fixtures_patch(
+                'mfa_osc.auth.sources.terminal_attached', return_value=False
+            )
+        ).mock
+        # NOTE: messages as in the openstack command, unless a test says
+        # otherwise; no value comes from this process's argv or environ.
+        self.cli = self.useFixture(
+            fixtures_patch(
+                'mfa_osc.auth.options.in_openstack_cli', return_value=True
+            )
+        ).mock
+        self.useFixture(fixtures.MonkeyPatch('sys.argv', ['openstack']))
+        for name in (
+            'OS_PASSCODE',
+            'OS_TOTP_SECRET',
+            'OS_RECOVERY_CODE',
+            'OS_PASSCODE_COMMAND',
+            'OS_AUTH_METHODS',
+            'OS_PASSWORD',
+        ):
+            self.useFixture(fixtures.EnvironmentVariable(name))
 
     def make(self, **kwargs: Any) -> plugin.MultiFactor:
         params: dict[str, Any] = {
@@ -388,6 +415,9 @@ class TestPasscodeChecks(PluginTestCase):
         self.assertIn('5 digits', str(exc))
 
     def test_bad_secret_sends_nothing(self) -> None:
+        self.useFixture(
+            fixtures.EnvironmentVariable('OS_TOTP_SECRET', 'not base32 !!')
+        )
         auth = self.make(totp_secret='not base32 !!')
         exc = self.assertRaises(
             exceptions.SecretFormatError, auth.get_auth_ref, self.session
@@ -421,22 +451,42 @@ class TestPasscodeChecks(PluginTestCase):
         self.assertEqual(0, len(self.requests.request_history))
 
 
+def refused_with_date(offset: float) -> dict[str, Any]:
+    date = email.utils.formatdate(time.time() + offset, usegmt=True)
+    return dict(UNAUTHORIZED, headers={'Date': date})
+
+
+NO_TOTP_METHODS = {
+    'status_code': 401,
+    'json': {
+        'error': {
+            'code': 401,
+            'message': 'The request you have made requires authentication.',
+            'identity': {'methods': ['password', 'token']},
+        }
+    },
+}
+
+
 class TestRefusals(PluginTestCase):
     def test_wrong_code_mentions_clock_skew(self) -> None:
-        server_date = email.utils.formatdate(time.time() - 95, usegmt=True)
-        refused = dict(UNAUTHORIZED, headers={'Date': server_date})
-        self.requests.post(TOKEN_URL, **refused)
+        # NOTE: refused with the password, a receipt for the password alone:
+        # the passcode was wrong, and the clock is why.
+        self.requests.post(
+            TOKEN_URL, [refused_with_date(-95), receipt_response()]
+        )
         auth = self.make(passcode='123456')
         exc = self.assertRaises(
             exceptions.PasscodeRejected, auth.get_auth_ref, self.session
         )
-        self.assertIn('password or the passcode is wrong', str(exc))
+        self.assertIn(
+            'The password was accepted but Keystone refused', str(exc)
+        )
         self.assertRegex(str(exc), r'clock is 9\d seconds ahead of')
 
     def test_wrong_code_without_skew_says_nothing_of_clocks(self) -> None:
-        now = email.utils.formatdate(time.time(), usegmt=True)
         self.requests.post(
-            TOKEN_URL, **dict(UNAUTHORIZED, headers={'Date': now})
+            TOKEN_URL, [refused_with_date(0), receipt_response()]
         )
         auth = self.make(passcode='123456')
         exc = self.assertRaises(
@@ -450,31 +500,414 @@ class TestRefusals(PluginTestCase):
         exc = self.assertRaises(
             exceptions.PasscodeRejected, auth.get_auth_ref, self.session
         )
-        self.assertIn(': the passcode is wrong', str(exc))
+        self.assertIn(
+            'The password was accepted but Keystone refused the passcode '
+            'that the passcode command printed.',
+            str(exc),
+        )
 
-    def test_totp_not_enabled(self) -> None:
-        body = {
-            'error': {
-                'code': 401,
-                'message': 'The request you have made requires '
-                'authentication.',
-                'identity': {'methods': ['password', 'token']},
-            }
-        }
-        self.requests.post(TOKEN_URL, status_code=401, json=body)
-        auth = self.make(passcode='123456')
+    def test_totp_alone_not_enabled(self) -> None:
+        self.requests.post(TOKEN_URL, **NO_TOTP_METHODS)
+        auth = self.make(auth_methods='totp', password=None, passcode='123456')
         exc = self.assertRaises(
             exceptions.TOTPNotEnabled, auth.get_auth_ref, self.session
         )
         self.assertIn('[auth] methods', str(exc))
         self.assertIn('password, token', str(exc))
+        self.assertEqual(1, len(self.requests.request_history))
 
-    def test_wrong_password_alone_stays_keystoneauth_error(self) -> None:
+    def test_wrong_password_alone_is_a_keystoneauth_401(self) -> None:
         self.requests.post(TOKEN_URL, **UNAUTHORIZED)
         auth = self.make()
-        self.assertRaises(
+        exc = self.assertRaises(
             ksa_exc.Unauthorized, auth.get_auth_ref, self.session
         )
+        self.assertIsInstance(exc, exceptions.PasswordRejected)
+        self.assertIn('Keystone refused the password: check', str(exc))
+        self.assertNotIn('s3cret-pass', str(exc))
+
+
+class TestUpFrontCodeNotNeeded(PluginTestCase):
+    """A code given up front never turns a good password into a failure."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.logger = self.useFixture(
+            fixtures.FakeLogger(
+                name='mfa_osc.auth.plugin',
+                level=logging.DEBUG,
+                format='%(levelname)s %(message)s',
+            )
+        )
+
+    def second_body(self) -> Any:
+        return self.bodies()[1]
+
+    def test_account_without_totp_signs_in_with_password_alone(self) -> None:
+        self.useFixture(fixtures.EnvironmentVariable('OS_PASSCODE', '123456'))
+        self.requests.post(TOKEN_URL, [UNAUTHORIZED, PASSWORD_TOKEN_RESPONSE])
+        auth = self.make(passcode='123456')
+
+        ref = auth.get_auth_ref(self.session)
+
+        self.assertEqual(TOKEN_ID, ref.auth_token)
+        first, second = self.bodies()
+        self.assertEqual(
+            ['password', 'totp'], first['auth']['identity']['methods']
+        )
+        self.assertEqual(
+            {
+                'auth': {
+                    'identity': {'methods': ['password'], **PASSWORD_ALONE},
+                    'scope': self.scope(),
+                }
+            },
+            second,
+        )
+        self.assertEqual(
+            'WARNING Signed in with the password alone: Keystone did not '
+            'accept the passcode from OS_PASSCODE, and the MFA rules of this '
+            'account do not ask for one. To sign in with one request, unset '
+            'OS_PASSCODE for this account.\n',
+            self.logger.output,
+        )
+        self.assertNotIn('123456', self.logger.output)
+        self.assertFalse(auth.fresh_second_factor)
+        self.assertEqual(2, auth.sign_in_requests)
+
+    def test_said_once_per_plugin(self) -> None:
+        self.requests.post(
+            TOKEN_URL, [UNAUTHORIZED, PASSWORD_TOKEN_RESPONSE] * 2
+        )
+        auth = self.make(totp_secret=SECRET)
+        auth.get_auth_ref(self.session)
+        auth.get_auth_ref(self.session)
+        self.assertEqual(1, self.logger.output.count('WARNING'))
+        self.assertIn(
+            'the passcode computed from the TOTP secret in totp_secret under '
+            'auth: in clouds.yaml',
+            self.logger.output,
+        )
+        self.assertIn('leave out totp_secret under auth:', self.logger.output)
+
+    def test_flag_named_as_flag(self) -> None:
+        self.useFixture(
+            fixtures.MonkeyPatch(
+                'sys.argv', ['openstack', '--os-passcode', '123 456']
+            )
+        )
+        self.requests.post(TOKEN_URL, [UNAUTHORIZED, PASSWORD_TOKEN_RESPONSE])
+        self.make(passcode='123 456').get_auth_ref(self.session)
+        self.assertIn(
+            'To sign in with one request, leave out --os-passcode',
+            self.logger.output,
+        )
+
+    def test_cloud_without_totp_says_so_and_signs_in(self) -> None:
+        self.requests.post(
+            TOKEN_URL, [NO_TOTP_METHODS, PASSWORD_TOKEN_RESPONSE]
+        )
+        auth = self.make(passcode='123456')
+        auth.get_auth_ref(self.session)
+        self.assertIn('does not accept TOTP passcodes', self.logger.output)
+        self.assertIn('[auth] methods in keystone.conf', self.logger.output)
+
+    def test_wrong_passcode_with_good_password(self) -> None:
+        self.requests.post(TOKEN_URL, [UNAUTHORIZED, receipt_response()])
+        auth = self.make(passcode='123456')
+        exc = self.assertRaises(
+            exceptions.PasscodeRejected, auth.get_auth_ref, self.session
+        )
+        self.assertEqual(
+            'The password was accepted but Keystone refused the passcode '
+            'from passcode under auth: in clouds.yaml. Passcodes change '
+            'every 30 seconds; use the current one from the authenticator '
+            'app.',
+            str(exc),
+        )
+        self.assertEqual(
+            {'methods': ['password'], **PASSWORD_ALONE},
+            self.second_body()['auth']['identity'],
+        )
+        self.assertEqual('', self.logger.output)
+
+    def test_wrong_password_with_a_code(self) -> None:
+        self.requests.post(TOKEN_URL, [UNAUTHORIZED, UNAUTHORIZED])
+        auth = self.make(totp_secret=SECRET)
+        exc = self.assertRaises(
+            exceptions.PasswordRejected, auth.get_auth_ref, self.session
+        )
+        self.assertIsInstance(exc, ksa_exc.Unauthorized)
+        self.assertIn('also when sent without the passcode', str(exc))
+        self.assertEqual(2, len(self.requests.request_history))
+
+    def test_good_code_one_request(self) -> None:
+        self.requests.post(TOKEN_URL, **TOKEN_RESPONSE)
+        auth = self.make(passcode='123456')
+        auth.get_auth_ref(self.session)
+        self.assertEqual(1, len(self.requests.request_history))
+        self.assertTrue(auth.fresh_second_factor)
+        self.assertEqual('', self.logger.output)
+
+
+class TestPrompt(PluginTestCase):
+    """The Passcode: prompt forgives typos and takes recovery codes."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.terminal.return_value = True
+        self.tell = self.useFixture(
+            fixtures.MockPatch('mfa_osc.auth.sources.tell')
+        ).mock
+
+    def told(self) -> list[str]:
+        return [c.args[0] for c in self.tell.call_args_list]
+
+    def test_typos_are_asked_again(self) -> None:
+        self.requests.post(TOKEN_URL, [receipt_response(), TOKEN_RESPONSE])
+        self.prompt.side_effect = ['12345', '', '654 321']
+        auth = self.make()
+
+        auth.get_auth_ref(self.session)
+
+        self.assertEqual(
+            [
+                mock.call('Passcode: '),
+                mock.call('Passcode (try again): '),
+                mock.call('Passcode (try again): '),
+            ],
+            self.prompt.call_args_list,
+        )
+        told = self.told()
+        self.assertEqual(2, len(told))
+        self.assertIn('5 digits where 6 are needed', told[0])
+        self.assertIn('The passcode is empty', told[1])
+        # NOTE: the typos cost no request.
+        self.assertEqual(2, len(self.requests.request_history))
+        self.assertEqual(
+            '654321',
+            self.bodies()[1]['auth']['identity']['totp']['user']['passcode'],
+        )
+        self.assertTrue(auth.fresh_second_factor)
+
+    def test_three_typos_end_the_sign_in(self) -> None:
+        self.requests.post(TOKEN_URL, [receipt_response()])
+        self.prompt.side_effect = ['1', '12', '123']
+        auth = self.make()
+        exc = self.assertRaises(
+            exceptions.PasscodeFormatError, auth.get_auth_ref, self.session
+        )
+        self.assertIn('3 tries used', str(exc))
+        self.assertEqual(1, len(self.requests.request_history))
+
+    def test_three_refusals_end_the_sign_in(self) -> None:
+        self.requests.post(
+            TOKEN_URL,
+            [receipt_response(), UNAUTHORIZED, UNAUTHORIZED, UNAUTHORIZED],
+        )
+        self.prompt.side_effect = ['111111', '222222', '333333']
+        auth = self.make()
+        exc = self.assertRaises(
+            exceptions.PasscodeRejected, auth.get_auth_ref, self.session
+        )
+        self.assertIn('refused the passcode (after 3 tries)', str(exc))
+        self.assertEqual(2, len(self.told()))
+        self.assertEqual(4, len(self.requests.request_history))
+
+    def test_ctrl_d_is_not_no_terminal(self) -> None:
+        self.requests.post(TOKEN_URL, [receipt_response()])
+        self.prompt.return_value = None  # getpass's EOFError
+        auth = self.make()
+        exc = self.assertRaises(
+            exceptions.PromptCancelled, auth.get_auth_ref, self.session
+        )
+        self.assertIn('Ctrl-D', str(exc))
+        self.assertNotIn('terminal', str(exc))
+
+    def test_ctrl_d_at_the_password_prompt(self) -> None:
+        self.prompt.return_value = None
+        auth = self.make(password=None)
+        exc = self.assertRaises(
+            exceptions.PromptCancelled, auth.get_auth_ref, self.session
+        )
+        self.assertIn('No password entered', str(exc))
+        self.assertEqual(0, len(self.requests.request_history))
+
+    def test_malformed_recovery_code_is_asked_again(self) -> None:
+        self.requests.post(TOKEN_URL, [receipt_response(), TOKEN_RESPONSE])
+        self.prompt.side_effect = ['ABCD-EFGH-IJKL-MNO1', '123456']
+        self.make().get_auth_ref(self.session)
+        self.assertIn('not a recovery code', self.told()[0])
+
+
+class TestMessagesWhereThePluginRuns(PluginTestCase):
+    """Each message names the form the user used, or can use."""
+
+    def test_openstacksdk_caller_gets_argument_names(self) -> None:
+        self.cli.return_value = False
+        self.requests.post(TOKEN_URL, **receipt_response())
+        exc = self.assertRaises(
+            exceptions.NoPasscodeSource,
+            self.make().get_auth_ref,
+            self.session,
+        )
+        for name in ('passcode_command', 'totp_secret', 'openstack.connect'):
+            self.assertIn(name, str(exc))
+        self.assertNotIn('--os-', str(exc))
+        self.assertNotIn('OS_', str(exc))
+        self.assertIn('run the program on a terminal', str(exc))
+
+    def test_openstacksdk_no_password(self) -> None:
+        self.cli.return_value = False
+        exc = self.assertRaises(
+            exceptions.NoPassword,
+            self.make(password=None).get_auth_ref,
+            self.session,
+        )
+        self.assertIn('password (an openstack.connect() argument', str(exc))
+        self.assertNotIn('--os-password', str(exc))
+
+    def test_malformed_passcode_names_its_origin(self) -> None:
+        for argv, env, given in (
+            (['openstack'], '12345', 'OS_PASSCODE'),
+            (['openstack', '--os-passcode', '12345'], None, '--os-passcode'),
+            (['openstack', '--os-passcode=12345'], None, '--os-passcode'),
+            (['openstack'], None, 'passcode under auth: in clouds.yaml'),
+        ):
+            self.useFixture(fixtures.MonkeyPatch('sys.argv', argv))
+            self.useFixture(fixtures.EnvironmentVariable('OS_PASSCODE', env))
+            exc = self.assertRaises(
+                exceptions.PasscodeFormatError,
+                self.make(passcode='12345').get_auth_ref,
+                self.session,
+            )
+            self.assertIn(f'It came from {given}.', str(exc))
+        self.cli.return_value = False
+        exc = self.assertRaises(
+            exceptions.PasscodeFormatError,
+            self.make(passcode='12345').get_auth_ref,
+            self.session,
+        )
+        self.assertIn('It came from the passcode setting.', str(exc))
+
+    def test_totp_alone_on_an_enforced_account(self) -> None:
+        receipt = receipt_response()
+        receipt['json']['receipt']['methods'] = ['totp']
+        for argv, env, step in (
+            (
+                ['openstack', '--os-auth-methods', 'totp'],
+                None,
+                'sign in with --os-auth-methods password,totp.',
+            ),
+            (['openstack'], 'totp', 'set OS_AUTH_METHODS=password,totp.'),
+        ):
+            self.useFixture(fixtures.MonkeyPatch('sys.argv', argv))
+            self.useFixture(
+                fixtures.EnvironmentVariable('OS_AUTH_METHODS', env)
+            )
+            self.requests.post(TOKEN_URL, **receipt)
+            auth = self.make(
+                auth_methods='totp', password=None, passcode='123456'
+            )
+            exc = self.assertRaises(
+                exceptions.UnsatisfiableRules, auth.get_auth_ref, self.session
+            )
+            self.assertEqual(
+                'Keystone accepted totp, but the MFA rules of this account '
+                'want one of: password+totp, and this sign-in uses only '
+                f'totp: {step}',
+                str(exc),
+            )
+        self.cli.return_value = False
+        self.useFixture(fixtures.EnvironmentVariable('OS_AUTH_METHODS'))
+        self.useFixture(fixtures.MonkeyPatch('sys.argv', ['python']))
+        exc = self.assertRaises(
+            exceptions.UnsatisfiableRules,
+            self.make(
+                auth_methods='totp', password=None, passcode='123456'
+            ).get_auth_ref,
+            self.session,
+        )
+        self.assertIn("give auth_methods='password,totp'", str(exc))
+
+    def test_rules_beyond_password_and_totp_name_the_user(self) -> None:
+        self.requests.post(
+            TOKEN_URL,
+            **receipt_response([['password', 'application_credential']]),
+        )
+        exc = self.assertRaises(
+            exceptions.UnsatisfiableRules,
+            self.make().get_auth_ref,
+            self.session,
+        )
+        self.assertIn('openstack mfa status --user u1', str(exc))
+
+
+class TestPasscodeCommandErrors(base.BaseTestCase):
+    """Why a passcode command could not start, named as it is."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+
+    def script(self, name: str, text: str, mode: int = 0o755) -> str:
+        import os
+
+        path = f'{self.dir}/{name}'
+        with open(path, 'w') as handle:
+            handle.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def error(self, command: str, given: str = 'OS_PASSCODE_COMMAND') -> str:
+        from mfa_osc.auth import sources
+
+        exc = self.assertRaises(
+            exceptions.PasscodeCommandFailed,
+            sources.run_command,
+            command,
+            given,
+        )
+        self.assertNotIn('Errno', str(exc))
+        return str(exc)
+
+    def test_not_executable(self) -> None:
+        path = self.script('otp', '#!/bin/sh\necho 123456\n', 0o644)
+        message = self.error(path)
+        self.assertIn('is not executable', message)
+        self.assertIn(f'chmod +x {path}', message)
+        self.assertIn('have OS_PASSCODE_COMMAND run it', message)
+
+    def test_directory(self) -> None:
+        message = self.error(self.dir, 'the passcode_command setting')
+        self.assertIn('is a directory, not a program', message)
+        self.assertIn('set the passcode_command setting to', message)
+
+    def test_bad_interpreter(self) -> None:
+        path = self.script('otp', '#!/nonexistent/python3\nprint(1)\n')
+        message = self.error(path)
+        self.assertIn("names the interpreter '/nonexistent/python3'", message)
+        self.assertNotIn('not found', message)
+
+    def test_no_interpreter_line(self) -> None:
+        path = self.script('otp', 'echo 123456\n')
+        self.assertIn(
+            "needs a first line such as '#!/bin/sh'", self.error(path)
+        )
+
+    def test_not_on_path(self) -> None:
+        self.useFixture(fixtures.EnvironmentVariable('PATH', self.dir))
+        message = self.error('no-such-otp-tool --code')
+        self.assertIn("'no-such-otp-tool' was not found on PATH", message)
+
+    def test_not_executable_on_path(self) -> None:
+        self.script('otp-tool', '#!/bin/sh\necho 123456\n', 0o644)
+        self.useFixture(fixtures.EnvironmentVariable('PATH', self.dir))
+        self.assertIn('is not executable', self.error('otp-tool'))
+
+    def test_exit_status_127(self) -> None:
+        path = self.script('otp', '#!/bin/sh\nexit 127\n')
+        self.assertIn('a program it runs was not found', self.error(path))
 
 
 class TestMethodsAndCache(base.BaseTestCase):
@@ -632,7 +1065,51 @@ class TestRecoveryCodeSignIn(PluginTestCase):
         self.assertEqual('', self.stdout.getvalue())
         self.assertEqual('', self.stderr.getvalue())
 
+    def test_recovery_code_at_the_prompt_is_used_up(self) -> None:
+        self.requests.post(
+            TOKEN_URL, [receipt_response(), TOKEN_RESPONSE, UNAUTHORIZED]
+        )
+        self.terminal.return_value = True
+        self.prompt.return_value = 'abcd efgh ijkl mnop'
+        auth = self.make()
+
+        auth.get_auth_ref(self.session)
+
+        sent = self.requests.request_history[1].json()['auth']['identity']
+        self.assertEqual(['totp'], sent['methods'])
+        self.assertEqual(
+            recovery.passcode('ABCDEFGHIJKLMNOP'),
+            sent['totp']['user']['passcode'],
+        )
+        self.assertEqual(1, self.deleted.call_count)
+        self.assertIn('1 recovery code left', self.logger.output)
+        self.assertTrue(auth.fresh_second_factor)
+
+    def test_unneeded_recovery_code_is_not_used_up(self) -> None:
+        self.requests.post(
+            TOKEN_URL,
+            [
+                UNAUTHORIZED,
+                {
+                    'status_code': 201,
+                    'headers': {'X-Subject-Token': TOKEN_ID},
+                    'json': {
+                        'token': dict(
+                            TOKEN_BODY['token'], methods=['password']
+                        )
+                    },
+                },
+            ],
+        )
+        auth = self.make(recovery_code=RECOVERY_CODE)
+        auth.get_auth_ref(self.session)
+        self.assertFalse(self.deleted.called)
+        self.assertIn('(it is not used up)', self.logger.output)
+
     def test_malformed_code_sends_nothing(self) -> None:
+        self.useFixture(
+            fixtures.EnvironmentVariable('OS_RECOVERY_CODE', 'not-a-code')
+        )
         auth = self.make(recovery_code='not-a-code')
         exc = self.assertRaises(
             exceptions.PasscodeFormatError, auth.get_auth_ref, self.session

@@ -153,3 +153,97 @@ class TestWhenScrubbingGoesOn(base.BaseTestCase):
         self.assertIsNot(self.factory, logging.getLogRecordFactory())
         self.assertTrue(redact._installed)
         self.assertEqual('***', redact.scrub('pw-for-alice'))
+
+
+class TestTracebacks(base.BaseTestCase):
+    """LOG.exception, as cliff uses it under --debug, prints no secret."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.useFixture(RedactState())
+
+    def test_exception_text_and_stack_scrubbed(self) -> None:
+        redact.install([], {})
+        redact.register('JBSWY3DPEHPK3PXP')
+        logger = logging.getLogger('mfa_osc.test.tb')
+        captured = self.useFixture(
+            fixtures.FakeLogger(name='mfa_osc.test.tb', level=logging.DEBUG)
+        )
+        try:
+            raise RuntimeError("bad {'passcode': '246810'} JBSWY3DPEHPK3PXP")
+        except RuntimeError as exc:
+            logger.exception(exc)
+        logger.debug('here', stack_info=True)
+        logger.error(
+            'x', exc_info=(ValueError, ValueError('JBSWY3DPEHPK3PXP'), None)
+        )
+        self.assertIn('Traceback', captured.output)
+        self.assertIn('RuntimeError', captured.output)
+        self.assertNotIn('JBSWY3DPEHPK3PXP', captured.output)
+        self.assertNotIn('246810', captured.output)
+
+    def test_scrub_record_leaves_clean_records_alone(self) -> None:
+        record = logging.LogRecord(
+            'x', logging.INFO, 'f', 1, 'a %s', ('b',), None
+        )
+        redact.scrub_record(record)
+        self.assertEqual('a %s', record.msg)
+        self.assertEqual(('b',), record.args)
+
+
+class TestConfigurationShow(base.BaseTestCase):
+    """OSC's ``configuration show`` masks the plugin's secret options."""
+
+    def run_show(
+        self, config: dict[str, object], *args: str
+    ) -> dict[str, object]:
+        from openstackclient.common import configuration
+
+        from mfa_osc.osc import plugin as osc_plugin
+
+        osc_plugin.mask_configuration_show()
+        osc_plugin.mask_configuration_show()  # idempotent
+        app = mock.Mock()
+        app.client_manager = mock.Mock(spec=['get_configuration'])
+        app.client_manager.get_configuration.return_value = config
+        cmd = configuration.ShowConfiguration(app, None)
+        parsed = cmd.get_parser('show').parse_args(list(args))
+        columns, data = cmd.take_action(parsed)
+        return dict(zip(columns, data, strict=True))
+
+    def config(self) -> dict[str, object]:
+        return {
+            'auth_type': 'v3multifactor',
+            'auth': {'passcode': '123456', 'username': 'alice'},
+            'totp_secret': 'JBSWY3DPEHPK3PXP',
+            'recovery_code': 'ABCD-EFGH',
+            'password': 'pw',
+            'region_name': 'r1',
+        }
+
+    def test_masked(self) -> None:
+        shown = self.run_show(self.config())
+        for key in (
+            'auth.passcode',
+            'totp_secret',
+            'recovery_code',
+            'password',
+        ):
+            self.assertEqual('<redacted>', shown[key])
+        self.assertEqual('alice', shown['auth.username'])
+        self.assertEqual('r1', shown['region_name'])
+
+    def test_unmask(self) -> None:
+        shown = self.run_show(self.config(), '--unmask')
+        self.assertEqual('JBSWY3DPEHPK3PXP', shown['totp_secret'])
+        self.assertEqual('123456', shown['auth.passcode'])
+
+    def test_other_auth_type(self) -> None:
+        config = self.config()
+        config['auth_type'] = 'v3applicationcredential'
+        config['auth'] = {'application_credential_secret': 'ac-secret'}
+        shown = self.run_show(config)
+        self.assertEqual(
+            '<redacted>', shown['auth.application_credential_secret']
+        )
+        self.assertEqual('<redacted>', shown['totp_secret'])

@@ -14,10 +14,13 @@
 
 from __future__ import annotations
 
+import io
+import os
 from unittest import mock
 
 import fixtures
 from osc_lib import exceptions
+from osc_lib.tests import utils as tests_utils
 
 from mfa_osc import account as mfa_account
 from mfa_osc.osc import enroll
@@ -99,3 +102,49 @@ class TestEnroll(fakes.CommandTestCase):
                 exceptions.CommandError, cmd.take_action, parsed
             )
         self.assertEqual('ask an admin', str(exc))
+
+    def test_secret_file_and_stdin(self) -> None:
+        path = self.useFixture(fixtures.TempDir()).join('secret')
+        with open(path, 'w') as handle:
+            handle.write(SECRET.lower() + '\n')
+        cmd = enroll.EnrollMFA(self.app, None)
+        self.check_parser(
+            cmd, ['--secret-file', path], [('secret', SECRET.lower())]
+        )
+        with mock.patch('sys.stdin', io.StringIO(SECRET)):
+            self.check_parser(
+                cmd, ['--secret-file', '-'], [('secret', SECRET)]
+            )
+        self.assertRaises(
+            tests_utils.ParserException,
+            self.check_parser,
+            cmd,
+            ['--secret', SECRET, '--secret-file', path],
+            [],
+        )
+        text = cmd.get_parser('enroll').format_help()
+        self.assertIn('prefer --secret-file', text)
+
+    def test_qr_file_removed_when_enrollment_fails(self) -> None:
+        path = self.useFixture(fixtures.TempDir()).join('qr.svg')
+        cmd = enroll.EnrollMFA(self.app, None)
+        parsed = self.check_parser(
+            cmd,
+            ['--secret', SECRET, '--passcode', '123456', '--qr-file', path],
+            [],
+        )
+        plan = mock.Mock(warnings=[], name='device-1')
+        self.mfa_client.auth_url.return_value = 'https://keystone.example/v3'
+        with (
+            mock.patch.object(mfa_account, 'resolve_user'),
+            mock.patch.object(
+                enroll.enroll_flow, 'prepare', return_value=plan
+            ),
+            mock.patch.object(
+                enroll.enroll_flow,
+                'enroll',
+                side_effect=workflow_errors.WorkflowError('refused'),
+            ),
+        ):
+            self.assertRaises(exceptions.CommandError, cmd.take_action, parsed)
+        self.assertFalse(os.path.exists(path))

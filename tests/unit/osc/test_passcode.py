@@ -14,10 +14,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 from unittest import mock
 
+import fixtures
 from osc_lib import exceptions
+from osc_lib.tests import utils as tests_utils
 
 from mfa_osc import totp
 from mfa_osc.osc import passcode
@@ -48,3 +51,45 @@ class TestPasscodeShow(fakes.CommandTestCase):
             cmd = passcode.ShowPasscode(self.app, None)
             parsed = self.check_parser(cmd, [], [])
         self.assertRaises(exceptions.CommandError, cmd.take_action, parsed)
+
+    def test_secret_file_and_stdin(self) -> None:
+        path = self.useFixture(fixtures.TempDir()).join('secret')
+        with open(path, 'w') as handle:
+            handle.write(SECRET + '\n')
+        with mock.patch.dict(os.environ, {}, clear=True):
+            cmd = passcode.ShowPasscode(self.app, None)
+            self.check_parser(
+                cmd, ['--secret-file', path], [('secret', SECRET)]
+            )
+            with mock.patch('sys.stdin', io.StringIO(SECRET)):
+                parsed = self.check_parser(
+                    cmd, ['--secret-file', '-'], [('secret', SECRET)]
+                )
+        self.assertEqual(6, len(cmd.take_action(parsed)[1][0]))
+
+    def test_secret_and_secret_file_exclusive(self) -> None:
+        cmd = passcode.ShowPasscode(self.app, None)
+        self.assertRaises(
+            tests_utils.ParserException,
+            self.check_parser,
+            cmd,
+            ['--secret', SECRET, '--secret-file', '-'],
+            [],
+        )
+
+    def test_prompt_on_a_terminal(self) -> None:
+        self.terminal.return_value = True
+        with mock.patch.dict(os.environ, {}, clear=True):
+            cmd = passcode.ShowPasscode(self.app, None)
+            parsed = self.check_parser(cmd, [], [])
+        with mock.patch(
+            'mfa_osc.auth.sources.prompt', return_value=SECRET
+        ) as prompt:
+            self.assertEqual(6, len(cmd.take_action(parsed)[1][0]))
+        prompt.assert_called_once_with('TOTP secret: ')
+
+    def test_help_prefers_the_file(self) -> None:
+        cmd = passcode.ShowPasscode(self.app, None)
+        text = cmd.get_parser('show').format_help()
+        self.assertIn('--secret-file', text)
+        self.assertIn('process list', text)
