@@ -381,6 +381,7 @@ class TestFaultsOverHandMade(FaultCase):
         else:
             self.fail('remove never succeeded')
         self.assertGreater(n, 6)
+        self.proxy.reset()
         status = self.openstack_json(
             'mfa', 'status', '--user', user.id, env=self.admin_env()
         )

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
+import subprocess
 from typing import Any
 
 import requests
@@ -263,3 +265,147 @@ class TestScale(mfa_base.MFATestCase):
         self.assertEqual(0, returncode, output)
         self.assertIn('"id","name"', output)
         self.assertIn('Reading users', output)
+
+
+class TestEnforceAllFaults(mfa_base.MFATestCase):
+    """``enforce --all`` with each of its requests failing in turn, on a
+    domain of its own in the shared Keystone (other tests' users are
+    never touched: ``--domain``)."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.proxy = mfa_base.Proxy(self.keystone.port or 0)
+        self.addCleanup(self.proxy.close)
+        self.api = self.keystone.admin_adapter()
+        self.domain = f'faults-{secrets.token_hex(4)}'
+        self.api.post('/domains', json={'domain': {'name': self.domain}})
+
+    def user(self, name: str) -> local_keystone.KeystoneUser:
+        domain_id = self.api.get(f'/domains?name={self.domain}').json()[
+            'domains'
+        ][0]['id']
+        password = secrets.token_urlsafe(12)
+        body = {'name': name, 'password': password, 'domain_id': domain_id}
+        user_id = self.api.post('/users', json={'user': body}).json()['user'][
+            'id'
+        ]
+        return local_keystone.KeystoneUser(
+            user_id, name, password, None, None, self.domain
+        )
+
+    def set_up(self) -> dict[str, tuple[local_keystone.KeystoneUser, str]]:
+        bob, carol, dave = self.user('bob'), self.user('carol'), self.user('d')
+        secret = totp.generate_secret()
+        client = mfa_client.MFAClient(self.keystone.admin_session())
+        plan = enroll_flow.prepare(client, client.get_user(bob.id), name='p')
+        enroll_flow.enroll(
+            client,
+            plan,
+            secret=secret,
+            passcodes=lambda attempt, hint: (
+                totp.passcode(secret) if attempt == 0 else None
+            ),
+            recovery_codes=0,
+        )
+        carol_secret = totp.generate_secret()
+        self.keystone.create_totp_credential(carol.id, carol_secret)
+        return {
+            'bob': (bob, secret),
+            'carol': (carol, carol_secret),
+            'dave': (dave, ''),
+        }
+
+    def reset(self, users: dict[str, Any]) -> None:
+        """bob back to guard rules, carol back to no rules."""
+        self.keystone.set_mfa_rules(
+            users['bob'][0].id, [['password'], ['application_credential']]
+        )
+        self.api.patch(
+            f'/users/{users["carol"][0].id}',
+            json={
+                'user': {
+                    'options': {
+                        'multi_factor_auth_rules': None,
+                        'multi_factor_auth_enabled': None,
+                    }
+                }
+            },
+        )
+
+    def assert_safe(self, users: dict[str, Any]) -> None:
+        bob, secret = users['bob']
+        carol, carol_secret = users['carol']
+        dave, _ = users['dave']
+        # Never locked out.
+        self.assertTrue(
+            self.password_status(bob) == 201
+            or self.sign_in(
+                {
+                    'methods': ['password', 'totp'],
+                    'password': {
+                        'user': {'id': bob.id, 'password': bob.password}
+                    },
+                    'totp': {
+                        'user': {
+                            'id': bob.id,
+                            'passcode': totp.passcode(secret),
+                        }
+                    },
+                }
+            ).status_code
+            == 201
+        )
+        self.assertEqual(201, self.password_status(carol))
+        self.assertEqual(201, self.password_status(dave))
+        # Never weaker: bob's code alone never signs in.
+        self.assertNotEqual(201, self.totp_alone_status(bob.id, secret))
+
+    def run_raw(self, argv: list[str], env: dict[str, str]) -> base.CLIResult:
+        proc = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=self.cli_env(env),
+            cwd=self.home,
+            timeout=base.CLI_TIMEOUT,
+            check=False,
+        )
+        return base.CLIResult(argv, proc.returncode, proc.stdout, proc.stderr)
+
+    def test_each_request_fails_in_turn(self) -> None:
+        users = self.set_up()
+        env = self.keystone.os_env()
+        env.update(OS_AUTH_URL=self.proxy.auth_url, OS_TOKEN_CACHE='off')
+        argv = [base.openstack_executable(), 'mfa', 'enforce', '--all',
+                '--domain', self.domain, '-f', 'json']  # fmt: skip
+        for n in range(1, 30):
+            mode = mfa_base.FAIL_MODES[n % len(mfa_base.FAIL_MODES)]
+            self.proxy.reset(fail_at=n, mode=mode)
+            result = self.run_raw(argv, env)
+            injected = n <= len(self.proxy.requests)
+            self.assertNotIn('Traceback', result.stderr)
+            self.assert_safe(users)
+            if not injected:
+                self.assertEqual(0, result.returncode, result.describe())
+                break
+            # A re-run finishes what the failure left.
+            self.proxy.reset()
+            again = self.run_command(argv, env=env)
+            self.assert_safe(users)
+            rows = json.loads(again.stdout)
+            self.assertEqual({'done'}, {r['result'] for r in rows} or {'done'})
+            self.assertEqual(
+                [], json.loads(self.run_command(argv, env=env).stdout)
+            )
+            self.assertEqual(401, self.password_status(users['bob'][0]))
+            self.assertNotEqual(
+                201,
+                self.totp_alone_status(
+                    users['carol'][0].id, users['carol'][1]
+                ),
+            )
+            self.reset(users)
+        else:
+            self.fail('enforce --all never ran without a failure')
+        self.assertGreater(n, 6)

@@ -238,7 +238,7 @@ class TestLogging(SecretsCase):
             'from mfa_osc.osc import status\n'
             'def boom(self, args):\n'
             '    raise RuntimeError("unexpected: " + sys.argv[-1])\n'
-            'status.ShowStatus.take_action = boom\n'
+            'status.ShowMFAStatus.take_action = boom\n'
             'from openstackclient import shell\n'
             'sys.exit(shell.main(sys.argv[1:-1]))\n'
         )
@@ -707,9 +707,12 @@ class TestBookkeepingCrafted(SecretsCase):
             for args in (('mfa', 'status'), ('mfa', 'status', '-f', 'json')):
                 out = self.openstack(*args, env=env)
                 self.assertNotIn('Traceback', out.stderr)
-        # The device still signs in and counts; removing it works.
+        # With the bookkeeping gone, nothing is claimed: the device and the
+        # recovery codes' credentials show as hand-made devices (which are
+        # kept), no recovery code is counted, MFA stays enforced.
         status = self.openstack_json('mfa', 'status', env=env)
-        self.assertEqual(1, len(status['devices']))
+        self.assertEqual(1 + len(codes), len(status['devices']))
+        self.assertEqual(0, status['recovery_codes_left'])
         self.assertTrue(status['enforced'])
 
 
@@ -830,7 +833,7 @@ class TestKeystoneGarbage(SecretsCase):
         (n,) = [
             i + 1
             for i, (method, path) in enumerate(self.proxy.requests)
-            if method == 'GET' and 'type=totp' in path
+            if method == 'GET' and '/credentials' in path
         ][:1]
         self.proxy.reset(fail_at=n, mode='bad-json')
         out = self._run(('mfa', 'status'), env)

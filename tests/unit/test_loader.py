@@ -72,8 +72,10 @@ class TestPasscodeCommandSecrets(base.BaseTestCase):
     def test_secret_parts(self) -> None:
         self.assertEqual([], options.command_secrets(None))
         self.assertEqual([], options.command_secrets('/usr/local/bin/otp'))
+        # NOTE: the whole command only; no word of it is masked alone.
         self.assertEqual(
-            [], options.command_secrets('ykman oath accounts code --single')
+            ['ykman oath accounts code --single'],
+            options.command_secrets('ykman oath accounts code --single'),
         )
         found = options.command_secrets(f'oathtool --totp -b {SECRET}')
         self.assertIn(SECRET, found)

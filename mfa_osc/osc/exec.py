@@ -1,0 +1,267 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``openstack mfa exec`` and ``openstack mfa export``: lend the token.
+
+Tools that do not speak MFA (Terraform and OpenTofu, Ansible's
+``openstack.cloud``, openstacksdk scripts, gophercloud programs, curl)
+get the token of this command's MFA sign-in, scoped as this command is,
+and nothing else: no password, passcode, TOTP secret, recovery code or
+passcode command reaches them. ``exec`` hands it to one child process
+(environment variables, and a temporary ``clouds.yaml`` when the cloud
+came from one); ``export`` prints the variables for a shell to ``eval``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from collections.abc import Mapping
+import contextlib
+import datetime
+import logging
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+from osc_lib import exceptions
+from osc_lib.command import command
+
+from mfa_osc import redact
+
+LOG = logging.getLogger(__name__)
+
+#: A token with less than this left (seconds) gets a line on stderr.
+SHORT_LIFE = 600
+#: The entry of the temporary clouds.yaml.
+CLOUD_ENTRY = 'mfa-exec'
+
+
+def _expires(access: Any) -> datetime.datetime | None:
+    expires = getattr(access, 'expires', None)
+    return expires if isinstance(expires, datetime.datetime) else None
+
+
+def token_settings(app: Any) -> dict[str, str]:
+    """The token-only ``OS_*`` settings of this command's sign-in."""
+    manager = app.client_manager
+    access = manager.auth_ref
+    token = access.auth_token
+    if not token:
+        raise exceptions.CommandError(
+            'The sign-in gave no token to hand over; run `openstack token '
+            'issue` to see why.'
+        )
+    redact.register(token)
+    auth_url = getattr(manager.auth, 'auth_url', None) or ''
+    settings = {
+        'OS_AUTH_TYPE': 'v3token',
+        'OS_TOKEN': token,
+        'OS_AUTH_URL': str(auth_url),
+        'OS_IDENTITY_API_VERSION': '3',
+    }
+    optional = {
+        'OS_PROJECT_ID': getattr(access, 'project_id', None),
+        'OS_PROJECT_NAME': getattr(access, 'project_name', None),
+        'OS_PROJECT_DOMAIN_ID': getattr(access, 'project_domain_id', None),
+        'OS_DOMAIN_ID': getattr(access, 'domain_id', None)
+        if not getattr(access, 'project_id', None)
+        else None,
+        'OS_REGION_NAME': manager.region_name,
+        'OS_INTERFACE': manager.interface,
+        'OS_CACERT': manager.cacert,
+    }
+    settings.update({k: str(v) for k, v in optional.items() if v})
+    if manager.verify is False:
+        settings['OS_INSECURE'] = 'true'
+    return settings
+
+
+def child_environment(
+    environ: Mapping[str, str], settings: Mapping[str, str]
+) -> dict[str, str]:
+    """``environ`` without any ``OS_*`` variable, then ``settings``.
+
+    Every ``OS_*`` variable goes: the password, passcode, TOTP secret,
+    recovery code, passcode command, application credential, and
+    ``OS_CLOUD`` / ``OS_CLIENT_CONFIG_FILE`` pointing back at the user's
+    own cloud entry, whose secrets the child must not read.
+    """
+    env = {k: v for k, v in environ.items() if not k.startswith('OS_')}
+    env.update(settings)
+    return env
+
+
+def clouds_yaml(settings: Mapping[str, str]) -> str:
+    """A clouds.yaml with one token-only entry (JSON is valid YAML)."""
+    import json
+
+    auth = {'auth_url': settings['OS_AUTH_URL'], 'token': settings['OS_TOKEN']}
+    for key, name in (
+        ('OS_PROJECT_ID', 'project_id'),
+        ('OS_PROJECT_NAME', 'project_name'),
+        ('OS_PROJECT_DOMAIN_ID', 'project_domain_id'),
+        ('OS_DOMAIN_ID', 'domain_id'),
+    ):
+        if settings.get(key):
+            auth[name] = settings[key]
+    cloud: dict[str, Any] = {
+        'auth_type': 'v3token',
+        'auth': auth,
+        'identity_api_version': '3',
+    }
+    if settings.get('OS_REGION_NAME'):
+        cloud['region_name'] = settings['OS_REGION_NAME']
+    if settings.get('OS_INTERFACE'):
+        cloud['interface'] = settings['OS_INTERFACE']
+    if settings.get('OS_CACERT'):
+        cloud['cacert'] = settings['OS_CACERT']
+    if settings.get('OS_INSECURE'):
+        cloud['verify'] = False
+    return json.dumps({'clouds': {CLOUD_ENTRY: cloud}}, indent=2) + '\n'
+
+
+@contextlib.contextmanager
+def temporary_clouds_yaml(settings: Mapping[str, str]) -> Iterator[str]:
+    """A 0600 clouds.yaml in a 0700 directory, removed on the way out."""
+    directory = tempfile.mkdtemp(prefix='mfa-exec-')
+    try:
+        os.chmod(directory, 0o700)
+        path = os.path.join(directory, 'clouds.yaml')
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'w', encoding='utf-8') as out:
+            out.write(clouds_yaml(settings))
+        yield path
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _lifetime(app: Any) -> None:
+    expires = _expires(app.client_manager.auth_ref)
+    if expires is None:
+        return
+    left = (expires - datetime.datetime.now(datetime.UTC)).total_seconds()
+    LOG.debug('The token handed over expires at %s', expires.isoformat())
+    if left < SHORT_LIFE:
+        app.stderr.write(
+            f'Note: the token expires in {max(0, int(left // 60))} minutes '
+            f'({expires:%H:%M:%S} UTC); a job that runs longer fails then. '
+            'Run `openstack mfa logout` and then this command again for a '
+            'fresh one, or use an application credential for long jobs.\n'
+        )
+
+
+def _from_cloud(app: Any) -> bool:
+    return bool(
+        getattr(app.options, 'cloud', None) or os.environ.get('OS_CLOUD')
+    )
+
+
+class ExecMFA(command.Command):
+    """Run a command with this sign-in's token and nothing else"""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            'command',
+            metavar='<command>',
+            nargs=argparse.REMAINDER,
+            help='The command and its arguments, after "--"',
+        )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        argv = list(parsed_args.command)
+        if argv and argv[0] == '--':
+            argv = argv[1:]
+        if not argv:
+            raise exceptions.CommandError(
+                'Give the command to run after "--", for example `openstack '
+                'mfa exec -- openstack server list`.'
+            )
+        program = shutil.which(argv[0])
+        if program is None:
+            raise exceptions.CommandError(
+                f'{argv[0]!r} was not found on PATH (nor is it a path to a '
+                'program); check its name.'
+            )
+        settings = token_settings(self.app)
+        _lifetime(self.app)
+        with contextlib.ExitStack() as stack:
+            if _from_cloud(self.app):
+                path = stack.enter_context(temporary_clouds_yaml(settings))
+                settings = {
+                    **settings,
+                    'OS_CLIENT_CONFIG_FILE': path,
+                    'OS_CLOUD': CLOUD_ENTRY,
+                }
+            env = child_environment(os.environ, settings)
+            return _run(program, argv, env)
+
+
+def _run(program: str, argv: list[str], env: dict[str, str]) -> int:
+    """Run the child; Ctrl-C and SIGTERM reach it; its exit status."""
+    try:
+        child = subprocess.Popen([program, *argv[1:]], env=env)
+    except OSError as exc:
+        raise exceptions.CommandError(
+            f'Could not run {argv[0]!r}: {exc.strerror}.'
+        ) from exc
+    forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def forward(signum: int, frame: object) -> None:
+        # NOTE: Ctrl-C on a terminal reaches the whole foreground group,
+        # the child included; a SIGTERM sent to this process alone is
+        # passed on. Either way this process waits for the child, so the
+        # temporary files go only after it has ended.
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in forwarded}
+    try:
+        code = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if code < 0:
+        return 128 - code
+    return code
+
+
+class ExportMFA(command.Command):
+    """Print this sign-in's token settings for a shell to eval"""
+
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        settings = token_settings(self.app)
+        _lifetime(self.app)
+        out = self.app.stdout
+        for name in sorted(
+            {'OS_CLOUD', 'OS_CLIENT_CONFIG_FILE', 'OS_PASSWORD', 'OS_PASSCODE',
+             'OS_TOTP_SECRET', 'OS_RECOVERY_CODE', 'OS_PASSCODE_COMMAND',
+             'OS_USERNAME', 'OS_USER_ID', 'OS_USER_DOMAIN_NAME',
+             'OS_USER_DOMAIN_ID', 'OS_APPLICATION_CREDENTIAL_ID',
+             'OS_APPLICATION_CREDENTIAL_SECRET', 'OS_AUTH_METHODS'}
+        ):  # fmt: skip
+            out.write(f'unset {name}\n')
+        for key, value in settings.items():
+            out.write(f'export {key}={shlex.quote(value)}\n')
+        if sys.stdout.isatty():
+            self.app.stderr.write(
+                'Note: this prints a token; `eval "$(openstack mfa export)"` '
+                'puts it in your shell instead.\n'
+            )
+        return 0
