@@ -134,7 +134,10 @@ def given_as(
 def ways_to_give(name: str) -> str:
     """Where the user can set an option, where the plugin runs."""
     if in_openstack_cli():
-        return f'{flag(name)} or {env_var(name)}'
+        return (
+            f'{flag(name)} or {env_var(name)} (or {name} under auth: in '
+            'clouds.yaml)'
+        )
     return (
         f'{name} (an openstack.connect() argument or a key under auth: in '
         'clouds.yaml)'

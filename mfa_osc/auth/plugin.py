@@ -475,23 +475,25 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
                 'not enforced until then).'.format(', '.join(enabled))
             )
         hint = totp.describe_skew(clock_skew(exc.response))
-        if password_ok:
-            head = 'The password was accepted but Keystone refused the '
-        else:
-            head = 'Keystone refused the '
         recovering = self._sent_recovery or source == 'recovery_code'
         if source == 'totp_secret':
-            head += 'passcode computed from the TOTP secret in '
-            head += self._given(source)
+            what = 'the passcode computed from the TOTP secret in '
+            what += self._given(source)
         elif source == 'command':
-            head += 'passcode that the passcode command printed'
+            what = 'the passcode that the passcode command printed'
         elif source == 'prompt':
-            head += 'recovery code' if recovering else 'passcode'
-            head += f' (after {PROMPT_ATTEMPTS} tries)'
+            what = 'the recovery code' if recovering else 'the passcode'
+            what += f' (after {PROMPT_ATTEMPTS} tries)'
         else:
-            head += 'recovery code' if recovering else 'passcode'
-            head += f' from {self._given(source)}'
-        head += '.'
+            what = 'the recovery code' if recovering else 'the passcode'
+            what += f' from {self._given(source)}'
+        if password_ok:
+            head = (
+                'Keystone refused the sign-in: the password was accepted, '
+                f'{what} was not.'
+            )
+        else:
+            head = f'Keystone refused the sign-in: {what} was not accepted.'
         if recovering:
             advice = (
                 ' A recovery code works once: use another one, or a current '

@@ -215,24 +215,31 @@ class ExecMFA(command.Command):
 
 def _run(program: str, argv: list[str], env: dict[str, str]) -> int:
     """Run the child; Ctrl-C and SIGTERM reach it; its exit status."""
-    try:
-        child = subprocess.Popen([program, *argv[1:]], env=env)
-    except OSError as exc:
-        raise exceptions.CommandError(
-            f'Could not run {argv[0]!r}: {exc.strerror}.'
-        ) from exc
     forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    child: subprocess.Popen[bytes] | None = None
+    pending: list[int] = []
 
     def forward(signum: int, frame: object) -> None:
         # NOTE: Ctrl-C on a terminal reaches the whole foreground group,
         # the child included; a SIGTERM sent to this process alone is
         # passed on. Either way this process waits for the child, so the
         # temporary files go only after it has ended.
+        if child is None:
+            pending.append(signum)
+            return
         with contextlib.suppress(ProcessLookupError):
             child.send_signal(signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in forwarded}
     try:
+        try:
+            child = subprocess.Popen([program, *argv[1:]], env=env)
+        except OSError as exc:
+            raise exceptions.CommandError(
+                f'Could not run {argv[0]!r}: {exc.strerror}.'
+            ) from exc
+        for signum in pending:
+            child.send_signal(signum)
         code = child.wait()
     finally:
         for sig, handler in previous.items():
@@ -249,13 +256,13 @@ class ExportMFA(command.Command):
         settings = token_settings(self.app)
         _lifetime(self.app)
         out = self.app.stdout
-        for name in sorted(
-            {'OS_CLOUD', 'OS_CLIENT_CONFIG_FILE', 'OS_PASSWORD', 'OS_PASSCODE',
-             'OS_TOTP_SECRET', 'OS_RECOVERY_CODE', 'OS_PASSCODE_COMMAND',
-             'OS_USERNAME', 'OS_USER_ID', 'OS_USER_DOMAIN_NAME',
-             'OS_USER_DOMAIN_ID', 'OS_APPLICATION_CREDENTIAL_ID',
-             'OS_APPLICATION_CREDENTIAL_SECRET', 'OS_AUTH_METHODS'}
-        ):  # fmt: skip
+        # NOTE: every other OS_* variable of the shell goes, the secrets
+        # and a clouds.yaml entry that would take precedence included.
+        stale = {k for k in os.environ if k.startswith('OS_')} | {
+            'OS_CLOUD', 'OS_CLIENT_CONFIG_FILE', 'OS_PASSWORD', 'OS_PASSCODE',
+            'OS_TOTP_SECRET', 'OS_RECOVERY_CODE', 'OS_PASSCODE_COMMAND',
+        }  # fmt: skip
+        for name in sorted(stale - set(settings)):
             out.write(f'unset {name}\n')
         for key, value in settings.items():
             out.write(f'export {key}={shlex.quote(value)}\n')

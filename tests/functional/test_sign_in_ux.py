@@ -166,8 +166,8 @@ class TestNoChangeWithoutMFA(SignInTestCase):
             expect_fail=True,
         )
         self.assertIn(
-            'The password was accepted but Keystone refused the passcode '
-            'from OS_PASSCODE.',
+            'Keystone refused the sign-in: the password was accepted, the '
+            'passcode from OS_PASSCODE was not.',
             result.stderr,
         )
         self.assert_clean(result.stderr, wrong, user.password)
@@ -214,7 +214,7 @@ class TestPrompt(SignInTestCase):
             ],
         )
         self.assertNotEqual(0, code, output)
-        self.assertIn('refused the passcode (after 3 tries)', output)
+        self.assertIn('the passcode (after 3 tries) was not.', output)
         self.assert_clean(output)
 
     def test_ctrl_d(self) -> None:

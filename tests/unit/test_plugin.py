@@ -480,7 +480,9 @@ class TestRefusals(PluginTestCase):
             exceptions.PasscodeRejected, auth.get_auth_ref, self.session
         )
         self.assertIn(
-            'The password was accepted but Keystone refused', str(exc)
+            'Keystone refused the sign-in: the password was accepted, the '
+            'passcode from passcode under auth: in clouds.yaml was not.',
+            str(exc),
         )
         self.assertRegex(str(exc), r'clock is 9\d seconds ahead of')
 
@@ -501,8 +503,8 @@ class TestRefusals(PluginTestCase):
             exceptions.PasscodeRejected, auth.get_auth_ref, self.session
         )
         self.assertIn(
-            'The password was accepted but Keystone refused the passcode '
-            'that the passcode command printed.',
+            'Keystone refused the sign-in: the password was accepted, the '
+            'passcode that the passcode command printed was not.',
             str(exc),
         )
 
@@ -619,10 +621,10 @@ class TestUpFrontCodeNotNeeded(PluginTestCase):
             exceptions.PasscodeRejected, auth.get_auth_ref, self.session
         )
         self.assertEqual(
-            'The password was accepted but Keystone refused the passcode '
-            'from passcode under auth: in clouds.yaml. Passcodes change '
-            'every 30 seconds; use the current one from the authenticator '
-            'app.',
+            'Keystone refused the sign-in: the password was accepted, the '
+            'passcode from passcode under auth: in clouds.yaml was not. '
+            'Passcodes change every 30 seconds; use the current one from the '
+            'authenticator app.',
             str(exc),
         )
         self.assertEqual(
@@ -710,7 +712,7 @@ class TestPrompt(PluginTestCase):
         exc = self.assertRaises(
             exceptions.PasscodeRejected, auth.get_auth_ref, self.session
         )
-        self.assertIn('refused the passcode (after 3 tries)', str(exc))
+        self.assertIn('the passcode (after 3 tries) was not.', str(exc))
         self.assertEqual(2, len(self.told()))
         self.assertEqual(4, len(self.requests.request_history))
 

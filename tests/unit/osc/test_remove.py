@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from osc_lib import exceptions
 from osc_lib.test import base
 
@@ -43,3 +45,15 @@ class TestRemove(fakes.CommandTestCase):
             False,
         )
         common.confirm(self.app, 'Remove?', True)
+
+    def test_fresh_second_factor_only_from_the_plugin_saying_so(self) -> None:
+        def app(auth: object) -> object:
+            return SimpleNamespace(client_manager=SimpleNamespace(auth=auth))
+
+        fresh = SimpleNamespace(fresh_second_factor=True)
+        cached = SimpleNamespace(fresh_second_factor=False)
+        self.assertTrue(remove.fresh_second_factor(app(fresh)))
+        self.assertFalse(remove.fresh_second_factor(app(cached)))
+        # NOTE: another auth type (v3password), or no sign-in yet.
+        self.assertFalse(remove.fresh_second_factor(app(object())))
+        self.assertFalse(remove.fresh_second_factor(app(None)))

@@ -1,0 +1,257 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``openstack mfa exec`` and ``export`` through the real CLI.
+
+The child is the upstream ``openstack`` CLI (or a shell) with the token
+only: one MFA sign-in, then no second prompt; none of the secrets in its
+environment; the temporary clouds.yaml gone afterwards, also when the
+child is killed; its exit status passed through.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from mfa_osc import totp
+from tests.functional import base
+from tests.functional import mfa_base
+
+RULES = [['password', 'totp']]
+PASSCODE_SCRIPT = (
+    'import sys; from mfa_osc import totp; print(totp.passcode(sys.argv[1]))'
+)
+
+
+class TestExec(mfa_base.MFATestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.user = self.make_user(rules=RULES)
+        self.secret = totp.generate_secret()
+        self.keystone.create_totp_credential(self.user.id, self.secret)
+        self.command = f'{sys.executable} -c "{PASSCODE_SCRIPT}" {self.secret}'
+
+    def mfa_env(self, **extra: str) -> dict[str, str]:
+        """v3multifactor with the token cache on, no passcode up front."""
+        env = self.keystone.os_env(self.user)
+        env.update(OS_AUTH_TYPE='v3multifactor', **extra)
+        return env
+
+    def sign_in_once(self) -> None:
+        self.openstack(
+            'token',
+            'issue',
+            env=self.mfa_env(OS_PASSCODE_COMMAND=self.command),
+        )
+
+    def child_env(self, env: dict[str, str], *args: str) -> dict[str, str]:
+        result = self.openstack(
+            *args,
+            'mfa',
+            'exec',
+            '--',
+            sys.executable,
+            '-c',
+            'import json, os; print(json.dumps(dict(os.environ)))',
+            env=env,
+        )
+        data = json.loads(result.stdout)
+        assert isinstance(data, dict)
+        return data
+
+    def assert_no_secrets(self, child: dict[str, str]) -> None:
+        text = json.dumps(child)
+        for value in (self.user.password, self.secret, self.command):
+            self.assertNotIn(value, text)
+        for name in (
+            'OS_PASSWORD',
+            'OS_PASSCODE',
+            'OS_TOTP_SECRET',
+            'OS_RECOVERY_CODE',
+            'OS_PASSCODE_COMMAND',
+            'OS_USERNAME',
+        ):
+            self.assertNotIn(name, child)
+
+    def test_child_is_upstream_cli_with_the_token_only(self) -> None:
+        self.sign_in_once()
+        # No passcode source now: the cached MFA sign-in serves, no prompt.
+        env = self.mfa_env()
+        result = self.openstack(
+            'mfa', 'exec', '--', base.openstack_executable(), 'token', 'issue',
+            '-f', 'json', env=env,
+        )  # fmt: skip
+        token = json.loads(result.stdout)
+        self.assertEqual(self.user.id, token['user_id'])
+        self.assertEqual(self.user.project_id, token['project_id'])
+        child = self.child_env(env)
+        self.assertEqual('v3token', child['OS_AUTH_TYPE'])
+        self.assertEqual(self.keystone.auth_url, child['OS_AUTH_URL'])
+        self.assertEqual(self.user.project_id, child['OS_PROJECT_ID'])
+        self.assertEqual(self.keystone.region_name, child['OS_REGION_NAME'])
+        self.assertEqual('3', child['OS_IDENTITY_API_VERSION'])
+        self.assertNotIn('OS_CLOUD', child)
+        self.assert_no_secrets(child)
+
+    def test_another_project(self) -> None:
+        api = self.keystone.admin_adapter()
+        other = api.post(
+            '/projects',
+            json={'project': {'name': f'{self.user.name}-other',
+                              'domain_id': 'default'}},
+        ).json()['project']  # fmt: skip
+        member = api.get('/roles?name=member').json()['roles'][0]['id']
+        api.put(f'/projects/{other["id"]}/users/{self.user.id}/roles/{member}')
+        self.sign_in_once()
+        result = self.openstack(
+            '--os-project-name', other['name'], 'mfa', 'exec', '--',
+            base.openstack_executable(), 'token', 'issue', '-f', 'value',
+            '-c', 'project_id', env=self.mfa_env(),
+        )  # fmt: skip
+        self.assertEqual(other['id'], result.stdout.strip())
+
+    def test_exit_statuses(self) -> None:
+        self.sign_in_once()
+        env = self.mfa_env()
+        for code in (0, 1, 7):
+            result = self.openstack(
+                'mfa', 'exec', '--', 'sh', '-c', f'exit {code}', env=env,
+                expect_fail=code != 0,
+            )  # fmt: skip
+            self.assertEqual(code, result.returncode)
+
+    def test_clear_errors(self) -> None:
+        self.sign_in_once()
+        env = self.mfa_env()
+        missing = self.openstack('mfa', 'exec', env=env, expect_fail=True)
+        self.assertIn('Give the command to run after "--"', missing.stderr)
+        unknown = self.openstack(
+            'mfa', 'exec', '--', 'no-such-program-x', env=env,
+            expect_fail=True,
+        )  # fmt: skip
+        self.assertIn("'no-such-program-x' was not found", unknown.stderr)
+        for result in (missing, unknown):
+            self.assertNotIn('Traceback', result.stderr)
+
+    def clouds_yaml(self) -> str:
+        path = os.path.join(self.home, 'clouds.yaml')
+        cloud = {
+            'auth_type': 'v3multifactor',
+            'auth': {
+                'auth_url': self.keystone.auth_url,
+                'username': self.user.name,
+                'password': self.user.password,
+                'project_name': self.user.project_name,
+                'user_domain_name': 'Default',
+                'project_domain_name': 'Default',
+                'passcode_command': self.command,
+            },
+            'region_name': self.keystone.region_name,
+            'identity_api_version': '3',
+        }
+        with open(path, 'w') as out:
+            json.dump({'clouds': {'mine': cloud}}, out)
+        return path
+
+    def test_clouds_yaml_for_the_child(self) -> None:
+        path = self.clouds_yaml()
+        env = {'OS_CLIENT_CONFIG_FILE': path, 'OS_CLOUD': 'mine'}
+        script = (
+            'import json, os, stat; '
+            'p = os.environ["OS_CLIENT_CONFIG_FILE"]; '
+            'print(json.dumps({"env": dict(os.environ),'
+            ' "file": open(p).read(),'
+            ' "mode": stat.S_IMODE(os.stat(p).st_mode),'
+            ' "dir": stat.S_IMODE(os.stat(os.path.dirname(p)).st_mode)}))'
+        )
+        result = self.openstack(
+            'mfa', 'exec', '--', sys.executable, '-c', script, env=env
+        )
+        seen = json.loads(result.stdout)
+        child = seen['env']
+        self.assertEqual('mfa-exec', child['OS_CLOUD'])
+        self.assertNotEqual(path, child['OS_CLIENT_CONFIG_FILE'])
+        self.assertEqual(0o600, seen['mode'])
+        self.assertEqual(0o700, seen['dir'])
+        entry = json.loads(seen['file'])['clouds']['mfa-exec']
+        self.assertEqual('v3token', entry['auth_type'])
+        self.assertEqual(child['OS_TOKEN'], entry['auth']['token'])
+        self.assertNotIn(self.user.password, seen['file'])
+        self.assertNotIn(self.secret, seen['file'])
+        self.assert_no_secrets(child)
+        self.assertFalse(os.path.exists(child['OS_CLIENT_CONFIG_FILE']))
+        # The upstream CLI reads that entry with nothing else.
+        result = self.openstack(
+            'mfa', 'exec', '--', base.openstack_executable(), 'token',
+            'issue', '-f', 'value', '-c', 'user_id', env=env,
+        )  # fmt: skip
+        self.assertEqual(self.user.id, result.stdout.strip())
+
+    def test_files_gone_when_the_child_is_killed(self) -> None:
+        env = {'OS_CLIENT_CONFIG_FILE': self.clouds_yaml(), 'OS_CLOUD': 'mine'}
+        result = self.openstack(
+            'mfa', 'exec', '--', 'sh', '-c',
+            'echo "$OS_CLIENT_CONFIG_FILE"; kill -9 $$', env=env,
+            expect_fail=True,
+        )  # fmt: skip
+        self.assertEqual(128 + signal.SIGKILL, result.returncode)
+        self.assertFalse(os.path.exists(result.stdout.strip()))
+
+    def test_sigterm_reaches_the_child(self) -> None:
+        env = self.cli_env(
+            {'OS_CLIENT_CONFIG_FILE': self.clouds_yaml(), 'OS_CLOUD': 'mine'}
+        )
+        marker = os.path.join(self.home, 'started')
+        proc = subprocess.Popen(
+            [
+                base.openstack_executable(), 'mfa', 'exec', '--', 'sh', '-c',
+                'sleep 60 >/dev/null 2>&1 & pid=$!; '
+                'trap "kill $pid; exit 5" TERM; '
+                f'echo "$OS_CLIENT_CONFIG_FILE" > {marker}; wait',
+            ],
+            env=env, cwd=self.home, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + base.CLI_TIMEOUT
+        while not os.path.exists(marker) or not open(marker).read():
+            if proc.poll() is not None:
+                self.fail(f'ended early: {proc.communicate()}')
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=90)
+        self.assertEqual(5, proc.returncode, f'{out}\n{err}')
+        with open(marker) as f:
+            self.assertFalse(os.path.exists(f.read().strip()))
+
+    def test_export(self) -> None:
+        self.sign_in_once()
+        result = self.openstack(
+            'mfa', 'export', env=self.mfa_env(OS_TOTP_SECRET=self.secret)
+        )
+        self.assertIn('export OS_TOKEN=', result.stdout)
+        self.assertIn('unset OS_PASSWORD', result.stdout)
+        self.assertIn('unset OS_TOTP_SECRET', result.stdout)
+        self.assertNotIn(self.user.password, result.stdout)
+        self.assertNotIn(self.secret, result.stdout)
+        # A shell evaluates it and the upstream CLI signs in with it.
+        script = f'eval "$1"; exec {base.openstack_executable()} token issue'
+        shell = self.run_command(
+            ['sh', '-c', script + ' -f value -c user_id', 'sh', result.stdout],
+            env=self.mfa_env(),
+        )
+        self.assertEqual(self.user.id, shell.stdout.strip())
