@@ -59,14 +59,19 @@ SECRET_ENV = (
     'OS_APPLICATION_CREDENTIAL_SECRET',
 )
 
-_KEYS = r'(?:passcode|password|recovery_codes?|totp_secret|secret|token)'
+_KEYS = (
+    r'(?:passcode|password|recovery_codes?|totp_secret|secret|token'
+    r'|passcode[_-]command)'
+)
 # 'key': 'value' (dict reprs, JSON) and key='value' or key=value (argparse
 # Namespace reprs, command lines); prose such as "password: give it" is
-# left alone.
+# left alone. A quoted value is masked whole, spaces included (a passcode
+# command such as 'oathtool --totp -b SECRET' from clouds.yaml).
 _KEY_VALUE = re.compile(
     r"""(?P<key>(?:(?P<kq>['"])[\w-]*""" + _KEYS + r"""(?P=kq)\s*:\s*"""
     r"""|\b[\w-]*""" + _KEYS + r"""=))"""
-    r"""(?P<q>['"]?)(?P<value>[^'",)}\s]+)(?P=q)""",
+    r"""(?:(?P<q>['"])(?P<quoted>(?:(?!(?P=q)).)*)(?P=q)"""
+    r"""|(?P<value>[^'",)}\s]+))""",
     re.IGNORECASE,
 )
 
@@ -90,9 +95,12 @@ def scrub(text: str) -> str:
     """Return ``text`` with every known secret and keyed value masked."""
 
     def _mask(match: re.Match[str]) -> str:
-        if match.group('value') == MASK:
+        value = match.group('quoted')
+        if value is None:
+            value = match.group('value')
+        if value == MASK:
             return match.group(0)
-        q = match.group('q')
+        q = match.group('q') or ''
         return f'{match.group("key")}{q}{MASK}{q}'
 
     text = _KEY_VALUE.sub(_mask, text)

@@ -78,3 +78,7 @@ class ReceiptExpired(MFAError):
 
 class UnsatisfiableRules(MFAError):
     """The user's MFA rules need a method this plugin cannot supply."""
+
+
+class TLSNotVerified(MFAError):
+    """Keystone's TLS certificate could not be verified."""

@@ -348,7 +348,14 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
         if ref is not None:
             return ref
         self._sent_recovery = None
-        ref = self._sign_in(session)
+        try:
+            ref = self._sign_in(session)
+        except ksa_exc.SSLError as exc:
+            raise exceptions.TLSNotVerified(
+                f'{exc} The TLS certificate of {self.auth_url} was not '
+                "verified: give the cloud's CA certificate with --os-cacert, "
+                'OS_CACERT or cacert in clouds.yaml (openstacksdk: cacert=).'
+            ) from exc
         if 'totp' in token_methods(ref):
             if self._sent_recovery:
                 self._use_up_recovery_code(session, ref, self._sent_recovery)

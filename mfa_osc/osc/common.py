@@ -340,3 +340,14 @@ def issuer(client: mfa_client.MFAClient, region: str | None) -> str:
     if host and host not in ('localhost', '127.0.0.1', '::1'):
         return host
     return region or host or 'OpenStack'
+
+
+def fresh_second_factor(app: Any) -> bool:
+    """Whether this command's own sign-in has just proved a device.
+
+    True when the ``v3multifactor`` plugin signed in in this process with
+    a passcode or recovery code Keystone accepted; False for a token from
+    the cache (it may be an hour old) and for other auth types.
+    """
+    auth = getattr(app.client_manager, 'auth', None)
+    return getattr(auth, 'fresh_second_factor', False) is True

@@ -86,6 +86,10 @@ def token_settings(app: Any) -> dict[str, str]:
         'OS_CACERT': manager.cacert,
     }
     settings.update({k: str(v) for k, v in optional.items() if v})
+    if manager.interface:
+        # NOTE: the Terraform/OpenTofu provider reads the interface only
+        # as OS_ENDPOINT_TYPE; openstacksdk takes it as the interface too.
+        settings['OS_ENDPOINT_TYPE'] = str(manager.interface)
     if manager.verify is False:
         settings['OS_INSECURE'] = 'true'
     return settings

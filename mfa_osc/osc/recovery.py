@@ -71,14 +71,15 @@ class CreateRecoveryCodes(command.ShowOne):
                 and (
                     args.passcode
                     or args.recovery_code
-                    or 'totp' not in client.current_methods()
+                    or not common.fresh_second_factor(self.app)
                 )
             ):
                 given = common.proof(
                     args.passcode,
                     args.recovery_code,
-                    'This session did not sign in with TOTP, so creating '
-                    'recovery codes',
+                    'This command did not sign in with a passcode just now '
+                    '(its token came from the cache, or the auth type takes '
+                    'none), so creating recovery codes',
                 )
                 used = proof_flow.verify(client, account, given)
             codes = recovery_flow.regenerate(

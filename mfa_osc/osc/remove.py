@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from osc_lib.command import command
 
@@ -25,17 +24,6 @@ from mfa_osc import rules as mfa_rules
 from mfa_osc.osc import common
 from mfa_osc.workflows import proof as proof_flow
 from mfa_osc.workflows import remove as remove_flow
-
-
-def fresh_second_factor(app: Any) -> bool:
-    """Whether this command's own sign-in has just proved a device.
-
-    True when the ``v3multifactor`` plugin signed in in this process with
-    a passcode or recovery code Keystone accepted; False for a token from
-    the cache (it may be an hour old) and for other auth types.
-    """
-    auth = getattr(app.client_manager, 'auth', None)
-    return getattr(auth, 'fresh_second_factor', False) is True
 
 
 class RemoveMFA(command.Command):
@@ -93,7 +81,7 @@ class RemoveMFA(command.Command):
                 and (
                     args.passcode
                     or args.recovery_code
-                    or not fresh_second_factor(self.app)
+                    or not common.fresh_second_factor(self.app)
                 )
             ):
                 given = common.proof(

@@ -178,6 +178,7 @@ class TestTLS(mfa_base.MFATestCase):
         for args in (('token', 'issue'), ('mfa', 'status')):
             result = self.openstack(*args, env=env, expect_fail=True)
             self.assertIn('certificate verify failed', result.stderr)
+            self.assertIn('--os-cacert', result.stderr)
             self.assertIn(self.keystone.auth_url, result.stderr)
             self.assertNotIn('Traceback', result.stderr)
 

@@ -52,8 +52,8 @@ class TestRemove(fakes.CommandTestCase):
 
         fresh = SimpleNamespace(fresh_second_factor=True)
         cached = SimpleNamespace(fresh_second_factor=False)
-        self.assertTrue(remove.fresh_second_factor(app(fresh)))
-        self.assertFalse(remove.fresh_second_factor(app(cached)))
+        self.assertTrue(common.fresh_second_factor(app(fresh)))
+        self.assertFalse(common.fresh_second_factor(app(cached)))
         # NOTE: another auth type (v3password), or no sign-in yet.
-        self.assertFalse(remove.fresh_second_factor(app(object())))
-        self.assertFalse(remove.fresh_second_factor(app(None)))
+        self.assertFalse(common.fresh_second_factor(app(object())))
+        self.assertFalse(common.fresh_second_factor(app(None)))
