@@ -300,6 +300,19 @@ class Demo:
         self.run('alice', ['project', 'list'], cached)
         self.run('alice', ['mfa', 'status', '-f', 'yaml'], cached)
 
+        self.say(
+            'Tools that do not speak MFA borrow the token: the upstream CLI '
+            'as a child, with the token and nothing else'
+        )
+        self.run(
+            'alice',
+            ['mfa', 'exec', '--', OPENSTACK, 'project', 'list', '-f', 'value',
+             '-c', 'Name'],
+            cached,
+            note='the child gets OS_AUTH_TYPE=v3token and OS_TOKEN, no '
+            'password and no passcode',
+        )  # fmt: skip
+
         self.say('CI: an application credential signs in without a code')
         created = self.run(
             'alice',
