@@ -171,6 +171,24 @@ class TestTLS(mfa_base.MFATestCase):
         self.assertEqual('', out.stderr)
         self.assertEqual(404, self.token_status(first['id']))
 
+    def test_exec_hands_the_ca_to_the_child(self) -> None:
+        user = self.make_user(rules=[['password', 'totp']])
+        secret = totp.generate_secret()
+        self.keystone.create_totp_credential(user.id, secret)
+        env = self.mfa_env(user)
+        env['OS_TOTP_SECRET'] = secret
+        result = self.openstack(
+            'mfa', 'exec', '--', sys.executable, '-c',
+            'import os, sys, openstack; '
+            'print(os.environ["OS_CACERT"]); '
+            'conn = openstack.connect(); '
+            'print(conn.identity.get_project(os.environ["OS_PROJECT_ID"]).id)',
+            env=env,
+        )  # fmt: skip
+        cacert, project = result.stdout.split()
+        self.assertEqual(self.ca, cacert)
+        self.assertEqual(user.project_id, project)
+
     def test_refused_without_the_ca(self) -> None:
         user = self.make_user()
         env = self.mfa_env(user)
