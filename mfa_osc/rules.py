@@ -98,9 +98,22 @@ def is_guard(rules: Rules) -> bool:
     return same(rules, GUARD_RULES)
 
 
+_ORDER = {'password': 0, 'totp': 1, 'application_credential': 2}
+
+
 def text(rules: Iterable[Iterable[str]]) -> str:
-    """``password+totp; application_credential``, or ``none``."""
-    return '; '.join('+'.join(rule) for rule in rules) or 'none'
+    """``password+totp; application_credential``, or ``none``.
+
+    Methods within a rule go in one fixed order (password, totp, then the
+    rest by name): Keystone hands rules back in set order, which varies.
+    """
+    return (
+        '; '.join(
+            '+'.join(sorted(rule, key=lambda m: (_ORDER.get(m, 3), m)))
+            for rule in rules
+        )
+        or 'none'
+    )
 
 
 @dataclasses.dataclass(frozen=True)
