@@ -231,3 +231,56 @@ def entries(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
         except (OSError, ValueError):
             data = None
         yield path, data if well_formed(data) else None
+
+
+def _record_path(cache_id: str, directory: Path | None = None) -> Path:
+    return _path(cache_id, directory).with_suffix('.needs-totp')
+
+
+def needs_totp(cache_id: str, directory: Path | None = None) -> bool:
+    """Whether Keystone asked this user on this cloud for a TOTP code.
+
+    The record sits beside the token's entry, in a file of its own that
+    holds no secret and no token, so that it outlives the token.
+    """
+    directory = directory or cache_dir()
+    try:
+        _check_dir(directory)
+        data = _read(_record_path(cache_id, directory))
+    except UnsafeCache as exc:
+        _warn(str(exc))
+        return False
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get('totp') is True
+
+
+def set_needs_totp(
+    cache_id: str, needed: bool, directory: Path | None = None
+) -> None:
+    """Record (or forget) that Keystone asks this user for TOTP."""
+    directory = directory or cache_dir()
+    path = _record_path(cache_id, directory)
+    try:
+        if not needed:
+            _check_dir(directory)
+            os.unlink(path)
+            return
+        _ensure_dir(directory)
+        fd, tmp = tempfile.mkstemp(
+            dir=directory, prefix='.tmp-', suffix='.needs-totp'
+        )
+        try:
+            with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+                os.fchmod(handle.fileno(), 0o600)
+                json.dump({'totp': True}, handle)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except UnsafeCache as exc:
+        _warn(str(exc))
+    except OSError:
+        # NOTE: a record that cannot be kept costs one request later.
+        pass

@@ -21,8 +21,12 @@ uses), reuses it for the same scope and rescopes it for another.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+import contextlib
 import hashlib
 import json
+import time
+from typing import Any
 
 from keystoneauth1 import access
 from keystoneauth1 import exceptions as ksa_exc
@@ -32,9 +36,34 @@ from keystoneauth1.identity.v3 import token as v3_token
 
 from mfa_osc import identity
 from mfa_osc.auth import cache
+from mfa_osc.auth import exceptions
 
 #: A cached token this close to expiry (seconds) is not reused.
 CACHE_MARGIN = 120
+#: A cached token that Keystone confirmed this recently (seconds) is used
+#: without asking Keystone again; past this, one validation GET confirms it.
+CONFIRM_WINDOW = 300
+
+_SCOPE_ATTRS = (
+    'project_id',
+    'project_name',
+    'project_domain_id',
+    'project_domain_name',
+    'domain_id',
+    'domain_name',
+    'system_scope',
+    'trust_id',
+)
+_GONE = (ksa_exc.Unauthorized, ksa_exc.NotFound)
+
+
+def _same_scope(a: access.AccessInfoV3, b: access.AccessInfoV3) -> bool:
+    return (a.project_id, a.domain_id, a.system, a.trust_id) == (
+        b.project_id,
+        b.domain_id,
+        b.system,
+        b.trust_id,
+    )
 
 
 class CachedSignIn(base.Auth):
@@ -44,6 +73,12 @@ class CachedSignIn(base.Auth):
     #: commands reuse or rescope instead of asking again.
     _mfa_ref: access.AccessInfoV3 | None = None
     _mfa_scope: str | None = None
+    #: When Keystone last confirmed the MFA token (time.time()).
+    _confirmed: float = 0.0
+    #: Tokens rescoped from the MFA token, by scope key: ``auth_token``,
+    #: ``body`` and ``confirmed``.
+    _scoped: dict[str, dict[str, Any]] | None = None
+    _session: ks_session.Session | None = None
     token_cache: bool = True
     methods: tuple[str, ...] = ()
     user_id: str | None = None
@@ -55,18 +90,34 @@ class CachedSignIn(base.Auth):
 
     def _scope_key(self) -> str:
         return json.dumps(
-            [
-                self.project_id,
-                self.project_name,
-                self.project_domain_id,
-                self.project_domain_name,
-                self.domain_id,
-                self.domain_name,
-                self.system_scope,
-                self.trust_id,
-                self.unscoped,
-            ]
+            [getattr(self, name) for name in _SCOPE_ATTRS] + [self.unscoped]
         )
+
+    def _scoped_request(self) -> bool:
+        """Whether this sign-in asks for a scope (not unscoped/default)."""
+        return any(getattr(self, name) for name in _SCOPE_ATTRS)
+
+    @contextlib.contextmanager
+    def _without_scope(self) -> Iterator[None]:
+        """Send the next request unscoped."""
+        saved = {name: getattr(self, name) for name in _SCOPE_ATTRS}
+        unscoped = self.unscoped
+        for name in _SCOPE_ATTRS:
+            setattr(self, name, None)
+        self.unscoped = True
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                setattr(self, name, value)
+            self.unscoped = unscoped
+
+    def _remember(self, ref: access.AccessInfoV3, scope: str) -> None:
+        """Keep a fresh MFA token (for ``scope``) and store it."""
+        self._mfa_ref, self._mfa_scope = ref, scope
+        self._confirmed = time.time()
+        self._scoped = {}
+        self._store()
 
     def _store(self) -> None:
         state = self.get_unscoped_auth_state()
@@ -79,16 +130,39 @@ class CachedSignIn(base.Auth):
                 # later; it must not fail the command now.
                 pass
 
+    def _recorded_totp(self) -> bool:
+        """Whether an earlier sign-in here was asked for TOTP."""
+        cache_id = self.get_unscoped_cache_id()
+        return bool(
+            self.token_cache and cache_id and cache.needs_totp(cache_id)
+        )
+
+    def _record_totp(self, needed: bool) -> None:
+        cache_id = self.get_unscoped_cache_id()
+        if self.token_cache and cache_id and needed != self._recorded_totp():
+            cache.set_needs_totp(cache_id, needed)
+
     def _forget(self) -> None:
         self._mfa_ref = self._mfa_scope = None
+        self._scoped = {}
+        self._confirmed = 0.0
         cache_id = self.get_unscoped_cache_id()
         if self.token_cache and cache_id:
             cache.delete(cache_id)
 
-    def _from_cache(
-        self, session: ks_session.Session
-    ) -> access.AccessInfoV3 | None:
-        """The cached MFA token for this scope, or one rescoped from it."""
+    def _matches_user(self, ref: access.AccessInfoV3) -> bool:
+        """Whether a token is of the user this sign-in names, today."""
+        if self.user_id:
+            return ref.user_id == self.user_id
+        if self.username and ref.username != self.username:
+            return False
+        if self.user_domain_id:
+            return ref.user_domain_id == self.user_domain_id
+        if self.user_domain_name:
+            return ref.user_domain_name == self.user_domain_name
+        return True
+
+    def _load(self) -> None:
         if self._mfa_ref is None and self.token_cache:
             cache_id = self.get_unscoped_cache_id()
             entry = cache.load(cache_id) if cache_id else None
@@ -97,26 +171,137 @@ class CachedSignIn(base.Auth):
                     self.set_unscoped_auth_state(json.dumps(entry))
                 except (ValueError, KeyError, TypeError):
                     self._forget()
+
+    def _candidate(self, key: str) -> tuple[access.AccessInfoV3, float] | None:
+        """The cached token for scope ``key``, and when it was confirmed."""
+        if self._mfa_ref is not None and key == self._mfa_scope:
+            return self._mfa_ref, self._confirmed
+        entry = (self._scoped or {}).get(key)
+        if entry is None:
+            return None
+        try:
+            ref = access.create(
+                body=entry['body'], auth_token=entry['auth_token']
+            )
+            confirmed = float(entry.get('confirmed') or 0)
+        except (KeyError, TypeError, ValueError):
+            ref = None
+        if not isinstance(ref, access.AccessInfoV3) or ref.will_expire_soon(
+            CACHE_MARGIN
+        ):
+            (self._scoped or {}).pop(key, None)
+            return None
+        return ref, confirmed
+
+    def _keep_scoped(self, key: str, ref: access.AccessInfoV3) -> None:
+        mfa = self._mfa_ref
+        if (
+            key == self._mfa_scope
+            and mfa is not None
+            and _same_scope(mfa, ref)
+        ):
+            self._confirmed = time.time()
+        else:
+            if key == self._mfa_scope:
+                # NOTE: the name now means another project (renamed).
+                self._mfa_scope = None
+            if self._scoped is None:
+                self._scoped = {}
+            self._scoped[key] = {
+                'auth_token': ref.auth_token,
+                'body': ref._data,
+                'confirmed': time.time(),
+            }
+        self._store()
+
+    def _from_cache(
+        self, session: ks_session.Session
+    ) -> access.AccessInfoV3 | None:
+        """The cached MFA token for this scope, or one rescoped from it.
+
+        No request while the token is confirmed (:data:`CONFIRM_WINDOW`);
+        one validation GET past that; one rescope POST for a new scope.
+        """
+        self._session = session
+        self._load()
         ref = self._mfa_ref
         if ref is None or not ref.auth_token:
             return None
         if ref.will_expire_soon(CACHE_MARGIN):
             self._forget()
             return None
+        key = self._scope_key()
+        found = self._candidate(key)
+        if found is not None:
+            token, confirmed = found
+            if 0 <= time.time() - confirmed < CONFIRM_WINDOW:
+                return token
+        # NOTE: confirmed with a token-method POST for this scope, not a
+        # validation GET: Keystone caches validations (the token's user
+        # and project records with them), so a GET can carry the names of
+        # before a rename for as long as its cache lasts; a new token is
+        # scoped by today's names.
+        return self._rescope(session, key)
+
+    def _rescope(
+        self, session: ks_session.Session, key: str
+    ) -> access.AccessInfoV3 | None:
+        ref = self._mfa_ref
+        assert ref is not None and ref.auth_token
+        self.sign_in_requests += 1
+        self.auth_methods = [v3_token.TokenMethod(token=ref.auth_token)]
         try:
-            if self._mfa_scope == self._scope_key():
-                return self._validate(session, ref.auth_token)
-            self.sign_in_requests += 1
-            self.auth_methods = [v3_token.TokenMethod(token=ref.auth_token)]
-            try:
-                return super().get_auth_ref(session)
-            finally:
-                self.auth_methods = []
+            new = super().get_auth_ref(session)
         except (ksa_exc.Unauthorized, ksa_exc.NotFound, ksa_exc.Forbidden):
-            # NOTE: revoked (password changed, signed out) or expired
-            # early: sign in afresh.
+            try:
+                checked = self._validate(session, ref.auth_token)
+            except _GONE:
+                # NOTE: revoked (password changed, signed out) or expired
+                # early: sign in afresh.
+                self._forget()
+                return None
+            if not self._matches_user(checked):
+                self._forget()
+                return None
+            # NOTE: the token is good, the scope is not: keep the cache.
+            self._mfa_ref, self._confirmed = checked, time.time()
+            self._store()
+            raise self._no_role(checked) from None
+        finally:
+            self.auth_methods = []
+        if not self._matches_user(new):
+            # NOTE: the user was renamed (and another may have taken the
+            # name): never hand out their token.
             self._forget()
             return None
+        self._keep_scoped(key, new)
+        return new
+
+    def _no_role(
+        self, ref: access.AccessInfoV3 | None = None
+    ) -> exceptions.NoRoleOnScope:
+        """The user is signed in, but not on the scope asked for."""
+        if self.project_id or self.project_name:
+            what = 'project ' + str(self.project_id or self.project_name)
+            domain = self.project_domain_id or self.project_domain_name
+            if self.project_name and domain:
+                what += f' (domain {domain})'
+        elif self.domain_id or self.domain_name:
+            what = 'domain ' + str(self.domain_id or self.domain_name)
+        elif self.system_scope:
+            what = f'system scope {self.system_scope}'
+        else:
+            what = 'the trust ' + str(self.trust_id)
+        who = (ref.username if ref is not None else None) or (
+            self.username or self.user_id or 'this user'
+        )
+        return exceptions.NoRoleOnScope(
+            f'Signed in as {who}, but {who} has no role on {what}, or there '
+            'is no such project or domain: check the name and its domain '
+            '(--os-project-name, --os-project-domain-name), or ask an '
+            'administrator for a role on it. The sign-in is kept: the next '
+            'command does not ask for a passcode again.'
+        )
 
     def _validate(
         self, session: ks_session.Session, token_id: str
@@ -135,15 +320,31 @@ class CachedSignIn(base.Auth):
         return access.AccessInfoV3(auth_token=token_id, body=resp.json())
 
     def invalidate(self) -> bool:
-        # NOTE: keystoneauth calls this on a 401 from a service: the cached
-        # token was refused, so the next sign-in must not reuse it.
-        if self._mfa_ref is not None:
-            self._forget()
+        # NOTE: keystoneauth calls this on a 401 from any service, for any
+        # reason (a wrong --original-password too). Forget the token only
+        # if Keystone says it is gone; if it still accepts it, keep it and
+        # let the service's own error reach the user (no retry).
+        current = self.auth_ref
+        session = self._session
+        if (
+            self._mfa_ref is not None
+            and session is not None
+            and current is not None
+            and current.auth_token
+        ):
+            try:
+                self._validate(session, current.auth_token)
+            except _GONE:
+                self._forget()
+            except ksa_exc.ClientException:
+                return False
+            else:
+                return False
         return super().invalidate()
 
     def get_unscoped_cache_id_elements(self) -> dict[str, str | None]:
         return {
-            'auth_url': self.auth_url.rstrip('/'),
+            'auth_url': identity.identity_url(self.auth_url),
             'multifactor_user_id': self.user_id,
             'multifactor_username': self.username,
             'multifactor_user_domain_id': self.user_domain_id,
@@ -168,12 +369,15 @@ class CachedSignIn(base.Auth):
                 'auth_token': self._mfa_ref.auth_token,
                 'body': self._mfa_ref._data,
                 'scope': self._mfa_scope,
+                'confirmed': self._confirmed,
+                'scopes': self._scoped or {},
             }
         )
 
     def set_unscoped_auth_state(self, data: str | None) -> None:
         if not data:
             self._mfa_ref = self._mfa_scope = None
+            self._scoped = {}
             return
         parsed = json.loads(data)
         ref = access.create(
@@ -181,13 +385,17 @@ class CachedSignIn(base.Auth):
         )
         if not isinstance(ref, access.AccessInfoV3):
             raise ValueError('not an identity v3 token')
+        scopes = parsed.get('scopes')
+        confirmed = float(parsed.get('confirmed') or 0)
         self._mfa_ref, self._mfa_scope = ref, parsed.get('scope')
+        self._confirmed = confirmed
+        self._scoped = dict(scopes) if isinstance(scopes, dict) else {}
 
     def get_cache_id_elements(self) -> dict[str, str | None]:
         # NOTE: who and where, never a password or passcode: a cache keyed
         # by a passcode never hits, as it changes every 30 seconds.
         return {
-            'auth_url': self.auth_url,
+            'auth_url': identity.identity_url(self.auth_url),
             'domain_id': self.domain_id,
             'domain_name': self.domain_name,
             'project_id': self.project_id,

@@ -82,3 +82,7 @@ class UnsatisfiableRules(MFAError):
 
 class TLSNotVerified(MFAError):
     """Keystone's TLS certificate could not be verified."""
+
+
+class NoRoleOnScope(MFAError):
+    """Signed in, but the user has no role on the scope asked for."""

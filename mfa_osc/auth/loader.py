@@ -148,7 +148,26 @@ class MultiFactor(loading.BaseV3Loader['plugin.MultiFactor']):
         return options
 
     def load_from_options(self, **kwargs: Any) -> plugin.MultiFactor:
+        from keystoneauth1 import exceptions as ksa_exc
+
         from mfa_osc.auth import options
+
+        # NOTE: as keystoneauth's loaders report a problem with options:
+        # an OptionError naming it, not a TypeError from the constructor.
+        known = set()
+        for opt in self.get_options():
+            known.add(opt.dest)
+            known.update(old.dest for old in opt.deprecated)
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ksa_exc.OptionError(
+                'The v3multifactor auth plugin has no option {}: it takes '
+                '{} (for example auth_methods, username, password, '
+                'passcode).'.format(
+                    ', '.join(repr(name) for name in unknown),
+                    ', '.join(sorted(known)),
+                )
+            )
 
         kwargs['auth_methods'] = options.parse_auth_methods(
             kwargs.get('auth_methods')

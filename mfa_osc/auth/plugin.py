@@ -204,8 +204,50 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
         #: commands reuse or rescope instead of asking again.
         self._mfa_ref: access.AccessInfoV3 | None = None
         self._mfa_scope: str | None = None
+        self._confirmed = 0.0
+        self._scoped: dict[str, dict[str, Any]] | None = {}
+        self._session: ks_session.Session | None = None
         #: Requests sent to ``/auth/tokens`` by the last sign-in.
         self.sign_in_requests = 0
+
+    # -- the methods, as the in-tree plugin shows them ----------------------
+
+    @property
+    def auth_methods(self) -> list[base.AuthMethod]:
+        """The methods of the request in flight, or those configured.
+
+        Outside a request this lists, as keystoneauth's own
+        ``v3multifactor`` does, one method object per configured method
+        (``[0].username``, ``[1].passcode``), for code written for it.
+        """
+        sending = self.__dict__.get('_sending')
+        if sending:
+            return list(sending)
+        user = {
+            'user_id': getattr(self, 'user_id', None),
+            'username': getattr(self, 'username', None),
+            'user_domain_id': getattr(self, 'user_domain_id', None),
+            'user_domain_name': getattr(self, 'user_domain_name', None),
+        }
+        declared: list[base.AuthMethod] = []
+        for method in self.methods:
+            if method == 'password':
+                declared.append(
+                    v3_password.PasswordMethod(
+                        password=getattr(self, 'password', None) or '', **user
+                    )
+                )
+            elif method == 'totp':
+                declared.append(
+                    v3_totp.TOTPMethod(
+                        passcode=getattr(self, 'passcode', None) or '', **user
+                    )
+                )
+        return declared
+
+    @auth_methods.setter
+    def auth_methods(self, value: list[base.AuthMethod]) -> None:
+        self.__dict__['_sending'] = list(value)
 
     # -- what the user is -------------------------------------------------
 
@@ -360,8 +402,7 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
             if self._sent_recovery:
                 self._use_up_recovery_code(session, ref, self._sent_recovery)
             self.fresh_second_factor = True
-            self._mfa_ref, self._mfa_scope = ref, self._scope_key()
-            self._store()
+            self._remember(ref, self._scope_key())
         return ref
 
     def _sign_in(self, session: ks_session.Session) -> access.AccessInfoV3:
@@ -378,12 +419,75 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
                 raise self._refused(exc, source, None) from None
         if upfront is not None:
             return self._sign_in_up_front(session, *upfront)
+        if 'totp' in self.methods and self._recorded_totp():
+            first = self._passcode_first()
+            if first is not None:
+                return self._sign_in_as_recorded(session, *first)
         try:
-            return self._send(session, [self._password_method()])
+            ref = self._send(session, [self._password_method()])
         except ksa_exc.MissingAuthMethods as needs:
+            self._record_totp(True)
             return self._continue(session, needs)
         except ksa_exc.Unauthorized as exc:
             raise _password_refused(exc) from None
+        self._record_totp(False)
+        return ref
+
+    def _passcode_first(self) -> tuple[str, str] | None:
+        """A passcode from the command or the prompt, before any request.
+
+        Only for a user whom Keystone asked for one before (the record
+        beside the cache); None when there is no way to get one here.
+        """
+        if self.passcode_command:
+            return self._command_passcode(), 'command'
+        if not (self.prompt and sources.terminal_attached()):
+            return None
+        self._password_method()  # NOTE: the password prompt comes first
+        for attempt in range(PROMPT_ATTEMPTS):
+            try:
+                return self._typed_passcode(self._ask(attempt)), 'prompt'
+            except exceptions.PasscodeFormatError as exc:
+                if attempt + 1 == PROMPT_ATTEMPTS:
+                    raise exceptions.PasscodeFormatError(
+                        f'{exc} ({PROMPT_ATTEMPTS} tries used; run the '
+                        'command again.)'
+                    ) from None
+                sources.tell(f'{exc} You may also type a recovery code.')
+        return None
+
+    def _sign_in_as_recorded(
+        self, session: ks_session.Session, code: str, source: str
+    ) -> access.AccessInfoV3:
+        """Password and passcode in one request, as Keystone asked before.
+
+        If the record is stale (no rules or no device any more), the
+        password alone tells, with one more request, and the record is
+        corrected.
+        """
+        password = self._password_method()
+        try:
+            return self._send(session, [password, self._totp_method(code)])
+        except ksa_exc.MissingAuthMethods as needs:
+            raise self._unsatisfiable(needs) from None
+        except ksa_exc.Unauthorized as exc:
+            refused = exc
+        try:
+            ref = self._send(session, [password])
+        except ksa_exc.MissingAuthMethods as needs:
+            if source == 'prompt':
+                # NOTE: the password was right, the code was not: ask
+                # again, with the receipt.
+                sources.tell('That passcode was not accepted.')
+                return self._continue(session, needs)
+            self._try_unscoped(session, [password, self._totp_method(code)])
+            raise self._refused(refused, source, True) from None
+        except ksa_exc.Unauthorized as exc:
+            raise _password_refused(
+                exc, ' (also when sent without the passcode)'
+            ) from None
+        self._record_totp(False)
+        return ref
 
     def _sign_in_up_front(
         self, session: ks_session.Session, code: str, source: str
@@ -407,6 +511,7 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
         try:
             ref = self._send(session, [password])
         except ksa_exc.MissingAuthMethods:
+            self._try_unscoped(session, [password, self._totp_method(code)])
             raise self._refused(refused, source, True) from None
         except ksa_exc.Unauthorized as exc:
             raise _password_refused(
@@ -623,6 +728,7 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
             except ksa_exc.Unauthorized as exc:
                 if needs is not None and _expired(needs):
                     raise self._receipt_expired() from None
+                self._try_unscoped(session, sent)
                 error = self._refused(
                     exc, origin, None if needs is None else True
                 )
@@ -638,6 +744,29 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
                 'recovery code.' + error.hint
             )
         raise AssertionError('unreachable')
+
+    def _try_unscoped(
+        self, session: ks_session.Session, sent: list[base.AuthMethod]
+    ) -> None:
+        """After a refused scoped sign-in: was it the scope, not the code?
+
+        Keystone answers 401 alike for a wrong passcode and for a project
+        the user has no role on (or that does not exist). The same methods
+        sent unscoped tell, with one more request on that failure only: if
+        they sign in, the token is kept (the next command rescopes it, no
+        passcode) and the error says what is wrong.
+        """
+        if not self._scoped_request():
+            return
+        with self._without_scope():
+            try:
+                ref = self._send(session, sent)
+            except ksa_exc.ClientException:
+                return
+            key = self._scope_key()
+        if 'totp' in token_methods(ref):
+            self._remember(ref, key)
+        raise self._no_role(ref)
 
     @staticmethod
     def _receipt_expired() -> exceptions.ReceiptExpired:

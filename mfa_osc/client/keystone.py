@@ -367,6 +367,29 @@ class MFAClient:
             return None
         return self._item(response, 'domain').get('enabled') is not False
 
+    def get_domain_extra(self, domain_id: str, key: str) -> Any:
+        """An extra attribute of a domain (None when unset).
+
+        A user reads their own domain with a token scoped to it or to one
+        of its projects (default policy); 403 elsewhere.
+        """
+        path = '/domains/' + identity.path_id(domain_id, 'domain ID')
+        response = self._call('read the domain', 'GET', path)
+        return self._item(response, 'domain').get(key)
+
+    def set_domain_extra(self, domain_id: str, key: str, value: Any) -> None:
+        """Set (or, with None, clear) an extra attribute of a domain.
+
+        Administrators only (``identity:update_domain``); the users of
+        the domain read it and cannot change it.
+        """
+        self._call(
+            'update the domain',
+            'PATCH',
+            '/domains/' + identity.path_id(domain_id, 'domain ID'),
+            body={'domain': {key: value}},
+        )
+
     def update_user_options(
         self, user_id: str, options: Mapping[str, Any]
     ) -> User:
@@ -395,6 +418,33 @@ class MFAClient:
             self.update_user_options(user.id, noop)
         except Forbidden:
             return False
+        return True
+
+    def revoke_user_tokens(self, user_id: str) -> bool:
+        """Revoke every token of the user (Keystone 30 and later).
+
+        ``DELETE /v3/users/{user_id}/tokens``: True once revoked (204);
+        False when this Keystone has no such call (404, 405 or 501), in
+        which case tokens issued before stay valid until they expire.
+        Revoking the signed-in user's own tokens ends this session too:
+        call it last.
+        Application credentials are not touched: their next sign-in gets
+        a new token under the user's current rules.
+        """
+        own = user_id == self.session.get_user_id()
+        response = self._call(
+            'revoke the tokens of the user',
+            'DELETE',
+            '/users/' + identity.path_id(user_id, 'user ID') + '/tokens',
+            ok=(404, 405, 501),
+        )
+        if response.status_code >= 400:
+            return False
+        if own:
+            # NOTE: the session's own token was revoked with the others:
+            # drop it (and the token cache's copy), so that nothing sends
+            # it again and the next command signs in afresh.
+            self.session.invalidate()
         return True
 
     # -- credentials ------------------------------------------------------
@@ -459,12 +509,16 @@ class MFAClient:
             if isinstance(r, dict) and r.get('id')
         ]
 
-    def role_assignments(self, role_id: str) -> list[dict[str, Any]]:
+    def role_assignments(
+        self, role_id: str, include_names: bool = False
+    ) -> list[dict[str, Any]]:
+        """Effective assignments of a role; ``include_names`` adds, among
+        others, the domain of each project scope."""
         response = self._call(
             'list role assignments',
             'GET',
             f'/role_assignments?role.id={identity.query_value(role_id)}'
-            '&effective',
+            '&effective' + ('&include_names' if include_names else ''),
         )
         rows = self._list('role assignments', response, 'role_assignments')
         return [dict(a) for a in rows if isinstance(a, dict)]

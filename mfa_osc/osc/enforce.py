@@ -28,9 +28,16 @@ from mfa_osc.osc import enroll
 from mfa_osc.osc import progress
 from mfa_osc.workflows import bulk as bulk_flow
 from mfa_osc.workflows import enforce as enforce_flow
+from mfa_osc.workflows import policy as policy_flow
 from mfa_osc.workflows import status as status_flow
 
 BULK_COLUMNS = status_flow.columns(bulk_flow.BulkRow)
+
+
+def _keep(args: argparse.Namespace) -> dict[str, bool]:
+    # NOTE: passed only when given, so the workflow's default (revoke)
+    # stays the one place that decides.
+    return {'keep_sessions': True} if args.keep_sessions else {}
 
 
 class EnforceMFA(command.ShowOne):
@@ -40,12 +47,14 @@ class EnforceMFA(command.ShowOne):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         enroll.add_application_credential_options(parser)
+        enroll.add_keep_sessions_option(parser)
         common.add_user_options(parser, 'User to enforce MFA for')
         parser.add_argument(
             '--all',
             action='store_true',
             help='Every user who has a verified device (rules that require '
-            'it) or whose TOTP credential lets the code alone sign in '
+            'it), whose TOTP credential lets the code alone sign in, or '
+            "whom a domain's MFA policy covers and who has no rules yet "
             '(guard rules); one row per change (administrators)',
         )
         parser.add_argument(
@@ -84,19 +93,27 @@ class EnforceMFA(command.ShowOne):
                 client,
                 user,
                 application_credentials=args.application_credentials,
+                **_keep(args),
             )
+        self._sessions_failed = result.sessions_failed
+        enroll.warn_sessions(self.app, result.sessions)
         if result.action == enforce_flow.ACTION_GUARDED:
             self.app.stderr.write(
                 'No verified device yet, so MFA is not required; guard rules '
                 'are on: the code alone no longer signs in, the password '
                 'still does.\n'
             )
-        return ('user_id', 'enforced', 'rules', 'action'), (
+        columns = ('user_id', 'enforced', 'rules', 'action')
+        values = (
             result.user_id,
             result.enforced,
             common.RulesColumn(result.rules),
             result.action,
         )
+        if result.sessions:
+            # NOTE: only when the rules were tightened (older tokens).
+            return (*columns, 'sessions'), (*values, result.sessions)
+        return columns, values
 
     def _all(
         self, args: argparse.Namespace
@@ -111,7 +128,9 @@ class EnforceMFA(command.ShowOne):
                 args.domain,
                 application_credentials=args.application_credentials,
                 dry_run=args.dry_run,
+                keep_sessions=args.keep_sessions,
                 progress=on_change,
+                more=policy_flow.guard_changes,
             )
         self._failed = [r for r in rows if r.failed]
         if not rows:
@@ -134,13 +153,21 @@ class EnforceMFA(command.ShowOne):
         data: Any,
     ) -> int:
         if not parsed_args.all:
-            return super().produce_output(parsed_args, column_names, data)
+            super().produce_output(parsed_args, column_names, data)
+            if getattr(self, '_sessions_failed', False):
+                raise exceptions.CommandError(
+                    'MFA is enforced, but the older tokens of the user could '
+                    'not be revoked (see the sessions column); they stay '
+                    'valid until they expire.'
+                )
+            return 0
         audit.emit_list(self, parsed_args, column_names, data)
         failed = getattr(self, '_failed', [])
         if failed:
             raise exceptions.CommandError(
-                f'{len(failed)} user(s) could not be changed (see the result '
-                'column); the others were. Fix the cause and run the same '
-                'command again: it changes only who still needs it.'
+                f'{len(failed)} user(s) could not be changed, or their older '
+                'tokens not revoked (see the result and sessions columns); '
+                'the others were. Fix the cause and run the same command '
+                'again: it changes only who still needs it.'
             )
         return 0

@@ -32,6 +32,7 @@ from mfa_osc import redact
 from mfa_osc import totp
 from mfa_osc.auth import sources
 from mfa_osc.osc import common
+from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import enroll as enroll_flow
 from mfa_osc.workflows import errors as workflow_errors
 
@@ -58,6 +59,25 @@ def add_application_credential_options(
         const=False,
         help='Do not let application credentials sign in without TOTP',
     )
+
+
+def add_keep_sessions_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--keep-sessions',
+        action='store_true',
+        help='Do not revoke the tokens the user signed in with before '
+        'their rules were tightened (default: revoke them, so a session '
+        'opened with a password alone ends now; application credentials '
+        'keep working)',
+    )
+
+
+def warn_sessions(app: Any, sessions: str) -> None:
+    """Say on stderr when older tokens stay valid."""
+    if sessions.startswith(enforce_flow.SESSIONS_FAILED) or (
+        sessions == enforce_flow.SESSIONS_UNSUPPORTED
+    ):
+        app.stderr.write(f'Older sessions of the user: {sessions}.\n')
 
 
 class EnrollMFA(command.ShowOne):
@@ -134,6 +154,7 @@ class EnrollMFA(command.ShowOne):
             help='Also write the recovery codes to a new file (mode 0600)',
         )
         add_application_credential_options(parser)
+        add_keep_sessions_option(parser)
         parser.add_argument(
             '--allow-weaker',
             action='store_true',
@@ -220,6 +241,7 @@ class EnrollMFA(command.ShowOne):
                 passcodes=self._passcodes(args.passcode, interactive),
                 recovery_codes=max(0, args.recovery_codes),
                 application_credentials=args.application_credentials,
+                keep_sessions=args.keep_sessions,
             )
         if args.recovery_file and result.recovery_codes:
             common.write_recovery_file(
@@ -242,6 +264,9 @@ class EnrollMFA(command.ShowOne):
             common.RulesColumn(result.rules),
             common.LinesColumn(result.recovery_codes),
         ]
+        if result.sessions:
+            columns.append('sessions')
+            values.append(result.sessions)
         if result.admin_command:
             columns.append('next_step')
             values.append(result.admin_command)
@@ -284,6 +309,7 @@ class EnrollMFA(command.ShowOne):
                 'Recovery codes are shown once: store them safely. Each '
                 'signs in once, with the password, instead of a passcode.\n'
             )
+        warn_sessions(self.app, result.sessions)
         if result.admin_command:
             err.write(
                 'The device is verified but MFA is not enforced yet: this '

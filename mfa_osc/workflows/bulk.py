@@ -25,7 +25,10 @@ For each user, from the same complete lists the audit reads:
   need a code.
 
 Each user is changed in one request, so an interrupted run leaves every
-user either as before or done, and a second run finishes the rest.
+user either as before or done, and a second run finishes the rest. Once
+a user's rules are tightened, their older tokens are revoked (a second
+request, unless ``keep_sessions``); the signed-in user's own come last,
+as revoking them ends the run's session.
 """
 
 from __future__ import annotations
@@ -47,6 +50,15 @@ RESULT_PLANNED = 'planned (dry run)'
 #: (done, total) after each user, for a progress display.
 Progress = Callable[[int, int], None]
 
+#: One change: the account, the action and the rules it gets.
+Change = tuple[mfa_account.Account, str, mfa_rules.Rules]
+
+#: More changes for the accounts :func:`plan` leaves alone (the MFA
+#: policies' guard rules, :func:`mfa_osc.workflows.policy.guard_changes`).
+MoreChanges = Callable[
+    [mfa_client.Keystone, list[mfa_account.Account]], list[Change]
+]
+
 
 @dataclasses.dataclass
 class BulkRow:
@@ -57,10 +69,15 @@ class BulkRow:
     action: str
     rules: mfa_rules.Rules
     result: str
+    #: What became of the user's older tokens (``enforce.SESSIONS_*``).
+    sessions: str = enforce_flow.SESSIONS_UNTOUCHED
 
     @property
     def failed(self) -> bool:
-        return self.result not in (RESULT_DONE, RESULT_PLANNED)
+        return self.result not in (
+            RESULT_DONE,
+            RESULT_PLANNED,
+        ) or self.sessions.startswith(enforce_flow.SESSIONS_FAILED)
 
 
 def plan(
@@ -79,25 +96,68 @@ def plan(
     return None
 
 
+def tightens(account: mfa_account.Account, action: str) -> bool:
+    """Whether the change refuses a sign-in that worked before (then the
+    user's older tokens are revoked after it)."""
+    return action == ACTION_ENFORCE or (
+        account.state() == mfa_rules.STATE_CODE_ALONE
+    )
+
+
 def enforce_all(
     client: mfa_client.Keystone,
     domain: str | None = None,
     *,
     application_credentials: bool | None = None,
     dry_run: bool = False,
+    keep_sessions: bool = False,
     progress: Progress | None = None,
+    more: MoreChanges | None = None,
 ) -> list[BulkRow]:
-    """Enforce (or guard) every user who needs it; one row per change."""
+    """Enforce (or guard) every user who needs it; one row per change.
+
+    ``more`` adds changes for the users :func:`plan` leaves alone (guard
+    rules for those a domain's MFA policy covers, added since).
+    """
     domain_id = client.find_domain_id(domain) if domain else None
     accounts = mfa_account.load_all(client, domain_id)
-    todo = []
+    todo: list[Change] = []
+    rest = []
     for account in accounts:
         planned = plan(account, application_credentials)
         if planned is not None:
             todo.append((account, *planned))
-    todo.sort(key=lambda t: (str(t[0].user.domain_id), str(t[0].user.name)))
+        else:
+            rest.append(account)
+    if more is not None and rest:
+        todo += more(client, rest)
+    return apply(
+        client,
+        todo,
+        dry_run=dry_run,
+        keep_sessions=keep_sessions,
+        progress=progress,
+    )
+
+
+def apply(
+    client: mfa_client.Keystone,
+    todo: list[Change],
+    *,
+    dry_run: bool = False,
+    keep_sessions: bool = False,
+    progress: Progress | None = None,
+) -> list[BulkRow]:
+    """Set each account's rules in one request, then revoke the older
+    tokens of those whose rules were tightened; one row per account."""
+    me = client.current_user_id()
+    todo = sorted(
+        todo, key=lambda t: (str(t[0].user.domain_id), str(t[0].user.name))
+    )
     rows = []
+    mine: BulkRow | None = None
     for number, (account, action, rules) in enumerate(todo, 1):
+        revoke = tightens(account, action)
         row = BulkRow(
             account.user_id,
             account.user.name,
@@ -119,7 +179,23 @@ def enforce_all(
                 row.result = RESULT_DONE
             except mfa_client.ClientError as exc:
                 row.result = f'failed: {exc}'
+            else:
+                if revoke and account.user_id == me and not keep_sessions:
+                    mine = row
+                elif revoke:
+                    row.sessions = enforce_flow.end_sessions(
+                        client, account.user_id, keep=keep_sessions
+                    )
+        elif revoke:
+            row.sessions = (
+                enforce_flow.SESSIONS_KEPT
+                if keep_sessions
+                else enforce_flow.SESSIONS_PLANNED
+            )
         rows.append(row)
         if progress is not None:
             progress(number, len(todo))
+    if mine is not None:
+        # NOTE: last, as it revokes the token this run is signed in with.
+        mine.sessions = enforce_flow.end_sessions(client, mine.id)
     return rows

@@ -25,6 +25,19 @@ ACTION_ENFORCED = 'enforced'
 ACTION_GUARDED = 'guard rules set'
 ACTION_UNCHANGED = 'unchanged'
 
+#: What became of the user's older tokens once the rules were tightened.
+SESSIONS_ENDED = 'ended'
+SESSIONS_KEPT = 'kept (--keep-sessions)'
+SESSIONS_UNSUPPORTED = (
+    'kept: this Keystone cannot revoke them (DELETE '
+    '/v3/users/{user_id}/tokens is new in Keystone 30); tokens issued '
+    'before stay valid until they expire'
+)
+SESSIONS_PLANNED = 'to be ended'
+SESSIONS_UNTOUCHED = ''
+#: The start of ``sessions`` when the revocation failed.
+SESSIONS_FAILED = 'not ended'
+
 
 @dataclasses.dataclass
 class EnforceResult:
@@ -32,6 +45,34 @@ class EnforceResult:
     action: str
     enforced: bool
     rules: mfa_rules.Rules
+    #: One of the ``SESSIONS_`` values (empty when nothing was tightened).
+    sessions: str = SESSIONS_UNTOUCHED
+
+    @property
+    def sessions_failed(self) -> bool:
+        return self.sessions.startswith(SESSIONS_FAILED)
+
+
+def end_sessions(
+    client: mfa_client.Keystone, user_id: str, *, keep: bool = False
+) -> str:
+    """Revoke the user's older tokens, after their rules were tightened.
+
+    Called only once the new rules are on, so a sign-in in between is
+    checked against them. Application credentials keep working: their
+    next sign-in gets a token under the new rules. A failure is returned,
+    not raised: the rules are on, which is what matters most.
+    """
+    if keep:
+        return SESSIONS_KEPT
+    try:
+        revoked = client.revoke_user_tokens(user_id)
+    except mfa_client.ClientError as exc:
+        return (
+            f'{SESSIONS_FAILED} ({exc}); tokens issued before stay valid '
+            'until they expire'
+        )
+    return SESSIONS_ENDED if revoked else SESSIONS_UNSUPPORTED
 
 
 def plan_rules(
@@ -54,8 +95,13 @@ def enforce(
     user: mfa_client.User,
     *,
     application_credentials: bool | None = None,
+    keep_sessions: bool = False,
 ) -> EnforceResult:
     """Set the rules that require TOTP, once a verified device exists.
+
+    Whenever the rules are tightened, the user's older tokens are revoked
+    afterwards (unless ``keep_sessions``); for the signed-in user that is
+    the session's own token, so nothing is sent after it.
 
     An account where a hand-made credential lets the code alone sign in,
     and no verified device exists, gets guard rules: the code alone is
@@ -84,6 +130,7 @@ def enforce(
                 ACTION_GUARDED,
                 False,
                 [list(r) for r in mfa_rules.GUARD_RULES],
+                end_sessions(client, account.user_id, keep=keep_sessions),
             )
         hint = ''
         if account.hand_made:
@@ -106,7 +153,13 @@ def enforce(
         account.user_id,
         {mfa_rules.RULES_OPTION: rules, mfa_rules.ENABLED_OPTION: True},
     )
-    return EnforceResult(account.user_id, ACTION_ENFORCED, True, rules)
+    return EnforceResult(
+        account.user_id,
+        ACTION_ENFORCED,
+        True,
+        rules,
+        end_sessions(client, account.user_id, keep=keep_sessions),
+    )
 
 
 def _patch(

@@ -37,6 +37,7 @@ from mfa_osc import recovery
 from mfa_osc import redact
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
+from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import errors
 from mfa_osc.workflows import recovery as recovery_flow
 
@@ -74,8 +75,14 @@ class EnrollResult:
     adopted: bool = False
     #: The command an administrator runs to enforce, when we may not.
     admin_command: str | None = None
+    #: What became of the user's older tokens (``enforce.SESSIONS_*``).
+    sessions: str = enforce_flow.SESSIONS_UNTOUCHED
     warnings: list[str] = dataclasses.field(default_factory=list)
     repaired: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def sessions_failed(self) -> bool:
+        return self.sessions.startswith(enforce_flow.SESSIONS_FAILED)
 
 
 def _device_name(
@@ -309,8 +316,13 @@ def enroll(
     passcodes: errors.PasscodeSource,
     recovery_codes: int = recovery.DEFAULT_COUNT,
     application_credentials: bool | None = None,
+    keep_sessions: bool = False,
 ) -> EnrollResult:
     """Verify the device, make recovery codes, and enforce MFA.
+
+    When an administrator's enrollment of another user tightens that
+    user's rules, the user's older tokens are revoked afterwards (unless
+    ``keep_sessions``), so a session opened with a password alone ends.
 
     ``secret`` is the new device's (the caller showed it as a QR code);
     None when adopting, whose secret Keystone already holds.
@@ -382,6 +394,15 @@ def enroll(
                 },
             )
             account.options = current.with_rules(rules, True)
+            if user_id != client.current_user_id():
+                result.sessions = enforce_flow.end_sessions(
+                    client, user_id, keep=keep_sessions
+                )
+                if result.sessions_failed:
+                    result.warnings.append(
+                        f'MFA is enforced, but the older sessions of the user '
+                        f'were {result.sessions}.'
+                    )
         result.enforced = True
     elif current.requires_totp:
         # NOTE: already enforced (a second device): nothing to change.

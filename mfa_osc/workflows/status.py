@@ -19,6 +19,7 @@ commands' column order, so the columns come from one definition.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from typing import Any
 
 from mfa_osc import account as mfa_account
@@ -26,6 +27,7 @@ from mfa_osc import client as mfa_client
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 from mfa_osc.workflows import errors
+from mfa_osc.workflows import policy as policy_flow
 
 
 @dataclasses.dataclass
@@ -58,6 +60,14 @@ class AuditRow:
     unverified: int
     state: str
     admin: bool
+    #: A domain's MFA policy covers the user.
+    policy: bool = False
+    #: The policy's deadline (YYYY-MM-DD), or None (in force at once).
+    deadline: str | None = None
+    #: Against the policy: ``enrolled and enforced``, ``enrolled, not
+    #: enforced``, ``not enrolled, N days left``, ``not enrolled,
+    #: overdue``; None when no policy covers the user.
+    compliance: str | None = None
 
 
 def columns(record: type[Any]) -> tuple[str, ...]:
@@ -205,31 +215,63 @@ def admin_ids(client: mfa_client.Keystone) -> set[str]:
     return admins
 
 
+def policies(
+    client: mfa_client.Keystone, accounts: list[mfa_account.Account]
+) -> dict[str, policy_flow.Policy]:
+    """The MFA policy covering each user who has one, by user ID.
+
+    One read per domain among ``accounts`` and one per role a policy
+    names: the count grows with domains and roles, not users.
+    """
+    covering: dict[str, policy_flow.Policy] = {}
+    for domain_id in sorted({str(a.user.domain_id) for a in accounts}):
+        try:
+            policy = policy_flow.read(client, domain_id)
+        except (mfa_client.Forbidden, mfa_client.NotFound):
+            continue
+        if policy is None:
+            continue
+        mine = [a for a in accounts if a.user.domain_id == domain_id]
+        for user_id in policy_flow.covered_ids(client, policy, mine):
+            covering[user_id] = policy
+    return covering
+
+
 def audit(
-    client: mfa_client.Keystone, domain: str | None = None
+    client: mfa_client.Keystone,
+    domain: str | None = None,
+    today: datetime.date | None = None,
 ) -> list[AuditRow]:
     """One row per user, from requests that grow per page, not per user.
 
     Users, every ``totp`` and every ``mfa-osc`` credential (each a page at
     a time), the enabled methods, the admin role and its (effective)
-    assignments: ``ceil(users / page) + ceil(credentials / page) + 4``
-    requests (one more with a domain name to look up).
+    assignments, and each domain's MFA policy:
+    ``ceil(users / page) + ceil(credentials / page) + 4 + domains`` requests
+    (one more with a domain name to look up, and two per role a policy
+    names).
     """
     domain_id = client.find_domain_id(domain) if domain else None
     accounts = mfa_account.load_all(client, domain_id)
     admins = admin_ids(client)
-    rows = [
-        AuditRow(
-            id=account.user_id,
-            name=account.user.name,
-            domain_id=account.user.domain_id,
-            devices=len(account.devices),
-            recovery_codes_left=len(account.recovery_ids),
-            unverified=len(account.pending) + len(account.unusable),
-            state=account.state(),
-            admin=account.user_id in admins,
+    covering = policies(client, accounts)
+    rows = []
+    for account in accounts:
+        policy = covering.get(account.user_id)
+        rows.append(
+            AuditRow(
+                id=account.user_id,
+                name=account.user.name,
+                domain_id=account.user.domain_id,
+                devices=len(account.devices),
+                recovery_codes_left=len(account.recovery_ids),
+                unverified=len(account.pending) + len(account.unusable),
+                state=account.state(),
+                admin=account.user_id in admins,
+                policy=policy is not None,
+                deadline=policy.deadline if policy else None,
+                compliance=policy_flow.compliance(account, policy, today),
+            )
         )
-        for account in accounts
-    ]
     rows.sort(key=lambda r: (str(r.domain_id), str(r.name)))
     return rows

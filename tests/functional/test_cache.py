@@ -80,6 +80,20 @@ class CacheTestCase(base.FunctionalTestCase):
             if name.endswith('.json')
         ]
 
+    def age(self, seconds: float = 3600) -> None:
+        """Make the cache's confirmations older than the window."""
+        for path in self.cache_files():
+            with open(path) as handle:
+                entry = json.load(handle)
+            entry['confirmed'] -= seconds
+            for scoped in entry.get('scopes', {}).values():
+                scoped['confirmed'] -= seconds
+            with open(path, 'w') as handle:
+                json.dump(entry, handle)
+
+    def keystone_requests(self) -> list[tuple[str, str]]:
+        return list(self.proxy.requests)
+
     def revoke(self, token_id: str) -> None:
         admin = self.keystone.admin_session()
         admin.delete(
@@ -89,12 +103,22 @@ class CacheTestCase(base.FunctionalTestCase):
 
 
 class TestCache(CacheTestCase):
-    def test_second_command_sends_no_sign_in_request(self) -> None:
+    def test_second_command_sends_no_request(self) -> None:
         first = self.first_sign_in()
         second = self.token(self.later_env())
-        self.assertEqual(0, self.sign_ins())
         self.assertEqual(first['id'], second['id'])
-        self.assertIn(('GET', AUTH_TOKENS), self.proxy.requests)
+        self.assertEqual([], self.keystone_requests())
+
+    def test_past_the_window_one_request(self) -> None:
+        first = self.first_sign_in()
+        self.age()
+        second = self.token(self.later_env())
+        self.assertEqual(first['project_id'], second['project_id'])
+        # NOTE: one token-method POST confirms the token and today's names.
+        self.assertEqual([('POST', AUTH_TOKENS)], self.keystone_requests())
+        # Confirmed again: nothing the next time.
+        self.token(self.later_env())
+        self.assertEqual([], self.keystone_requests())
 
     def test_project_switch_rescopes_without_prompt(self) -> None:
         admin = self.keystone.admin_adapter()
@@ -117,14 +141,19 @@ class TestCache(CacheTestCase):
         self.assertEqual(other['id'], token['project_id'])
         # NOTE: one POST, the token-method rescope; no password, no code.
         self.assertEqual(1, self.sign_ins())
+        # One token per scope: back and forth costs nothing more.
+        for name in (self.user.project_name, other['name']):
+            self.token(self.later_env(OS_PROJECT_NAME=str(name)))
+            self.assertEqual([], self.keystone_requests())
 
     def test_revoked_token_means_a_fresh_sign_in(self) -> None:
         first = self.first_sign_in()
         self.revoke(first['id'])
-        # NOTE: with the password but no passcode source: the cache must
-        # not hide the revocation, so Keystone asks for the code again.
+        # NOTE: with the password but no passcode source: the first 401
+        # from a service reveals the revocation (invalidate() asks
+        # Keystone), so Keystone asks for the code again.
         result = self.openstack(
-            'token', 'issue', env=self.env(), expect_fail=True
+            'user', 'show', self.user.id, env=self.env(), expect_fail=True
         )
         self.assertIn('needs a TOTP passcode', result.stderr)
         self.assertNotIn('Traceback', result.stderr)
@@ -214,6 +243,142 @@ class TestCache(CacheTestCase):
         )
         self.assertEqual(0, code, output)
         self.assertIn(self.user.id, output)
+
+
+class TestCacheNeverWrong(CacheTestCase):
+    """The cache never hands out a wrong token, nor drops a good one."""
+
+    def member_role(self) -> str:
+        admin = self.keystone.admin_adapter()
+        roles = admin.get('/roles', params={'name': 'member'}).json()
+        return str(roles['roles'][0]['id'])
+
+    def test_renamed_project_is_noticed(self) -> None:
+        first = self.first_sign_in()
+        admin = self.keystone.admin_adapter()
+        name = str(self.user.project_name)
+        admin.patch(
+            f'/projects/{self.user.project_id}',
+            json={'project': {'name': name + '-old'}},
+        )
+        new = admin.post(
+            '/projects',
+            json={'project': {'name': name, 'domain_id': 'default'}},
+        ).json()['project']
+        admin.put(
+            f'/projects/{new["id"]}/users/{self.user.id}/roles/'
+            f'{self.member_role()}'
+        )
+        self.age()
+        token = self.token(self.later_env())
+        self.assertEqual(new['id'], token['project_id'])
+        self.assertNotEqual(first['project_id'], token['project_id'])
+        # NOTE: a rescope from the cached token: no password, no code.
+        self.assertEqual(1, self.sign_ins())
+
+    def test_renamed_user_is_never_handed_to_the_new_one(self) -> None:
+        first = self.first_sign_in()
+        admin = self.keystone.admin_adapter()
+        admin.patch(
+            f'/users/{self.user.id}',
+            json={'user': {'name': self.user.name + '-old'}},
+        )
+        newcomer = self.keystone.create_user(
+            name=self.user.name, project=False
+        )
+        admin.put(
+            f'/projects/{self.user.project_id}/users/{newcomer.id}/roles/'
+            f'{self.member_role()}'
+        )
+        self.age()
+        token = self.token(
+            self.env(OS_PASSWORD=newcomer.password, OS_TOKEN_CACHE='on')
+        )
+        self.assertEqual(newcomer.id, token['user_id'])
+        self.assertNotEqual(first['id'], token['id'])
+
+    def test_another_user_never_gets_this_token(self) -> None:
+        first = self.first_sign_in()
+        other = self.make_user(rules=MFA_RULES)
+        env = self.keystone.os_env(other)
+        env.update(OS_AUTH_URL=self.proxy.auth_url)
+        env['OS_AUTH_TYPE'] = 'v3multifactor'
+        result = self.openstack('token', 'issue', env=env, expect_fail=True)
+        self.assertIn('needs a TOTP passcode', result.stderr)
+        self.assertNotIn(first['id'], result.stdout + result.stderr)
+
+    def test_service_401_for_another_reason_keeps_the_token(self) -> None:
+        first = self.first_sign_in()
+        result = self.openstack(
+            'user',
+            'password',
+            'set',
+            '--original-password',
+            'not-the-password',
+            '--password',
+            'a-new-password-1',
+            env=self.later_env(),
+            expect_fail=True,
+        )
+        self.assertNotIn('TOTP passcode', result.stderr)
+        self.assertNotIn('Passcode', result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+        # The good sign-in is kept: no password, no code, same token.
+        again = self.token(self.later_env())
+        self.assertEqual(first['id'], again['id'])
+        self.assertEqual(0, self.sign_ins())
+
+    def test_mistyped_project_keeps_the_cache(self) -> None:
+        first = self.first_sign_in()
+        result = self.openstack(
+            'token',
+            'issue',
+            env=self.later_env(OS_PROJECT_NAME='no-such-project'),
+            expect_fail=True,
+        )
+        self.assertIn('has no role on project no-such-project', result.stderr)
+        self.assertNotIn('was not accepted', result.stderr)
+        self.assertNotIn('refused', result.stderr)
+        again = self.token(self.later_env())
+        self.assertEqual(first['id'], again['id'])
+
+    def test_project_without_role_after_a_receipt(self) -> None:
+        admin = self.keystone.admin_adapter()
+        bare = admin.post(
+            '/projects',
+            json={
+                'project': {
+                    'name': f'{self.user.name}-bare',
+                    'domain_id': 'default',
+                }
+            },
+        ).json()['project']
+        code = totp.passcode(SECRET)
+        result = self.openstack(
+            'token',
+            'issue',
+            env=self.env(
+                OS_PROJECT_NAME=bare['name'],
+                OS_PASSCODE_COMMAND=f'echo {code}',
+            ),
+            expect_fail=True,
+        )
+        self.assertIn(f'has no role on project {bare["name"]}', result.stderr)
+        self.assertNotIn('was not accepted', result.stderr)
+        self.assertNotIn('refused', result.stderr)
+        self.assertNotIn(code, result.stderr)
+        # The sign-in was kept: the user's own project, no code.
+        token = self.token(self.later_env())
+        self.assertEqual(self.user.project_id, token['project_id'])
+        self.assertEqual(1, self.sign_ins())
+
+    def test_auth_url_without_v3_is_the_same_entry(self) -> None:
+        first = self.first_sign_in()
+        url = self.proxy.auth_url.removesuffix('/v3')
+        again = self.token(self.later_env(OS_AUTH_URL=url))
+        self.assertEqual(first['id'], again['id'])
+        self.assertEqual(0, self.sign_ins())
+        self.assertEqual(1, len(self.cache_files()))
 
 
 class TestClockSkew(CacheTestCase):

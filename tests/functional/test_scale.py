@@ -409,3 +409,13 @@ class TestEnforceAllFaults(mfa_base.MFATestCase):
         else:
             self.fail('enforce --all never ran without a failure')
         self.assertGreater(n, 6)
+        # The run without a failure revoked both changed users' older
+        # tokens (after their new rules), and earlier runs had each of
+        # those requests fail in turn.
+        revocations = [
+            number
+            for number, (method, path) in enumerate(self.proxy.requests, 1)
+            if method == 'DELETE' and path.endswith('/tokens')
+        ]
+        self.assertEqual(2, len(revocations), self.proxy.requests)
+        self.assertTrue(all(r < n for r in revocations))

@@ -24,6 +24,8 @@ from oslotest import base
 from requests_mock.contrib import fixture as rm_fixture
 
 from mfa_osc.auth import cache
+from mfa_osc.auth import cached
+from mfa_osc.auth import exceptions
 from mfa_osc.auth import plugin
 from tests.unit import test_plugin as tp
 
@@ -67,20 +69,126 @@ class TestTokenCache(base.BaseTestCase):
     def posts(self) -> list[object]:
         return [r for r in self.history() if r.method == 'POST']  # type: ignore
 
-    def test_second_command_reuses_token_without_post(self) -> None:
+    def age(self, seconds: float = cached.CONFIRM_WINDOW + 1) -> None:
+        """Make every cached confirmation ``seconds`` older."""
+        for path, entry in cache.entries():
+            entry['confirmed'] -= seconds
+            for scoped in entry.get('scopes', {}).values():
+                scoped['confirmed'] -= seconds
+            path.write_text(json.dumps(entry))
+
+    def test_second_command_sends_no_request(self) -> None:
         self.sign_in_once()
-        self.requests.get(tp.TOKEN_URL, json=tp.TOKEN_BODY)
-        # NOTE: a new plugin, as in a new command, with no passcode at all.
         auth = self.make(passcode=None, password=None)
 
         ref = auth.get_auth_ref(ks_session.Session())
 
         self.assertEqual(tp.TOKEN_ID, ref.auth_token)
-        self.assertEqual([], self.posts())
-        (get,) = self.history()
-        self.assertEqual(tp.TOKEN_ID, get.headers['X-Auth-Token'])
-        self.assertEqual(tp.TOKEN_ID, get.headers['X-Subject-Token'])
+        self.assertEqual('p1', ref.project_id)
+        self.assertEqual([], self.history())
         self.assertEqual(0, auth.sign_in_requests)
+
+    def test_past_the_window_one_request_confirms_again(self) -> None:
+        self.sign_in_once()
+        self.age()
+        self.requests.post(
+            tp.TOKEN_URL,
+            status_code=201,
+            headers={'X-Subject-Token': OTHER_TOKEN},
+            json=tp.TOKEN_BODY,
+        )
+        # NOTE: a new plugin, as in a new command, with no passcode at all.
+        auth = self.make(passcode=None, password=None)
+
+        ref = auth.get_auth_ref(ks_session.Session())
+
+        self.assertEqual('p1', ref.project_id)
+        (post,) = self.history()
+        ident = post.json()['auth']['identity']  # type: ignore
+        self.assertEqual(
+            {'methods': ['token'], 'token': {'id': tp.TOKEN_ID}}, ident
+        )
+        # Confirmed again: the next command sends nothing.
+        self.seen = len(self.requests.request_history)
+        ref = self.make(passcode=None).get_auth_ref(ks_session.Session())
+        self.assertEqual(tp.TOKEN_ID, ref.auth_token)
+        self.assertEqual([], self.history())
+
+    def test_renamed_project_is_rescoped_not_reused(self) -> None:
+        self.sign_in_once()
+        self.age()
+        body = json.loads(json.dumps(tp.TOKEN_BODY))
+        body['token']['project']['id'] = 'p2'
+        self.requests.post(
+            tp.TOKEN_URL,
+            status_code=201,
+            headers={'X-Subject-Token': OTHER_TOKEN},
+            json=body,
+        )
+        ref = self.make(passcode=None).get_auth_ref(ks_session.Session())
+        self.assertEqual(OTHER_TOKEN, ref.auth_token)
+        self.seen = len(self.requests.request_history)
+        # The new project's token is the one kept for that name.
+        ref = self.make(passcode=None).get_auth_ref(ks_session.Session())
+        self.assertEqual(OTHER_TOKEN, ref.auth_token)
+        self.assertEqual([], self.history())
+
+    def test_renamed_user_means_fresh_sign_in(self) -> None:
+        self.sign_in_once()
+        self.age()
+        body = json.loads(json.dumps(tp.TOKEN_BODY))
+        body['token']['user']['name'] = 'alice-old'
+        self.requests.post(
+            tp.TOKEN_URL,
+            [
+                {
+                    'status_code': 201,
+                    'json': body,
+                    'headers': {'X-Subject-Token': OTHER_TOKEN},
+                },
+                tp.TOKEN_RESPONSE,
+            ],
+        )
+        self.make(passcode='654321').get_auth_ref(ks_session.Session())
+        rescope, post = self.posts()
+        ident = post.json()['auth']['identity']  # type: ignore
+        self.assertEqual(['password', 'totp'], ident['methods'])
+
+    def test_back_and_forth_costs_one_rescope_each(self) -> None:
+        self.sign_in_once()
+        self.requests.post(
+            tp.TOKEN_URL,
+            status_code=201,
+            headers={'X-Subject-Token': OTHER_TOKEN},
+            json=tp.TOKEN_BODY,
+        )
+        for name in ('other', 'demo', 'other', 'demo'):
+            self.make(passcode=None, project_name=name).get_auth_ref(
+                ks_session.Session()
+            )
+        self.assertEqual(1, len(self.posts()))
+        ref = self.make(passcode=None, project_name='other').get_auth_ref(
+            ks_session.Session()
+        )
+        self.assertEqual(OTHER_TOKEN, ref.auth_token)
+
+    def test_failed_rescope_keeps_the_cache(self) -> None:
+        self.sign_in_once()
+        self.requests.post(tp.TOKEN_URL, **tp.UNAUTHORIZED)
+        self.requests.get(tp.TOKEN_URL, json=tp.TOKEN_BODY)
+        auth = self.make(passcode=None, project_name='typo')
+        exc = self.assertRaises(
+            exceptions.NoRoleOnScope, auth.get_auth_ref, ks_session.Session()
+        )
+        self.assertIn('has no role on project typo', str(exc))
+        self.assertEqual(1, len(list(cache.entries())))
+
+    def test_url_without_v3_is_the_same_entry(self) -> None:
+        a = self.make()
+        b = plugin.MultiFactor(
+            'http://keystone.test/', username='alice', user_domain_id='default'
+        )
+        self.assertEqual(a.get_unscoped_cache_id(), b.get_unscoped_cache_id())
 
     def test_other_project_is_rescoped_from_the_cached_token(self) -> None:
         self.sign_in_once()
@@ -116,13 +224,14 @@ class TestTokenCache(base.BaseTestCase):
 
     def test_revoked_token_means_fresh_sign_in(self) -> None:
         self.sign_in_once()
+        self.age()
         self.requests.get(tp.TOKEN_URL, status_code=404, json={})
-        self.requests.post(tp.TOKEN_URL, **tp.TOKEN_RESPONSE)
+        self.requests.post(tp.TOKEN_URL, [tp.UNAUTHORIZED, tp.TOKEN_RESPONSE])
         auth = self.make(passcode='654321')
 
         auth.get_auth_ref(ks_session.Session())
 
-        (post,) = self.posts()
+        rescope, post = self.posts()
         ident = post.json()['auth']['identity']  # type: ignore
         self.assertEqual(['password', 'totp'], ident['methods'])
 
@@ -170,13 +279,25 @@ class TestTokenCache(base.BaseTestCase):
         self.make(passcode=None).get_auth_ref(ks_session.Session())
         self.assertEqual([], list(cache.entries()))
 
-    def test_invalidate_forgets_the_entry(self) -> None:
+    def test_invalidate_forgets_a_token_keystone_refuses(self) -> None:
         self.sign_in_once()
-        self.requests.get(tp.TOKEN_URL, json=tp.TOKEN_BODY)
         auth = self.make(passcode=None)
         auth.get_access(ks_session.Session())
+        self.requests.get(tp.TOKEN_URL, status_code=404, json={})
         self.assertTrue(auth.invalidate())
         self.assertEqual([], list(cache.entries()))
+
+    def test_invalidate_keeps_a_token_keystone_accepts(self) -> None:
+        # NOTE: a 401 from a service for another reason (a wrong
+        # --original-password) must not throw a good sign-in away.
+        self.sign_in_once()
+        auth = self.make(passcode=None)
+        auth.get_access(ks_session.Session())
+        self.requests.get(tp.TOKEN_URL, json=tp.TOKEN_BODY)
+        self.assertFalse(auth.invalidate())
+        self.assertEqual(1, len(list(cache.entries())))
+        self.assertEqual(1, len(self.history()))
+        self.assertEqual('GET', self.history()[0].method)  # type: ignore
 
     def test_keyring_hooks_round_trip(self) -> None:
         self.sign_in_once()

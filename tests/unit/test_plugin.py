@@ -18,6 +18,8 @@ import email.utils
 import io
 import json
 import logging
+import os
+import stat
 import sys
 import time
 from typing import Any
@@ -373,10 +375,26 @@ class TestAdaptive(PluginTestCase):
         self.assertIn('Run the command again', str(exc))
         self.assertEqual(1, len(self.requests.request_history))
 
-    def test_prompt_retries_a_refused_code(self) -> None:
+    def test_project_without_a_role_is_not_a_wrong_passcode(self) -> None:
         self.requests.post(
             TOKEN_URL,
             [receipt_response(), UNAUTHORIZED, TOKEN_RESPONSE],
+        )
+        self.prompt.side_effect = ['111111']
+        auth = self.make()
+        exc = self.assertRaises(
+            exceptions.NoRoleOnScope, auth.get_auth_ref, self.session
+        )
+        self.assertIn('alice has no role on project demo', str(exc))
+        self.assertNotIn('passcode was not', str(exc))
+        self.assertEqual(3, len(self.requests.request_history))
+        # NOTE: the unscoped token is kept, for a rescope without a code.
+        self.assertIsNotNone(auth.get_unscoped_auth_state())
+
+    def test_prompt_retries_a_refused_code(self) -> None:
+        self.requests.post(
+            TOKEN_URL,
+            [receipt_response(), UNAUTHORIZED, UNAUTHORIZED, TOKEN_RESPONSE],
         )
         self.prompt.side_effect = ['111111', '222222']
         tell = self.useFixture(
@@ -390,7 +408,13 @@ class TestAdaptive(PluginTestCase):
             r.json()['auth']['identity']['totp']['user']['passcode']
             for r in self.requests.request_history[1:]
         ]
-        self.assertEqual(['111111', '222222'], codes)
+        # NOTE: the refused code is sent once more unscoped, to tell a
+        # wrong code from a project without a role (refused too, here).
+        self.assertEqual(['111111', '111111', '222222'], codes)
+        self.assertEqual(
+            'unscoped',
+            self.requests.request_history[2].json()['auth']['scope'],
+        )
         for r in self.requests.request_history[1:]:
             self.assertEqual(RECEIPT, r.headers['Openstack-Auth-Receipt'])
 
@@ -705,7 +729,7 @@ class TestPrompt(PluginTestCase):
     def test_three_refusals_end_the_sign_in(self) -> None:
         self.requests.post(
             TOKEN_URL,
-            [receipt_response(), UNAUTHORIZED, UNAUTHORIZED, UNAUTHORIZED],
+            [receipt_response()] + [UNAUTHORIZED] * 6,
         )
         self.prompt.side_effect = ['111111', '222222', '333333']
         auth = self.make()
@@ -714,7 +738,8 @@ class TestPrompt(PluginTestCase):
         )
         self.assertIn('the passcode (after 3 tries) was not.', str(exc))
         self.assertEqual(2, len(self.told()))
-        self.assertEqual(4, len(self.requests.request_history))
+        # NOTE: the receipt, then each code scoped and once unscoped.
+        self.assertEqual(7, len(self.requests.request_history))
 
     def test_ctrl_d_is_not_no_terminal(self) -> None:
         self.requests.post(TOKEN_URL, [receipt_response()])
@@ -1118,3 +1143,75 @@ class TestRecoveryCodeSignIn(PluginTestCase):
         )
         self.assertIn('OS_RECOVERY_CODE', str(exc))
         self.assertEqual(0, len(self.requests.request_history))
+
+
+class TestReceiptRecord(PluginTestCase):
+    """A user once asked for TOTP signs in with one request next time."""
+
+    COMMAND = f'{sys.executable} -c "print(246810)"'
+
+    def test_first_sign_in_records_then_one_request(self) -> None:
+        self.requests.post(TOKEN_URL, [receipt_response(), TOKEN_RESPONSE])
+        auth = self.make(passcode_command=self.COMMAND, token_cache=True)
+        auth.get_auth_ref(self.session)
+        self.assertEqual(2, len(self.requests.request_history))
+        (record,) = [
+            n for n in os.listdir(self.cache_dir) if n.endswith('.needs-totp')
+        ]
+        text = open(os.path.join(self.cache_dir, record)).read()
+        self.assertEqual({'totp': True}, json.loads(text))
+        self.assertNotIn('s3cret-pass', text)
+        self.assertNotIn(TOKEN_ID, text)
+        mode = os.stat(os.path.join(self.cache_dir, record)).st_mode
+        self.assertEqual(0o600, stat.S_IMODE(mode))
+        # A new command, the token gone (signed out): one request.
+        for name in os.listdir(self.cache_dir):
+            if name.endswith('.json'):
+                os.unlink(os.path.join(self.cache_dir, name))
+        seen = len(self.requests.request_history)
+        self.requests.post(TOKEN_URL, **TOKEN_RESPONSE)
+        self.make(passcode_command=self.COMMAND).get_auth_ref(self.session)
+        (post,) = self.requests.request_history[seen:]
+        ident = post.json()['auth']['identity']
+        self.assertEqual(['password', 'totp'], ident['methods'])
+        self.assertEqual('246810', ident['totp']['user']['passcode'])
+
+    def test_stale_record_one_extra_request_and_corrected(self) -> None:
+        self.requests.post(TOKEN_URL, [receipt_response(), TOKEN_RESPONSE])
+        self.make(passcode_command=self.COMMAND).get_auth_ref(self.session)
+        for name in os.listdir(self.cache_dir):
+            if name.endswith('.json'):
+                os.unlink(os.path.join(self.cache_dir, name))
+        password_only = json.loads(json.dumps(TOKEN_BODY))
+        password_only['token']['methods'] = ['password']
+        seen = len(self.requests.request_history)
+        self.requests.post(
+            TOKEN_URL,
+            [
+                UNAUTHORIZED,
+                {
+                    'status_code': 201,
+                    'headers': {'X-Subject-Token': TOKEN_ID},
+                    'json': password_only,
+                },
+            ],
+        )
+        self.make(passcode_command=self.COMMAND).get_auth_ref(self.session)
+        self.assertEqual(2, len(self.requests.request_history[seen:]))
+        self.assertEqual(
+            [], [n for n in os.listdir(self.cache_dir) if 'needs' in n]
+        )
+
+    def test_no_record_no_prompt_up_front(self) -> None:
+        self.terminal.return_value = True
+        password_only = json.loads(json.dumps(TOKEN_BODY))
+        password_only['token']['methods'] = ['password']
+        self.requests.post(
+            TOKEN_URL,
+            status_code=201,
+            headers={'X-Subject-Token': TOKEN_ID},
+            json=password_only,
+        )
+        self.make().get_auth_ref(self.session)
+        self.prompt.assert_not_called()
+        self.assertEqual(1, len(self.requests.request_history))

@@ -87,10 +87,32 @@ class FakeKeystone:
         self._methods_known = False
         #: Keystone refuses every code (its clock is off).
         self.refuse_codes = False
+        #: Domain records (extra attributes included), by ID.
+        self.domains: dict[str, dict[str, Any]] = {
+            'default': {'id': 'default', 'name': 'Default'},
+            'other': {'id': 'other', 'name': 'Other'},
+        }
+        #: Effective role assignments: (role ID, user ID, scope).
+        self.assignments: list[tuple[str, str, dict[str, Any]]] = [
+            ('r-admin', 'u1', {'project': {'domain': {'id': 'default'}}}),
+        ]
+        #: Users whose tokens were revoked, in order.
+        self.revoked: list[str] = []
+        #: This Keystone has no DELETE /v3/users/{id}/tokens (before 30).
+        self.no_revocation = False
+        #: The session's own token was revoked.
+        self.session_ended = False
+        #: Assert that nothing is sent after the own token was revoked
+        #: (off by default: tests reuse one fake for several commands).
+        self.strict_session = False
 
     # -- plumbing
 
     def _call(self, name: str) -> None:
+        assert not (self.strict_session and self.session_ended), (
+            'call after own revocation',
+            name,
+        )
         self.calls.append(name)
         if self.fail_at is not None and len(self.calls) == self.fail_at:
             raise Boom('Keystone failed (HTTP 503).')
@@ -170,6 +192,9 @@ class FakeKeystone:
 
     def find_domain_id(self, name_or_id: str) -> str:
         self._call('find_domain_id')
+        for domain in self.domains.values():
+            if name_or_id in (domain['id'], domain['name']):
+                return str(domain['id'])
         return 'default'
 
     def domain_enabled(self, domain_id: str) -> bool | None:
@@ -202,6 +227,17 @@ class FakeKeystone:
             self.update_user_options(user.id, noop)
         except mfa_client.Forbidden:
             return False
+        return True
+
+    def revoke_user_tokens(self, user_id: str) -> bool:
+        self._call('revoke_user_tokens')
+        if not self.admin and user_id != self.me:
+            raise mfa_client.Forbidden('403')
+        if self.no_revocation:
+            return False
+        self.revoked.append(user_id)
+        if user_id == self.me:
+            self.session_ended = True
         return True
 
     def list_credentials(
@@ -241,11 +277,33 @@ class FakeKeystone:
 
     def find_role_ids(self, name: str) -> list[str]:
         self._call('find_role_ids')
-        return ['r-admin']
+        return [f'r-{name}'] if name in ('admin', 'member') else []
 
-    def role_assignments(self, role_id: str) -> list[dict[str, Any]]:
+    def role_assignments(
+        self, role_id: str, include_names: bool = False
+    ) -> list[dict[str, Any]]:
         self._call('role_assignments')
-        return [{'user': {'id': 'u1'}, 'role': {'id': role_id}}]
+        return [
+            {
+                'user': {'id': user_id},
+                'role': {'id': role},
+                'scope': copy.deepcopy(scope),
+            }
+            for role, user_id, scope in self.assignments
+            if role == role_id
+        ]
+
+    def get_domain_extra(self, domain_id: str, key: str) -> Any:
+        self._call('get_domain_extra')
+        if domain_id not in self.domains:
+            raise mfa_client.NotFound('no domain')
+        return copy.deepcopy(self.domains[domain_id].get(key))
+
+    def set_domain_extra(self, domain_id: str, key: str, value: Any) -> None:
+        self._call('set_domain_extra')
+        if not self.admin:
+            raise mfa_client.Forbidden('403')
+        self.domains[domain_id][key] = copy.deepcopy(value)
 
     def _good(self, user_id: str, code: str) -> bool:
         user = self.users[user_id]
@@ -1083,6 +1141,7 @@ class TestStatusAudit(base.BaseTestCase):
                 'enabled_methods',
                 'find_role_ids',
                 'role_assignments',
+                'get_domain_extra',
             ],
             ks.calls,
         )

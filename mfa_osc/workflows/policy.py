@@ -1,0 +1,253 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A domain's MFA policy, kept in Keystone: who must use MFA, by when.
+
+The policy is an extra attribute of the domain (``mfa_policy``), set by
+an administrator with ``PATCH /v3/domains/{id}``. Every user of the
+domain reads it with their own token (``GET /v3/domains/{id}``), and none
+can change it. One record per domain, so users created later are covered
+without another write, and a policy is one request to set or to read.
+
+Setting a policy puts guard rules (a password still signs in, a code
+alone never will) on every covered user who has no rules yet, with the
+machinery of ``enforce --all``: one request per user, complete at any
+size, so that the users' own enrollment is never weaker than before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import dataclasses
+import datetime
+from typing import Any
+
+from mfa_osc import account as mfa_account
+from mfa_osc import client as mfa_client
+from mfa_osc import rules as mfa_rules
+from mfa_osc.workflows import bulk
+from mfa_osc.workflows import errors
+
+#: The domain's extra attribute that holds the policy.
+POLICY_KEY = 'mfa_policy'
+
+COMPLIANT = 'enrolled and enforced'
+NOT_ENFORCED = 'enrolled, not enforced'
+NOT_ENROLLED = 'not enrolled'
+OVERDUE = 'not enrolled, overdue'
+
+
+@dataclasses.dataclass
+class Policy:
+    """What ``policy show`` shows; dates are ISO 8601 (YYYY-MM-DD)."""
+
+    domain_id: str
+    required: bool
+    deadline: str | None
+    roles: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            'required': self.required,
+            'deadline': self.deadline,
+            'roles': list(self.roles),
+        }
+
+    @classmethod
+    def from_json(cls, domain_id: str, value: object) -> Policy | None:
+        """The policy of a domain record's attribute; None when unset."""
+        if not isinstance(value, dict) or not value.get('required'):
+            return None
+        deadline = value.get('deadline')
+        roles = value.get('roles')
+        return cls(
+            domain_id,
+            True,
+            parse_date(deadline) if isinstance(deadline, str) else None,
+            [str(r) for r in roles] if isinstance(roles, list) else [],
+        )
+
+    def days_left(self, today: datetime.date | None = None) -> int:
+        """Days until the deadline (0 or less: past; no deadline: 0)."""
+        if self.deadline is None:
+            return 0
+        today = today or datetime.datetime.now(datetime.UTC).date()
+        return (datetime.date.fromisoformat(self.deadline) - today).days
+
+
+def parse_date(text: str) -> str:
+    """A date as YYYY-MM-DD, or a WorkflowError saying so."""
+    try:
+        return datetime.date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise errors.WorkflowError(
+            f'{text!r} is not a date: give it as YYYY-MM-DD (ISO 8601), '
+            'for example 2027-03-31.'
+        ) from None
+
+
+def read(client: mfa_client.Keystone, domain_id: str) -> Policy | None:
+    return Policy.from_json(
+        domain_id, client.get_domain_extra(domain_id, POLICY_KEY)
+    )
+
+
+def show(client: mfa_client.Keystone, domain: str) -> Policy | None:
+    """The policy of a domain (name or ID), or None."""
+    return read(client, client.find_domain_id(domain))
+
+
+def covered_ids(
+    client: mfa_client.Keystone,
+    policy: Policy,
+    accounts: Iterable[mfa_account.Account],
+) -> set[str]:
+    """Who of ``accounts`` (users of the policy's domain) it covers.
+
+    Without roles, every user of the domain; with roles, those holding
+    one of them (effectively, groups included) on the domain or one of
+    its projects: one request per role.
+    """
+    ids = {a.user_id for a in accounts if a.user.domain_id == policy.domain_id}
+    if not policy.roles:
+        return ids
+    holders: set[str] = set()
+    for name in policy.roles:
+        for role_id in client.find_role_ids(name):
+            for item in client.role_assignments(role_id, include_names=True):
+                if _scope_domain(item.get('scope')) == policy.domain_id:
+                    user = item.get('user')
+                    if isinstance(user, dict) and user.get('id'):
+                        holders.add(str(user['id']))
+    return ids & holders
+
+
+def _scope_domain(scope: object) -> str | None:
+    if not isinstance(scope, dict):
+        return None
+    for key in ('domain', 'project'):
+        target = scope.get(key)
+        if not isinstance(target, dict):
+            continue
+        if key == 'domain':
+            return str(target.get('id')) if target.get('id') else None
+        domain = target.get('domain')
+        if isinstance(domain, dict) and domain.get('id'):
+            return str(domain['id'])
+    return None
+
+
+def needs_guard(account: mfa_account.Account) -> bool:
+    """A covered user with no rules yet: guard rules make their own
+    enrollment safe (a code alone never signs in)."""
+    return not account.options.rules and account.state() in (
+        mfa_rules.STATE_NOT_ENROLLED,
+        mfa_rules.STATE_CODE_ALONE,
+    )
+
+
+def compliance(
+    account: mfa_account.Account,
+    policy: Policy | None,
+    today: datetime.date | None = None,
+) -> str | None:
+    """Where a covered user stands against the policy (None: uncovered)."""
+    if policy is None:
+        return None
+    state = account.state()
+    if state == mfa_rules.STATE_ENFORCED:
+        return COMPLIANT
+    if account.verified:
+        return NOT_ENFORCED
+    left = policy.days_left(today)
+    if left > 0:
+        return f'{NOT_ENROLLED}, {left} day{"s" if left != 1 else ""} left'
+    return OVERDUE
+
+
+def guard_changes(
+    client: mfa_client.Keystone, accounts: list[mfa_account.Account]
+) -> list[bulk.Change]:
+    """Guard rules for the accounts a policy covers that have no rules.
+
+    One read per domain among ``accounts`` (a domain the signed-in user
+    may not read has no policy for this purpose), and one per role the
+    policies name.
+    """
+    changes: list[bulk.Change] = []
+    for domain_id in sorted({str(a.user.domain_id) for a in accounts}):
+        try:
+            policy = read(client, domain_id)
+        except (mfa_client.Forbidden, mfa_client.NotFound):
+            continue
+        if policy is None:
+            continue
+        mine = [a for a in accounts if a.user.domain_id == domain_id]
+        covered = covered_ids(client, policy, mine)
+        changes += [
+            (a, bulk.ACTION_GUARD, [list(r) for r in mfa_rules.GUARD_RULES])
+            for a in mine
+            if a.user_id in covered and needs_guard(a)
+        ]
+    return changes
+
+
+def set_policy(
+    client: mfa_client.Keystone,
+    domain: str,
+    *,
+    deadline: str | None = None,
+    roles: Iterable[str] = (),
+    dry_run: bool = False,
+    progress: bulk.Progress | None = None,
+) -> tuple[Policy, list[bulk.BulkRow]]:
+    """Store the policy, then guard every covered user without rules.
+
+    The policy is stored first: a run interrupted while guarding leaves
+    it in place, and running the command again guards the rest (as
+    ``enforce --all --domain`` does).
+    """
+    domain_id = client.find_domain_id(domain)
+    names = sorted(set(roles))
+    for name in names:
+        if not client.find_role_ids(name):
+            raise errors.WorkflowError(
+                f'No role named {name!r}; check `openstack role list`. '
+                'Nothing was changed.'
+            )
+    policy = Policy(
+        domain_id, True, parse_date(deadline) if deadline else None, names
+    )
+    if not dry_run:
+        client.set_domain_extra(domain_id, POLICY_KEY, policy.to_json())
+    accounts = mfa_account.load_all(client, domain_id)
+    covered = covered_ids(client, policy, accounts)
+    todo: list[bulk.Change] = [
+        (a, bulk.ACTION_GUARD, [list(r) for r in mfa_rules.GUARD_RULES])
+        for a in accounts
+        if a.user_id in covered and needs_guard(a)
+    ]
+    rows = bulk.apply(
+        client,
+        todo,
+        dry_run=dry_run,
+        keep_sessions=False,
+        progress=progress,
+    )
+    return policy, rows
+
+
+def unset(client: mfa_client.Keystone, domain: str) -> str:
+    """Remove a domain's policy; users' rules stay as they are."""
+    domain_id = client.find_domain_id(domain)
+    client.set_domain_extra(domain_id, POLICY_KEY, None)
+    return domain_id
