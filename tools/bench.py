@@ -22,7 +22,9 @@ Run with ``tox -e bench``. Starts a throwaway local Keystone, then prints:
 5. the audit (``openstack mfa status --all``): its request count and its
    time against ``openstack user list`` for the same 1000 users;
 6. the audit at cloud scale: 20,000 users on PostgreSQL (sqlite where it
-   is missing), against listing the same users page by page.
+   is missing), against listing the same users page by page;
+7. sign-in round trips over a 100 ms network, per path, against upstream
+   v3password and upstream v3multifactor.
 
 No number here is a pass/fail threshold; tests assert behaviour, this
 script measures it.
@@ -52,6 +54,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_scale  # noqa: E402
+import bench_trips  # noqa: E402
 
 from tests.functional import mfa_base  # noqa: E402
 
@@ -347,6 +350,7 @@ def main() -> int:
     with local_keystone.LocalKeystone(config=config) as ks:
         bench_cli(ks, args.runs)
         bench_round_trips(ks, args.runs)
+        bench_trips.bench(ks, line)
         bench_audit(ks, args.users)
     if args.scale_users:
         bench_scale.bench(
