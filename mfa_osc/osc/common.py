@@ -41,6 +41,7 @@ from mfa_osc import client as mfa_client
 from mfa_osc import redact
 from mfa_osc import rules as mfa_rules
 from mfa_osc.auth import sources
+from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import errors as workflow_errors
 
 LOG = logging.getLogger(__name__)
@@ -351,3 +352,44 @@ def fresh_second_factor(app: Any) -> bool:
     """
     auth = getattr(app.client_manager, 'auth', None)
     return getattr(auth, 'fresh_second_factor', False) is True
+
+
+def add_application_credential_options(
+    parser: argparse.ArgumentParser,
+) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        '--application-credentials',
+        dest='application_credentials',
+        action='store_const',
+        const=True,
+        default=None,
+        help='Let application credentials sign in without TOTP '
+        '(default: as the account allows today; allowed without rules)',
+    )
+    group.add_argument(
+        '--no-application-credentials',
+        dest='application_credentials',
+        action='store_const',
+        const=False,
+        help='Do not let application credentials sign in without TOTP',
+    )
+
+
+def add_keep_sessions_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--keep-sessions',
+        action='store_true',
+        help='Do not revoke the tokens the user signed in with before '
+        'their rules were tightened (default: revoke them, so a session '
+        'opened with a password alone ends now; application credentials '
+        'keep working)',
+    )
+
+
+def warn_sessions(app: Any, sessions: str) -> None:
+    """Say on stderr when older tokens stay valid."""
+    if sessions.startswith(enforce_flow.SESSIONS_FAILED) or (
+        sessions == enforce_flow.SESSIONS_UNSUPPORTED
+    ):
+        app.stderr.write(f'Older sessions of the user: {sessions}.\n')

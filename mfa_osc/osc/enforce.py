@@ -24,7 +24,6 @@ from osc_lib.command import command
 from mfa_osc import account as mfa_account
 from mfa_osc.osc import audit
 from mfa_osc.osc import common
-from mfa_osc.osc import enroll
 from mfa_osc.osc import progress
 from mfa_osc.workflows import bulk as bulk_flow
 from mfa_osc.workflows import enforce as enforce_flow
@@ -46,8 +45,8 @@ class EnforceMFA(command.ShowOne):
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        enroll.add_application_credential_options(parser)
-        enroll.add_keep_sessions_option(parser)
+        common.add_application_credential_options(parser)
+        common.add_keep_sessions_option(parser)
         common.add_user_options(parser, 'User to enforce MFA for')
         parser.add_argument(
             '--all',
@@ -96,7 +95,7 @@ class EnforceMFA(command.ShowOne):
                 **_keep(args),
             )
         self._sessions_failed = result.sessions_failed
-        enroll.warn_sessions(self.app, result.sessions)
+        common.warn_sessions(self.app, result.sessions)
         if result.action == enforce_flow.ACTION_GUARDED:
             self.app.stderr.write(
                 'No verified device yet, so MFA is not required; guard rules '

@@ -32,52 +32,10 @@ from mfa_osc import redact
 from mfa_osc import totp
 from mfa_osc.auth import sources
 from mfa_osc.osc import common
-from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import enroll as enroll_flow
 from mfa_osc.workflows import errors as workflow_errors
 
 LOG = logging.getLogger(__name__)
-
-
-def add_application_credential_options(
-    parser: argparse.ArgumentParser,
-) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        '--application-credentials',
-        dest='application_credentials',
-        action='store_const',
-        const=True,
-        default=None,
-        help='Let application credentials sign in without TOTP '
-        '(default: as the account allows today; allowed without rules)',
-    )
-    group.add_argument(
-        '--no-application-credentials',
-        dest='application_credentials',
-        action='store_const',
-        const=False,
-        help='Do not let application credentials sign in without TOTP',
-    )
-
-
-def add_keep_sessions_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        '--keep-sessions',
-        action='store_true',
-        help='Do not revoke the tokens the user signed in with before '
-        'their rules were tightened (default: revoke them, so a session '
-        'opened with a password alone ends now; application credentials '
-        'keep working)',
-    )
-
-
-def warn_sessions(app: Any, sessions: str) -> None:
-    """Say on stderr when older tokens stay valid."""
-    if sessions.startswith(enforce_flow.SESSIONS_FAILED) or (
-        sessions == enforce_flow.SESSIONS_UNSUPPORTED
-    ):
-        app.stderr.write(f'Older sessions of the user: {sessions}.\n')
 
 
 class EnrollMFA(command.ShowOne):
@@ -153,8 +111,8 @@ class EnrollMFA(command.ShowOne):
             metavar='<path>',
             help='Also write the recovery codes to a new file (mode 0600)',
         )
-        add_application_credential_options(parser)
-        add_keep_sessions_option(parser)
+        common.add_application_credential_options(parser)
+        common.add_keep_sessions_option(parser)
         parser.add_argument(
             '--allow-weaker',
             action='store_true',
@@ -309,7 +267,7 @@ class EnrollMFA(command.ShowOne):
                 'Recovery codes are shown once: store them safely. Each '
                 'signs in once, with the password, instead of a passcode.\n'
             )
-        warn_sessions(self.app, result.sessions)
+        common.warn_sessions(self.app, result.sessions)
         if result.admin_command:
             err.write(
                 'The device is verified but MFA is not enforced yet: this '
