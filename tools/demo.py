@@ -29,6 +29,7 @@ writes them to a new file (mode 0600), for the test that checks this.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -210,6 +211,37 @@ class Demo:
         if code != 0:
             raise DemoFailed(f'`openstack mfa enroll` exited {code}')
 
+    def set_up_at_sign_in(self, env: dict[str, str]) -> None:
+        """A sign-in that a domain's MFA policy turns into a set-up."""
+        args = ['token', 'issue', '-c', 'user_id', '-c', 'expires']
+        print(f'\n{BOLD}bob$ openstack {" ".join(args)}{RESET}')
+        print(
+            f'{DIM}# on a terminal, after the deadline: set up a device, '
+            f'then the command carries on (the demo plays the phone){RESET}'
+        )
+        phone: dict[str, str] = {}
+
+        def scan(screen: str) -> str:
+            found = re.search(r'Secret: ([A-Z2-7 ]+)\n', screen)
+            if found is None:
+                raise DemoFailed('the set-up showed no secret')
+            phone['secret'] = totp.normalize_secret(found.group(1))
+            self.keep_secret(phone['secret'], found.group(1).strip())
+            return totp.passcode(phone['secret'])
+
+        code, output = terminal.run_on_pty(
+            [OPENSTACK, *args],
+            env,
+            [('Code shown by the app: ', scan)],
+            timeout=180,
+        )
+        self.keep_secret(
+            *re.findall(r'[A-Z2-7]{4}(?:-[A-Z2-7]{4}){3}', output)
+        )
+        self.show(output.rstrip())
+        if code != 0:
+            raise DemoFailed(f'the sign-in with set-up exited {code}')
+
     def recovery_codes(self) -> list[str]:
         if not os.path.exists(self.codes_file):
             return []
@@ -386,6 +418,79 @@ class Demo:
             ],
             alice,
             note='back to a password alone, until she enrolls a new phone',
+        )
+
+        self.say(
+            'A rollout: the administrator requires MFA in a domain, with a '
+            'deadline'
+        )
+        self.run('admin', ['domain', 'create', 'corp'], admin)
+        self.run(
+            'admin', ['project', 'create', '--domain', 'corp', 'web'], admin
+        )
+        self.run(
+            'admin',
+            ['user', 'create', '--domain', 'corp', '--password',
+             self.password, 'bob'],
+            admin,
+        )  # fmt: skip
+        self.run(
+            'admin',
+            ['role', 'add', '--user', 'bob', '--user-domain', 'corp',
+             '--project', 'web', '--project-domain', 'corp', 'member'],
+            admin,
+        )  # fmt: skip
+        deadline = (
+            datetime.datetime.now(datetime.UTC).date()
+            + datetime.timedelta(days=14)
+        ).isoformat()
+        self.run(
+            'admin',
+            ['mfa', 'policy', 'set', '--domain', 'corp', '--required',
+             '--deadline', deadline],
+            admin,
+            note='guard rules go on every covered user without rules',
+        )  # fmt: skip
+        bob = self.alice_env(
+            OS_USERNAME='bob',
+            OS_USER_DOMAIN_NAME='corp',
+            OS_PROJECT_NAME='web',
+            OS_PROJECT_DOMAIN_NAME='corp',
+        )
+        self.run(
+            'bob',
+            ['token', 'issue', '-c', 'user_id'],
+            bob,
+            note='before the deadline: a reminder, and the command runs',
+        )
+        self.run(
+            'admin',
+            ['mfa', 'policy', 'set', '--domain', 'corp', '--required'],
+            admin,
+            note='no deadline: required from now on',
+        )  # fmt: skip
+        self.run(
+            'bob',
+            ['token', 'issue', '-c', 'user_id'],
+            self.alice_env(
+                OS_USERNAME='bob',
+                OS_USER_DOMAIN_NAME='corp',
+                OS_PROJECT_NAME='web',
+                OS_PROJECT_DOMAIN_NAME='corp',
+                **{'OS_TOKEN_CACHE': 'off'},
+            ),
+            expect='refused',
+            note='without a terminal (a script): a clear error',
+        )
+        self.set_up_at_sign_in(bob)
+        self.run(
+            'admin',
+            ['mfa', 'audit', '--domain', 'corp', '-c', 'name', '-c',
+             'compliance'],
+            admin,
+        )  # fmt: skip
+        self.run(
+            'admin', ['mfa', 'enforce', '--all', '--domain', 'corp'], admin
         )
 
 

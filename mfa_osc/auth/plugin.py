@@ -398,12 +398,35 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
                 "verified: give the cloud's CA certificate with --os-cacert, "
                 'OS_CACERT or cacert in clouds.yaml (openstacksdk: cacert=).'
             ) from exc
+        if 'totp' not in token_methods(ref):
+            ref = self._apply_policy(session, ref)
         if 'totp' in token_methods(ref):
             if self._sent_recovery:
                 self._use_up_recovery_code(session, ref, self._sent_recovery)
             self.fresh_second_factor = True
             self._remember(ref, self._scope_key())
         return ref
+
+    def _apply_policy(
+        self, session: ks_session.Session, ref: access.AccessInfoV3
+    ) -> access.AccessInfoV3:
+        """A domain's MFA policy, after a sign-in without a second factor.
+
+        When a device was set up just now, sign in again with its code so
+        the command carries on with a token that carries ``totp``.
+        """
+        # NOTE: imported here: a sign-in with a second factor never needs
+        # it.
+        from mfa_osc.auth import policy as mfa_policy
+
+        code = mfa_policy.check(session, ref, self.auth_url)
+        if code is None:
+            return ref
+        redact.register(code)
+        self._record_totp(True)
+        return self._send(
+            session, [self._password_method(), self._totp_method(code)]
+        )
 
     def _sign_in(self, session: ks_session.Session) -> access.AccessInfoV3:
         upfront = self._upfront_passcode() if 'totp' in self.methods else None
@@ -784,23 +807,15 @@ class MultiFactor(cached.CachedSignIn, base.Auth):
         A code must never work twice: if it cannot be used up, the token
         it bought is revoked and the sign-in fails.
         """
-        from keystoneauth1 import token_endpoint
-
         from mfa_osc import account as mfa_account
         from mfa_osc import client as mfa_client
 
         token = ref.auth_token or ''
-        as_user = ks_session.Session(
-            auth=token_endpoint.Token(
-                identity.identity_url(self.auth_url), token
-            ),
-            verify=session.verify,
-            cert=session.cert,
-        )
+        as_user = mfa_client.MFAClient.for_token(session, self.auth_url, token)
         self.recovery_code = self._sent_recovery = None
         try:
             left = mfa_account.use_up_recovery_code(
-                mfa_client.MFAClient(as_user), str(ref.user_id), code
+                as_user, str(ref.user_id), code
             )
         except Exception as exc:
             with contextlib.suppress(Exception):

@@ -10,24 +10,30 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The MFA policy check after a sign-in without TOTP (issue 14).
+"""The MFA policy check after a sign-in without TOTP.
 
 ``v3multifactor`` calls :func:`check` after a sign-in whose token lacks
 ``totp``. A domain's MFA policy is the domain's ``mfa_policy`` attribute,
 which every user of the domain reads with their own token (``GET
 /v3/domains/{id}``). The answer is cached for a day in a file beside the
 token cache (``policy-check.state``, 0600): per cloud and user, the date
-checked and the policy, no secret and no token; so a user whom no policy
-covers pays at most one small request per day.
+checked, the policy and whether a device was seen, no secret and no
+token; so a user whom no policy covers pays at most one small request per
+day.
 
-For a covered user:
+A covered user who has a device (verified by mfa-osc, or hand-made) is
+left alone: enforcing its rules is an administrator's ``mfa enforce``.
+Whether there is one costs one request (the user's own credentials), only
+for covered users, until one is seen. For a covered user without one:
 
 * before the deadline, one line on standard error with the deadline and
   the command to run;
 * after it (or with none), on a terminal, the enrollment the OSC layer
-  registered (:func:`register`) is offered, and the command carries on;
-  without a terminal, or without one registered, :class:`PolicyRequired`,
-  naming the command to run.
+  registered (:mod:`mfa_osc.auth.hooks`) is offered; it returns a
+  passcode of the new device, with which the plugin signs in again, so
+  that the command carries on with a token that carries ``totp``;
+  without a terminal, or without one registered (openstacksdk, Ansible),
+  :class:`PolicyRequired`, naming the command to run.
 
 The plugin never imports the workflows: the OSC layer passes the
 enrollment in. It also says which commands are exempt (``openstack mfa
@@ -37,7 +43,6 @@ client carrying the policy out: Keystone enforces only the users' rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import contextlib
 import datetime
 import hashlib
@@ -55,30 +60,16 @@ from keystoneauth1 import session as ks_session
 from mfa_osc import identity
 from mfa_osc.auth import cache
 from mfa_osc.auth import exceptions
+from mfa_osc.auth import hooks
 
 #: The domain's extra attribute (mfa_osc.workflows.policy.POLICY_KEY).
 POLICY_KEY = 'mfa_policy'
 STATE_FILE = 'policy-check.state'
 COMMAND = 'openstack mfa enroll'
 
-#: Offered on a terminal after the deadline: (session, the token's
-#: AccessInfo) -> True once a device is enrolled.
-Enroll = Callable[[ks_session.Session, access.AccessInfoV3], bool]
-
 
 class PolicyRequired(exceptions.MFAError):
     """A domain's MFA policy requires a device this user does not have."""
-
-
-_registered: dict[str, Any] = {'enroll': None, 'exempt': False}
-
-
-def register(enroll: Enroll | None, *, exempt: bool = False) -> None:
-    """What the OSC layer passes in: the enrollment to offer on a
-    terminal, and whether the running command is exempt from the check
-    (``mfa enroll``, ``mfa status``)."""
-    _registered['enroll'] = enroll
-    _registered['exempt'] = exempt
 
 
 def _today() -> datetime.date:
@@ -166,20 +157,83 @@ def policy_for(
     *,
     today: datetime.date | None = None,
     directory: Path | None = None,
-) -> dict[str, Any] | None:
-    """The policy of the user's domain, read at most once a day."""
+    fresh: bool = False,
+) -> tuple[dict[str, Any] | None, bool]:
+    """The policy of the user's domain, read at most once a day (or now,
+    with ``fresh``), and whether it was read now."""
     today = today or _today()
     directory = directory or cache.cache_dir()
     state = _load(directory)
     key = _key(auth_url, str(ref.user_id))
     entry = state.get(key)
-    if isinstance(entry, dict) and entry.get('checked') == today.isoformat():
+    if (
+        not fresh
+        and isinstance(entry, dict)
+        and entry.get('checked') == today.isoformat()
+    ):
         policy = entry.get('policy')
-        return policy if isinstance(policy, dict) else None
+        return (policy if isinstance(policy, dict) else None), False
     policy = _read_policy(session, ref, auth_url)
     state[key] = {'checked': today.isoformat(), 'policy': policy}
     _store(directory, state)
-    return policy
+    return policy, True
+
+
+def _covers(policy: dict[str, Any], ref: access.AccessInfoV3) -> bool:
+    roles = set(policy.get('roles') or [])
+    # NOTE: the token's roles on its scope: a policy for admins only
+    # covers a member's sign-in on a project where they are admin.
+    return not roles or bool(roles & set(ref.role_names or []))
+
+
+def _device_seen(
+    session: ks_session.Session,
+    ref: access.AccessInfoV3,
+    auth_url: str,
+    directory: Path,
+) -> bool:
+    """Whether the user has a device; once seen, remembered for the day."""
+    state = _load(directory)
+    key = _key(auth_url, str(ref.user_id))
+    entry = state.get(key)
+    if isinstance(entry, dict) and entry.get('device'):
+        return True
+    # NOTE: imported here: only a covered user's sign-in gets this far.
+    from mfa_osc import account as mfa_account
+    from mfa_osc import client as mfa_client
+
+    user = mfa_client.User(
+        str(ref.user_id), ref.username, ref.user_domain_id, True, {}
+    )
+    try:
+        client = mfa_client.MFAClient.for_token(
+            session, auth_url, str(ref.auth_token)
+        )
+        account = mfa_account.account_from(
+            user, client.list_credentials(user_id=user.id)
+        )
+    except Exception:  # noqa: BLE001
+        # NOTE: unknown: treated as no device, so the user is reminded (or
+        # offered a set-up, which reads the account again) rather than let
+        # through against the policy.
+        return False
+    if not account.devices:
+        return False
+    mark_device(ref, auth_url, directory)
+    return True
+
+
+def mark_device(
+    ref: access.AccessInfoV3, auth_url: str, directory: Path | None = None
+) -> None:
+    """Remember for the day that the user has a device."""
+    directory = directory or cache.cache_dir()
+    state = _load(directory)
+    key = _key(auth_url, str(ref.user_id))
+    entry = state.get(key)
+    if isinstance(entry, dict):
+        entry['device'] = True
+        _store(directory, state)
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -199,24 +253,40 @@ def check(
     directory: Path | None = None,
     stderr: TextIO | None = None,
     stdin: TextIO | None = None,
-) -> None:
-    """After a sign-in: carry out the domain's MFA policy, if any."""
+) -> str | None:
+    """After a sign-in: carry out the domain's MFA policy, if any.
+
+    Returns a passcode of a device enrolled here, with which the caller
+    signs in again; None when the sign-in stands as it is.
+    """
     if 'totp' in identity.token_methods(
         ref._data if isinstance(ref._data, dict) else None
     ):
-        return
-    if _registered['exempt']:
-        return
-    policy = policy_for(
+        return None
+    if hooks.registered.exempt:
+        return None
+    directory = directory or cache.cache_dir()
+    policy, read_now = policy_for(
         session, ref, auth_url, today=today, directory=directory
     )
-    if policy is None:
-        return
-    roles = set(policy.get('roles') or [])
-    if roles and not roles & set(ref.role_names or []):
-        # NOTE: the token's roles on its scope: a policy for admins only
-        # covers a member's sign-in on a project where they are admin.
-        return
+    if policy is None or not _covers(policy, ref):
+        return None
+    if _device_seen(session, ref, auth_url, directory):
+        return None
+    # NOTE: a covered user without a device, who is told something at
+    # every sign-in anyway, reads the policy again each time: a deadline
+    # brought forward, or a policy lifted, applies at once for them.
+    if not read_now:
+        policy, _ = policy_for(
+            session,
+            ref,
+            auth_url,
+            today=today,
+            directory=directory,
+            fresh=True,
+        )
+        if policy is None or not _covers(policy, ref):
+            return None
     today = today or _today()
     stderr = stderr or sys.stderr
     deadline = policy.get('deadline')
@@ -225,16 +295,19 @@ def check(
             f'MFA is required for your account from {deadline} (your '
             f"domain's policy): set up a device now with `{COMMAND}`.\n"
         )
-        return
-    enroll: Enroll | None = _registered['enroll']
+        return None
+    enroll = hooks.registered.enroll
     if enroll is not None and _is_terminal(stdin or sys.stdin):
         stderr.write(
             "Your domain's policy requires MFA"
             + (f' since {deadline}' if deadline else '')
             + ': set up a device now, then your command carries on.\n'
         )
-        if enroll(session, ref):
-            return
+        stderr.flush()
+        code = enroll(session, ref, auth_url)
+        if code is not None:
+            mark_device(ref, auth_url, directory)
+            return code
     raise PolicyRequired(
         "Your domain's policy requires MFA"
         + (f' since {deadline}' if deadline else '')

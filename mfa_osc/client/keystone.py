@@ -94,6 +94,28 @@ class MFAClient:
         #: Called after each page of a list with (what, rows so far).
         self.on_page: Callable[[str, int], None] | None = None
 
+    @classmethod
+    def for_token(
+        cls, session: ks_session.Session, auth_url: str, token: str
+    ) -> MFAClient:
+        """A client acting with ``token`` on Keystone at ``auth_url``.
+
+        For the sign-in plugin, which holds a token it has just been given
+        and no catalog lookup of its own; the TLS settings are those of
+        ``session``.
+        """
+        from keystoneauth1 import token_endpoint
+
+        return cls(
+            ks_session.Session(
+                auth=token_endpoint.Token(
+                    identity.identity_url(auth_url), token
+                ),
+                verify=session.verify,
+                cert=session.cert,
+            )
+        )
+
     # -- plumbing ---------------------------------------------------------
 
     @property

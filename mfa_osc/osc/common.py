@@ -116,6 +116,25 @@ def qr_text(data: str, colour: bool = True) -> str:
 SECRET_FILE_LIMIT = 4096
 
 
+def show_new_device(
+    out: TextIO,
+    name: str,
+    secret: str,
+    uri: str,
+    *,
+    qr: bool = True,
+    text: bool = False,
+) -> None:
+    """Show a new device's secret on the terminal: QR code and/or text."""
+    if qr:
+        out.write(f'Scan this QR code with the authenticator app ({name}):\n')
+        out.write(qr_text(uri))
+    if text:
+        grouped = ' '.join(secret[i : i + 4] for i in range(0, len(secret), 4))
+        out.write(f'Secret: {grouped}\nURI: {uri}\n')
+    out.flush()
+
+
 def _new_fd(path: str) -> int:
     """Create a new file, mode 0600; never overwrite or follow a link.
 

@@ -297,18 +297,14 @@ class EnrollMFA(command.ShowOne):
     def _show(
         self, args: argparse.Namespace, name: str, secret: str, uri: str
     ) -> None:
-        out = self.app.stderr
-        if not args.no_qr:
-            out.write(
-                f'Scan this QR code with the authenticator app ({name}):\n'
-            )
-            out.write(common.qr_text(uri))
-        if args.show_secret or args.no_qr:
-            grouped = ' '.join(
-                secret[i : i + 4] for i in range(0, len(secret), 4)
-            )
-            out.write(f'Secret: {grouped}\nURI: {uri}\n')
-        out.flush()
+        common.show_new_device(
+            self.app.stderr,
+            name,
+            secret,
+            uri,
+            qr=not args.no_qr,
+            text=args.show_secret or args.no_qr,
+        )
 
     def _passcodes(
         self, given: str | None, interactive: bool

@@ -63,6 +63,7 @@ def build_option_parser(
     if redact.secrets_in(sys.argv, os.environ) or _verbose(sys.argv):
         redact.install()
     mask_configuration_show()
+    register_policy_set_up(sys.argv[1:])
     parser.add_argument(
         '--os-mfa-api-version',
         metavar='<mfa-api-version>',
@@ -71,6 +72,33 @@ def build_option_parser(
         '(Env: OS_MFA_API_VERSION)',
     )
     return parser
+
+
+#: The commands a domain's MFA policy never stops, so no one is stuck.
+POLICY_EXEMPT = (('mfa', 'enroll'), ('mfa', 'status'))
+
+
+def register_policy_set_up(argv: list[str]) -> None:
+    """Offer the enrollment at sign-in that a domain's MFA policy asks for.
+
+    The sign-in plugin must not import the commands, so they are handed to
+    it here (imported only when a sign-in needs them).
+    """
+    from mfa_osc.auth import hooks
+
+    words = [a for a in argv if not a.startswith('-')]
+    exempt = any(
+        words[i : i + 2] == list(pair)
+        for pair in POLICY_EXEMPT
+        for i in range(len(words))
+    )
+    hooks.register(_enroll_at_sign_in, exempt=exempt)
+
+
+def _enroll_at_sign_in(*args: Any) -> str | None:
+    from mfa_osc.osc import sign_in
+
+    return sign_in.enroll_at_sign_in(*args)
 
 
 #: Configuration keys (``auth.`` left off) that ``openstack configuration

@@ -201,9 +201,9 @@ class TestSessionsEnded(mfa_base.MFATestCase):
         self.assertEqual(401, self.password_status(admin))
 
 
-class TestPolicy(mfa_base.MFATestCase):
-    """``policy set|show|unset`` and the audit, on a domain of the test's
-    own (other tests' users are never touched)."""
+class DomainCase(mfa_base.MFATestCase):
+    """A domain of the test's own (other tests' users are never touched),
+    and users in it with a project each."""
 
     def setUp(self) -> None:
         super().setUp()
@@ -249,6 +249,10 @@ class TestPolicy(mfa_base.MFATestCase):
             'mfa', 'audit', '--domain', self.domain, env=self.env()
         )
         return {str(r['name']): r for r in rows}
+
+
+class TestPolicy(DomainCase):
+    """``policy set|show|unset`` and the audit."""
 
     def test_set_show_unset_guard_and_audit(self) -> None:
         boss = self.user('boss', role='admin')

@@ -35,8 +35,11 @@ from mfa_osc import recovery
 from mfa_osc import totp
 from mfa_osc.auth import exceptions
 from mfa_osc.auth import plugin
+from mfa_osc.auth import policy as auth_policy
 
 AUTH_URL = 'http://keystone.test/v3'
+#: The check itself, before PluginTestCase replaces it.
+POLICY_CHECK = auth_policy.check
 TOKEN_URL = AUTH_URL + '/auth/tokens'
 SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'
 RECEIPT = 'gAAAAAB-receipt'
@@ -148,6 +151,11 @@ class PluginTestCase(base.BaseTestCase):
             )
         ).mock
         self.useFixture(fixtures.MonkeyPatch('sys.argv', ['openstack']))
+        # NOTE: the policy check after a sign-in without TOTP has tests of
+        # its own (TestPolicyAtSignIn, test_policy): here it sees no policy.
+        self.policy_check = self.useFixture(
+            fixtures_patch('mfa_osc.auth.policy.check', return_value=None)
+        ).mock
         for name in (
             'OS_PASSCODE',
             'OS_TOTP_SECRET',
@@ -1215,3 +1223,51 @@ class TestReceiptRecord(PluginTestCase):
         self.make().get_auth_ref(self.session)
         self.prompt.assert_not_called()
         self.assertEqual(1, len(self.requests.request_history))
+
+
+class TestPolicyAtSignIn(PluginTestCase):
+    """The domain's MFA policy after a sign-in without a second factor."""
+
+    def test_checked_only_after_a_sign_in_without_totp(self) -> None:
+        self.requests.post(TOKEN_URL, **TOKEN_RESPONSE)
+        self.make(passcode='123456').get_auth_ref(self.session)
+        self.policy_check.assert_not_called()
+        self.requests.post(TOKEN_URL, **PASSWORD_TOKEN_RESPONSE)
+        ref = self.make(token_cache=False).get_auth_ref(self.session)
+        self.policy_check.assert_called_once_with(self.session, ref, AUTH_URL)
+
+    def test_a_device_set_up_now_signs_in_again_with_its_code(self) -> None:
+        self.requests.post(
+            TOKEN_URL, [PASSWORD_TOKEN_RESPONSE, TOKEN_RESPONSE]
+        )
+        self.policy_check.return_value = '654321'
+        auth = self.make()
+
+        ref = auth.get_auth_ref(self.session)
+
+        self.assertEqual(['password', 'totp'], plugin.token_methods(ref))
+        again = self.bodies()[1]['auth']['identity']
+        self.assertEqual(['password', 'totp'], again['methods'])
+        self.assertEqual(totp_part('654321'), again['totp'])
+        self.assertTrue(auth.fresh_second_factor)
+        # The MFA token is kept: the next command asks for nothing.
+        self.policy_check.return_value = None
+        later = self.make()
+        self.assertEqual(TOKEN_ID, later.get_auth_ref(self.session).auth_token)
+        self.assertEqual(2, len(self.requests.request_history))
+
+    def test_outside_any_policy_one_request_a_day(self) -> None:
+        self.useFixture(
+            fixtures.MonkeyPatch('mfa_osc.auth.policy.check', POLICY_CHECK)
+        )
+        self.requests.post(TOKEN_URL, **PASSWORD_TOKEN_RESPONSE)
+        domain = self.requests.get(
+            AUTH_URL + '/domains/default',
+            json={'domain': {'id': 'default', 'name': 'Default'}},
+        )
+        for _ in range(3):
+            self.make().get_auth_ref(self.session)
+        self.assertEqual(1, domain.call_count)
+        self.assertEqual(4, len(self.requests.request_history))
+        state = os.path.join(self.cache_dir, auth_policy.STATE_FILE)
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(state).st_mode))

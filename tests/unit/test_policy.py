@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import json
 import pathlib
 from unittest import mock
 
@@ -27,6 +28,8 @@ from oslotest import base
 from requests_mock.contrib import fixture as rm_fixture
 
 from mfa_osc import rules as mfa_rules
+from mfa_osc import totp
+from mfa_osc.auth import hooks
 from mfa_osc.auth import policy as auth_policy
 from mfa_osc.osc import policy as policy_cmd
 from mfa_osc.workflows import bulk
@@ -285,9 +288,17 @@ class TestSignInCheck(base.BaseTestCase):
         self.requests = self.useFixture(rm_fixture.Fixture())
         self.dir = pathlib.Path(self.useFixture(fixtures.TempDir()).path)
         self.session = ks_session.Session()
-        self.addCleanup(auth_policy.register, None)
+        self.addCleanup(hooks.register, None)
         self.policy: dict[str, object] | None = None
         self.requests.get(self.URL + '/domains/d1', json=self.domain)
+        self.creds: list[dict[str, object]] = []
+        self.requests.get(
+            self.URL + '/credentials',
+            json=lambda request, context: {
+                'credentials': self.creds,
+                'links': {'next': None},
+            },
+        )
 
     def domain(self, request: object, context: object) -> dict[str, object]:
         body: dict[str, object] = {'id': 'd1', 'name': 'corp'}
@@ -313,7 +324,7 @@ class TestSignInCheck(base.BaseTestCase):
         stdin: object = None,
     ) -> str:
         err = io.StringIO()
-        auth_policy.check(
+        self.code = auth_policy.check(
             self.session,
             ref,
             self.URL,
@@ -350,6 +361,26 @@ class TestSignInCheck(base.BaseTestCase):
         self.assertIn('2027-03-31', err)
         self.assertIn('openstack mfa enroll', err)
 
+    def test_covered_without_a_device_reads_the_policy_each_time(
+        self,
+    ) -> None:
+        self.policy = {'required': True, 'deadline': '2027-03-31'}
+        self.assertIn('2027-03-31', self.check(self.ref(['password'])))
+        # The administrator brings the deadline forward: it applies at
+        # the next sign-in, not tomorrow.
+        self.policy = {'required': True, 'deadline': '2027-01-02'}
+        self.assertRaises(
+            auth_policy.PolicyRequired, self.check, self.ref(['password'])
+        )
+        self.assertEqual(
+            ['/v3/domains/d1', '/v3/credentials']
+            + ['/v3/credentials', '/v3/domains/d1'],
+            [r.path for r in self.requests.request_history],
+        )
+        # And lifted: nothing at all.
+        self.policy = None
+        self.assertEqual('', self.check(self.ref(['password'])))
+
     def test_after_the_deadline_without_terminal_an_error(self) -> None:
         self.policy = {'required': True, 'deadline': '2027-02-01'}
         exc = self.assertRaises(
@@ -364,20 +395,73 @@ class TestSignInCheck(base.BaseTestCase):
         self.policy = {'required': True}
         seen: list[str] = []
 
-        def enroll(session: object, ref: access.AccessInfoV3) -> bool:
+        def enroll(
+            session: object, ref: access.AccessInfoV3, url: str
+        ) -> str | None:
             seen.append(str(ref.user_id))
-            return True
+            return '123456'
 
-        auth_policy.register(enroll)
+        hooks.register(enroll)
         tty = mock.Mock()
         tty.isatty.return_value = True
-        self.check(self.ref(['password']), stdin=tty)
+        err = self.check(self.ref(['password']), stdin=tty)
         self.assertEqual(['u1'], seen)
-        # Without a terminal, the error, not the prompt.
+        self.assertIn('set up a device now', err)
+        # The passcode goes back to the plugin, which signs in again.
+        self.assertEqual('123456', self.code)
+        # The device is remembered for the day: no nag, no request.
+        before = self.requests.call_count
+        self.assertEqual('', self.check(self.ref(['password']), stdin=tty))
+        self.assertEqual(before, self.requests.call_count)
+        self.assertEqual(['u1'], seen)
+
+    def test_without_a_terminal_no_prompt(self) -> None:
+        self.policy = {'required': True}
+        seen: list[str] = []
+        hooks.register(lambda *args: seen.append('x') or '123456')
         self.assertRaises(
             auth_policy.PolicyRequired, self.check, self.ref(['password'])
         )
-        self.assertEqual(['u1'], seen)
+        self.assertEqual([], seen)
+
+    def test_a_covered_user_with_a_device_is_left_alone(self) -> None:
+        self.policy = {'required': True, 'deadline': '2027-03-31'}
+        # A hand-made device (created with `openstack credential create`).
+        self.creds = [
+            {
+                'id': 'c1',
+                'user_id': 'u1',
+                'type': 'totp',
+                'blob': totp.generate_secret(),
+            }
+        ]
+        self.assertEqual('', self.check(self.ref(['password'])))
+        self.assertEqual('', self.check(self.ref(['password'])))
+        self.assertEqual(
+            ['/v3/domains/d1', '/v3/credentials'],
+            [r.path for r in self.requests.request_history],
+        )
+        self.assertIsNone(self.code)
+
+    def test_a_recovery_code_alone_is_no_device(self) -> None:
+        self.policy = {'required': True, 'deadline': '2027-03-31'}
+        self.creds = [
+            {
+                'id': 'r1',
+                'user_id': 'u1',
+                'type': 'totp',
+                'blob': totp.generate_secret(),
+            },
+            {
+                'id': 'b1',
+                'user_id': 'u1',
+                'type': 'mfa-osc',
+                'blob': json.dumps(
+                    {'version': 1, 'devices': {}, 'recovery_codes': ['r1']}
+                ),
+            },
+        ]
+        self.assertIn('2027-03-31', self.check(self.ref(['password'])))
 
     def test_exempt_commands_and_roles(self) -> None:
         self.policy = {'required': True, 'roles': ['admin']}
@@ -388,7 +472,7 @@ class TestSignInCheck(base.BaseTestCase):
             self.check,
             self.ref(['password'], roles=('admin',)),
         )
-        auth_policy.register(None, exempt=True)
+        hooks.register(None, exempt=True)
         self.assertEqual(
             '', self.check(self.ref(['password'], roles=('admin',)))
         )
