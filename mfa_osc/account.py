@@ -44,6 +44,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import time
 from typing import Any
 
 from mfa_osc import client as mfa_client
@@ -56,6 +57,15 @@ BOOK_VERSION = 2
 #: At most this many names and fingerprints are read from a bookkeeping
 #: blob (a crafted one must not cost memory or time).
 _BOOK_LIMIT = 256
+#: How long a pending mark belongs to an enrollment that may still be
+#: running. A run holds its mark from just before its credential is made
+#: until its last write: seconds, or a few prompts. Only older marks are
+#: leftovers of an interrupted run, to be deleted; a younger one may be
+#: another run's device, under verification right now.
+PENDING_GRACE = datetime.timedelta(minutes=15)
+#: With another run at work on the same bookkeeping, how long to wait
+#: before reading a write back: longer than a read, merge and write takes.
+SETTLE_SECONDS = 2.0
 
 
 class AccountError(Exception):
@@ -68,6 +78,18 @@ class NotFound(AccountError):
 
 def now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def _young(when: str | None) -> bool:
+    """Whether a mark's time is within :data:`PENDING_GRACE` of now."""
+    if not when:
+        return False
+    try:
+        at = datetime.datetime.strptime(when, '%Y-%m-%dT%H:%M:%SZ')
+    except ValueError:
+        return False
+    age = datetime.datetime.now(datetime.UTC) - at.replace(tzinfo=datetime.UTC)
+    return age < PENDING_GRACE
 
 
 def fingerprint(secret: str) -> str:
@@ -119,6 +141,34 @@ class Book:
     recovery_codes: list[str] = dataclasses.field(default_factory=list)
     pending: list[str] = dataclasses.field(default_factory=list)
     before: Before | None = None
+    #: fingerprint -> when it was marked (books of before have none).
+    pending_at: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def mark(self, *fingerprints: str) -> None:
+        """Mark secrets whose verification starts now."""
+        when = now()
+        for value in fingerprints:
+            if value not in self.pending:
+                self.pending.append(value)
+            self.pending_at[value] = when
+
+    def merged(self, other: Book) -> Book:
+        """This book with what ``other`` adds (this one wins on a name)."""
+        devices = {**other.devices, **self.devices}
+        codes = list(dict.fromkeys(self.recovery_codes + other.recovery_codes))
+        pending = list(dict.fromkeys(self.pending + other.pending))
+        return Book(
+            credential_id=self.credential_id or other.credential_id,
+            devices=devices,
+            recovery_codes=[c for c in codes if c not in devices],
+            pending=pending,
+            pending_at={**other.pending_at, **self.pending_at},
+            before=self.before or other.before,
+        )
+
+    def fresh_marks(self) -> set[str]:
+        """Marks younger than :data:`PENDING_GRACE`: a run may hold them."""
+        return {m for m in self.pending if _young(self.pending_at.get(m))}
 
     @classmethod
     def from_credential(cls, credential: mfa_client.Credential) -> Book:
@@ -140,6 +190,16 @@ class Book:
                     if k in ('name', 'created_at') and isinstance(v, str)
                 }
         before = data.get('rules_before')
+        raw_at = data.get('pending_at')
+        pending_at = (
+            {
+                str(k): v
+                for k, v in list(raw_at.items())[:_BOOK_LIMIT]
+                if isinstance(v, str)
+            }
+            if isinstance(raw_at, dict)
+            else {}
+        )
         return cls(
             credential_id=credential.id,
             devices=devices,
@@ -149,6 +209,7 @@ class Book:
                 if c not in devices
             ],  # fmt: skip
             pending=_strings(data.get('pending')),
+            pending_at=pending_at,
             before=Before.from_json(before),
         )
 
@@ -159,6 +220,11 @@ class Book:
                 'devices': self.devices,
                 'recovery_codes': self.recovery_codes,
                 'pending': self.pending,
+                'pending_at': {
+                    k: v
+                    for k, v in self.pending_at.items()
+                    if k in self.pending
+                },
                 'rules_before': self.before.to_json() if self.before else None,
             }
         )
@@ -229,6 +295,18 @@ class Account:
         )
 
     @property
+    def leftovers(self) -> list[str]:
+        """Pending credentials of runs that ended: safe to delete.
+
+        A credential whose mark is younger than :data:`PENDING_GRACE` may
+        be another run's device under verification, and stays.
+        """
+        fresh = self.book.fresh_marks()
+        return [
+            c for c in self.pending if fingerprint(self.totp[c]) not in fresh
+        ]
+
+    @property
     def hand_made(self) -> list[str]:
         """Usable credentials mfa-osc did not make: maybe in daily use."""
         if not self.totp:
@@ -288,15 +366,20 @@ def account_from(
 ) -> Account:
     """The account of ``user`` from credentials listed for it (or all)."""
     found: dict[str, str] = {}
-    book = Book()
+    books: list[Book] = []
     for cred in credentials:
         if cred.user_id not in (None, user.id):
             continue
         if cred.type == mfa_client.TOTP_TYPE:
             redact.register(cred.blob)
             found[cred.id] = cred.blob
-        elif cred.type == mfa_client.BOOK_TYPE and book.credential_id is None:
-            book = Book.from_credential(cred)
+        elif cred.type == mfa_client.BOOK_TYPE:
+            books.append(Book.from_credential(cred))
+    # NOTE: two first enrollments at once may each make a book: the one
+    # of the smallest id counts, so that both runs write their last, merged
+    # update (write_book_merged) to the same one.
+    books.sort(key=lambda b: b.credential_id or '')
+    book = books[0] if books else Book()
     options = mfa_rules.MFAOptions.of(
         user.options, frozenset(methods) if methods else None
     )
@@ -343,6 +426,76 @@ def write_book(client: mfa_client.Keystone, account: Account) -> None:
             account.user_id, mfa_client.BOOK_TYPE, book.blob()
         )
         book.credential_id = cred.id
+
+
+def write_book_merged(
+    client: mfa_client.Keystone,
+    account: Account,
+    resolved: Iterable[str] = (),
+    attempts: int = 5,
+) -> None:
+    """Write ``account.book`` over what Keystone holds now, merged.
+
+    Another run for this user (a second ``enroll`` at the same time) may
+    have written the bookkeeping since this one read it: its devices,
+    recovery codes and fresh marks are kept, beside this run's. Marks in
+    ``resolved`` (this run's, now verified or made) and old marks of
+    credentials that are gone are dropped.
+
+    Keystone's credentials have no compare-and-swap, so the write is read
+    back; when another run shows (its fresh marks, a second bookkeeping
+    credential, entries this run did not write), the read-back waits
+    :data:`SETTLE_SECONDS` first, longer than another run's read-merge-
+    write takes, so that a write of theirs based on an older read is seen
+    and merged again. A run alone pays one read and one read-back, no
+    wait.
+    """
+    resolved = set(resolved)
+    mine = account.book
+    wanted = set(mine.devices) | set(mine.recovery_codes)
+    ours = resolved | set(mine.pending)
+    settle = False
+    for _ in range(max(1, attempts)):
+        creds = client.list_credentials(user_id=account.user_id)
+        fresh = account_from(account.user, creds)
+        existing = set(fresh.totp)
+        theirs = fresh.book
+        theirs.devices = {
+            k: v for k, v in theirs.devices.items() if k in existing
+        }
+        theirs.recovery_codes = [
+            c for c in theirs.recovery_codes if c in existing
+        ]
+        books = sum(1 for c in creds if c.type == mfa_client.BOOK_TYPE)
+        settle = settle or bool(
+            books > 1
+            or theirs.fresh_marks() - ours
+            or set(theirs.devices) - set(mine.devices)
+            or set(theirs.recovery_codes) - set(mine.recovery_codes)
+        )
+        book = mine.merged(theirs)
+        book.credential_id = theirs.credential_id or mine.credential_id
+        alive = {fingerprint(blob) for blob in fresh.totp.values()}
+        young = book.fresh_marks()
+        book.pending = [
+            m
+            for m in book.pending
+            if m not in resolved and (m in young or m in alive)
+        ]
+        account.book = book
+        account.totp = dict(fresh.totp)
+        write_book(client, account)
+        if settle:
+            time.sleep(SETTLE_SECONDS)
+        check = account_from(
+            account.user, client.list_credentials(user_id=account.user_id)
+        ).book
+        if wanted <= set(check.devices) | set(check.recovery_codes):
+            account.book = check
+            return
+        # NOTE: another run wrote over this one: merge again, and wait.
+        settle = True
+        mine = book
 
 
 def resolve_user(

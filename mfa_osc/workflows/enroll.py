@@ -19,8 +19,11 @@ account no weaker and not locked out:
 2. guard rules go on (a code alone is refused from now on);
 3. a new device's secret is fingerprinted in the bookkeeping, then its
    credential is created and Keystone checks the code;
-4. leftovers of earlier interrupted runs (fingerprinted, never verified)
-   are deleted, recovery codes made, the bookkeeping written;
+4. leftovers of earlier interrupted runs (fingerprinted, never verified,
+   marked more than ``PENDING_GRACE`` ago, so never the device of a run
+   still going) are deleted, recovery codes made, and the bookkeeping
+   written over a fresh read of it, merged (a run at the same time keeps
+   its device and codes);
 5. the rules that require TOTP go on.
 
 Hand-made credentials are never deleted here: they may be what the user
@@ -246,10 +249,12 @@ def _verify(
     device_id = plan.adopt
     if create or codes:
         # NOTE: earlier runs' marks stay until their leftovers are gone.
-        account.book.pending += recovery_flow.fingerprints(codes)
+        account.book.mark(*recovery_flow.fingerprints(codes))
         if create:
-            account.book.pending.append(mfa_account.fingerprint(secret))
-        mfa_account.write_book(client, account)
+            account.book.mark(mfa_account.fingerprint(secret))
+        # NOTE: merged: a run that ended since this one read the account
+        # keeps its device listed.
+        mfa_account.write_book_merged(client, account)
     if create:
         device_id = client.create_credential(
             account.user_id, mfa_client.TOTP_TYPE, secret
@@ -344,7 +349,9 @@ def enroll(
     else:
         raise errors.WorkflowError('No secret to enroll.')
     redact.register(device_secret)
-    stale = list(account.pending)
+    # NOTE: only marks older than PENDING_GRACE: a younger one may be the
+    # device of another enrollment of this user, running right now.
+    stale = list(account.leftovers)
     codes: list[str] = []
     if not account.recovery_ids and recovery_codes > 0:
         codes = recovery_flow.new_codes(recovery_codes)
@@ -374,7 +381,10 @@ def enroll(
         )
     else:
         book.recovery_codes = account.recovery_ids
-    mfa_account.write_book(client, account)
+    resolved = set(recovery_flow.fingerprints(codes))
+    if adopted is None:
+        resolved.add(mfa_account.fingerprint(device_secret))
+    mfa_account.write_book_merged(client, account, resolved)
 
     # Enforce, keeping the administrator's choice on application
     # credentials unless told otherwise.

@@ -86,8 +86,8 @@ def regenerate(
     if used_recovery and used_recovery not in old:
         old.append(used_recovery)
     codes = new_codes(count)
-    stale = account.pending
-    account.book.pending += fingerprints(codes)
+    stale = account.leftovers
+    account.book.mark(*fingerprints(codes))
     mfa_account.write_book(client, account)
     shown = make_codes(client, account, codes)
     account.book.devices = account.verified

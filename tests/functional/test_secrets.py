@@ -754,18 +754,30 @@ class TestConcurrentEnroll(SecretsCase):
         # Never weaker, never locked out; every device that signs in is
         # shown, and the command after repairs the rest.
         self.assert_invariant(user)
-        secret = next(
+        # Every run that said it enrolled a device left one that signs
+        # in, listed as verified (neither run deleted the other's).
+        succeeded = [
             s for s, r in zip(secrets, results, strict=True)
             if r is not None and r.returncode == 0
-        )  # fmt: skip
-        status = self.openstack_json(
-            'mfa', 'status', env=self.env(user, secret)
+        ]  # fmt: skip
+        for secret in succeeded:
+            status = self.openstack_json(
+                'mfa', 'status', env=self.env(user, secret)
+            )
+            shown = {d['id'] for d in status['devices']}
+            usable = {c['id'] for c in self.credentials(user.id)}
+            book = self.book(user.id) or {}
+            listed = set(book.get('recovery_codes', []))
+            self.assertEqual(
+                usable - listed,
+                shown,
+                (status, self.credentials(user.id, 'mfa-osc')),
+            )
+            origins = [d.get('origin') for d in status['devices']]
+            self.assertNotIn('hand-made', origins, status)
+        self.assertEqual(
+            len(succeeded), len((self.book(user.id) or {})['devices'])
         )
-        shown = {d['id'] for d in status['devices']}
-        usable = {c['id'] for c in self.credentials(user.id)}
-        book = self.book(user.id) or {}
-        listed = set(book.get('recovery_codes', []))
-        self.assertEqual(usable - listed, shown)
 
 
 class TestKeystoneGarbage(SecretsCase):

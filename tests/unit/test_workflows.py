@@ -26,11 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import copy
+import datetime
 import itertools
 import json
 import time
 from typing import Any
 
+import fixtures
 from oslotest import base
 
 from mfa_osc import account as mfa_account
@@ -464,6 +466,13 @@ class TestFake(base.BaseTestCase):
 
 
 class TestEnroll(base.BaseTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        # NOTE: the fake answers at once; no other run needs the wait.
+        self.useFixture(
+            fixtures.MonkeyPatch('mfa_osc.account.SETTLE_SECONDS', 0.0)
+        )
+
     def test_enroll_order_and_result(self) -> None:
         ks = FakeKeystone()
         result, secret = do_enroll(ks)
@@ -474,12 +483,17 @@ class TestEnroll(base.BaseTestCase):
                 'enabled_methods',
                 'update_user_options',  # no-op probe
                 'update_user_options',  # guard rules
-                'create_credential:mfa-osc',  # fingerprint of the secret
+                # The fingerprint of the secret, written over a fresh
+                # read of the bookkeeping, and read back.
+                'list_credentials',
+                'create_credential:mfa-osc',
+                'list_credentials',
                 'create_credential:totp',
                 'check_totp_alone',
             ]
             + ['create_credential:totp'] * 8
-            + ['update_credential', 'update_user_options'],
+            + ['list_credentials', 'update_credential', 'list_credentials']
+            + ['update_user_options'],
             ks.calls,
         )
         self.assertTrue(result.enforced)
@@ -507,6 +521,80 @@ class TestEnroll(base.BaseTestCase):
         for secret_value in blobs:
             self.assertNotIn(secret_value, raw)
         self.assertEqual(mfa_rules.STATE_ENFORCED, get_status(ks).state)
+
+    def _both_verified(
+        self,
+        ks: FakeKeystone,
+        runs: list[tuple[enroll_flow.EnrollResult, str]],
+    ) -> None:
+        ks.check_invariant()
+        status = get_status(ks)
+        book = ks.book('u1')
+        for result, secret in runs:
+            self.assertIn(result.device_id, book['devices'])
+            self.assertTrue(ks._good('u1', totp.passcode(secret)))
+        self.assertEqual(
+            ['mfa-osc', 'mfa-osc'], [d['origin'] for d in status.devices]
+        )
+        self.assertEqual([], status.unverified_credentials)
+        # Both runs' recovery codes work and are listed as such.
+        codes = [c for result, _ in runs for c in result.recovery_codes]
+        self.assertEqual(len(codes), status.recovery_codes_left)
+        self.assertEqual(mfa_rules.STATE_ENFORCED, status.state)
+
+    def test_another_run_while_this_one_verifies(self) -> None:
+        # The CI failure: run B read run A's credential, pending, and
+        # deleted it as a leftover once B was verified.
+        ks = FakeKeystone()
+        runs: list[tuple[enroll_flow.EnrollResult, str]] = []
+        check = ks.check_totp_alone
+
+        def check_then_b(user_id: str, passcode: str) -> bool:
+            ks.check_totp_alone = check  # type: ignore[method-assign]
+            runs.append(do_enroll(ks, name='b'))
+            return check(user_id, passcode)
+
+        ks.check_totp_alone = check_then_b  # type: ignore[method-assign]
+        runs.insert(0, do_enroll(ks, name='a'))
+        self.assertEqual(2, len(runs))
+        self._both_verified(ks, runs)
+
+    def test_another_run_between_read_and_first_write(self) -> None:
+        ks = FakeKeystone()
+        secret = totp.generate_secret()
+        client = as_keystone(ks)
+        plan = enroll_flow.prepare(client, ks.get_user('u1'), name='a')
+        other = do_enroll(ks, name='b')  # starts and ends meanwhile
+        result = enroll_flow.enroll(
+            client, plan, secret=secret, passcodes=_codes(secret)
+        )
+        self._both_verified(ks, [(result, secret), other])
+
+    def test_fresh_mark_of_another_run_kept(self) -> None:
+        # A credential marked moments ago is not a leftover: it may be the
+        # device of a run still going. Older marks are leftovers.
+        ks = FakeKeystone()
+        do_enroll(ks, name='a')
+        secret = totp.generate_secret()
+        cred = 'late'
+        ks.add_totp('u1', secret, cred)
+        book = ks.book('u1')
+        fp = mfa_account.fingerprint(secret)
+        book['pending'] = [fp]
+        book['pending_at'] = {fp: mfa_account.now()}
+        (stored,) = [c for c in ks.creds.values() if c['type'] == 'mfa-osc']
+        stored['blob'] = json.dumps(book)
+        do_enroll(ks, name='c')
+        self.assertIn(cred, ks.creds)
+        self.assertEqual([cred], get_status(ks).unverified_credentials)
+        self.useFixture(
+            fixtures.MonkeyPatch(
+                'mfa_osc.account.PENDING_GRACE', datetime.timedelta(0)
+            )
+        )
+        result, _ = do_enroll(ks, name='d')
+        self.assertNotIn(cred, ks.creds)
+        self.assertTrue(result.repaired)
 
     def test_no_application_credentials(self) -> None:
         ks = FakeKeystone()
@@ -747,7 +835,14 @@ class TestEnroll(base.BaseTestCase):
             ks.fail_at = None
             ks.calls = []
             interrupted.append((fail_at, ks))
-        # Every step kept the invariant; now each state is repaired.
+        # Every step kept the invariant; now each state is repaired, by a
+        # run after PENDING_GRACE (before it, a mark may be a run's that
+        # is still going: see test_fresh_mark_of_another_run_kept).
+        self.useFixture(
+            fixtures.MonkeyPatch(
+                'mfa_osc.account.PENDING_GRACE', datetime.timedelta(0)
+            )
+        )
         for fail_at, ks in interrupted:
             status = get_status(ks)
             # Nothing an interrupted run left looks like a hand-made
@@ -1018,6 +1113,11 @@ class TestRecoveryCodes(base.BaseTestCase):
             ks.check_invariant()
             ks.fail_at = None
             interrupted.append((fail_at, ks))
+        self.useFixture(
+            fixtures.MonkeyPatch(
+                'mfa_osc.account.PENDING_GRACE', datetime.timedelta(0)
+            )
+        )
         for fail_at, ks in interrupted:
             status = get_status(ks)
             self.assertEqual(mfa_rules.STATE_ENFORCED, status.state)
