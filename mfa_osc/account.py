@@ -442,13 +442,12 @@ def write_book_merged(
     ``resolved`` (this run's, now verified or made) and old marks of
     credentials that are gone are dropped.
 
-    Keystone's credentials have no compare-and-swap, so the write is read
-    back; when another run shows (its fresh marks, a second bookkeeping
-    credential, entries this run did not write), the read-back waits
-    :data:`SETTLE_SECONDS` first, longer than another run's read-merge-
-    write takes, so that a write of theirs based on an older read is seen
-    and merged again. A run alone pays one read and one read-back, no
-    wait.
+    Keystone's credentials have no compare-and-swap. When another run
+    shows (its fresh marks, a second bookkeeping credential, entries this
+    run did not write), the write is read back after
+    :data:`SETTLE_SECONDS`, longer than another run's read-merge-write
+    takes, so that a write of theirs based on an older read is seen and
+    merged again. A run alone pays one read before the write, no wait.
     """
     resolved = set(resolved)
     mine = account.book
@@ -485,8 +484,11 @@ def write_book_merged(
         account.book = book
         account.totp = dict(fresh.totp)
         write_book(client, account)
-        if settle:
-            time.sleep(SETTLE_SECONDS)
+        if not settle:
+            # NOTE: no other run in sight: one that starts now reads this
+            # write (its own marks come later, and it merges them).
+            return
+        time.sleep(SETTLE_SECONDS)
         check = account_from(
             account.user, client.list_credentials(user_id=account.user_id)
         ).book

@@ -351,7 +351,13 @@ def enroll(
     redact.register(device_secret)
     # NOTE: only marks older than PENDING_GRACE: a younger one may be the
     # device of another enrollment of this user, running right now.
-    stale = list(account.leftovers)
+    # A credential of this very secret, left by an earlier attempt, is
+    # the same device: a duplicate, whatever its age.
+    stale = list(account.leftovers) + [
+        c
+        for c in account.pending
+        if c not in account.leftovers and account.totp[c] == device_secret
+    ]
     codes: list[str] = []
     if not account.recovery_ids and recovery_codes > 0:
         codes = recovery_flow.new_codes(recovery_codes)

@@ -23,6 +23,7 @@ failure left, so every run is also the repair of the one before.
 from __future__ import annotations
 
 import subprocess
+from typing import Any
 
 import testtools.content
 
@@ -133,9 +134,24 @@ class FaultCase(mfa_base.MFATestCase):
         )
         self.assertEqual('enforced', status['state'])
         self.assertEqual(['phone'], [d['name'] for d in status['devices']])
-        self.assertEqual([], status['unverified_credentials'])
         self.assertEqual(2, status['recovery_codes_left'])
+        self.assert_leftovers_only(user, status)
         self.assert_invariant(user)
+
+    def assert_leftovers_only(
+        self, user: local_keystone.KeystoneUser, status: dict[str, Any]
+    ) -> None:
+        """Unverified credentials are an interrupted run's recovery codes.
+
+        NOTE: a run right after an interrupted one does not delete them:
+        marked less than PENDING_GRACE ago, they might be another run's,
+        under verification (the unit tests delete them after it). They
+        are never devices, and none is of the device's secret.
+        """
+        book = self.book(user.id) or {}
+        for cred_id in status['unverified_credentials']:
+            self.assertNotIn(cred_id, book.get('devices', {}))
+            self.assertNotIn(cred_id, {d['id'] for d in status['devices']})
 
     def assert_removed(self, user: local_keystone.KeystoneUser) -> None:
         self.assertEqual([], self.credentials(user.id))
@@ -249,14 +265,15 @@ class TestFaults(FaultCase):
                 f'remove {len(remove)}: {remove}\n'
             ),
         )
-        # OSC's discovery and sign-in, then 18 for enroll (8 recovery
+        # OSC's discovery and sign-in, then 20 for enroll (8 recovery
         # codes): the user, credentials, enabled methods, the policy check,
-        # guard rules, the bookkeeping with the new secrets' fingerprints,
-        # the device, its check, 8 codes, the bookkeeping, the rules;
+        # guard rules, the bookkeeping with the new secrets' fingerprints
+        # (read again, then written), the device, its check, 8 codes, the
+        # bookkeeping (read again, then written), the rules;
         # sign-in, then 17 for removing the only device (the user,
         # credentials, enabled methods, the proof, the policy check, guard
         # rules, 10 deletions, the rules as before).
-        self.assertEqual(20, len(enroll), enroll)
+        self.assertEqual(22, len(enroll), enroll)
         self.assertEqual(18, len(remove), remove)
 
 
@@ -333,7 +350,7 @@ class TestFaultsOverHandMade(FaultCase):
                     'mfa', 'status', '--user', user.id, env=self.admin_env()
                 )
                 self.assertEqual('enforced', status['state'])
-                self.assertEqual([], status['unverified_credentials'])
+                self.assert_leftovers_only(user, status)
                 self.assertEqual(
                     {'mfa-osc', 'hand-made'},
                     {d['origin'] for d in status['devices']},
