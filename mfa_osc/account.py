@@ -433,6 +433,7 @@ def write_book_merged(
     account: Account,
     resolved: Iterable[str] = (),
     attempts: int = 5,
+    seen: Iterable[str] = (),
 ) -> None:
     """Write ``account.book`` over what Keystone holds now, merged.
 
@@ -452,7 +453,9 @@ def write_book_merged(
     resolved = set(resolved)
     mine = account.book
     wanted = set(mine.devices) | set(mine.recovery_codes)
-    ours = resolved | set(mine.pending)
+    # NOTE: marks this run found when it read the account (an interrupted
+    # run's) are no sign of a run at work now.
+    ours = resolved | set(mine.pending) | set(seen)
     settle = False
     for _ in range(max(1, attempts)):
         creds = client.list_credentials(user_id=account.user_id)

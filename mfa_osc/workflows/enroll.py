@@ -353,6 +353,7 @@ def enroll(
     # device of another enrollment of this user, running right now.
     # A credential of this very secret, left by an earlier attempt, is
     # the same device: a duplicate, whatever its age.
+    seen = list(account.book.pending)
     stale = list(account.leftovers) + [
         c
         for c in account.pending
@@ -390,7 +391,7 @@ def enroll(
     resolved = set(recovery_flow.fingerprints(codes))
     if adopted is None:
         resolved.add(mfa_account.fingerprint(device_secret))
-    mfa_account.write_book_merged(client, account, resolved)
+    mfa_account.write_book_merged(client, account, resolved, seen=seen)
 
     # Enforce, keeping the administrator's choice on application
     # credentials unless told otherwise.

@@ -595,6 +595,27 @@ class TestEnroll(base.BaseTestCase):
         self.assertNotIn(cred, ks.creds)
         self.assertTrue(result.repaired)
 
+    def test_rerun_after_an_interrupted_run_does_not_wait(self) -> None:
+        # The interrupted run's marks were there when the rerun read the
+        # account: no sign of another run at work, so no read-back.
+        ks = FakeKeystone()
+        steps = len(self._enroll_calls())
+        ks.fail_at = steps - 2  # after the codes, before the bookkeeping
+        self.assertRaises(Boom, do_enroll, ks)
+        ks.fail_at = None
+        self.assertTrue(ks.book('u1')['pending'])
+        ks.calls = []
+        do_enroll(ks, name='again')
+        tail = ks.calls[ks.calls.index('check_totp_alone') :]
+        self.assertEqual(
+            ['list_credentials', 'update_credential'],
+            [
+                c
+                for c in tail
+                if c in ('list_credentials', 'update_credential')
+            ],
+        )
+
     def test_no_application_credentials(self) -> None:
         ks = FakeKeystone()
         do_enroll(ks, application_credentials=False)
