@@ -150,32 +150,43 @@ def _read_policy(
     return _parse(domain.get(POLICY_KEY) if isinstance(domain, dict) else None)
 
 
-def policy_for(
+class _Checked:
+    """This user's entry of ``policy-check.state``: read once per check."""
+
+    def __init__(self, directory: Path, auth_url: str, user_id: str):
+        self.directory = directory
+        self.state = _load(directory)
+        self.key = _key(auth_url, user_id)
+
+    @property
+    def entry(self) -> dict[str, Any]:
+        entry = self.state.get(self.key)
+        return entry if isinstance(entry, dict) else {}
+
+    def store(self, **values: Any) -> None:
+        self.state[self.key] = {**self.entry, **values}
+        _store(self.directory, self.state)
+
+
+def _policy_for(
     session: ks_session.Session,
     ref: access.AccessInfoV3,
     auth_url: str,
+    checked: _Checked,
+    today: datetime.date,
     *,
-    today: datetime.date | None = None,
-    directory: Path | None = None,
     fresh: bool = False,
 ) -> tuple[dict[str, Any] | None, bool]:
     """The policy of the user's domain, read at most once a day (or now,
     with ``fresh``), and whether it was read now."""
-    today = today or _today()
-    directory = directory or cache.cache_dir()
-    state = _load(directory)
-    key = _key(auth_url, str(ref.user_id))
-    entry = state.get(key)
-    if (
-        not fresh
-        and isinstance(entry, dict)
-        and entry.get('checked') == today.isoformat()
-    ):
+    entry = checked.entry
+    if not fresh and entry.get('checked') == today.isoformat():
         policy = entry.get('policy')
         return (policy if isinstance(policy, dict) else None), False
     policy = _read_policy(session, ref, auth_url)
-    state[key] = {'checked': today.isoformat(), 'policy': policy}
-    _store(directory, state)
+    # NOTE: a new day's answer starts afresh (no device seen yet today).
+    checked.state[checked.key] = {}
+    checked.store(checked=today.isoformat(), policy=policy)
     return policy, True
 
 
@@ -190,13 +201,10 @@ def _device_seen(
     session: ks_session.Session,
     ref: access.AccessInfoV3,
     auth_url: str,
-    directory: Path,
+    checked: _Checked,
 ) -> bool:
     """Whether the user has a device; once seen, remembered for the day."""
-    state = _load(directory)
-    key = _key(auth_url, str(ref.user_id))
-    entry = state.get(key)
-    if isinstance(entry, dict) and entry.get('device'):
+    if checked.entry.get('device'):
         return True
     # NOTE: imported here: only a covered user's sign-in gets this far.
     from mfa_osc import account as mfa_account
@@ -219,21 +227,8 @@ def _device_seen(
         return False
     if not account.devices:
         return False
-    mark_device(ref, auth_url, directory)
+    checked.store(device=True)
     return True
-
-
-def mark_device(
-    ref: access.AccessInfoV3, auth_url: str, directory: Path | None = None
-) -> None:
-    """Remember for the day that the user has a device."""
-    directory = directory or cache.cache_dir()
-    state = _load(directory)
-    key = _key(auth_url, str(ref.user_id))
-    entry = state.get(key)
-    if isinstance(entry, dict):
-        entry['device'] = True
-        _store(directory, state)
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -265,29 +260,24 @@ def check(
         return None
     if hooks.registered.exempt:
         return None
-    directory = directory or cache.cache_dir()
-    policy, read_now = policy_for(
-        session, ref, auth_url, today=today, directory=directory
+    today = today or _today()
+    checked = _Checked(
+        directory or cache.cache_dir(), auth_url, str(ref.user_id)
     )
+    policy, read_now = _policy_for(session, ref, auth_url, checked, today)
     if policy is None or not _covers(policy, ref):
         return None
-    if _device_seen(session, ref, auth_url, directory):
+    if _device_seen(session, ref, auth_url, checked):
         return None
     # NOTE: a covered user without a device, who is told something at
     # every sign-in anyway, reads the policy again each time: a deadline
     # brought forward, or a policy lifted, applies at once for them.
     if not read_now:
-        policy, _ = policy_for(
-            session,
-            ref,
-            auth_url,
-            today=today,
-            directory=directory,
-            fresh=True,
+        policy, _ = _policy_for(
+            session, ref, auth_url, checked, today, fresh=True
         )
         if policy is None or not _covers(policy, ref):
             return None
-    today = today or _today()
     stderr = stderr or sys.stderr
     deadline = policy.get('deadline')
     if deadline and today < datetime.date.fromisoformat(deadline):
@@ -306,7 +296,7 @@ def check(
         stderr.flush()
         code = enroll(session, ref, auth_url)
         if code is not None:
-            mark_device(ref, auth_url, directory)
+            checked.store(device=True)
             return code
     raise PolicyRequired(
         "Your domain's policy requires MFA"

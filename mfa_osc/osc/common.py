@@ -52,6 +52,28 @@ _QR_COLOURS = '\x1b[30;107m'
 _QR_RESET = '\x1b[0m'
 
 
+def app_passcodes(
+    err: TextIO, given: str | None = None, interactive: bool = True
+) -> workflow_errors.PasscodeSource:
+    """The codes that check a new device: ``given``, else the app's.
+
+    The workflow asks again after a refused code, with a hint; at a
+    terminal the person types the code the app shows now, else (a code
+    given with ``--passcode``, or no terminal) there is no second try.
+    """
+
+    def source(attempt: int, hint: str) -> str | None:
+        if given:
+            return given if attempt == 0 else None
+        if hint:
+            err.write(hint + '\n')
+        if not interactive:
+            return None
+        return sources.prompt('Code shown by the app: ')
+
+    return source
+
+
 class LinesColumn(cliff_columns.FormattableColumn[list[Any]]):
     """A list: one item per line in a table, a list in json/yaml."""
 

@@ -30,10 +30,8 @@ from mfa_osc import client as mfa_client
 from mfa_osc import recovery
 from mfa_osc import redact
 from mfa_osc import totp
-from mfa_osc.auth import sources
 from mfa_osc.osc import common
 from mfa_osc.workflows import enroll as enroll_flow
-from mfa_osc.workflows import errors as workflow_errors
 
 LOG = logging.getLogger(__name__)
 
@@ -196,7 +194,9 @@ class EnrollMFA(command.ShowOne):
                 client,
                 plan,
                 secret=secret,
-                passcodes=self._passcodes(args.passcode, interactive),
+                passcodes=common.app_passcodes(
+                    self.app.stderr, args.passcode, interactive
+                ),
                 recovery_codes=max(0, args.recovery_codes),
                 application_credentials=args.application_credentials,
                 keep_sessions=args.keep_sessions,
@@ -305,19 +305,3 @@ class EnrollMFA(command.ShowOne):
             qr=not args.no_qr,
             text=args.show_secret or args.no_qr,
         )
-
-    def _passcodes(
-        self, given: str | None, interactive: bool
-    ) -> workflow_errors.PasscodeSource:
-        err = self.app.stderr
-
-        def source(attempt: int, hint: str) -> str | None:
-            if given:
-                return given if attempt == 0 else None
-            if hint:
-                err.write(hint + '\n')
-            if not interactive:
-                return None
-            return sources.prompt('Code shown by the app: ')
-
-        return source

@@ -33,16 +33,9 @@ from mfa_osc import client as mfa_client
 from mfa_osc import redact
 from mfa_osc import totp
 from mfa_osc.auth import policy as mfa_policy
-from mfa_osc.auth import sources
 from mfa_osc.osc import common
 from mfa_osc.workflows import enroll as enroll_flow
 from mfa_osc.workflows import errors as workflow_errors
-
-
-def _passcodes(attempt: int, hint: str) -> str | None:
-    if hint:
-        sys.stderr.write(hint + '\n')
-    return sources.prompt('Code shown by the app: ')
 
 
 def enroll_at_sign_in(
@@ -65,7 +58,7 @@ def enroll_at_sign_in(
         # QR code (the set-up was not asked for with --no-qr here).
         common.show_new_device(out, plan.name, secret, uri, text=True)
         result = enroll_flow.enroll(
-            client, plan, secret=secret, passcodes=_passcodes
+            client, plan, secret=secret, passcodes=common.app_passcodes(out)
         )
     except workflow_errors.ERRORS as exc:
         raise mfa_policy.PolicyRequired(
