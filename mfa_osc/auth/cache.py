@@ -26,8 +26,9 @@ link) owned by this user and writable by no one else; a file only if it
 is a regular file (never followed through a symbolic link) owned by this
 user and readable or writable by no one else; and an entry only if it has
 the shape of a token (a token id, a body with a well-formed
-``expires_at``). Anything else counts as absent, and the reason is logged
-once.
+``expires_at`` and a user), and so has every token rescoped from it.
+Anything else counts as absent, and the reason (when it is unsafe) is
+logged once.
 """
 
 from __future__ import annotations
@@ -129,24 +130,83 @@ def _read(path: Path) -> Any:
         return json.load(handle)
 
 
-def well_formed(entry: object) -> bool:
-    """Whether an entry has what a cached sign-in needs."""
-    if not isinstance(entry, dict):
-        return False
-    body, token = entry.get('body'), entry.get('auth_token')
-    if not isinstance(token, str) or not token:
-        return False
-    if not isinstance(entry.get('auth_url'), str | None):
-        return False
-    inner = body.get('token') if isinstance(body, dict) else None
-    expires = inner.get('expires_at') if isinstance(inner, dict) else None
-    if not isinstance(expires, str) or not _ISO_TIME.match(expires):
+def _good_time(value: object) -> bool:
+    """A time in the form Keystone writes, that is a real date."""
+    if not isinstance(value, str) or not _ISO_TIME.match(value):
         return False
     try:
-        datetime.datetime.fromisoformat(expires)
+        datetime.datetime.fromisoformat(value)
     except ValueError:
         return False
     return True
+
+
+def _has_id(value: object) -> bool:
+    """A dict with a non-empty string ``id``."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get('id'), str)
+        and value['id'] != ''
+    )
+
+
+def is_token(body: object) -> bool:
+    """Whether ``body`` has the shape of a Keystone v3 token.
+
+    What keystoneauth and the plugin read from it without a check: a
+    well-formed ``expires_at``, the user's ``id``, and the ``id`` of the
+    project, domain or trust it is scoped to, if any. The user's name and
+    domain, methods and catalog, if given, must be of their types.
+    """
+    token = body.get('token') if isinstance(body, dict) else None
+    if not isinstance(token, dict) or not _good_time(token.get('expires_at')):
+        return False
+    user = token.get('user')
+    if not isinstance(user, dict) or not _has_id(user):
+        return False
+    if not isinstance(user.get('name', ''), str):
+        return False
+    if not isinstance(user.get('domain', {}), dict):
+        return False
+    for name in ('project', 'domain', 'OS-TRUST:trust'):
+        if name in token and not _has_id(token[name]):
+            return False
+    return isinstance(token.get('methods', []), list) and isinstance(
+        token.get('catalog', []), list
+    )
+
+
+def is_cached_token(entry: object) -> bool:
+    """Whether ``entry`` has a token id and body, ``confirmed`` a number."""
+    if not isinstance(entry, dict):
+        return False
+    token, confirmed = entry.get('auth_token'), entry.get('confirmed')
+    if not isinstance(token, str) or not token:
+        return False
+    if isinstance(confirmed, bool) or not isinstance(
+        confirmed, int | float | None
+    ):
+        return False
+    return is_token(entry.get('body'))
+
+
+def well_formed(entry: object) -> bool:
+    """Whether an entry has what a cached sign-in needs.
+
+    The MFA token, and every token rescoped from it (``scopes``): one that
+    is not well formed makes the whole entry count as absent.
+    """
+    if not isinstance(entry, dict) or not is_cached_token(entry):
+        return False
+    if not isinstance(entry.get('auth_url'), str | None):
+        return False
+    if not isinstance(entry.get('scope'), str | None):
+        return False
+    scopes = entry.get('scopes', {})
+    return isinstance(scopes, dict) and all(
+        isinstance(key, str) and is_cached_token(value)
+        for key, value in scopes.items()
+    )
 
 
 def load(

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from collections.abc import Mapping
 import contextlib
 import hashlib
 import json
+import logging
 import time
 from typing import Any
 
@@ -37,6 +39,8 @@ from keystoneauth1.identity.v3 import token as v3_token
 from mfa_osc import identity
 from mfa_osc.auth import cache
 from mfa_osc.auth import exceptions
+
+LOG = logging.getLogger(__name__)
 
 #: A cached token this close to expiry (seconds) is not reused.
 CACHE_MARGIN = 120
@@ -55,6 +59,18 @@ _SCOPE_ATTRS = (
     'trust_id',
 )
 _GONE = (ksa_exc.Unauthorized, ksa_exc.NotFound)
+
+
+class _NotAToken(ksa_exc.InvalidResponse):
+    """Keystone answered a token request with something else."""
+
+
+def _user(ref: access.AccessInfoV3) -> Mapping[str, Any]:
+    """The token's ``user``, or an empty dict."""
+    body = ref._data if isinstance(ref._data, dict) else {}
+    token = body.get('token')
+    user = token.get('user') if isinstance(token, dict) else None
+    return user if isinstance(user, dict) else {}
 
 
 def _same_scope(a: access.AccessInfoV3, b: access.AccessInfoV3) -> bool:
@@ -152,14 +168,19 @@ class CachedSignIn(base.Auth):
 
     def _matches_user(self, ref: access.AccessInfoV3) -> bool:
         """Whether a token is of the user this sign-in names, today."""
+        # NOTE: read with .get: a body without the user's name or domain
+        # (keystoneauth would raise KeyError) is of no user named here.
+        user = _user(ref)
+        domain = user.get('domain')
+        domain = domain if isinstance(domain, dict) else {}
         if self.user_id:
-            return ref.user_id == self.user_id
-        if self.username and ref.username != self.username:
+            return bool(user.get('id') == self.user_id)
+        if self.username and user.get('name') != self.username:
             return False
         if self.user_domain_id:
-            return ref.user_domain_id == self.user_domain_id
+            return bool(domain.get('id') == self.user_domain_id)
         if self.user_domain_name:
-            return ref.user_domain_name == self.user_domain_name
+            return bool(domain.get('name') == self.user_domain_name)
         return True
 
     def _load(self) -> None:
@@ -179,19 +200,23 @@ class CachedSignIn(base.Auth):
         entry = (self._scoped or {}).get(key)
         if entry is None:
             return None
+        # NOTE: an entry of any other shape (a file written by hand, or by
+        # another version) counts as absent: rescoped again, never a crash.
+        ref: access.AccessInfo | None = None
         try:
-            ref = access.create(
-                body=entry['body'], auth_token=entry['auth_token']
-            )
-            confirmed = float(entry.get('confirmed') or 0)
+            if cache.is_cached_token(entry):
+                ref = access.create(
+                    body=entry['body'], auth_token=entry['auth_token']
+                )
+                confirmed = float(entry.get('confirmed') or 0)
+            if isinstance(
+                ref, access.AccessInfoV3
+            ) and not ref.will_expire_soon(CACHE_MARGIN):
+                return ref, confirmed
         except (KeyError, TypeError, ValueError):
-            ref = None
-        if not isinstance(ref, access.AccessInfoV3) or ref.will_expire_soon(
-            CACHE_MARGIN
-        ):
-            (self._scoped or {}).pop(key, None)
-            return None
-        return ref, confirmed
+            pass
+        (self._scoped or {}).pop(key, None)
+        return None
 
     def _keep_scoped(self, key: str, ref: access.AccessInfoV3) -> None:
         mfa = self._mfa_ref
@@ -252,12 +277,17 @@ class CachedSignIn(base.Auth):
         self.auth_methods = [v3_token.TokenMethod(token=ref.auth_token)]
         try:
             new = super().get_auth_ref(session)
+        except (ksa_exc.InvalidResponse, KeyError, TypeError):
+            # NOTE: keystoneauth reads the answer's header and body without
+            # a check: KeyError, TypeError on one that is not a token.
+            raise self._not_a_token() from None
         except (ksa_exc.Unauthorized, ksa_exc.NotFound, ksa_exc.Forbidden):
             try:
                 checked = self._validate(session, ref.auth_token)
-            except _GONE:
+            except (*_GONE, _NotAToken):
                 # NOTE: revoked (password changed, signed out) or expired
-                # early: sign in afresh.
+                # early: sign in afresh. An answer that is not a token
+                # counts as gone too: a fresh sign-in replaces it.
                 self._forget()
                 return None
             if not self._matches_user(checked):
@@ -269,6 +299,8 @@ class CachedSignIn(base.Auth):
             raise self._no_role(checked) from None
         finally:
             self.auth_methods = []
+        if not cache.is_token(new._data):
+            raise self._not_a_token()
         if not self._matches_user(new):
             # NOTE: the user was renamed (and another may have taken the
             # name): never hand out their token.
@@ -292,7 +324,7 @@ class CachedSignIn(base.Auth):
             what = f'system scope {self.system_scope}'
         else:
             what = 'the trust ' + str(self.trust_id)
-        who = (ref.username if ref is not None else None) or (
+        who = (_user(ref).get('name') if ref is not None else None) or (
             self.username or self.user_id or 'this user'
         )
         return exceptions.NoRoleOnScope(
@@ -303,10 +335,23 @@ class CachedSignIn(base.Auth):
             'command does not ask for a passcode again.'
         )
 
+    def _not_a_token(self) -> exceptions.MFAError:
+        """Keystone answered the rescope with something not a token."""
+        return exceptions.MFAError(
+            f'The server at {self.auth_url} did not answer the sign-in with '
+            'a Keystone token. Check that the auth URL (--os-auth-url, '
+            'OS_AUTH_URL or auth_url in clouds.yaml) is the Identity v3 '
+            'endpoint, or try again later: the cached sign-in is kept, so '
+            'the next command does not ask for a passcode again.'
+        )
+
     def _validate(
         self, session: ks_session.Session, token_id: str
     ) -> access.AccessInfoV3:
-        """GET /v3/auth/tokens: is the cached token still good?"""
+        """GET /v3/auth/tokens: is the cached token still good?
+
+        :raises _NotAToken: the answer (a 2xx) is not a token.
+        """
         resp = session.get(
             identity.tokens_url(self.auth_url),
             headers={
@@ -317,7 +362,18 @@ class CachedSignIn(base.Auth):
             authenticated=False,
             log=False,
         )
-        return access.AccessInfoV3(auth_token=token_id, body=resp.json())
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if not cache.is_token(body):
+            LOG.warning(
+                'The server at %s did not answer the check of the cached '
+                'sign-in with a Keystone token; it is not used.',
+                self.auth_url,
+            )
+            raise _NotAToken(response=resp)
+        return access.AccessInfoV3(auth_token=token_id, body=body)
 
     def invalidate(self) -> bool:
         # NOTE: keystoneauth calls this on a 401 from any service, for any
@@ -334,7 +390,9 @@ class CachedSignIn(base.Auth):
         ):
             try:
                 self._validate(session, current.auth_token)
-            except _GONE:
+            except (*_GONE, _NotAToken):
+                # NOTE: an answer that is not a token counts as gone: the
+                # request is sent again after a fresh sign-in.
                 self._forget()
             except ksa_exc.ClientException:
                 return False
@@ -375,21 +433,32 @@ class CachedSignIn(base.Auth):
         )
 
     def set_unscoped_auth_state(self, data: str | None) -> None:
-        if not data:
+        """Install a state of :meth:`get_unscoped_auth_state`.
+
+        NOTE: a state of any other shape (openstacksdk's keyring holds what
+        an older version, or anyone, wrote) counts as absent, as a file of
+        the cache does: the next sign-in asks afresh, and never fails on it
+        (openstacksdk calls this without a ``try``).
+        """
+        try:
+            parsed = json.loads(data) if data else None
+        except ValueError:
+            parsed = None
+        ref = None
+        if isinstance(parsed, dict) and cache.well_formed(parsed):
+            ref = access.create(
+                body=parsed['body'], auth_token=parsed['auth_token']
+            )
+        if not isinstance(parsed, dict) or not isinstance(
+            ref, access.AccessInfoV3
+        ):
             self._mfa_ref = self._mfa_scope = None
             self._scoped = {}
+            self._confirmed = 0.0
             return
-        parsed = json.loads(data)
-        ref = access.create(
-            body=parsed['body'], auth_token=parsed['auth_token']
-        )
-        if not isinstance(ref, access.AccessInfoV3):
-            raise ValueError('not an identity v3 token')
-        scopes = parsed.get('scopes')
-        confirmed = float(parsed.get('confirmed') or 0)
         self._mfa_ref, self._mfa_scope = ref, parsed.get('scope')
-        self._confirmed = confirmed
-        self._scoped = dict(scopes) if isinstance(scopes, dict) else {}
+        self._confirmed = float(parsed.get('confirmed') or 0)
+        self._scoped = dict(parsed.get('scopes') or {})
 
     def get_cache_id_elements(self) -> dict[str, str | None]:
         # NOTE: who and where, never a password or passcode: a cache keyed

@@ -104,10 +104,15 @@ def _enroll_at_sign_in(*args: Any) -> str | None:
 #: Configuration keys (``auth.`` left off) that ``openstack configuration
 #: show`` masks whatever the auth type: the secret options of
 #: ``v3multifactor`` and of keystoneauth's own plugins.
+#: NOTE: ``passcode_command`` too: it often holds the TOTP secret itself
+#: (``oathtool --totp -b SECRET``), and under another auth type (a
+#: ``password`` cloud with ``OS_PASSCODE_COMMAND`` left set) the loader
+#: that declares it secret is not the one asked.
 CONFIG_SECRETS = frozenset(
     (
         'password',
         'passcode',
+        'passcode_command',
         'totp_secret',
         'recovery_code',
         'token',

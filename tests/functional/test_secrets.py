@@ -127,14 +127,23 @@ class TestConfigurationShow(SecretsCase):
 
     def test_other_auth_type_masks_mfa_values_too(self) -> None:
         secret = totp.generate_secret()
+        # NOTE: a passcode command often holds the TOTP secret itself.
+        command_secret = totp.generate_secret()
         env = {
             'OS_AUTH_TYPE': 'password',
             'OS_AUTH_URL': self.keystone.auth_url,
             'OS_TOTP_SECRET': secret,
             'OS_APPLICATION_CREDENTIAL_SECRET': 'planted-app-cred-secret',
+            'OS_PASSCODE_COMMAND': f'oathtool --totp -b {command_secret}',
         }
         out = self.openstack('configuration', 'show', env=env)
-        self.assert_hidden(out.stdout, secret, 'planted-app-cred-secret')
+        self.assert_hidden(
+            out.stdout + out.stderr,
+            secret,
+            'planted-app-cred-secret',
+            command_secret,
+        )
+        self.assertRegex(out.stdout, r'passcode_command\s+\|\s+<redacted>')
 
 
 class TestLogging(SecretsCase):
