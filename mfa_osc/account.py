@@ -342,14 +342,31 @@ class Account:
         return cred_id
 
     def find(self, name_or_id: str) -> str:
-        """The credential of a device, leftover or bad credential."""
-        for cred_id, info in self.verified.items():
-            if name_or_id in (cred_id, info.get('name')):
-                return cred_id
+        """The credential of a device, leftover or bad credential.
+
+        An ID wins over a name: the names come from the bookkeeping, which
+        the user may edit, so a device named after another credential's ID
+        never stands for that credential. A name that two devices share is
+        refused rather than guessed.
+        """
+        if name_or_id in self.verified:
+            return name_or_id
         if name_or_id in set(self.hand_made) | set(self.pending):
             return name_or_id
         if name_or_id in self.unusable:
             return name_or_id
+        named = [
+            cred_id
+            for cred_id, info in self.verified.items()
+            if info.get('name') == name_or_id
+        ]
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise NotFound(
+                f'{len(named)} devices are named {name_or_id!r}: say which '
+                f'by ID ({", ".join(sorted(named))}).'
+            )
         listed = [self.device_label(c) for c in self.devices]
         listed += [f'{c} (unusable)' for c in self.unusable]
         who = self.user.name or self.user_id

@@ -195,8 +195,33 @@ class MFAOptions:
 
     @property
     def requires_totp(self) -> bool:
-        """A person signs in with password and TOTP, not password alone."""
-        return not self.password_alone_ok and self.signs_in('password', 'totp')
+        """A person signs in with password and TOTP, not with either alone."""
+        return (
+            not self.password_alone_ok
+            and self.totp_alone_refused
+            and self.signs_in('password', 'totp')
+        )
+
+    def guard(self) -> Rules | None:
+        """Rules that refuse a code alone and let in nothing these refuse.
+
+        With no rules in force (none, or the flag off) that is
+        :data:`GUARD_RULES`: password and application credentials as
+        before. With rules, those a code alone satisfies (``["totp"]``,
+        or ``["totp", "oauth1"]`` where oauth1 is not enabled) are
+        dropped and the others kept as written, so no way in that the
+        rules refuse opens (an application credential they refuse stays
+        refused). None when no rule is left (``[["totp"]]``): refusing
+        the code alone would then leave no way in that works today.
+        """
+        if not self.effective:
+            return guard_rules()
+        kept = [
+            list(rule)
+            for rule in self.rules
+            if {m for m in rule if m in self.methods} - {'totp'}
+        ]
+        return kept or None
 
     @property
     def person_can_sign_in(self) -> bool:
@@ -212,6 +237,16 @@ class MFAOptions:
             RULES_OPTION: [list(r) for r in self.rules] or None,
             ENABLED_OPTION: self.flag,
         }
+
+
+def guard_rules() -> Rules:
+    """A fresh copy of :data:`GUARD_RULES`."""
+    return [list(r) for r in GUARD_RULES]
+
+
+def turned_on(rules: Rules) -> dict[str, Any]:
+    """The user options (a PATCH body) that put ``rules`` in force."""
+    return {RULES_OPTION: [list(r) for r in rules], ENABLED_OPTION: True}
 
 
 def enforced_rules(base: Rules, application_credentials: bool) -> Rules:

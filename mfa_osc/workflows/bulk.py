@@ -43,6 +43,7 @@ from mfa_osc.workflows import enforce as enforce_flow
 
 ACTION_ENFORCE = 'enforce'
 ACTION_GUARD = 'guard rules'
+ACTION_LEFT = 'left as is'
 
 RESULT_DONE = 'done'
 RESULT_PLANNED = 'planned (dry run)'
@@ -92,7 +93,12 @@ def plan(
         rules = enforce_flow.plan_rules(account, application_credentials)
         return ACTION_ENFORCE, rules
     if state == mfa_rules.STATE_CODE_ALONE:
-        return ACTION_GUARD, [list(r) for r in mfa_rules.GUARD_RULES]
+        guard = account.options.guard()
+        if guard is None:
+            # NOTE: the code alone is the only way in ([["totp"]]): left
+            # as it is, and reported as not done.
+            return ACTION_LEFT, account.options.rules
+        return ACTION_GUARD, guard
     return None
 
 
@@ -100,7 +106,8 @@ def tightens(account: mfa_account.Account, action: str) -> bool:
     """Whether the change refuses a sign-in that worked before (then the
     user's older tokens are revoked after it)."""
     return action == ACTION_ENFORCE or (
-        account.state() == mfa_rules.STATE_CODE_ALONE
+        action == ACTION_GUARD
+        and account.state() == mfa_rules.STATE_CODE_ALONE
     )
 
 
@@ -167,14 +174,21 @@ def apply(
             rules,
             RESULT_PLANNED,
         )
-        if not dry_run:
+        if action == ACTION_LEFT:
+            # NOTE: refusing the code alone could lock the user out, and
+            # requiring the password too needs a device whose code was
+            # checked.
+            row.result = (
+                'not changed: the code alone is the only way in; adopt the '
+                'hand-made credential: openstack mfa enroll --user '
+                f'{account.user_id} --adopt '
+                f'{(account.hand_made or ["CREDENTIAL_ID"])[0]}'
+            )
+        elif not dry_run:
             try:
                 client.update_user_options(
                     account.user_id,
-                    {
-                        mfa_rules.RULES_OPTION: rules,
-                        mfa_rules.ENABLED_OPTION: True,
-                    },
+                    mfa_rules.turned_on(rules),
                 )
                 row.result = RESULT_DONE
             except mfa_client.ClientError as exc:
@@ -186,7 +200,7 @@ def apply(
                     row.sessions = enforce_flow.end_sessions(
                         client, account.user_id, keep=keep_sessions
                     )
-        elif revoke:
+        elif revoke and action != ACTION_LEFT:
             row.sessions = (
                 enforce_flow.SESSIONS_KEPT
                 if keep_sessions

@@ -117,19 +117,29 @@ def enforce(
                 account.user_id, ACTION_UNCHANGED, True, options.rules
             )
         if account.usable and not options.totp_alone_refused:
+            guard = options.guard()
+            if guard is None:
+                raise errors.WouldLockOut(
+                    f'A TOTP code alone signs in to user '
+                    f'{account.user.name or account.user_id} (rules: '
+                    f'{mfa_rules.text(options.rules)}), and no other way in '
+                    'works today, so refusing the code alone could lock the '
+                    'account out; nothing was changed. Adopt the hand-made '
+                    'credential as a verified device (`openstack mfa enroll'
+                    f'{flag} --adopt {(account.hand_made or ["ID"])[0]}`, a '
+                    'code from it is checked), which then requires the '
+                    'password and the code.'
+                )
             _patch(
                 client,
                 account.user_id,
-                {
-                    mfa_rules.RULES_OPTION: mfa_rules.GUARD_RULES,
-                    mfa_rules.ENABLED_OPTION: True,
-                },
+                mfa_rules.turned_on(guard),
             )
             return EnforceResult(
                 account.user_id,
                 ACTION_GUARDED,
                 False,
-                [list(r) for r in mfa_rules.GUARD_RULES],
+                guard,
                 end_sessions(client, account.user_id, keep=keep_sessions),
             )
         hint = ''
@@ -151,7 +161,7 @@ def enforce(
     _patch(
         client,
         account.user_id,
-        {mfa_rules.RULES_OPTION: rules, mfa_rules.ENABLED_OPTION: True},
+        mfa_rules.turned_on(rules),
     )
     return EnforceResult(
         account.user_id,

@@ -140,6 +140,19 @@ def prepare(
             'every code: enable the user first (`openstack user set '
             f'--enable {user_id}`). Nothing was changed.'
         )
+    # NOTE: only for another user: one's own domain is enabled, or one
+    # could not have signed in.
+    if (
+        user.domain_id
+        and user_id != client.current_user_id()
+        and client.domain_enabled(user.domain_id) is False
+    ):
+        raise errors.WorkflowError(
+            f'The domain {user.domain_id} of user {who} is disabled, so '
+            'Keystone refuses every sign-in and every code in it: enable it '
+            f'first (`openstack domain set --enable {user.domain_id}`). '
+            'Nothing was changed.'
+        )
     if 'totp' not in account.options.methods:
         raise errors.WorkflowError(
             "This cloud's Keystone does not enable the totp method (it "
@@ -156,6 +169,14 @@ def prepare(
                 f'{flag}` lists hand-made devices.'
             )
     plan = EnrollPlan(account, _device_name(account, name, flag), False, adopt)
+    if adopt is None and account.hand_made:
+        plan.warnings.append(
+            f'{who} already has a hand-made TOTP credential '
+            f'({", ".join(account.hand_made)}), which is kept. To make it a '
+            'named, verified device instead of adding a new one, run '
+            f'`openstack mfa enroll{flag} --adopt {account.hand_made[0]}` (a '
+            'code from it is checked).'
+        )
     plan.can_update = client.can_update_user(account.user)
     if not plan.can_update and not account.options.totp_alone_refused:
         if not allow_weaker:
@@ -303,14 +324,17 @@ def _guard(client: mfa_client.Keystone, plan: EnrollPlan) -> None:
             else mfa_account.Before(options.flag, options.rules)
         )
     if plan.can_update and not options.totp_alone_refused:
+        # NOTE: rules under which a code alone signs in and nothing else
+        # does ([["totp"]]) have no guard that keeps a way in: they get the
+        # rules this enrollment ends with (password and code) at once.
+        guard = options.guard() or mfa_rules.enforced_rules(
+            options.effective, options.app_creds_allowed
+        )
         client.update_user_options(
             account.user_id,
-            {
-                mfa_rules.RULES_OPTION: mfa_rules.GUARD_RULES,
-                mfa_rules.ENABLED_OPTION: True,
-            },
+            mfa_rules.turned_on(guard),
         )
-        account.options = options.with_rules(mfa_rules.GUARD_RULES, True)
+        account.options = options.with_rules(guard, True)
 
 
 def enroll(
@@ -405,10 +429,7 @@ def enroll(
         ):
             client.update_user_options(
                 user_id,
-                {
-                    mfa_rules.RULES_OPTION: rules,
-                    mfa_rules.ENABLED_OPTION: True,
-                },
+                mfa_rules.turned_on(rules),
             )
             account.options = current.with_rules(rules, True)
             if user_id != client.current_user_id():

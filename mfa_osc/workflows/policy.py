@@ -194,7 +194,7 @@ def guard_changes(
         mine = [a for a in accounts if a.user.domain_id == domain_id]
         covered = covered_ids(client, policy, mine)
         changes += [
-            (a, bulk.ACTION_GUARD, [list(r) for r in mfa_rules.GUARD_RULES])
+            (a, bulk.ACTION_GUARD, mfa_rules.guard_rules())
             for a in mine
             if a.user_id in covered and needs_guard(a)
         ]
@@ -232,7 +232,7 @@ def set_policy(
     accounts = mfa_account.load_all(client, domain_id)
     covered = covered_ids(client, policy, accounts)
     todo: list[bulk.Change] = [
-        (a, bulk.ACTION_GUARD, [list(r) for r in mfa_rules.GUARD_RULES])
+        (a, bulk.ACTION_GUARD, mfa_rules.guard_rules())
         for a in accounts
         if a.user_id in covered and needs_guard(a)
     ]

@@ -175,10 +175,7 @@ def remove(
     if not account.options.password_alone_ok:
         client.update_user_options(
             user_id,
-            {
-                mfa_rules.RULES_OPTION: mfa_rules.GUARD_RULES,
-                mfa_rules.ENABLED_OPTION: True,
-            },
+            mfa_rules.turned_on(mfa_rules.GUARD_RULES),
         )
         account.options = account.options.with_rules(
             mfa_rules.GUARD_RULES, True

@@ -158,13 +158,14 @@ class FunctionalTestCase(base.BaseTestCase):
         expect_fail: bool = False,
         stdin: str | None = None,
         timeout: float = CLI_TIMEOUT,
+        check: bool = True,
     ) -> CLIResult:
         """Run a program without a TTY with :meth:`cli_env` (``env`` on
         top) in this test's home directory.
 
         stdin is ``stdin`` (or /dev/null).  Asserts the exit status is 0,
-        or not 0 with ``expect_fail``; fails the test after ``timeout``
-        seconds.
+        or not 0 with ``expect_fail`` (either, without ``check``); fails the
+        test after ``timeout`` seconds.
         """
         argv = list(argv)
         try:
@@ -186,6 +187,8 @@ class FunctionalTestCase(base.BaseTestCase):
                 f'--- stderr ---\n{_text(exc.stderr)}'
             )
         result = CLIResult(argv, proc.returncode, proc.stdout, proc.stderr)
+        if not check:
+            return result
         if expect_fail and result.returncode == 0:
             self.fail(f'expected a failure:\n{result.describe()}')
         if not expect_fail and result.returncode != 0:
@@ -199,6 +202,7 @@ class FunctionalTestCase(base.BaseTestCase):
         expect_fail: bool = False,
         stdin: str | None = None,
         timeout: float = CLI_TIMEOUT,
+        check: bool = True,
     ) -> CLIResult:
         """Run the real ``openstack ARGS``; see :meth:`run_command`."""
         return self.run_command(
@@ -207,6 +211,7 @@ class FunctionalTestCase(base.BaseTestCase):
             expect_fail=expect_fail,
             stdin=stdin,
             timeout=timeout,
+            check=check,
         )
 
     def openstack_json(

@@ -334,6 +334,118 @@ class TestHandMade(mfa_base.MFATestCase):
         self.assertEqual({}, self.user_record(user.id)['options'])
         self.assertEqual([], self.credentials(user.id))
 
+    # -- every command on every shape
+
+    def opened(
+        self,
+        user: local_keystone.KeystoneUser,
+        secrets: tuple[str, ...],
+        app: dict[str, str],
+    ) -> set[str]:
+        """The one-factor ways in that Keystone accepts right now."""
+        ways = set()
+        if self.password_status(user) == 201:
+            ways.add('password alone')
+        for secret in secrets:
+            if self.totp_alone_status(user.id, secret) == 201:
+                ways.add(f'code alone ({secret[:4]})')
+        if app and self.app_cred_status(app) == 201:
+            ways.add('application credential')
+        return ways
+
+    def walk(
+        self,
+        rules: list[list[str]] | None,
+        flag: bool | None,
+        secrets: tuple[str, ...],
+    ) -> None:
+        """status, enforce, enroll, remove --device, remove --all.
+
+        After each step: the report equals what Keystone does, no
+        hand-made credential is gone unless it was named, and, before the
+        removal of everything, no one-factor way in opened.
+        """
+        user, hand_made, app = self.account(rules, flag, secrets, True)
+        shape = f'rules={rules} flag={flag} secrets={len(secrets)}'
+        usable = tuple(s for s in secrets if s == s.upper())
+        self.assert_report_true(user, usable, app)
+        before = self.opened(user, usable, app)
+
+        def step(*args: str, may_relax: bool = False) -> None:
+            result = self.openstack('mfa', *args, env=self.admin, check=False)
+            self.assertNotIn('Traceback', result.stderr, shape)
+            kept = {c['id'] for c in self.credentials(user.id)}
+            self.assertLessEqual(set(hand_made), kept, (shape, args))
+            now = self.opened(user, usable + mine, app)
+            if not may_relax:
+                self.assertLessEqual(now, before, (shape, args, result.stderr))
+            self.assert_report_true(user, usable + mine, app)
+
+        mine: tuple[str, ...] = ()
+        step('enforce', '--user', user.id)
+        new = totp.generate_secret()
+        mine = (new,)
+        step(
+            'enroll', '--user', user.id, '--name', 'walk', '--secret', new,
+            '--passcode', _code(new),
+        )  # fmt: skip
+        # NOTE: the last device that works, named: MFA goes with it.
+        step(
+            'remove', '--user', user.id, '--device', 'walk', '--yes',
+            may_relax=not usable,
+        )  # fmt: skip
+        # NOTE: removing everything may relax the rules (that is what it
+        # is for), never lock the account out.
+        result = self.openstack(
+            'mfa', 'remove', '--user', user.id, '--all', '--yes',
+            env=self.admin, check=False,
+        )  # fmt: skip
+        self.assertNotIn('Traceback', result.stderr, shape)
+        self.assert_report_true(user, usable + mine, app)
+
+    def test_walk_enforced_by_hand(self) -> None:
+        for flag in (None, True):
+            self.walk(ENFORCED, flag, (totp.generate_secret(),))
+
+    def test_walk_flag_off_and_two_devices(self) -> None:
+        self.walk(ENFORCED, False, (totp.generate_secret(),))
+        self.walk(
+            ENFORCED, None, (totp.generate_secret(), totp.generate_secret())
+        )
+
+    def test_walk_code_alone_rules(self) -> None:
+        for rules in ([['totp']], [['totp'], ['password']]):
+            self.walk(rules, None, (totp.generate_secret(),))
+
+    def test_walk_disabled_methods_and_unusable_secret(self) -> None:
+        self.walk([['totp', 'bogus']], None, (totp.generate_secret(),))
+        self.walk([['oauth1']], None, (totp.generate_secret(),))
+        self.walk(ENFORCED, None, (totp.generate_secret().lower(),))
+
+    def test_guard_keeps_application_credentials_refused(self) -> None:
+        secret = totp.generate_secret()
+        user, _, app = self.account(
+            [['totp'], ['password']], None, (secret,), True
+        )
+        self.assertEqual(401, self.app_cred_status(app))
+        err = self.mfa('enforce', '--user', user.id)
+        self.assertIn('guard rules', err)
+        self.assertEqual(401, self.app_cred_status(app))
+        self.assertEqual(401, self.totp_alone_status(user.id, secret))
+        self.assertEqual(201, self.password_status(user))
+
+    def test_enforce_where_the_code_alone_is_the_only_way_in(self) -> None:
+        secret = totp.generate_secret()
+        user, (cred,), app = self.account([['totp']], None, (secret,), True)
+        err = self.mfa('enforce', '--user', user.id, expect_fail=True)
+        self.assertIn(f'--user {user.id} --adopt {cred}', err)
+        self.assertEqual(
+            [['totp']],
+            self.user_record(user.id)['options']['multi_factor_auth_rules'],
+        )
+        report = self.assert_report_true(user, (secret,), app)
+        self.assertFalse(report['enforced'])
+
 
 def _code(secret: str) -> str:
     return totp.passcode(secret.upper())

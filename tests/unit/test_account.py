@@ -347,6 +347,38 @@ class TestAccount(base.BaseTestCase):
             self.assertIn('short (unusable)', str(exc))
             self.assertIn('alice', str(exc))
 
+    def test_find_an_id_wins_over_a_crafted_name(self) -> None:
+        # The user edited the bookkeeping: device d1 is named after the
+        # hand-made credential, and two devices share a name.
+        creds = [
+            totp_cred('d1', self.device),
+            totp_cred('d2', self.pending),
+            totp_cred('hand', self.hand),
+            book_cred(
+                {
+                    'devices': {
+                        'd1': {'name': 'hand'},
+                        'd2': {'name': 'hand'},
+                    },
+                }
+            ),
+        ]
+        account = mfa_account.account_from(user(), creds, METHODS)
+        self.assertEqual('hand', account.find('hand'))
+        creds[-1] = book_cred(
+            {'devices': {'d1': {'name': 'twin'}, 'd2': {'name': 'twin'}}}
+        )
+        account = mfa_account.account_from(user(), creds, METHODS)
+        exc = self.assertRaises(mfa_account.NotFound, account.find, 'twin')
+        self.assertIn('d1, d2', str(exc))
+        self.assertEqual('d2', account.find('d2'))
+
+    def test_find_names_hand_made_devices_when_missing(self) -> None:
+        exc = self.assertRaises(
+            mfa_account.NotFound, self.account().find, 'nosuch'
+        )
+        self.assertIn('hand', str(exc))
+
     def test_device_label(self) -> None:
         account = self.account()
         self.assertEqual('phone (d1)', account.device_label('d1'))

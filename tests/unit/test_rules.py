@@ -174,6 +174,50 @@ class TestMethods(base.BaseTestCase):
         self.assertFalse(options.requires_totp)
 
 
+class TestGuardFor(base.BaseTestCase):
+    """The guard of an account: code alone refused, nothing else opened."""
+
+    def test_no_rules_or_flag_off_get_the_guard_rules(self) -> None:
+        self.assertEqual(mfa_rules.GUARD_RULES, of().guard())
+        self.assertEqual(
+            mfa_rules.GUARD_RULES, of([['password', 'totp']], False).guard()
+        )
+
+    def test_code_alone_rules_dropped_others_kept(self) -> None:
+        options = of([['totp'], ['password']])
+        guard = options.guard()
+        self.assertEqual([['password']], guard)
+        guarded = options.with_rules(guard, True)
+        self.assertTrue(guarded.totp_alone_refused)
+        self.assertTrue(guarded.password_alone_ok)
+        # NOTE: the rules refused application credentials; so does the
+        # guard (GUARD_RULES would have let them in).
+        self.assertFalse(options.app_creds_allowed)
+        self.assertFalse(guarded.app_creds_allowed)
+
+    def test_disabled_method_reduces_a_rule_to_the_code(self) -> None:
+        self.assertEqual(
+            [['password', 'totp']],
+            of([['totp', 'bogus'], ['password', 'totp']]).guard(),
+        )
+
+    def test_code_alone_the_only_way_in_has_no_guard(self) -> None:
+        self.assertIsNone(of([['totp']]).guard())
+        self.assertIsNone(of([['totp', 'bogus']]).guard())
+
+    def test_code_alone_rules_do_not_require_totp(self) -> None:
+        # A password alone is refused, but a code alone signs in: that is
+        # not "enforced".
+        for rules in (
+            [['totp']],
+            [['totp', 'bogus']],
+            [['totp'], ENFORCED[0]],
+        ):
+            options = of(rules)
+            self.assertFalse(options.totp_alone_refused, rules)
+            self.assertFalse(options.requires_totp, rules)
+
+
 class TestParse(base.BaseTestCase):
     """As ``UserMFARulesValidator._parse_rule_structure`` parses them."""
 

@@ -31,6 +31,7 @@ import itertools
 import json
 import time
 from typing import Any
+from unittest import mock
 
 import fixtures
 from oslotest import base
@@ -787,6 +788,75 @@ class TestEnroll(base.BaseTestCase):
         ks.allow_weaker = False
         ks.check_invariant()
 
+    def test_enforce_code_alone_only_way_in_refused(self) -> None:
+        ks = FakeKeystone()
+        ks.allow_weaker = True
+        ks.add_totp('u2', totp.generate_secret(), 'hand')
+        ks.users['u2']['options'] = {'multi_factor_auth_rules': [['totp']]}
+        exc = self.assertRaises(
+            errors.WouldLockOut,
+            enforce_flow.enforce,
+            as_keystone(ks),
+            ks.get_user('u2'),
+        )
+        self.assertIn('--user u2 --adopt hand', str(exc))
+        self.assertEqual(
+            [['totp']], ks.options('u2')['multi_factor_auth_rules']
+        )
+
+    def test_enforce_guard_keeps_app_creds_refused(self) -> None:
+        ks = FakeKeystone()
+        ks.allow_weaker = True
+        ks.add_totp('u2', totp.generate_secret(), 'hand')
+        ks.users['u2']['options'] = {
+            'multi_factor_auth_rules': [['totp'], ['password']]
+        }
+        done = enforce_flow.enforce(as_keystone(ks), ks.get_user('u2'))
+        self.assertEqual(enforce_flow.ACTION_GUARDED, done.action)
+        self.assertFalse(done.enforced)
+        self.assertEqual([['password']], done.rules)
+        self.assertEqual(
+            [['password']], ks.options('u2')['multi_factor_auth_rules']
+        )
+        ks.allow_weaker = False
+        ks.check_invariant()
+
+    def test_enroll_on_code_alone_rules_never_lets_the_password_alone_in(
+        self,
+    ) -> None:
+        ks = FakeKeystone()
+        ks.allow_weaker = True
+        ks.add_totp('u1', totp.generate_secret(), 'hand')
+        ks.users['u1']['options'] = {'multi_factor_auth_rules': [['totp']]}
+        seen: list[Any] = []
+        update = ks.update_user_options
+
+        def watch(user_id: str, options: dict[str, Any]) -> None:
+            update(user_id, options)
+            seen.append(ks.options(user_id))
+
+        with mock.patch.object(ks, 'update_user_options', watch):
+            result, _ = do_enroll(ks)
+        self.assertTrue(result.enforced)
+        for options in seen:
+            rules = mfa_rules.MFAOptions.of(options, ks.enabled)
+            self.assertFalse(rules.password_alone_ok, seen)
+            self.assertFalse(rules.app_creds_allowed, seen)
+        self.assertEqual(
+            [['password', 'totp']], ks.options('u1')['multi_factor_auth_rules']
+        )
+
+    def test_enroll_another_user_in_a_disabled_domain_changes_nothing(
+        self,
+    ) -> None:
+        ks = FakeKeystone()
+        ks.disabled_domains.add('default')
+        exc = self.assertRaises(errors.WorkflowError, do_enroll, ks, 'u2')
+        self.assertIn('domain set --enable default', str(exc))
+        self.assertEqual({}, ks.options('u2'))
+        self.assertEqual([], ks.totp_creds('u2'))
+        self.assertEqual({}, ks.book('u2'))
+
     def test_adopt_hand_made(self) -> None:
         ks = FakeKeystone()
         ks.allow_weaker = True
@@ -818,8 +888,11 @@ class TestEnroll(base.BaseTestCase):
         ks = FakeKeystone()
         ks.allow_weaker = True
         ks.add_totp('u1', totp.generate_secret(), 'hand')
-        do_enroll(ks)
+        result, _ = do_enroll(ks)
         self.assertIn('hand', ks.creds)
+        self.assertTrue(
+            any('--adopt hand' in w for w in result.warnings), result.warnings
+        )
         status = get_status(ks)
         self.assertEqual(
             ['mfa-osc', 'hand-made'], [d['origin'] for d in status.devices]
