@@ -153,6 +153,14 @@ class CachedSignIn(base.Auth):
             self.token_cache and cache_id and cache.needs_totp(cache_id)
         )
 
+    def forget_needs_totp(self) -> None:
+        """This account has no TOTP device any more (removed just now).
+
+        The next sign-in sends the password first again, instead of asking
+        for a code up front as the record of earlier sign-ins says.
+        """
+        self._record_totp(False)
+
     def _record_totp(self, needed: bool) -> None:
         cache_id = self.get_unscoped_cache_id()
         if self.token_cache and cache_id and needed != self._recorded_totp():

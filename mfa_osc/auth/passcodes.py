@@ -115,13 +115,18 @@ class PasscodeSources:
             )
         return answer
 
-    def _prompted_passcode(self, attempt: int) -> str | None:
+    def _prompted_passcode(
+        self, attempt: int, blank_ok: bool = False
+    ) -> str | None:
         """The passcode typed at try ``attempt``; None after a typo.
 
         A typo (not 6 digits, not a recovery code) is said on the terminal
-        and uses up the try; on the last try it ends the sign-in.
+        and uses up the try; on the last try it ends the sign-in. With
+        ``blank_ok``, an empty answer is '' (no code at hand).
         """
         answer = self._ask(attempt)
+        if blank_ok and not answer.strip():
+            return ''
         try:
             return self._typed_passcode(answer)
         except exceptions.PasscodeFormatError as exc:

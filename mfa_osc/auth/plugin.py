@@ -151,6 +151,9 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
         #: from, used up once the sign-in succeeds.
         self._sent_recovery: str | None = None
         self._said_not_needed = False
+        #: Prompt answers used up before the first request (the record
+        #: path), counted in the tries the person has.
+        self._tries_used = 0
         #: The token of the last sign-in with a second factor, which later
         #: commands reuse or rescope instead of asking again.
         self._mfa_ref: access.AccessInfoV3 | None = None
@@ -319,13 +322,24 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
         beside the cache); None when there is no way to get one here.
         """
         if self.passcode_command:
-            return self._command_passcode(), 'command'
+            try:
+                return self._command_passcode(), 'command'
+            except exceptions.PasscodeCommandFailed:
+                # NOTE: maybe no device any more (the record is stale): the
+                # password alone tells; if Keystone asks, the command runs
+                # again and its error stands.
+                return None
         if not (self.prompt and sources.terminal_attached()):
             return None
         self._password_method()  # NOTE: the password prompt comes first
         for attempt in range(PROMPT_ATTEMPTS):
-            code = self._prompted_passcode(attempt)
+            code = self._prompted_passcode(attempt, blank_ok=True)
+            if code == '':
+                # NOTE: an empty answer: no code at hand (a device removed
+                # since); the password alone first, as for anyone.
+                return None
             if code is not None:
+                self._tries_used = attempt + 1
                 return code, 'prompt'
         return None
 
@@ -348,11 +362,11 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
         try:
             ref = self._send(session, [password])
         except ksa_exc.MissingAuthMethods as needs:
-            if source == 'prompt':
+            if source == 'prompt' and self._tries_used < PROMPT_ATTEMPTS:
                 # NOTE: the password was right, the code was not: ask
-                # again, with the receipt.
+                # again, with the receipt, for the tries left.
                 sources.tell('That passcode was not accepted.')
-                return self._continue(session, needs)
+                return self._continue(session, needs, self._tries_used)
             self._try_unscoped(session, [password, self._totp_method(code)])
             raise self._refused(refused, source, True) from None
         except ksa_exc.Unauthorized as exc:
@@ -428,7 +442,10 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
         )
 
     def _continue(
-        self, session: ks_session.Session, needs: ksa_exc.MissingAuthMethods
+        self,
+        session: ks_session.Session,
+        needs: ksa_exc.MissingAuthMethods,
+        tries_used: int = 0,
     ) -> access.AccessInfoV3:
         """Answer an auth receipt with a passcode."""
         done = set(needs.methods)
@@ -438,7 +455,7 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
         )
         if not can_finish:
             raise self._unsatisfiable(needs) from None
-        return self._finish_with_passcode(session, needs)
+        return self._finish_with_passcode(session, needs, tries_used)
 
     def _unsatisfiable(
         self, needs: ksa_exc.MissingAuthMethods
@@ -450,14 +467,15 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
         self,
         session: ks_session.Session,
         needs: ksa_exc.MissingAuthMethods | None,
+        tries_used: int = 0,
     ) -> access.AccessInfoV3:
         """Get a passcode (command or prompt) and send it, with the receipt.
 
         At the prompt, a typo or a refused code is asked again,
-        :data:`PROMPT_ATTEMPTS` tries in all, and a recovery code is taken
-        as well as a passcode.
+        :data:`PROMPT_ATTEMPTS` tries in all (``tries_used`` of them before
+        the receipt), and a recovery code is taken as well as a passcode.
         """
-        for attempt in range(PROMPT_ATTEMPTS):
+        for attempt in range(tries_used, PROMPT_ATTEMPTS):
             last = attempt + 1 == PROMPT_ATTEMPTS
             if self.passcode_command:
                 origin = 'command'

@@ -395,6 +395,18 @@ def fresh_second_factor(app: Any) -> bool:
     return getattr(auth, 'fresh_second_factor', False) is True
 
 
+def devices_gone(app: Any) -> None:
+    """Tell this command's sign-in that its user has no device any more.
+
+    For the ``v3multifactor`` plugin: the next sign-in on this machine
+    then sends the password alone first, not a code asked for up front.
+    """
+    auth = getattr(app.client_manager, 'auth', None)
+    forget = getattr(auth, 'forget_needs_totp', None)
+    if callable(forget):
+        forget()
+
+
 def add_application_credential_options(
     parser: argparse.ArgumentParser,
 ) -> None:

@@ -102,6 +102,8 @@ class RemoveMFA(command.Command):
                 f'recovery code{"s" if codes != 1 else ""} left).\n'
             )
             return
+        if is_self:
+            common.devices_gone(self.app)
         what = (
             f'Removed {", ".join(result.removed)}'
             if result.removed

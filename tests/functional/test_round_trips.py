@@ -96,3 +96,65 @@ class TestReceiptRecord(test_cache.CacheTestCase):
     def test_passcode_given_up_front_is_one_request(self) -> None:
         self.token(self.env(OS_PASSCODE=totp.passcode(SECRET)))
         self.assertEqual(1, self.sign_ins())
+
+    def test_prompt_up_front_gives_three_tries_in_all(self) -> None:
+        self.token(self.env(OS_PASSCODE_COMMAND=self.command()))
+        self.drop_tokens()
+        wrong = f'{(int(totp.passcode(SECRET)) + 500_000) % 1_000_000:06d}'
+        env = self.env()
+        env.update(OS_AUTH_URL=self.proxy.auth_url)
+        self.proxy.reset()
+        code, output = self.openstack_on_pty(
+            'token',
+            'issue',
+            env=env,
+            inputs=[
+                ('Passcode: ', wrong),
+                (r'not accepted.*\n.*Passcode \(try again\): ', wrong),
+                (r'not accepted.*\n.*Passcode \(try again\): ', wrong),
+            ],
+        )
+        self.assertNotEqual(0, code, output)
+        self.assertEqual(2, output.count('Passcode (try again): '), output)
+        self.assertIn('(after 3 tries)', output)
+
+    def test_empty_answer_up_front_signs_in_with_the_password(self) -> None:
+        self.token(self.env(OS_PASSCODE_COMMAND=self.command()))
+        self.drop_tokens()
+        # The device and the rules are gone since (an administrator's
+        # reset): the person has no code to type.
+        self.keystone.set_mfa_rules(self.user.id, [])
+        admin = self.keystone.admin_adapter()
+        for cred in admin.get(
+            '/credentials', params={'user_id': self.user.id}
+        ).json()['credentials']:
+            admin.delete(f'/credentials/{cred["id"]}')
+        self.proxy.reset()
+        code, output = self.openstack_on_pty(
+            'token', 'issue', '-f', 'value', '-c', 'user_id',
+            env=self.env(), inputs=[('Passcode: ', '')],
+        )  # fmt: skip
+        self.assertEqual(0, code, output)
+        self.assertIn(self.user.id, output)
+        self.assertEqual(1, self.sign_ins())
+        self.assertEqual([], self.records())
+
+    def test_removing_the_last_device_clears_the_record(self) -> None:
+        api = self.keystone.admin_adapter()
+        role = api.get('/roles?name=admin').json()['roles'][0]['id']
+        api.put(
+            f'/projects/{self.user.project_id}/users/{self.user.id}/roles/'
+            f'{role}'
+        )
+        env = self.env(OS_PASSCODE_COMMAND=self.command())
+        self.token(env)
+        self.assertTrue(self.records())
+        self.openstack(
+            'mfa', 'remove', '--all', '--yes',
+            '--passcode', totp.passcode(SECRET), env=env,
+        )  # fmt: skip
+        self.assertEqual([], self.records())
+        self.drop_tokens()
+        # The password alone, at once: no code asked for up front.
+        self.token(env)
+        self.assertEqual(1, self.sign_ins())
