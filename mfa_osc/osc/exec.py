@@ -205,7 +205,11 @@ class ExecMFA(command.Command):
             )
         settings = token_settings(self.app)
         _lifetime(self.app)
-        with contextlib.ExitStack() as stack:
+        # NOTE: the handlers go in before the temporary clouds.yaml is
+        # written and come out only after it is removed: a SIGTERM or
+        # SIGHUP in between would otherwise end this process at once and
+        # leave a file with a live token behind.
+        with forwarding() as forwarder, contextlib.ExitStack() as stack:
             if _from_cloud(self.app):
                 path = stack.enter_context(temporary_clouds_yaml(settings))
                 settings = {
@@ -214,40 +218,109 @@ class ExecMFA(command.Command):
                     'OS_CLOUD': CLOUD_ENTRY,
                 }
             env = child_environment(os.environ, settings)
-            return _run(program, argv, env)
+            return _run(program, argv, env, forwarder)
 
 
-def _run(program: str, argv: list[str], env: dict[str, str]) -> int:
-    """Run the child; Ctrl-C and SIGTERM reach it; its exit status."""
-    forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    child: subprocess.Popen[bytes] | None = None
-    pending: list[int] = []
+#: The signals passed on to the child.
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+#: Of those, the ones a terminal sends to its whole foreground group
+#: (Ctrl-C, Ctrl-\).
+TERMINAL_SIGNALS = frozenset({signal.SIGINT, signal.SIGQUIT})
 
-    def forward(signum: int, frame: object) -> None:
-        # NOTE: Ctrl-C on a terminal reaches the whole foreground group,
-        # the child included; a SIGTERM sent to this process alone is
-        # passed on. Either way this process waits for the child, so the
-        # temporary files go only after it has ended.
-        if child is None:
-            pending.append(signum)
-            return
-        with contextlib.suppress(ProcessLookupError):
-            child.send_signal(signum)
 
-    previous = {sig: signal.signal(sig, forward) for sig in forwarded}
+def _terminal_group() -> int | None:
+    """The foreground process group of the controlling terminal, if any."""
     try:
-        try:
-            child = subprocess.Popen([program, *argv[1:]], env=env)
-        except OSError as exc:
-            raise exceptions.CommandError(
-                f'Could not run {argv[0]!r}: {exc.strerror}.'
-            ) from exc
-        for signum in pending:
-            child.send_signal(signum)
-        code = child.wait()
+        fd = os.open('/dev/tty', os.O_RDONLY | os.O_NOCTTY)
+    except OSError:  # no controlling terminal
+        return None
+    try:
+        return os.tcgetpgrp(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def should_forward(signum: int, child_pid: int) -> bool:
+    """Whether ``signum``, received by this process, goes on to the child.
+
+    SIGTERM and SIGHUP always do. SIGINT and SIGQUIT do unless the child
+    is in this process's group and that group is the terminal's
+    foreground group: then the terminal has sent the signal to the child
+    already, and a second SIGINT tells Terraform and OpenTofu to exit at
+    once, without their graceful shutdown.
+    """
+    if signum not in TERMINAL_SIGNALS:
+        return True
+    try:
+        group = os.getpgid(child_pid)
+    except OSError:
+        return True
+    # NOTE: a `kill -INT` of this process alone while it runs in the
+    # terminal's foreground is not passed on either: a handler cannot tell
+    # it from Ctrl-C (as in terragrunt, which made the same choice).
+    return not (group == os.getpgrp() == _terminal_group())
+
+
+class Forwarder:
+    """The signal handler: passes the signals on to the child.
+
+    Before the child runs, it only notes them in :attr:`pending`.
+    """
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[bytes] | None = None
+        self.pending: list[int] = []
+
+    def __call__(self, signum: int, frame: object) -> None:
+        # NOTE: either way this process goes on waiting for the child, so
+        # the temporary files go only after it has ended.
+        child = self.child
+        if child is None:
+            self.pending.append(signum)
+            return
+        if child.returncode is None and should_forward(signum, child.pid):
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signum)
+
+
+@contextlib.contextmanager
+def forwarding() -> Iterator[Forwarder]:
+    """:class:`Forwarder` handles :data:`FORWARDED` in this block."""
+    forwarder = Forwarder()
+    previous = {sig: signal.signal(sig, forwarder) for sig in FORWARDED}
+    try:
+        yield forwarder
     finally:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            # NOTE: None: a handler set outside Python, which Python
+            # cannot put back; ours stays (the child has ended by then).
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
+def _run(
+    program: str, argv: list[str], env: dict[str, str], forwarder: Forwarder
+) -> int:
+    """Run the child; Ctrl-C and SIGTERM reach it; its exit status.
+
+    A signal that came before the child started (while the temporary
+    clouds.yaml was written) means it is not started: 128 + the signal.
+    """
+    if forwarder.pending:
+        # Told to stop before the child started: do not start it.
+        return 128 + forwarder.pending[0]
+    try:
+        child = subprocess.Popen([program, *argv[1:]], env=env)
+    except OSError as exc:
+        raise exceptions.CommandError(
+            f'Could not run {argv[0]!r}: {exc.strerror}.'
+        ) from exc
+    forwarder.child = child
+    for signum in forwarder.pending:  # while the child was starting
+        forwarder(signum, None)
+    code = child.wait()
     if code < 0:
         return 128 - code
     return code

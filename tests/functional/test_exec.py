@@ -35,6 +35,59 @@ RULES = [['password', 'totp']]
 PASSCODE_SCRIPT = (
     'import sys; from mfa_osc import totp; print(totp.passcode(sys.argv[1]))'
 )
+#: Planted in exec's own environment; none may reach the child. None is
+#: used for the sign-in either (the cached MFA token serves): were one
+#: used, the sign-in would fail.
+PLANTED = {
+    'OS_PASSCODE': '804613',
+    'OS_TOTP_SECRET': 'PLANTEDTOTPSECRETXQ7ZKWN3LM5RV2HD',
+    'OS_RECOVERY_CODE': 'PLNT-RCVY-C0DE-X7Q2',
+    'OS_PASSCODE_COMMAND': 'echo planted-passcode-command-x7q2',
+}
+#: The child: counts the SIGINTs it gets, writes the count to argv[1] and
+#: exits with 3. It counts the bytes the C-level handler writes to the
+#: wakeup fd, one for each delivery (two SIGINTs that come before the
+#: Python-level handler runs would call that only once). With
+#: --stop-parent, it stops exec until its own SIGINT from the terminal has
+#: come: a SIGINT that exec passes on while the terminal's is still
+#: pending would merge with it, and one SIGINT would be seen either way.
+SIGINT_COUNTER = """
+import os, select, signal, sys, time
+count_file, stop_parent = sys.argv[1], sys.argv[2:] == ['--stop-parent']
+r, w = os.pipe()
+os.set_blocking(w, False)
+signal.set_wakeup_fd(w)
+signal.signal(signal.SIGINT, lambda signum, frame: None)
+seen = b''
+def read(until):
+    global seen
+    left = until - time.monotonic()
+    if left > 0 and select.select([r], [], [], left)[0]:
+        seen += os.read(r, 64)
+parent = os.getppid()
+def state():
+    with open(f'/proc/{parent}/stat') as stat:
+        return stat.read().rpartition(')')[2].split()[0]
+if stop_parent:
+    os.kill(parent, signal.SIGSTOP)
+    while state() != 'T':
+        time.sleep(0.01)
+print('counting SIGINTs', flush=True)
+try:
+    deadline = time.monotonic() + 60
+    while not seen and time.monotonic() < deadline:
+        read(deadline)
+finally:
+    if stop_parent:
+        os.kill(parent, signal.SIGCONT)
+# A second SIGINT, passed on by exec, comes within this.
+end = time.monotonic() + 1
+while time.monotonic() < end:
+    read(end)
+with open(count_file, 'w') as out:
+    out.write(str(seen.count(bytes([signal.SIGINT]))))
+sys.exit(3)
+"""
 
 
 class TestExec(mfa_base.MFATestCase):
@@ -89,8 +142,9 @@ class TestExec(mfa_base.MFATestCase):
 
     def test_child_is_upstream_cli_with_the_token_only(self) -> None:
         self.sign_in_once()
-        # No passcode source now: the cached MFA sign-in serves, no prompt.
-        env = self.mfa_env()
+        # No passcode source now: the cached MFA sign-in serves, no prompt;
+        # the planted ones would fail it if they were used.
+        env = self.mfa_env(**PLANTED)
         result = self.openstack(
             'mfa', 'exec', '--', base.openstack_executable(), 'token', 'issue',
             '-f', 'json', env=env,
@@ -106,6 +160,9 @@ class TestExec(mfa_base.MFATestCase):
         self.assertEqual('3', child['OS_IDENTITY_API_VERSION'])
         self.assertNotIn('OS_CLOUD', child)
         self.assert_no_secrets(child)
+        text = json.dumps(child)
+        for name, value in PLANTED.items():
+            self.assertNotIn(value, text, name)
 
     def test_another_project(self) -> None:
         api = self.keystone.admin_adapter()
@@ -255,3 +312,47 @@ class TestExec(mfa_base.MFATestCase):
             env=self.mfa_env(),
         )
         self.assertEqual(self.user.id, shell.stdout.strip())
+
+    def sigint_counter(self, *args: str) -> tuple[list[str], str]:
+        """``openstack mfa exec -- SIGINT_COUNTER``, and where it counts."""
+        count = os.path.join(self.home, 'sigints')
+        argv = [
+            base.openstack_executable(), 'mfa', 'exec', '--',
+            sys.executable, '-c', SIGINT_COUNTER, count, *args,
+        ]  # fmt: skip
+        return argv, count
+
+    def test_ctrl_c_reaches_the_child_once(self) -> None:
+        # Ctrl-C at the terminal reaches the child directly (the same
+        # foreground process group): exec must not send a second SIGINT,
+        # which Terraform takes as "exit immediately".
+        self.sign_in_once()
+        argv, count = self.sigint_counter('--stop-parent')
+        code, output = self.run_on_pty(
+            argv, env=self.mfa_env(), inputs=[('counting SIGINTs', '\x03')]
+        )
+        self.assertEqual(3, code, output)
+        with open(count) as f:
+            self.assertEqual('1', f.read(), output)
+
+    def test_sigint_without_a_terminal_is_passed_on(self) -> None:
+        # `kill -INT <exec pid>` from a script: only exec gets it.
+        self.sign_in_once()
+        argv, count = self.sigint_counter()
+        proc = subprocess.Popen(
+            argv, env=self.cli_env(self.mfa_env()), cwd=self.home,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+            # NOTE: no controlling terminal, even when the tests run on one.
+            start_new_session=True,
+        )  # fmt: skip
+        self.addCleanup(proc.kill)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if line != 'counting SIGINTs\n':
+            self.fail(f'{line}{proc.communicate(timeout=90)}')
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=90)
+        self.assertEqual(3, proc.returncode, f'{out}\n{err}')
+        with open(count) as f:
+            self.assertEqual('1', f.read())
