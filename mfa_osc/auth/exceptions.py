@@ -59,8 +59,23 @@ class PasscodeCommandFailed(MFAError):
     """The passcode command failed or printed no passcode."""
 
 
-class PasscodeRejected(MFAError):
-    """Keystone refused the passcode (or, in one request, the password)."""
+class _Refused(MFAError, exceptions.Unauthorized):
+    """A refusal that is also keystoneauth's ``Unauthorized`` (HTTP 401),
+    as the in-tree plugins raise, its message kept as it is written."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        # NOTE: HttpError adds " (HTTP 401)"; the message says more.
+        self.message = message
+        self.args = (message,)
+
+
+class PasscodeRejected(_Refused):
+    """Keystone refused the passcode (or, in one request, the password).
+
+    Also a keystoneauth ``Unauthorized``, as the in-tree
+    ``v3multifactor`` raises for a refused passcode.
+    """
 
     def __init__(self, message: str, hint: str = '') -> None:
         super().__init__(message)
@@ -84,5 +99,9 @@ class TLSNotVerified(MFAError):
     """Keystone's TLS certificate could not be verified."""
 
 
-class NoRoleOnScope(MFAError):
-    """Signed in, but the user has no role on the scope asked for."""
+class NoRoleOnScope(_Refused):
+    """Signed in, but the user has no role on the scope asked for.
+
+    Also a keystoneauth ``Unauthorized``: Keystone answers 401 for such a
+    scope, which the in-tree plugins raise as that.
+    """

@@ -27,6 +27,7 @@ from keystoneauth1.identity.v3 import password as v3_password
 from keystoneauth1.identity.v3 import totp as v3_totp
 from oslotest import base
 
+from mfa_osc.auth import exceptions as mfa_exc
 from mfa_osc.auth import plugin
 
 
@@ -132,3 +133,29 @@ class TestDropIn(base.BaseTestCase):
             [v3_password.PasswordMethod, v3_totp.TOTPMethod],
             [type(m) for m in auth.auth_methods],
         )
+
+    def test_project_options(self) -> None:
+        # As keystoneauth's loader test does: the scope options are kept.
+        project_name = uuid.uuid4().hex
+        project_domain_id = uuid.uuid4().hex
+        auth = self.load(
+            project_name=project_name, project_domain_id=project_domain_id
+        )
+        self.assertEqual(project_name, auth.project_name)
+        self.assertEqual(project_domain_id, auth.project_domain_id)
+
+    def test_refusals_are_unauthorized_as_in_tree(self) -> None:
+        # NOTE: code written for the in-tree plugin catches Unauthorized
+        # for a wrong code (Keystone's 401) and a scope without a role.
+        for cls in (
+            mfa_exc.PasscodeRejected,
+            mfa_exc.NoRoleOnScope,
+            mfa_exc.PasswordRejected,
+        ):
+            self.assertTrue(issubclass(cls, exceptions.Unauthorized), cls)
+            self.assertTrue(
+                issubclass(cls, exceptions.AuthorizationFailure), cls
+            )
+        error = mfa_exc.PasscodeRejected('The passcode was not accepted.')
+        self.assertEqual('The passcode was not accepted.', str(error))
+        self.assertEqual(401, error.http_status)
