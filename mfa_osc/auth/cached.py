@@ -16,6 +16,12 @@ A mixin of :class:`mfa_osc.auth.plugin.MultiFactor`: it keeps the token of
 a sign-in with a second factor (in :mod:`mfa_osc.auth.cache` and through
 keystoneauth's unscoped-state hooks, which openstacksdk's keyring cache
 uses), reuses it for the same scope and rescopes it for another.
+
+The module is longer than the others (about 500 lines): it is one mixin
+whose methods share the cached state (load, reuse, rescope, confirm,
+invalidate, the keyring hooks); split, the checks that keep another
+user's token or an entry of another shape out would be spread over
+several files.
 """
 
 from __future__ import annotations

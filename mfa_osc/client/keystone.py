@@ -22,7 +22,7 @@ Every ID that goes into a URL path is checked and quoted
 (:func:`mfa_osc.identity.path_id`), so ``--user ..`` or a crafted
 credential ID never reaches another endpoint with the caller's token.
 
-The module is longer than the others (about 450 lines) on purpose: it is
+The module is longer than the others (about 620 lines) on purpose: it is
 a flat list of one short method per Keystone request, and splitting it
 would only scatter that list.
 """
@@ -30,6 +30,7 @@ would only scatter that list.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -61,6 +62,10 @@ PAGE_SIZE = 1000
 #: An auth method no Keystone has: asking for it makes Keystone list the
 #: methods it enables (``AuthMethodNotSupported``), with no user involved.
 _PROBE_METHOD = 'mfa-osc-probe'
+
+
+class _MarkerIgnored(Malformed):
+    """Keystone answered the next page of a list with the first again."""
 
 
 class MFAClient:
@@ -275,6 +280,10 @@ class MFAClient:
                 return rows
             following = dict(parse_qsl(urlparse(str(link)).query))
             marker = following.get('marker')
+            if marker and marker in markers and len(markers) == 1:
+                # NOTE: the same page again: Keystone ignores the marker
+                # of this list (its credentials, measured on Keystone 30).
+                raise _MarkerIgnored(what)
             if not marker or marker in markers:
                 raise Malformed(
                     f"Keystone's next page of {what} has no new marker; "
@@ -472,18 +481,115 @@ class MFAClient:
     # -- credentials ------------------------------------------------------
 
     def list_credentials(
-        self, user_id: str | None = None, type: str | None = None
+        self,
+        user_id: str | None = None,
+        type: str | None = None,
+        owners: Iterable[str] | None = None,
     ) -> list[Credential]:
-        """Credentials, a page at a time (blobs are secrets: not logged)."""
+        """Credentials, a page at a time (blobs are secrets: not logged).
+
+        Keystone 30 answers ``limit`` on credentials with ``truncated`` and
+        a next link, but ignores the link's marker (its SQL driver does not
+        page this list): the next page is the first again. A list of every
+        user's credentials is then read in parts that each fit in one page,
+        by ``user_id__startswith`` prefixes of ``owners`` (the users whose
+        credentials are wanted); without ``owners`` it is an error.
+        """
         params = {}
         if user_id:
             params['user_id'] = user_id
         if type:
             params['type'] = type
-        rows = self._paged(
-            'credentials', '/credentials', 'credentials', params, secret=True
-        )
+        try:
+            rows = self._paged(
+                'credentials',
+                '/credentials',
+                'credentials',
+                params,
+                secret=True,
+            )
+        except _MarkerIgnored:
+            if user_id or owners is None:
+                raise Incomplete(
+                    'Keystone cut the list of credentials at its [DEFAULT] '
+                    'max_db_limit and does not page it, so the result would '
+                    'miss some: nothing is reported. Raise max_db_limit in '
+                    'keystone.conf above their number.'
+                ) from None
+            rows = self._by_owner(params, owners)
         return [Credential.from_json(c) for c in rows]
+
+    def _by_owner(
+        self, params: Mapping[str, str], owners: Iterable[str]
+    ) -> list[Any]:
+        """Every credential of ``owners``, in parts of one page each.
+
+        A part is the credentials of the users whose ID starts with a
+        prefix; a part Keystone cuts (``truncated``) is split by the next
+        character of those users' IDs, down to one user. The requests grow
+        with the number of credentials over the page size, times the
+        splits, never with the users.
+        """
+        ids = sorted({str(o) for o in owners})
+        rows: dict[str, Any] = {}
+        # (prefix, exact): exact asks for the one user whose ID is prefix.
+        todo: list[tuple[str, bool]] = [('', False)]
+        first = True
+        while todo:
+            prefix, exact = todo.pop()
+            members = [i for i in ids if i.startswith(prefix)]
+            if not members:
+                continue
+            if exact or members == [prefix]:
+                query = {**params, 'user_id': prefix}
+            elif len(members) == 1:
+                query = {**params, 'user_id': members[0]}
+                exact = True
+            else:
+                query = {**params, 'user_id__startswith': prefix}
+            if first:
+                # NOTE: the whole list, already known to be cut.
+                first = False
+                body = {'truncated': True, 'credentials': []}
+            else:
+                query['limit'] = str(PAGE_SIZE)
+                response = self._call(
+                    'list credentials',
+                    'GET',
+                    f'/credentials?{urlencode(query)}',
+                    secret=True,
+                )
+                body = self._json(response)
+                if self.on_page is not None:
+                    self.on_page('credentials', len(rows))
+            page = body.get('credentials')
+            if not isinstance(page, list):
+                raise Malformed(
+                    'Keystone\'s answer has no "credentials" list; check '
+                    'that the auth URL points at Keystone.'
+                )
+            if not body.get('truncated'):
+                for row in page:
+                    if isinstance(row, dict):
+                        rows[str(row.get('id'))] = row
+                continue
+            if exact or 'user_id' in query:
+                raise Incomplete(
+                    f'User {query.get("user_id")} has more credentials than '
+                    "Keystone's [DEFAULT] max_db_limit and Keystone does not "
+                    'page them, so the result would miss some: nothing is '
+                    'reported. Raise max_db_limit in keystone.conf.'
+                )
+            size = len(prefix) + 1
+            if prefix in members:
+                todo.append((prefix, True))
+            todo.extend(
+                (child, False)
+                for child in sorted(
+                    {i[:size] for i in members if len(i) >= size}
+                )
+            )
+        return list(rows.values())
 
     def create_credential(
         self, user_id: str, type: str, blob: str

@@ -19,6 +19,7 @@ frozen dataclass built by ``from_json``, which raises
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Mapping
 import dataclasses
 import json
@@ -122,7 +123,10 @@ class Keystone(Protocol):
     def can_update_user(self, user: User) -> bool: ...
     def revoke_user_tokens(self, user_id: str) -> bool: ...
     def list_credentials(
-        self, user_id: str | None = None, type: str | None = None
+        self,
+        user_id: str | None = None,
+        type: str | None = None,
+        owners: Iterable[str] | None = None,
     ) -> list[Credential]: ...
     def create_credential(
         self, user_id: str, type: str, blob: str

@@ -16,6 +16,10 @@ Table columns, the QR code, files written 0600, secrets read from a file
 or standard input, the confirmation and proof prompts, the ``--user``
 options, and the one place where workflow and client errors become a
 ``CommandError`` that says what to do next.
+
+The module is longer than the others (about 450 lines): it is many small
+helpers that several commands share, and split by kind they would only
+be harder to find.
 """
 
 from __future__ import annotations

@@ -28,6 +28,10 @@ account no weaker and not locked out:
 
 Hand-made credentials are never deleted here: they may be what the user
 signs in with today.
+
+The module is longer than the others (about 460 lines): the steps above
+are safe only in that order, and kept in one module they read top to
+bottom, each with the checks that come before it.
 """
 
 from __future__ import annotations

@@ -242,6 +242,31 @@ class TestScale(mfa_base.MFATestCase):
         self.assertIn('Nothing to do', result.stderr)
         self.assertNotIn('PATCH', {m for m, _ in self.proxy.requests})
 
+        # More TOTP credentials than a page: Keystone 30 answers the next
+        # page of credentials with the first again (it ignores the
+        # marker), so they are read in parts by user ID prefix, each one
+        # page; the requests still grow with the pages, not the users.
+        plain = sorted(
+            (u for u in self._all_users() if u['name'].startswith('plain-')),
+            key=lambda u: u['name'],
+        )[: PAGE // 2]
+        for user in plain:
+            for _ in range(2):
+                self.big.create_totp_credential(
+                    user['id'], totp.generate_secret()
+                )
+        rows = self.cli_json('mfa', 'audit')
+        by_id = {row['id']: row for row in rows}
+        self.assertEqual(len(everyone) + PAGE, len(rows))
+        for user in plain:
+            self.assertEqual(2, by_id[user['id']]['devices'], user)
+            self.assertEqual('code alone signs in', by_id[user['id']]['state'])
+        pages = self.counts()['GET /v3/credentials (totp)']
+        total = totp_creds + PAGE
+        self.assertGreater(total, PAGE)
+        self.assertLessEqual(pages, 2 + 16 * math.ceil(total / PAGE))
+        self.assertLess(pages, len(rows) // 4)
+
     def _all_users(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         url = f'/users?limit={PAGE}'

@@ -567,6 +567,75 @@ class TestPages(ClientTestCase):
         self.assertEqual([('users', 1)], seen)
 
 
+class TestCredentialsWithoutMarkers(ClientTestCase):
+    """Keystone 30 answers the next page of credentials with the first."""
+
+    LIMIT = 3
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.creds = [
+            {'id': f'c{n:02d}', 'user_id': owner, 'type': 'totp', 'blob': 'X'}
+            for n, owner in enumerate(
+                ['a1', 'a1', 'a2', 'a2', 'b1', 'b2', 'b3', 'c1', 'c1', 'c1']
+            )
+        ]
+        self.requests.get(AUTH_URL + '/credentials', json=self.answer)
+
+    def answer(self, request: Any, context: Any) -> dict[str, Any]:
+        # NOTE: as Keystone's SQL driver does: filters (exact and
+        # __startswith), then a cut at max_db_limit; the marker ignored.
+        rows = self.creds
+        user = request.qs.get('user_id', [None])[0]
+        prefix = request.qs.get('user_id__startswith', [None])[0]
+        if user:
+            rows = [r for r in rows if r['user_id'] == user]
+        if prefix:
+            rows = [r for r in rows if r['user_id'].startswith(prefix)]
+        body: dict[str, Any] = {'credentials': rows[: self.LIMIT]}
+        if len(rows) > self.LIMIT:
+            body['truncated'] = True
+            link = f'{AUTH_URL}/credentials?limit=3&marker={rows[2]["id"]}'
+            body['links'] = {'next': link, 'self': link}
+        return body
+
+    def test_read_in_parts_by_owner(self) -> None:
+        owners = ['a1', 'a2', 'b1', 'b2', 'b3', 'c1', 'd1']
+        creds = self.client.list_credentials(type='totp', owners=owners)
+        self.assertEqual(
+            sorted(c['id'] for c in self.creds), sorted(c.id for c in creds)
+        )
+        sent = [
+            r.qs for r in self.requests.request_history if r.method == 'GET'
+        ]
+        # The whole list twice (the marker ignored), then a, b, c (b is
+        # one page, a and c are split further), never one per user.
+        self.assertLess(len(sent), 2 * len(owners))
+        for query in sent[2:]:
+            self.assertEqual(['totp'], query['type'])
+            self.assertEqual(['1000'], query['limit'])
+
+    def test_one_user_over_the_limit_is_an_error(self) -> None:
+        self.creds += [
+            {'id': f'd{n}', 'user_id': 'c1', 'type': 'totp', 'blob': 'X'}
+            for n in range(3)
+        ]
+        exc = self.assertRaises(
+            mfa_client.Incomplete,
+            self.client.list_credentials,
+            type='totp',
+            owners=['a1', 'c1'],
+        )
+        self.assertIn('User c1', str(exc))
+        self.assertIn('max_db_limit', str(exc))
+
+    def test_without_owners_is_an_error(self) -> None:
+        exc = self.assertRaises(
+            mfa_client.Incomplete, self.client.list_credentials, type='totp'
+        )
+        self.assertIn('does not page it', str(exc))
+
+
 class TestTruncated(ClientTestCase):
     def test_full_page_flagged(self) -> None:
         users = [{'id': str(n)} for n in range(mfa_client.KEYSTONE_MAX_ROWS)]

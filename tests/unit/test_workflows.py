@@ -24,6 +24,7 @@ interrupted at every step in turn.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Mapping
 import copy
 import datetime
@@ -244,7 +245,10 @@ class FakeKeystone:
         return True
 
     def list_credentials(
-        self, user_id: str | None = None, type: str | None = None
+        self,
+        user_id: str | None = None,
+        type: str | None = None,
+        owners: Iterable[str] | None = None,
     ) -> list[mfa_client.Credential]:
         self._call('list_credentials')
         return [
