@@ -26,8 +26,8 @@ left alone: enforcing its rules is an administrator's ``mfa enforce``.
 Whether there is one costs one request (the user's own credentials), only
 for covered users, until one is seen. For a covered user without one:
 
-* before the deadline, one line on standard error with the deadline and
-  the command to run;
+* before the deadline, a warning (one line on standard error in OSC) with
+  the deadline and the command to run;
 * after it (or with none), on a terminal, the enrollment the OSC layer
   registered (:mod:`mfa_osc.auth.hooks`) is offered; it returns a
   passcode of the new device, with which the plugin signs in again, so
@@ -47,6 +47,7 @@ import contextlib
 import datetime
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 import sys
@@ -61,6 +62,8 @@ from mfa_osc import identity
 from mfa_osc.auth import cache
 from mfa_osc.auth import exceptions
 from mfa_osc.auth import hooks
+
+LOG = logging.getLogger(__name__)
 
 #: The domain's extra attribute (mfa_osc.workflows.policy.POLICY_KEY).
 POLICY_KEY = 'mfa_policy'
@@ -281,9 +284,13 @@ def check(
     stderr = stderr or sys.stderr
     deadline = policy.get('deadline')
     if deadline and today < datetime.date.fromisoformat(deadline):
-        stderr.write(
-            f'MFA is required for your account from {deadline} (your '
-            f"domain's policy): set up a device now with `{COMMAND}`.\n"
+        # NOTE: a warning, not a write: openstacksdk and Ansible users get
+        # it where their logging sends warnings (OSC: one line on stderr).
+        LOG.warning(
+            "MFA is required for your account from %s (your domain's "
+            'policy): set up a device now with `%s`.',
+            deadline,
+            COMMAND,
         )
         return None
     enroll = hooks.registered.enroll

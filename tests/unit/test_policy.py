@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import logging
 import pathlib
 from unittest import mock
 
@@ -289,6 +290,14 @@ class TestSignInCheck(base.BaseTestCase):
         self.dir = pathlib.Path(self.useFixture(fixtures.TempDir()).path)
         self.session = ks_session.Session()
         self.addCleanup(hooks.register, None)
+        # NOTE: the reminder is a warning of this logger.
+        self.logger = self.useFixture(
+            fixtures.FakeLogger(
+                name='mfa_osc.auth.policy',
+                level=logging.WARNING,
+                format='%(message)s',
+            )
+        )
         self.policy: dict[str, object] | None = None
         self.requests.get(self.URL + '/domains/d1', json=self.domain)
         self.creds: list[dict[str, object]] = []
@@ -324,6 +333,7 @@ class TestSignInCheck(base.BaseTestCase):
         stdin: object = None,
     ) -> str:
         err = io.StringIO()
+        logged = len(self.logger.output)
         self.code = auth_policy.check(
             self.session,
             ref,
@@ -333,7 +343,7 @@ class TestSignInCheck(base.BaseTestCase):
             stderr=err,
             stdin=stdin or io.StringIO(),  # type: ignore[arg-type]
         )
-        return err.getvalue()
+        return err.getvalue() + self.logger.output[logged:]
 
     def test_outside_a_policy_one_request_a_day(self) -> None:
         for _ in range(3):

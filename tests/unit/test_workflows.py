@@ -322,8 +322,17 @@ class FakeKeystone:
             return False
         if user['domain_id'] in self.disabled_domains:
             return False
+        # NOTE: as Keystone does ([totp] included_previous_windows = 1):
+        # the current code and the one before, so that a code read just
+        # before a 30-second boundary is not refused after it.
+        now = time.time()
         return any(
-            totp.passcode(c['blob']) == code for c in self._usable(user_id)
+            code
+            in (
+                totp.passcode(c['blob'], now),
+                totp.passcode(c['blob'], now - 30),
+            )
+            for c in self._usable(user_id)
         )
 
     def check_totp_alone(self, user_id: str, passcode: str) -> bool:
