@@ -45,8 +45,9 @@ class WouldLockOut(WorkflowError):
     """The change would leave rules requiring TOTP and no device."""
 
 
-class NotFound(WorkflowError):
-    """No such user, device or recovery code."""
+#: No such user, device or recovery code: one class, the account model's,
+#: whether the account or a workflow finds the thing missing.
+NotFound = mfa_account.NotFound
 
 
 #: What the commands turn into one clear error message.
