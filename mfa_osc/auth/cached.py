@@ -45,6 +45,7 @@ from keystoneauth1.identity.v3 import token as v3_token
 from mfa_osc import identity
 from mfa_osc.auth import cache
 from mfa_osc.auth import exceptions
+from mfa_osc.auth import options as auth_options
 
 LOG = logging.getLogger(__name__)
 
@@ -341,12 +342,20 @@ class CachedSignIn(base.Auth):
         who = (_user(ref).get('name') if ref is not None else None) or (
             self.username or self.user_id or 'this user'
         )
+        # NOTE: in the words of the program at hand: OSC's flags, or
+        # openstacksdk's arguments (which clouds.yaml keys share).
+        names = (
+            '--os-project-name, --os-project-domain-name'
+            if auth_options.in_openstack_cli()
+            else 'project_name=, project_domain_name= or their clouds.yaml '
+            'keys'
+        )
         return exceptions.NoRoleOnScope(
             f'Signed in as {who}, but {who} has no role on {what}, or there '
-            'is no such project or domain: check the name and its domain '
-            '(--os-project-name, --os-project-domain-name), or ask an '
-            'administrator for a role on it. The sign-in is kept: the next '
-            'command does not ask for a passcode again.'
+            f'is no such project or domain: check the name and its domain '
+            f'({names}), or ask an administrator for a role on it. The '
+            'sign-in is kept: the next command does not ask for a passcode '
+            'again.'
         )
 
     def _not_a_token(self) -> exceptions.MFAError:

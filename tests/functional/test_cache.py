@@ -337,6 +337,7 @@ class TestCacheNeverWrong(CacheTestCase):
             expect_fail=True,
         )
         self.assertIn('has no role on project no-such-project', result.stderr)
+        self.assertIn('--os-project-name', result.stderr)
         self.assertNotIn('was not accepted', result.stderr)
         self.assertNotIn('refused', result.stderr)
         again = self.token(self.later_env())

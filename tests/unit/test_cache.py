@@ -192,6 +192,9 @@ class TestTokenCache(base.BaseTestCase):
             exceptions.NoRoleOnScope, auth.get_auth_ref, ks_session.Session()
         )
         self.assertIn('has no role on project typo', str(exc))
+        # NOTE: in the words of a program on openstacksdk, not OSC's flags.
+        self.assertIn('project_name=', str(exc))
+        self.assertNotIn('--os-', str(exc))
         self.assertEqual(1, len(list(cache.entries())))
 
     def test_url_without_v3_is_the_same_entry(self) -> None:
