@@ -372,6 +372,12 @@ def proof(
         if answer:
             redact.register(answer)
             return answer
+        # NOTE: at a terminal: Ctrl-D or an empty line, not "no terminal".
+        raise exceptions.CommandError(
+            f'{what} needs a current passcode or a recovery code, and none '
+            'was entered. Run the command again and type the code the app '
+            'shows now, or one of your recovery codes. Nothing was changed.'
+        )
     raise exceptions.CommandError(
         f'{what} needs a current passcode or a recovery code: give '
         '--passcode CODE or --recovery-code-file PATH (- for standard '

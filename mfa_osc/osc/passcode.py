@@ -61,6 +61,12 @@ class ShowPasscode(command.ShowOne):
     ) -> tuple[Sequence[str], Sequence[Any]]:
         if not parsed_args.secret and common.is_terminal():
             parsed_args.secret = sources.prompt('TOTP secret: ')
+            if not parsed_args.secret:
+                raise exceptions.CommandError(
+                    'No secret entered: run the command again and type the '
+                    'TOTP secret (the key shown at enrollment), or give '
+                    '--secret-file PATH (- for standard input).'
+                )
         if not parsed_args.secret:
             raise exceptions.CommandError(
                 'No secret: give --secret-file PATH (- for standard input) '

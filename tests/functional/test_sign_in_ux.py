@@ -375,6 +375,21 @@ class TestCommandsAskOnlyWhatTheyUse(SignInTestCase):
         self.assertIn('--passcode CODE', result.stderr)
         self.assertEqual(2, len(self.book(user.id)['devices']))
 
+    def test_ctrl_d_at_the_proof_prompt(self) -> None:
+        user, phone = self.enroll_two()
+        env = self.env(user, phone)
+        env['OS_TOKEN_CACHE'] = 'on'
+        self.openstack('token', 'issue', env=env)
+        env.pop('OS_TOTP_SECRET', None)
+        code, output = self.openstack_on_pty(
+            'mfa', 'remove', '--device', 'laptop', '--yes', env=env,
+            inputs=[('Current passcode or a recovery code: ', '\x04')],
+        )  # fmt: skip
+        self.assertEqual(1, code, output)
+        self.assertIn('none was entered', output)
+        self.assertNotIn('on a terminal', output)
+        self.assertEqual(2, len(self.book(user.id)['devices']))
+
     def test_recovery_codes_without_a_device_ask_nothing(self) -> None:
         user = self.make_user()
         code, output = self.openstack_on_pty(
