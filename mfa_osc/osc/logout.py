@@ -42,6 +42,11 @@ def _revoke(
         )
     except (ksa_exc.NotFound, ksa_exc.Unauthorized):
         return None  # already expired or revoked: nothing left to revoke
+    except ksa_exc.SSLError:
+        return (
+            "its TLS certificate was not verified: give the cloud's CA "
+            'with --os-cacert or OS_CACERT'
+        )
     except ksa_exc.ClientException as exc:
         return type(exc).__name__
     return None

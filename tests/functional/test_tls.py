@@ -225,6 +225,8 @@ class TestTLS(mfa_base.MFATestCase):
         del no_ca['OS_CACERT']
         out = self.openstack('mfa', 'logout', '--all', env=no_ca)
         self.assertIn('could not be reached to revoke', out.stderr)
+        self.assertIn('TLS certificate was not verified', out.stderr)
+        self.assertIn('--os-cacert', out.stderr)
         self.assertEqual(200, self.token_status(token['id']))
         token = self.openstack_json('token', 'issue', env=env)
         out = self.openstack(
