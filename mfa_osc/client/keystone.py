@@ -22,9 +22,10 @@ Every ID that goes into a URL path is checked and quoted
 (:func:`mfa_osc.identity.path_id`), so ``--user ..`` or a crafted
 credential ID never reaches another endpoint with the caller's token.
 
-The module is longer than the others (about 620 lines) on purpose: it is
+The module is longer than the others (about 580 lines) on purpose: it is
 a flat list of one short method per Keystone request, and splitting it
-would only scatter that list.
+would only scatter that list. Reading long lists whole is in
+:mod:`mfa_osc.client.lists`.
 """
 
 from __future__ import annotations
@@ -34,9 +35,6 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl
-from urllib.parse import urlencode
-from urllib.parse import urlparse
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ksa_exc
@@ -44,6 +42,7 @@ from keystoneauth1 import session as ks_session
 
 from mfa_osc import identity
 from mfa_osc import totp
+from mfa_osc.client import lists
 from mfa_osc.client.errors import ClientError
 from mfa_osc.client.errors import Forbidden
 from mfa_osc.client.errors import Incomplete
@@ -55,20 +54,12 @@ from mfa_osc.client.records import KEYSTONE_MAX_ROWS
 from mfa_osc.client.records import Credential
 from mfa_osc.client.records import User
 
-#: Rows asked for per page; Keystone answers at most ``[DEFAULT]
-#: max_db_limit`` (1000 by default) and pages past that.
-PAGE_SIZE = 1000
-
 #: An auth method no Keystone has: asking for it makes Keystone list the
 #: methods it enables (``AuthMethodNotSupported``), with no user involved.
 _PROBE_METHOD = 'mfa-osc-probe'
 
 
-class _MarkerIgnored(Malformed):
-    """Keystone answered the next page of a list with the first again."""
-
-
-class MFAClient:
+class MFAClient(lists.ListReader):
     """Keystone users, credentials and sign-in checks for MFA.
 
     :param session: an authenticated keystoneauth session.
@@ -225,74 +216,6 @@ class MFAClient:
         if body.get('truncated') or len(rows) >= KEYSTONE_MAX_ROWS:
             self.truncated.append(what)
         return rows
-
-    def _paged(
-        self,
-        what: str,
-        path: str,
-        key: str,
-        params: Mapping[str, str],
-        *,
-        secret: bool = False,
-    ) -> list[Any]:
-        """Every row of a list, a page at a time (``limit``, ``marker``).
-
-        Keystone 30 answers ``limit=N`` with ``truncated`` and a
-        ``links.next`` URL while more rows follow. Only the marker and
-        limit are taken from that URL: the requests stay on this client's
-        endpoint, whatever host the link names. A Keystone that cuts a
-        list (``truncated``) and offers no next page would make the result
-        partial: that is an error, never a short list.
-        """
-        query = dict(params)
-        query['limit'] = str(PAGE_SIZE)
-        rows: list[Any] = []
-        markers: set[str] = set()
-        while True:
-            response = self._call(
-                what, 'GET', f'{path}?{urlencode(query)}', secret=secret
-            )
-            body = self._json(response)
-            page = body.get(key)
-            if not isinstance(page, list):
-                raise Malformed(
-                    f'Keystone\'s answer has no "{key}" list; check that the '
-                    'auth URL points at Keystone.'
-                )
-            rows.extend(page)
-            if self.on_page is not None:
-                self.on_page(what, len(rows))
-            links = body.get('links')
-            link = links.get('next') if isinstance(links, dict) else None
-            if not link or not page:
-                if body.get('truncated') and page:
-                    raise Incomplete(
-                        f'Keystone cut the list of {what} after {len(rows)} '
-                        'rows and offers no next page, so the result would '
-                        'miss some: nothing is reported. Raise [DEFAULT] '
-                        'max_db_limit in keystone.conf above their number, '
-                        'narrow the list (--domain), or use a Keystone '
-                        'release that pages (Keystone 30 does).'
-                    )
-                if 'truncated' not in body and len(page) >= KEYSTONE_MAX_ROWS:
-                    # NOTE: a Keystone that ignores `limit` cuts silently.
-                    self.truncated.append(what)
-                return rows
-            following = dict(parse_qsl(urlparse(str(link)).query))
-            marker = following.get('marker')
-            if marker and marker in markers and len(markers) == 1:
-                # NOTE: the same page again: Keystone ignores the marker
-                # of this list (its credentials, measured on Keystone 30).
-                raise _MarkerIgnored(what)
-            if not marker or marker in markers:
-                raise Malformed(
-                    f"Keystone's next page of {what} has no new marker; "
-                    'the list cannot be read whole.'
-                )
-            markers.add(marker)
-            query['marker'] = marker
-            if following.get('limit'):
-                query['limit'] = following['limit']
 
     # -- who is signed in -------------------------------------------------
 
@@ -508,7 +431,7 @@ class MFAClient:
                 params,
                 secret=True,
             )
-        except _MarkerIgnored:
+        except lists.MarkerIgnored:
             if user_id or owners is None:
                 raise Incomplete(
                     'Keystone cut the list of credentials at its [DEFAULT] '
@@ -518,78 +441,6 @@ class MFAClient:
                 ) from None
             rows = self._by_owner(params, owners)
         return [Credential.from_json(c) for c in rows]
-
-    def _by_owner(
-        self, params: Mapping[str, str], owners: Iterable[str]
-    ) -> list[Any]:
-        """Every credential of ``owners``, in parts of one page each.
-
-        A part is the credentials of the users whose ID starts with a
-        prefix; a part Keystone cuts (``truncated``) is split by the next
-        character of those users' IDs, down to one user. The requests grow
-        with the number of credentials over the page size, times the
-        splits, never with the users.
-        """
-        ids = sorted({str(o) for o in owners})
-        rows: dict[str, Any] = {}
-        # (prefix, exact): exact asks for the one user whose ID is prefix.
-        todo: list[tuple[str, bool]] = [('', False)]
-        first = True
-        while todo:
-            prefix, exact = todo.pop()
-            members = [i for i in ids if i.startswith(prefix)]
-            if not members:
-                continue
-            if exact or members == [prefix]:
-                query = {**params, 'user_id': prefix}
-            elif len(members) == 1:
-                query = {**params, 'user_id': members[0]}
-                exact = True
-            else:
-                query = {**params, 'user_id__startswith': prefix}
-            if first:
-                # NOTE: the whole list, already known to be cut.
-                first = False
-                body = {'truncated': True, 'credentials': []}
-            else:
-                query['limit'] = str(PAGE_SIZE)
-                response = self._call(
-                    'list credentials',
-                    'GET',
-                    f'/credentials?{urlencode(query)}',
-                    secret=True,
-                )
-                body = self._json(response)
-                if self.on_page is not None:
-                    self.on_page('credentials', len(rows))
-            page = body.get('credentials')
-            if not isinstance(page, list):
-                raise Malformed(
-                    'Keystone\'s answer has no "credentials" list; check '
-                    'that the auth URL points at Keystone.'
-                )
-            if not body.get('truncated'):
-                for row in page:
-                    if isinstance(row, dict):
-                        rows[str(row.get('id'))] = row
-                continue
-            if exact or 'user_id' in query:
-                raise Incomplete(
-                    f'User {query.get("user_id")} has more credentials than '
-                    "Keystone's [DEFAULT] max_db_limit and Keystone does not "
-                    'page them, so the result would miss some: nothing is '
-                    'reported. Raise max_db_limit in keystone.conf.'
-                )
-            size = len(prefix) + 1
-            if prefix in members:
-                todo.append((prefix, True))
-            todo.extend(
-                (child, False)
-                for child in sorted(
-                    {i[:size] for i in members if len(i) >= size}
-                )
-            )
-        return list(rows.values())
 
     def create_credential(
         self, user_id: str, type: str, blob: str
