@@ -555,7 +555,9 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
         from mfa_osc import client as mfa_client
 
         token = ref.auth_token or ''
-        as_user = mfa_client.MFAClient.for_token(session, self.auth_url, token)
+        as_user = mfa_client.MFAClient.for_token(
+            session, self.auth_url, token, str(ref.user_id)
+        )
         self.recovery_code = self._sent_recovery = None
         try:
             left = mfa_account.use_up_recovery_code(

@@ -218,7 +218,7 @@ def _device_seen(
     )
     try:
         client = mfa_client.MFAClient.for_token(
-            session, auth_url, str(ref.auth_token)
+            session, auth_url, str(ref.auth_token), str(ref.user_id)
         )
         account = mfa_account.account_from(
             user, client.list_credentials(user_id=user.id)

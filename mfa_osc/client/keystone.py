@@ -89,12 +89,18 @@ class MFAClient(lists.ListReader):
         self._methods_known = False
         #: Called after each page of a list with (what, rows so far).
         self.on_page: Callable[[str, int], None] | None = None
+        #: The token's user, where the session's auth cannot say it.
+        self.token_user_id: str | None = None
 
     @classmethod
     def for_token(
-        cls, session: ks_session.Session, auth_url: str, token: str
+        cls,
+        session: ks_session.Session,
+        auth_url: str,
+        token: str,
+        user_id: str,
     ) -> MFAClient:
-        """A client acting with ``token`` on Keystone at ``auth_url``.
+        """A client acting as ``user_id`` with ``token`` at ``auth_url``.
 
         For the sign-in plugin, which holds a token it has just been given
         and no catalog lookup of its own; the TLS settings are those of
@@ -102,7 +108,7 @@ class MFAClient(lists.ListReader):
         """
         from keystoneauth1 import token_endpoint
 
-        return cls(
+        client = cls(
             ks_session.Session(
                 auth=token_endpoint.Token(
                     identity.identity_url(auth_url), token
@@ -111,6 +117,9 @@ class MFAClient(lists.ListReader):
                 cert=session.cert,
             )
         )
+        # NOTE: a bare token's plugin knows no user: the sign-in does.
+        client.token_user_id = user_id
+        return client
 
     # -- plumbing ---------------------------------------------------------
 
@@ -220,7 +229,7 @@ class MFAClient(lists.ListReader):
     # -- who is signed in -------------------------------------------------
 
     def current_user_id(self) -> str:
-        user_id = self.session.get_user_id()
+        user_id = self.session.get_user_id() or self.token_user_id
         if not user_id:
             raise ClientError('The session has no signed-in user.')
         return str(user_id)

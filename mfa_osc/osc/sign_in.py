@@ -44,7 +44,7 @@ def enroll_at_sign_in(
     """Enroll a device now; a current passcode of it, or None."""
     out = sys.stderr
     client = mfa_client.MFAClient.for_token(
-        session, auth_url, str(ref.auth_token)
+        session, auth_url, str(ref.auth_token), str(ref.user_id)
     )
     try:
         user = client.get_user(str(ref.user_id))

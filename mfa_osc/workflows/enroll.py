@@ -148,7 +148,7 @@ def prepare(
     # could not have signed in.
     if (
         user.domain_id
-        and user_id != client.current_user_id()
+        and flag
         and client.domain_enabled(user.domain_id) is False
     ):
         raise errors.WorkflowError(

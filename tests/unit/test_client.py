@@ -78,6 +78,14 @@ class TestClient(ClientTestCase):
         self.assertEqual(['password', 'totp'], self.client.current_methods())
         self.assertEqual(AUTH_URL, self.client.endpoint)
 
+    def test_for_token_knows_its_user(self) -> None:
+        # NOTE: a bare token's plugin knows no user; the set-up at sign-in
+        # and the recovery-code sign-in act as the user signing in.
+        client = mfa_client.MFAClient.for_token(
+            self.session, AUTH_URL, 'tok-9', 'u-9'
+        )
+        self.assertEqual('u-9', client.current_user_id())
+
     def test_create_credential_body_not_logged(self) -> None:
         self.requests.post(
             AUTH_URL + '/credentials',
