@@ -216,12 +216,7 @@ class MFAClient(lists.ListReader):
 
     def _list(self, what: str, response: Any, key: str) -> list[Any]:
         body = self._json(response)
-        rows = body.get(key)
-        if not isinstance(rows, list):
-            raise Malformed(
-                f'Keystone\'s answer has no "{key}" list; check that the '
-                'auth URL points at Keystone.'
-            )
+        rows = lists.rows_of(body, key)
         if body.get('truncated') or len(rows) >= KEYSTONE_MAX_ROWS:
             self.truncated.append(what)
         return rows

@@ -46,6 +46,17 @@ class MarkerIgnored(Malformed):
     """Keystone answered the next page of a list with the first again."""
 
 
+def rows_of(body: Any, key: str) -> list[Any]:
+    """The ``key`` list of a Keystone list answer, or :class:`Malformed`."""
+    rows = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(rows, list):
+        raise Malformed(
+            f'Keystone\'s answer has no "{key}" list; check that the auth '
+            'URL points at Keystone.'
+        )
+    return rows
+
+
 class ListReader:
     """Read a list whole; the client supplies ``_call`` and ``_json``."""
 
@@ -86,12 +97,7 @@ class ListReader:
                 what, 'GET', f'{path}?{urlencode(query)}', secret=secret
             )
             body = self._json(response)
-            page = body.get(key)
-            if not isinstance(page, list):
-                raise Malformed(
-                    f'Keystone\'s answer has no "{key}" list; check that the '
-                    'auth URL points at Keystone.'
-                )
+            page = rows_of(body, key)
             rows.extend(page)
             if self.on_page is not None:
                 self.on_page(what, len(rows))
@@ -140,61 +146,50 @@ class ListReader:
         """
         ids = sorted({str(o) for o in owners})
         rows: dict[str, Any] = {}
-        # (prefix, exact): exact asks for the one user whose ID is prefix.
-        todo: list[tuple[str, bool]] = [('', False)]
-        first = True
+        # NOTE: the whole list ('') is known to be cut: start with its parts.
+        todo = _parts('', ids)
         while todo:
-            prefix, exact = todo.pop()
+            prefix, alone = todo.pop()
             members = [i for i in ids if i.startswith(prefix)]
             if not members:
                 continue
-            if exact or members == [prefix]:
-                query = {**params, 'user_id': prefix}
-            elif len(members) == 1:
-                query = {**params, 'user_id': members[0]}
-                exact = True
+            if alone or len(members) == 1:
+                query = {**params, 'user_id': prefix if alone else members[0]}
             else:
                 query = {**params, 'user_id__startswith': prefix}
-            if first:
-                # NOTE: the whole list, already known to be cut.
-                first = False
-                body = {'truncated': True, 'credentials': []}
-            else:
-                query['limit'] = str(PAGE_SIZE)
-                response = self._call(
-                    'list credentials',
-                    'GET',
-                    f'/credentials?{urlencode(query)}',
-                    secret=True,
-                )
-                body = self._json(response)
-                if self.on_page is not None:
-                    self.on_page('credentials', len(rows))
-            page = body.get('credentials')
-            if not isinstance(page, list):
-                raise Malformed(
-                    'Keystone\'s answer has no "credentials" list; check '
-                    'that the auth URL points at Keystone.'
-                )
+            query['limit'] = str(PAGE_SIZE)
+            response = self._call(
+                'list credentials',
+                'GET',
+                f'/credentials?{urlencode(query)}',
+                secret=True,
+            )
+            body = self._json(response)
+            page = rows_of(body, 'credentials')
+            if self.on_page is not None:
+                self.on_page('credentials', len(rows))
             if not body.get('truncated'):
                 for row in page:
                     if isinstance(row, dict):
                         rows[str(row.get('id'))] = row
                 continue
-            if exact or 'user_id' in query:
+            if 'user_id' in query:
                 raise Incomplete(
-                    f'User {query.get("user_id")} has more credentials than '
+                    f'User {query["user_id"]} has more credentials than '
                     "Keystone's [DEFAULT] max_db_limit and Keystone does not "
                     'page them, so the result would miss some: nothing is '
                     'reported. Raise max_db_limit in keystone.conf.'
                 )
-            size = len(prefix) + 1
-            if prefix in members:
-                todo.append((prefix, True))
-            todo.extend(
-                (child, False)
-                for child in sorted(
-                    {i[:size] for i in members if len(i) >= size}
-                )
-            )
+            todo += _parts(prefix, members)
         return list(rows.values())
+
+
+def _parts(prefix: str, ids: list[str]) -> list[tuple[str, bool]]:
+    """The parts of the users whose ID starts with ``prefix``: one per
+    next character, and ``(prefix, True)`` for the user whose ID it is."""
+    size = len(prefix) + 1
+    longer = sorted(
+        {i[:size] for i in ids if i.startswith(prefix) and len(i) >= size}
+    )
+    alone = [(prefix, True)] if prefix and prefix in ids else []
+    return alone + [(part, False) for part in longer]

@@ -200,7 +200,7 @@ def apply(
                     row.sessions = enforce_flow.end_sessions(
                         client, account.user_id, keep=keep_sessions
                     )
-        elif revoke and action != ACTION_LEFT:
+        elif revoke:
             row.sessions = (
                 enforce_flow.SESSIONS_KEPT
                 if keep_sessions

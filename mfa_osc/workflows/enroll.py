@@ -331,9 +331,7 @@ def _guard(client: mfa_client.Keystone, plan: EnrollPlan) -> None:
         # NOTE: rules under which a code alone signs in and nothing else
         # does ([["totp"]]) have no guard that keeps a way in: they get the
         # rules this enrollment ends with (password and code) at once.
-        guard = options.guard() or mfa_rules.enforced_rules(
-            options.effective, options.app_creds_allowed
-        )
+        guard = options.guard() or enforce_flow.plan_rules(account, None)
         client.update_user_options(
             account.user_id,
             mfa_rules.turned_on(guard),

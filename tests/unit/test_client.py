@@ -623,6 +623,24 @@ class TestCredentialsWithoutMarkers(ClientTestCase):
             self.assertEqual(['totp'], query['type'])
             self.assertEqual(['1000'], query['limit'])
 
+    def test_an_id_that_starts_another(self) -> None:
+        # NOTE: c1's ID starts c1x's: both are read, c1 alone when split.
+        self.creds += [
+            {'id': f'x{n}', 'user_id': 'c1x', 'type': 'totp', 'blob': 'X'}
+            for n in range(2)
+        ]
+        creds = self.client.list_credentials(
+            type='totp', owners=['a1', 'a2', 'c1', 'c1x']
+        )
+        self.assertEqual(
+            sorted(
+                c['id']
+                for c in self.creds
+                if c['user_id'] in ('a1', 'a2', 'c1', 'c1x')
+            ),
+            sorted(c.id for c in creds),
+        )
+
     def test_one_user_over_the_limit_is_an_error(self) -> None:
         self.creds += [
             {'id': f'd{n}', 'user_id': 'c1', 'type': 'totp', 'blob': 'X'}
