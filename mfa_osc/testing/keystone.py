@@ -126,6 +126,10 @@ _OWNER_FILE = 'owner.pid'
 _KEEP_FILE = 'keep'
 
 
+#: Keystone's WSGI application, as operators serve it (Keystone 26+).
+KEYSTONE_APPLICATION = 'keystone.wsgi.api:application'
+
+
 class KeystoneNotInstalledError(RuntimeError):
     """keystone-manage or uwsgi cannot be found."""
 
@@ -573,6 +577,10 @@ class LocalKeystone:
     :param tls: serve over HTTPS with a certificate of a CA made for this
         server (:attr:`ca_path`); ``port`` is then the HTTPS port, and
         uWSGI listens on another port of 127.0.0.1.
+    :param application: the WSGI application uWSGI serves, as
+        ``module:callable`` (importable in uWSGI's environment); by default
+        Keystone's own, :data:`KEYSTONE_APPLICATION`. Tests serve one that
+        wraps it.
     """
 
     admin_username = 'admin'
@@ -588,8 +596,10 @@ class LocalKeystone:
         startup_timeout: float = 120.0,
         keep_work_dir: bool = False,
         tls: bool = False,
+        application: str | None = None,
     ) -> None:
         self.tls = tls
+        self.application = application or KEYSTONE_APPLICATION
         #: The CA certificate (PEM) that signed the server's, with ``tls``.
         self.ca_path: str | None = None
         self._tls_proxy: _TLSProxy | None = None
@@ -967,7 +977,7 @@ class LocalKeystone:
             f'127.0.0.1:{port}',
             '--http-keepalive',
             '--module',
-            'keystone.wsgi.api:application',
+            self.application,
             '--need-app',
             '--master',
             # One process, one thread: requests are served one at a time.
