@@ -35,6 +35,23 @@ for covered users, until one is seen. For a covered user without one:
   without a terminal, or without one registered (openstacksdk, Ansible),
   :class:`PolicyRequired`, naming the command to run.
 
+A refusal or a failure to read the policy is never "no policy", and it is
+never cached: only a 200 answer (a policy, or none) is kept for the day.
+A token that cannot read the user's own domain (Keystone answers 403 to
+a token scoped to a project of another domain, as with LDAP or identity
+provider user domains, and to an unscoped token), a 5xx or a network
+error leave the check unable to decide. Then the user's own credentials
+tell (any token of the user may read them): a user with a device is left
+alone, as a covered user with a device always is; without one (or when
+that read fails too) the policy is treated as possibly required: on a
+terminal the same set-up is offered, elsewhere :class:`PolicyUnreadable`
+says what happened and what to do (set up a device with ``openstack mfa
+enroll`` and sign in with it, or scope the sign-in to a project of one's
+own domain). An unscoped sign-in is no exception: it cannot read the
+domain, so it is judged the same way (``mfa enroll`` and ``mfa status``
+stay exempt, and the plugin's own unscoped retry after a refused scoped
+sign-in carries ``totp`` or fails, so never reaches the check).
+
 The plugin never imports the workflows: the OSC layer passes the
 enrollment in. It also says which commands are exempt (``openstack mfa
 enroll`` and ``mfa status``), so that no one is ever stuck. This is the
@@ -73,6 +90,19 @@ COMMAND = 'openstack mfa enroll'
 
 class PolicyRequired(exceptions.MFAError):
     """A domain's MFA policy requires a device this user does not have."""
+
+
+class PolicyUnreadable(PolicyRequired):
+    """The domain's MFA policy could not be read with this token, and the
+    user has no device: the policy may require one."""
+
+
+class _Unreadable(Exception):
+    """The policy could not be read; ``why`` says how, in words."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 def _today() -> datetime.date:
@@ -129,13 +159,30 @@ def _parse(value: object) -> dict[str, Any] | None:
     }
 
 
+def _why_forbidden(ref: access.AccessInfoV3) -> str:
+    """Why Keystone refused the token the user's own domain, in words."""
+    if ref.project_id and ref.project_domain_id != ref.user_domain_id:
+        return (
+            'Keystone answered 403: the token is scoped to project '
+            f'{ref.project_id} of domain {ref.project_domain_id}, not to a '
+            'project of your own domain'
+        )
+    if not (ref.project_id or ref.domain_id or ref.system):
+        return 'Keystone answered 403: the token is unscoped'
+    return 'Keystone answered 403'
+
+
 def _read_policy(
     session: ks_session.Session, ref: access.AccessInfoV3, auth_url: str
 ) -> dict[str, Any] | None:
-    """One GET of the user's own domain, with the new token."""
+    """One GET of the user's own domain, with the new token.
+
+    :returns: the policy, or None when the domain has none (a 200).
+    :raises _Unreadable: any other answer, or none.
+    """
     domain_id = ref.user_domain_id
     if not domain_id:
-        return None
+        raise _Unreadable('the token names no domain of the user')
     try:
         path = '/domains/' + identity.path_id(domain_id, 'domain ID')
         response = session.get(
@@ -144,13 +191,23 @@ def _read_policy(
             authenticated=False,
             raise_exc=False,
         )
-        if response.status_code != 200:
-            return None
+    except Exception as exc:  # noqa: BLE001
+        # NOTE: the class only: a message may carry more than the user
+        # should see (never a token here, but keep it short).
+        raise _Unreadable(
+            f'the request failed ({type(exc).__name__})'
+        ) from None
+    if response.status_code == 403:
+        raise _Unreadable(_why_forbidden(ref))
+    if response.status_code != 200:
+        raise _Unreadable(f'Keystone answered HTTP {response.status_code}')
+    try:
         domain = response.json().get('domain')
-    except Exception:  # noqa: BLE001
-        # NOTE: the check must never break a sign-in that worked.
-        return None
-    return _parse(domain.get(POLICY_KEY) if isinstance(domain, dict) else None)
+    except (AttributeError, ValueError):
+        domain = None
+    if not isinstance(domain, dict):
+        raise _Unreadable('the answer was not a domain')
+    return _parse(domain.get(POLICY_KEY))
 
 
 class _Checked:
@@ -181,11 +238,16 @@ def _policy_for(
     fresh: bool = False,
 ) -> tuple[dict[str, Any] | None, bool]:
     """The policy of the user's domain, read at most once a day (or now,
-    with ``fresh``), and whether it was read now."""
+    with ``fresh``), and whether it was read now.
+
+    :raises _Unreadable: it could not be read (nothing is stored then).
+    """
     entry = checked.entry
     if not fresh and entry.get('checked') == today.isoformat():
         policy = entry.get('policy')
         return (policy if isinstance(policy, dict) else None), False
+    # NOTE: only a 200 answer is kept for the day: a refusal or a failure
+    # cached as "no policy" would let every sign-in of the day through.
     policy = _read_policy(session, ref, auth_url)
     # NOTE: a new day's answer starts afresh (no device seen yet today).
     checked.state[checked.key] = {}
@@ -205,9 +267,10 @@ def _device_seen(
     ref: access.AccessInfoV3,
     auth_url: str,
     checked: _Checked,
+    today: datetime.date,
 ) -> bool:
     """Whether the user has a device; once seen, remembered for the day."""
-    if checked.entry.get('device'):
+    if checked.entry.get('device') == today.isoformat():
         return True
     # NOTE: imported here: only a covered user's sign-in gets this far.
     from mfa_osc import account as mfa_account
@@ -230,7 +293,7 @@ def _device_seen(
         return False
     if not account.devices:
         return False
-    checked.store(device=True)
+    checked.store(device=today.isoformat())
     return True
 
 
@@ -240,6 +303,89 @@ def _is_terminal(stream: Any) -> bool:
         return bool(isatty()) if callable(isatty) else False
     except (OSError, ValueError):
         return False
+
+
+def _domain(ref: access.AccessInfoV3) -> str:
+    # NOTE: read with .get: a token body without the domain's name
+    # (keystoneauth would raise KeyError) still names its ID.
+    user = (
+        ref._data.get('token', {}).get('user', {})
+        if isinstance(ref._data, dict)
+        else {}
+    )
+    domain = user.get('domain') if isinstance(user, dict) else None
+    name = domain.get('name') if isinstance(domain, dict) else None
+    return (
+        f'{name} ({ref.user_domain_id})' if name else str(ref.user_domain_id)
+    )
+
+
+def _set_up_or_refuse(
+    session: ks_session.Session,
+    ref: access.AccessInfoV3,
+    auth_url: str,
+    checked: _Checked,
+    today: datetime.date,
+    *,
+    offer: str,
+    refusal: PolicyRequired,
+    stderr: TextIO | None,
+    stdin: TextIO | None,
+) -> str:
+    """The policy requires (or may require) a device the user lacks: on a
+    terminal with a set-up registered, offer it; otherwise refuse."""
+    enroll = hooks.registered.enroll
+    if enroll is not None and _is_terminal(stdin or sys.stdin):
+        stderr = stderr or sys.stderr
+        stderr.write(
+            offer + ': set up a device now, then your command carries on.\n'
+        )
+        stderr.flush()
+        code = enroll(session, ref, auth_url)
+        if code is not None:
+            checked.store(device=today.isoformat())
+            return code
+    raise refusal
+
+
+def _undecided(
+    session: ks_session.Session,
+    ref: access.AccessInfoV3,
+    auth_url: str,
+    checked: _Checked,
+    today: datetime.date,
+    why: str,
+    *,
+    device_known: bool | None = None,
+    stderr: TextIO | None,
+    stdin: TextIO | None,
+) -> str | None:
+    """The policy could not be read: a user with a device is let through
+    (as a covered user with one is), anyone else is not."""
+    if device_known is None:
+        device_known = _device_seen(session, ref, auth_url, checked, today)
+    if device_known:
+        return None
+    return _set_up_or_refuse(
+        session,
+        ref,
+        auth_url,
+        checked,
+        today,
+        offer=(
+            f'The MFA policy of your domain could not be read with this '
+            f'token ({why}), so MFA may be required'
+        ),
+        refusal=PolicyUnreadable(
+            f'This sign-in could not read the MFA policy of your domain '
+            f'{_domain(ref)} with this token ({why}), so it cannot tell '
+            'whether MFA is required, and this account has no device: set '
+            f'one up with `{COMMAND}` on a terminal and sign in with it, or '
+            'sign in scoped to a project of your own domain.'
+        ),
+        stderr=stderr,
+        stdin=stdin,
+    )
 
 
 def check(
@@ -256,6 +402,10 @@ def check(
 
     Returns a passcode of a device enrolled here, with which the caller
     signs in again; None when the sign-in stands as it is.
+
+    :raises PolicyRequired: the policy requires a device the user lacks.
+    :raises PolicyUnreadable: the policy could not be read and the user
+        has no device.
     """
     if 'totp' in identity.token_methods(
         ref._data if isinstance(ref._data, dict) else None
@@ -267,21 +417,38 @@ def check(
     checked = _Checked(
         directory or cache.cache_dir(), auth_url, str(ref.user_id)
     )
-    policy, read_now = _policy_for(session, ref, auth_url, checked, today)
+    try:
+        policy, read_now = _policy_for(session, ref, auth_url, checked, today)
+    except _Unreadable as exc:
+        return _undecided(
+            session,
+            ref,
+            auth_url,
+            checked,
+            today,
+            exc.why,
+            stderr=stderr,
+            stdin=stdin,
+        )
     if policy is None or not _covers(policy, ref):
         return None
-    if _device_seen(session, ref, auth_url, checked):
+    if _device_seen(session, ref, auth_url, checked, today):
         return None
     # NOTE: a covered user without a device, who is told something at
     # every sign-in anyway, reads the policy again each time: a deadline
     # brought forward, or a policy lifted, applies at once for them.
     if not read_now:
-        policy, _ = _policy_for(
-            session, ref, auth_url, checked, today, fresh=True
-        )
+        try:
+            policy, _ = _policy_for(
+                session, ref, auth_url, checked, today, fresh=True
+            )
+        except _Unreadable as exc:
+            return _undecided(
+                session, ref, auth_url, checked, today, exc.why,
+                device_known=False, stderr=stderr, stdin=stdin,
+            )  # fmt: skip
         if policy is None or not _covers(policy, ref):
             return None
-    stderr = stderr or sys.stderr
     deadline = policy.get('deadline')
     if deadline and today < datetime.date.fromisoformat(deadline):
         # NOTE: a warning, not a write: openstacksdk and Ansible users get
@@ -293,21 +460,19 @@ def check(
             COMMAND,
         )
         return None
-    enroll = hooks.registered.enroll
-    if enroll is not None and _is_terminal(stdin or sys.stdin):
-        stderr.write(
-            "Your domain's policy requires MFA"
-            + (f' since {deadline}' if deadline else '')
-            + ': set up a device now, then your command carries on.\n'
-        )
-        stderr.flush()
-        code = enroll(session, ref, auth_url)
-        if code is not None:
-            checked.store(device=True)
-            return code
-    raise PolicyRequired(
-        "Your domain's policy requires MFA"
-        + (f' since {deadline}' if deadline else '')
-        + f' and this account has no device: run `{COMMAND}` on a '
-        'terminal (`openstack mfa status` shows where the account stands).'
+    since = f' since {deadline}' if deadline else ''
+    return _set_up_or_refuse(
+        session,
+        ref,
+        auth_url,
+        checked,
+        today,
+        offer=f"Your domain's policy requires MFA{since}",
+        refusal=PolicyRequired(
+            f"Your domain's policy requires MFA{since} and this account "
+            f'has no device: run `{COMMAND}` on a terminal (`openstack mfa '
+            'status` shows where the account stands).'
+        ),
+        stderr=stderr,
+        stdin=stdin,
     )

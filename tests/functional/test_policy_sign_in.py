@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import secrets
 
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
@@ -173,3 +174,148 @@ class TestSetUpAtSignIn(test_policy.DomainCase):
         )
         self.assertIn('openstack mfa enroll', result.stderr)
         self.assert_invariant(boss)
+
+
+class TestPolicyUnreadable(test_policy.DomainCase):
+    """A token that cannot read the user's own domain (issue 20, item 4).
+
+    Keystone lets a token read a domain only when it is scoped to that
+    domain or to one of its projects: a user of domain D working in a
+    project of another domain (as with LDAP or identity-provider user
+    domains), or signed in unscoped, gets 403. That is never "no policy".
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        other = self.api.post(
+            '/domains',
+            json={'domain': {'name': f'work-{secrets.token_hex(4)}'}},
+        ).json()['domain']['id']
+        self.elsewhere = self.project(other)
+        self.at_home = self.project(self.domain_id)
+        self.member = self.api.get('/roles?name=member').json()['roles'][0][
+            'id'
+        ]
+
+    def project(self, domain_id: str) -> str:
+        return str(
+            self.api.post(
+                '/projects',
+                json={
+                    'project': {
+                        'name': f'p-{secrets.token_hex(4)}',
+                        'domain_id': domain_id,
+                    }
+                },
+            ).json()['project']['id']
+        )
+
+    def roamer(self) -> local_keystone.KeystoneUser:
+        """A user of D without a default project, member of a project of
+        another domain and of one of D."""
+        password = secrets.token_urlsafe(12)
+        name = f'roamer-{secrets.token_hex(3)}'
+        user_id = self.api.post(
+            '/users',
+            json={
+                'user': {
+                    'name': name,
+                    'password': password,
+                    'domain_id': self.domain_id,
+                }
+            },
+        ).json()['user']['id']
+        for project in (self.elsewhere, self.at_home):
+            self.api.put(
+                f'/projects/{project}/users/{user_id}/roles/{self.member}'
+            )
+        return local_keystone.KeystoneUser(
+            user_id, name, password, None, None, self.domain
+        )
+
+    def roamer_env(
+        self, user: local_keystone.KeystoneUser, project: str | None
+    ) -> dict[str, str]:
+        env = self.env(user)
+        env['OS_AUTH_TYPE'] = 'v3multifactor'
+        if project:
+            env['OS_PROJECT_ID'] = project
+        return env
+
+    def set_overdue_policy(self) -> None:
+        self.openstack(
+            'mfa', 'policy', 'set', '--domain', self.domain, '--required',
+            '--deadline', TestSetUpAtSignIn.days(-1), env=self.env(),
+        )  # fmt: skip
+
+    def assert_unreadable(self, result: object, why: str) -> None:
+        stderr = getattr(result, 'stderr', '')
+        self.assertEqual(1, getattr(result, 'returncode', None), stderr)
+        self.assertIn(
+            'could not read the MFA policy of your domain '
+            f'{self.domain} ({self.domain_id}) with this token '
+            f'(Keystone answered 403: {why}',
+            ' '.join(stderr.split()),
+        )
+        self.assertIn('`openstack mfa enroll`', stderr)
+        self.assertIn('a project of your own domain', stderr)
+        self.assertNotIn('Traceback', stderr)
+        self.assertEqual('', getattr(result, 'stdout', None))
+
+    def test_another_domains_project_is_refused(self) -> None:
+        user = self.roamer()
+        self.set_overdue_policy()
+        env = self.roamer_env(user, self.elsewhere)
+        env['OS_TOKEN_CACHE'] = 'on'
+        for _ in range(2):
+            # Twice: the refusal is not cached as "no policy".
+            result = self.openstack(
+                'token', 'issue', env=env, expect_fail=True
+            )
+            self.assert_unreadable(
+                result,
+                f'the token is scoped to project {self.elsewhere} of domain',
+            )
+        self.assert_invariant(user)
+
+    def test_an_unscoped_command_opens_no_scoped_one(self) -> None:
+        user = self.roamer()
+        self.set_overdue_policy()
+        result = self.openstack(
+            'token', 'issue', env=self.roamer_env(user, None),
+            expect_fail=True,
+        )  # fmt: skip
+        self.assert_unreadable(result, 'the token is unscoped')
+        # The same day, a scoped sign-in still reads the policy.
+        result = self.openstack(
+            'token', 'issue', env=self.roamer_env(user, self.at_home),
+            expect_fail=True,
+        )  # fmt: skip
+        self.assertIn(
+            "Your domain's policy requires MFA since "
+            + TestSetUpAtSignIn.days(-1),
+            result.stderr,
+        )
+        self.assertNotIn('Traceback', result.stderr)
+
+    def test_with_a_device_the_sign_in_stands(self) -> None:
+        user = self.roamer()
+        self.set_overdue_policy()
+        env = self.roamer_env(user, self.elsewhere)
+        # `mfa enroll` is exempt: it works with this very token.
+        secret = totp.generate_secret()
+        self.openstack(
+            'mfa', 'enroll', '--name', 'phone', '--secret', secret,
+            '--passcode', self.good_code(secret), env=env,
+        )  # fmt: skip
+        # The password alone (the guard rules allow it, until an
+        # administrator enforces): a user with a device is left alone.
+        result = self.openstack(
+            'token', 'issue', '-f', 'value', '-c', 'project_id', env=env
+        )
+        self.assertEqual(self.elsewhere, result.stdout.strip())
+        self.assertNotIn('MFA', result.stderr)
+        # And with the device's code, no question at all.
+        env['OS_TOTP_SECRET'] = secret
+        self.openstack('token', 'issue', env=env)
+        self.assert_invariant(user)

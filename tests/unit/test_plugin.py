@@ -1271,3 +1271,23 @@ class TestPolicyAtSignIn(PluginTestCase):
         self.assertEqual(4, len(self.requests.request_history))
         state = os.path.join(self.cache_dir, auth_policy.STATE_FILE)
         self.assertEqual(0o600, stat.S_IMODE(os.stat(state).st_mode))
+
+    def test_a_domain_it_cannot_read_refuses_without_a_device(self) -> None:
+        # Issue 20: a 403 on the user's own domain is never "no policy".
+        self.useFixture(
+            fixtures.MonkeyPatch('mfa_osc.auth.policy.check', POLICY_CHECK)
+        )
+        self.requests.post(TOKEN_URL, **PASSWORD_TOKEN_RESPONSE)
+        self.requests.get(AUTH_URL + '/domains/default', status_code=403)
+        self.requests.get(
+            AUTH_URL + '/credentials',
+            json={'credentials': [], 'links': {'next': None}},
+        )
+        exc = self.assertRaises(
+            auth_policy.PolicyUnreadable,
+            self.make(token_cache=False).get_auth_ref,
+            self.session,
+        )
+        self.assertIsInstance(exc, ksa_exc.AuthorizationFailure)
+        self.assertIn('Keystone answered 403', str(exc))
+        self.assertNotIn(TOKEN_ID, str(exc))

@@ -487,6 +487,140 @@ class TestSignInCheck(base.BaseTestCase):
             '', self.check(self.ref(['password'], roles=('admin',)))
         )
 
-    def test_unreadable_domain_is_no_policy(self) -> None:
+    def unscoped_ref(self) -> access.AccessInfoV3:
+        token = ks_fixture.V3Token(
+            user_id='u1',
+            user_domain_id='d1',
+            user_domain_name='corp',
+            methods=['password'],
+        )
+        return access.AccessInfoV3(auth_token='tok-1', body=token)
+
+    def other_domain_ref(self) -> access.AccessInfoV3:
+        token = ks_fixture.V3Token(
+            user_id='u1',
+            user_domain_id='d1',
+            user_domain_name='corp',
+            methods=['password'],
+        )
+        token.set_project_scope(id='p9', domain_id='d9')
+        token.add_role(name='member')
+        return access.AccessInfoV3(auth_token='tok-1', body=token)
+
+    def a_device(self) -> None:
+        self.creds = [
+            {
+                'id': 'c1',
+                'user_id': 'u1',
+                'type': 'totp',
+                'blob': totp.generate_secret(),
+            }
+        ]
+
+    def test_a_refused_read_is_no_policy_never(self) -> None:
+        # A token scoped to a project of another domain may not read the
+        # user's own domain (403): that is not "no policy".
         self.requests.get(self.URL + '/domains/d1', status_code=403)
+        exc = self.assertRaises(
+            auth_policy.PolicyUnreadable, self.check, self.other_domain_ref()
+        )
+        self.assertIsInstance(exc, auth_policy.PolicyRequired)
+        message = str(exc)
+        self.assertIn(
+            'could not read the MFA policy of your domain corp (d1)', message
+        )
+        self.assertIn('Keystone answered 403', message)
+        self.assertIn('project p9 of domain d9', message)
+        self.assertIn('`openstack mfa enroll`', message)
+        self.assertIn('a project of your own domain', message)
+        self.assertNotIn('tok-1', message)
+        # Nothing was cached: the next sign-in asks again.
+        self.assertRaises(
+            auth_policy.PolicyUnreadable, self.check, self.other_domain_ref()
+        )
+        self.assertEqual(
+            ['/v3/domains/d1', '/v3/credentials'] * 2,
+            [r.path for r in self.requests.request_history],
+        )
+
+    def test_an_unscoped_sign_in_is_judged_the_same(self) -> None:
+        self.requests.get(self.URL + '/domains/d1', status_code=403)
+        exc = self.assertRaises(
+            auth_policy.PolicyUnreadable, self.check, self.unscoped_ref()
+        )
+        self.assertIn('the token is unscoped', str(exc))
+
+    def test_an_unscoped_sign_in_opens_no_later_one(self) -> None:
+        # The fail-open of issue 20: one unscoped command cached "no
+        # policy" for the day, and every scoped sign-in passed.
+        self.policy = {'required': True, 'deadline': '2027-02-01'}
+        self.requests.get(
+            self.URL + '/domains/d1',
+            [{'status_code': 403}, {'json': self.domain}],
+        )
+        self.assertRaises(
+            auth_policy.PolicyUnreadable, self.check, self.unscoped_ref()
+        )
+        exc = self.assertRaises(
+            auth_policy.PolicyRequired, self.check, self.ref(['password'])
+        )
+        self.assertNotIsInstance(exc, auth_policy.PolicyUnreadable)
+        self.assertIn('2027-02-01', str(exc))
+
+    def test_unreadable_with_a_device_the_sign_in_stands(self) -> None:
+        self.requests.get(self.URL + '/domains/d1', status_code=403)
+        self.a_device()
+        self.assertEqual('', self.check(self.other_domain_ref()))
+        self.assertIsNone(self.code)
+        # The device is remembered for the day; the domain is asked again.
+        self.assertEqual('', self.check(self.other_domain_ref()))
+        self.assertEqual(
+            ['/v3/domains/d1', '/v3/credentials', '/v3/domains/d1'],
+            [r.path for r in self.requests.request_history],
+        )
+
+    def test_unreadable_and_credentials_unreadable_refused(self) -> None:
+        self.requests.get(self.URL + '/domains/d1', status_code=403)
+        self.requests.get(self.URL + '/credentials', status_code=503)
+        self.assertRaises(
+            auth_policy.PolicyUnreadable, self.check, self.other_domain_ref()
+        )
+
+    def test_server_errors_and_garbage_are_no_policy_never(self) -> None:
+        for answer in (
+            {'status_code': 503},
+            {'status_code': 404},
+            {'text': '<html>nginx</html>'},
+            {'json': [1, 2]},
+            {'exc': ConnectionError('refused')},
+        ):
+            self.requests.get(self.URL + '/domains/d1', **answer)
+            exc = self.assertRaises(
+                auth_policy.PolicyUnreadable,
+                self.check,
+                self.ref(['password']),
+            )
+            self.assertIn('`openstack mfa enroll`', str(exc))
+        self.assertFalse((self.dir / auth_policy.STATE_FILE).exists())
+        # A 200 answer (no policy) is what is kept for the day.
+        self.requests.get(self.URL + '/domains/d1', json=self.domain)
         self.assertEqual('', self.check(self.ref(['password'])))
+        before = self.requests.call_count
+        self.assertEqual('', self.check(self.ref(['password'])))
+        self.assertEqual(before, self.requests.call_count)
+
+    def test_unreadable_on_a_terminal_the_set_up_is_offered(self) -> None:
+        self.requests.get(self.URL + '/domains/d1', status_code=403)
+        hooks.register(lambda *args: '654321')
+        tty = mock.Mock()
+        tty.isatty.return_value = True
+        err = self.check(self.unscoped_ref(), stdin=tty)
+        self.assertIn('could not be read with this token', err)
+        self.assertIn('set up a device now', err)
+        self.assertEqual('654321', self.code)
+
+    def test_unreadable_but_exempt(self) -> None:
+        self.requests.get(self.URL + '/domains/d1', status_code=403)
+        hooks.register(None, exempt=True)
+        self.assertEqual('', self.check(self.unscoped_ref()))
+        self.assertEqual(0, self.requests.call_count)
