@@ -30,6 +30,19 @@ Keystone itself is never imported here: it runs in subprocesses, found next
 to ``sys.executable`` (or on ``PATH``).  Install it with
 ``pip install -r keystone-requirements.txt`` (``tox -e keystone`` does).
 
+Another Keystone release can run from a virtualenv of its own, built with
+that release's upper constraints (``tox -e functional-keystone2024.1``
+builds one for Keystone 25.0.0): set ``MFA_OSC_KEYSTONE_BIN`` to that
+virtualenv's ``bin`` directory (or pass ``bin_dir``), and ``keystone-manage``
+and ``uwsgi`` are taken from there only, uWSGI running that virtualenv's
+Python (``--home``).  The client side (``openstack``, mfa-osc, keystoneauth1)
+stays where it is.  Keystone 27 and newer are served as
+``keystone.wsgi.api:application``; older releases have no ``keystone.wsgi``
+module and are served from their ``keystone-wsgi-public`` script
+(``--wsgi-file``).  The sqlite database is put in WAL mode after
+``db_sync``: readers then never block the writer (Keystone 25 and 27 hit
+"database is locked" without it, even with one uWSGI process).
+
 No process outlives its owner: :meth:`LocalKeystone.stop` (also registered
 with :mod:`atexit`) ends the server's whole process group, and on Linux the
 server is started with ``PR_SET_PDEATHSIG`` so that it is killed even when
@@ -77,6 +90,7 @@ from keystoneauth1.identity import v3
 __all__ = [
     'KeystoneNotInstalledError',
     'KeystoneStartError',
+    'KEYSTONE_BIN_ENV',
     'KeystoneUser',
     'LocalKeystone',
     'find_executable',
@@ -94,6 +108,10 @@ _INSTALL_HINT = (
     'functional`, which do)'
 )
 
+#: The environment variable naming the ``bin`` directory of the virtualenv
+#: Keystone and uWSGI are run from (by default: this Python's own).
+KEYSTONE_BIN_ENV = 'MFA_OSC_KEYSTONE_BIN'
+
 # Runs keystone-manage's commands in ONE interpreter: importing keystone
 # takes seconds, so four separate keystone-manage runs would take four times
 # that.  The keys are set up first, then a marker file tells the parent it
@@ -109,12 +127,18 @@ from keystone.cmd import cli
 from keystone.conf import CONF
 
 config_file, marker, phases = sys.argv[1], sys.argv[2], sys.argv[3]
+sqlite_path = sys.argv[4] if len(sys.argv) > 4 else ''
 for index, commands in enumerate(json.loads(phases)):
     for command in commands:
         CONF.reset()
         CONF.clear()
         cli.main(argv=['keystone-manage', '--config-file', config_file]
                  + command)
+        if command[0] == 'db_sync' and sqlite_path:
+            import sqlite3
+            db = sqlite3.connect(sqlite_path)
+            db.execute('PRAGMA journal_mode=WAL')
+            db.close()
     if index == 0:
         with open(marker, 'w') as f:
             f.write('ready')
@@ -158,14 +182,48 @@ def find_executable(name: str) -> str | None:
     return shutil.which(name)
 
 
-def _require_executable(name: str) -> str:
-    path = find_executable(name)
-    if path is None:
+def _require_executable(name: str, bin_dir: str | None = None) -> str:
+    """A server program: in ``bin_dir`` only if given, else as
+    :func:`find_executable` finds it."""
+    if bin_dir is None:
+        path = find_executable(name)
+        if path is None:
+            raise KeystoneNotInstalledError(
+                f'{name} was not found next to {sys.executable} nor on '
+                f'PATH: {_INSTALL_HINT}.'
+            )
+        return path
+    path = os.path.join(bin_dir, name)
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise KeystoneNotInstalledError(
-            f'{name} was not found next to {sys.executable} nor on PATH: '
-            f'{_INSTALL_HINT}.'
+            f'{name} was not found in {bin_dir} (the Keystone bin directory '
+            f'given, for example by {KEYSTONE_BIN_ENV}): install Keystone '
+            'and uWSGI into that virtualenv, or unset '
+            f'{KEYSTONE_BIN_ENV} to use the ones next to {sys.executable}.'
         )
     return path
+
+
+_HAS_KEYSTONE_WSGI = (
+    'import importlib.util, sys; '
+    "sys.exit(0 if importlib.util.find_spec('keystone.wsgi') else 3)"
+)
+
+
+def _has_keystone_wsgi(interpreter: str) -> bool:
+    """Whether Keystone in ``interpreter``'s environment has the
+    ``keystone.wsgi`` module (Keystone 27 and newer)."""
+    try:
+        proc = subprocess.run(
+            [interpreter, '-c', _HAS_KEYSTONE_WSGI],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return True  # undecided: the default; a failure shows in the log
+    return proc.returncode != 3
 
 
 def _free_port() -> int:
@@ -420,6 +478,17 @@ def _script_interpreter(script: str) -> str | None:
     return words[0] if os.access(words[0], os.X_OK) else None
 
 
+def _set_wal_mode(path: str) -> None:
+    """Put a sqlite database in WAL mode (it stays so, in the file)."""
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    try:
+        db.execute('PRAGMA journal_mode=WAL')
+    finally:
+        db.close()
+
+
 def _tail(path: str | None, lines: int = 40) -> str:
     if not path:
         return '(no log)'
@@ -579,8 +648,14 @@ class LocalKeystone:
         uWSGI listens on another port of 127.0.0.1.
     :param application: the WSGI application uWSGI serves, as
         ``module:callable`` (importable in uWSGI's environment); by default
-        Keystone's own, :data:`KEYSTONE_APPLICATION`. Tests serve one that
-        wraps it.
+        Keystone's own, :data:`KEYSTONE_APPLICATION`, or on Keystone 26
+        and older, which have no ``keystone.wsgi`` module, the
+        ``keystone-wsgi-public`` script next to ``keystone-manage``
+        (:attr:`wsgi_file`). Tests serve one that wraps it.
+    :param bin_dir: the ``bin`` directory of the virtualenv holding
+        ``keystone-manage`` and ``uwsgi`` (another Keystone release than
+        the client's); by default ``$MFA_OSC_KEYSTONE_BIN``, else they are
+        found next to ``sys.executable`` or on ``PATH``.
     """
 
     admin_username = 'admin'
@@ -597,9 +672,18 @@ class LocalKeystone:
         keep_work_dir: bool = False,
         tls: bool = False,
         application: str | None = None,
+        bin_dir: str | None = None,
     ) -> None:
         self.tls = tls
         self.application = application or KEYSTONE_APPLICATION
+        self._application_given = application is not None
+        #: The WSGI script served instead of :attr:`application` (Keystone
+        #: 26 and older), known once started.
+        self.wsgi_file: str | None = None
+        self.bin_dir = bin_dir or os.environ.get(KEYSTONE_BIN_ENV) or None
+        #: The uWSGI command line, once started (its processes rename
+        #: themselves, so /proc shows another).
+        self.server_argv: list[str] | None = None
         #: The CA certificate (PEM) that signed the server's, with ``tls``.
         self.ca_path: str | None = None
         self._tls_proxy: _TLSProxy | None = None
@@ -693,8 +777,8 @@ class LocalKeystone:
         with self._lock:
             if self.work_dir is not None:
                 raise RuntimeError('LocalKeystone is already started')
-            manage = _require_executable('keystone-manage')
-            uwsgi = _require_executable('uwsgi')
+            manage = _require_executable('keystone-manage', self.bin_dir)
+            uwsgi = _require_executable('uwsgi', self.bin_dir)
             started = time.monotonic()
             _remove_stale_work_dirs()
             self.work_dir = tempfile.mkdtemp(prefix=_WORK_DIR_PREFIX)
@@ -900,6 +984,28 @@ class LocalKeystone:
                 self.setup_log_path,
             )
 
+    def _sqlite_path(self) -> str | None:
+        """The database file, if the configuration uses sqlite."""
+        connection = self._extra_config.get('database', {}).get(
+            'connection', 'sqlite:///' + self._path('keystone.db')
+        )
+        prefix = 'sqlite:///'
+        if not connection.startswith(prefix):
+            return None
+        path = connection[len(prefix) :].partition('?')[0]
+        return path if path and path != ':memory:' else None
+
+    def _choose_wsgi_file(self, manage: str, interpreter: str | None) -> None:
+        """Serve keystone-wsgi-public where there is no keystone.wsgi."""
+        self.wsgi_file = None
+        if self._application_given or interpreter is None:
+            return
+        script = os.path.join(
+            os.path.dirname(os.path.abspath(manage)), 'keystone-wsgi-public'
+        )
+        if os.path.isfile(script) and not _has_keystone_wsgi(interpreter):
+            self.wsgi_file = script
+
     def _start(self, manage: str, uwsgi: str, started: float) -> None:
         if self.tls:
             self._start_tls()
@@ -910,6 +1016,8 @@ class LocalKeystone:
         port = self._requested_port or _free_port()
         phases = self._setup_phases(port)
         interpreter = _script_interpreter(manage)
+        self._choose_wsgi_file(manage, interpreter)
+        sqlite_path = self._sqlite_path()
         if interpreter is None:
             # Unknown interpreter: plain keystone-manage runs (slower).
             for args in phases[0]:
@@ -917,6 +1025,8 @@ class LocalKeystone:
             self._start_server(uwsgi, port)
             for args in phases[1]:
                 self._run_manage(manage, args)
+                if args[0] == 'db_sync' and sqlite_path is not None:
+                    _set_wal_mode(sqlite_path)
         else:
             marker = self._path('keys-ready')
             self._setup = self._popen(
@@ -927,6 +1037,7 @@ class LocalKeystone:
                     str(self.config_path),
                     marker,
                     json.dumps(phases),
+                    sqlite_path or '',
                 ],
                 self.setup_log_path,
             )
@@ -976,8 +1087,11 @@ class LocalKeystone:
             '--http',
             f'127.0.0.1:{port}',
             '--http-keepalive',
-            '--module',
-            self.application,
+            *(
+                ['--module', self.application]
+                if self.wsgi_file is None
+                else ['--wsgi-file', self.wsgi_file]
+            ),
             '--need-app',
             '--master',
             # One process, one thread: requests are served one at a time.
@@ -1011,6 +1125,7 @@ class LocalKeystone:
         self.port = port
         if self._tls_proxy is not None:
             self._tls_proxy.upstream_port = port
+        self.server_argv = argv
         self._server = self._popen(argv, self.log_path)
 
     def _wait_until_ready(self, deadline: float) -> bool:

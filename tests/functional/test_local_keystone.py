@@ -18,6 +18,7 @@ import re
 import shlex
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -176,6 +177,18 @@ class TestLocalKeystone(base.FunctionalTestCase):
         )
         self.assertTrue(session(password, totp).get_token())
 
+    def test_database_is_in_wal_mode(self) -> None:
+        # NOTE: readers never block the writer: Keystone 25 and 27 on
+        # sqlite answered "database is locked" without it.
+        assert self.keystone.work_dir is not None
+        db = sqlite3.connect(
+            os.path.join(self.keystone.work_dir, 'keystone.db')
+        )
+        self.addCleanup(db.close)
+        self.assertEqual(
+            ('wal',), db.execute('PRAGMA journal_mode').fetchone()
+        )
+
     def test_run_on_pty(self) -> None:
         script = textwrap.dedent("""\
             import getpass, sys
@@ -221,6 +234,12 @@ class TestLocalKeystone(base.FunctionalTestCase):
 
 
 class TestWithoutServer(oslotest_base.BaseTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.useFixture(
+            fixtures.EnvironmentVariable(local_keystone.KEYSTONE_BIN_ENV)
+        )
+
     def test_missing_keystone_is_explained(self) -> None:
         self.useFixture(
             fixtures.MockPatch(
@@ -233,6 +252,29 @@ class TestWithoutServer(oslotest_base.BaseTestCase):
         )
         self.assertIn('keystone-requirements.txt', str(error))
         self.assertIn('tox -e keystone', str(error))
+        self.assertIsNone(keystone.work_dir)
+
+    def test_missing_keystone_in_bin_dir_is_explained(self) -> None:
+        # NOTE: a Keystone bin directory is the only place looked at: the
+        # Keystone next to this Python is not the release asked for.
+        bin_dir = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(
+            fixtures.EnvironmentVariable(
+                local_keystone.KEYSTONE_BIN_ENV, bin_dir
+            )
+        )
+        keystone = LocalKeystone()
+        error = self.assertRaises(
+            local_keystone.KeystoneNotInstalledError, keystone.start
+        )
+        self.assertEqual(
+            f'keystone-manage was not found in {bin_dir} (the Keystone bin '
+            'directory given, for example by MFA_OSC_KEYSTONE_BIN): install '
+            'Keystone and uWSGI into that virtualenv, or unset '
+            'MFA_OSC_KEYSTONE_BIN to use the ones next to '
+            f'{sys.executable}.',
+            str(error),
+        )
         self.assertIsNone(keystone.work_dir)
 
 
@@ -306,6 +348,56 @@ class TestLocalKeystoneLifeCycle(base.FunctionalTestCase):
         self.assertFalse(os.path.exists(work_dir))
         self.assertFalse(keystone.running)
         keystone.stop()  # twice is fine
+
+    def test_server_runs_from_bin_dir(self) -> None:
+        # The Keystone bin directory of the run (the 2024.1 job's server
+        # virtualenv), else this Python's own, given explicitly.
+        bin_dir = os.environ.get(local_keystone.KEYSTONE_BIN_ENV) or (
+            os.path.dirname(sys.executable)
+        )
+        keystone = LocalKeystone(bin_dir=bin_dir)
+        self.addCleanup(keystone.stop)
+        keystone.start()
+        pid, argv = keystone.pid, keystone.server_argv
+        assert pid is not None and argv is not None
+        uwsgi = os.path.join(bin_dir, 'uwsgi')
+        self.assertEqual(uwsgi, argv[0])
+        self.assertEqual(
+            os.path.realpath(uwsgi), os.readlink(f'/proc/{pid}/exe')
+        )
+        # uWSGI runs that virtualenv's Python, whatever runs the tests.
+        home = argv[argv.index('--home') + 1]
+        self.assertEqual(os.path.dirname(bin_dir), home)
+        # Keystone 27 and newer are served as keystone.wsgi.api; older
+        # releases from their keystone-wsgi-public script.
+        release = subprocess.run(
+            [
+                os.path.join(bin_dir, 'python'),
+                '-c',
+                'import importlib.metadata as m; print(m.version("keystone"))',
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        major = int(release.split('.')[0])
+        script = os.path.join(bin_dir, 'keystone-wsgi-public')
+        if major >= 27:
+            self.assertIsNone(keystone.wsgi_file)
+            self.assertEqual(
+                local_keystone.KEYSTONE_APPLICATION,
+                argv[argv.index('--module') + 1],
+            )
+        else:
+            self.assertEqual(script, keystone.wsgi_file)
+            self.assertEqual(script, argv[argv.index('--wsgi-file') + 1])
+        # The release served is that one: DELETE /v3/users/{id}/tokens is
+        # new in Keystone 30.
+        token = self.openstack_json('token', 'issue', env=keystone.os_env())
+        response = keystone.admin_adapter().delete(
+            f'/users/{token["user_id"]}/tokens', raise_exc=False
+        )
+        self.assertEqual(204 if major >= 30 else 404, response.status_code)
 
     def test_sigkill_of_parent_kills_server(self) -> None:
         if not sys.platform.startswith('linux'):
