@@ -28,8 +28,10 @@ import argparse
 from collections.abc import Iterator
 from collections.abc import Sequence
 import contextlib
+import errno
 import logging
 import os
+import secrets
 import stat
 import sys
 from typing import Any
@@ -281,11 +283,170 @@ def write_qr_file(path: str, data: str) -> None:
             )
 
 
-def write_recovery_file(path: str, user: str, codes: Sequence[str]) -> None:
-    with _open_new(path) as out:
-        out.write(f'# mfa-osc recovery codes for {user}; each works once\n')
-        for code in codes:
-            out.write(code + '\n')
+#: What to do when a file cannot be written, by errno.
+_WRITE_ADVICE = {
+    errno.ENOSPC: 'free some space',
+    errno.EDQUOT: 'free some space (the disk quota is full)',
+    errno.EFBIG: 'raise the file size limit (ulimit -f)',
+}
+
+
+def _write_failed(path: str, exc: OSError, flag: str, after: str) -> str:
+    what = (exc.strerror or type(exc).__name__).lower()
+    advice = _WRITE_ADVICE.get(exc.errno or 0, 'fix that')
+    return (
+        f'Could not write {path} ({what}): {advice} or choose another path '
+        f'with {flag}{after}.'
+    )
+
+
+def write_new_file(
+    path: str, data: bytes, *, flag: str, after: str = ''
+) -> None:
+    """Write a new file (mode 0600) wholly, or leave nothing at ``path``.
+
+    The data goes to a temporary file beside it, is flushed to the disk
+    (fsync), and only then gets the name ``path`` (a hard link, which
+    never replaces a file that appeared meanwhile). NOTE: writing ``path``
+    itself would leave an empty or partial file on a full disk, which
+    then blocks a second run with the same path.
+    """
+    if os.path.lexists(path):
+        raise exceptions.CommandError(
+            f'{path} already exists and is never overwritten (it may hold '
+            f'secrets); give a new file name{after}.'
+        )
+    directory = os.path.dirname(os.path.abspath(path))
+    temporary = os.path.join(
+        directory, f'.{os.path.basename(path)}.{secrets.token_hex(6)}.tmp'
+    )
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    try:
+        fd = os.open(temporary, flags, 0o600)
+    except OSError as exc:
+        raise exceptions.CommandError(
+            _write_failed(path, exc, flag, after)
+        ) from None
+    try:
+        try:
+            os.fchmod(fd, 0o600)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _link_new(temporary, path)
+    except OSError as exc:
+        raise exceptions.CommandError(
+            _write_failed(path, exc, flag, after)
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _link_new(temporary: str, path: str) -> None:
+    """Give the written file its name, never replacing another file."""
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise exceptions.CommandError(
+            f'{path} already exists and is never overwritten (it may hold '
+            'secrets); give a new file name.'
+        ) from None
+    except OSError as exc:
+        # NOTE: file systems without hard links (FAT, some network
+        # ones): a rename, after checking again that nothing is there.
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        if os.path.lexists(path):
+            raise exceptions.CommandError(
+                f'{path} already exists and is never overwritten (it may '
+                'hold secrets); give a new file name.'
+            ) from None
+        os.rename(temporary, path)
+
+
+def write_recovery_file(
+    path: str,
+    user: str,
+    codes: Sequence[str],
+    *,
+    flag: str = '--recovery-file',
+    after: str = '',
+) -> None:
+    """The codes in a new file, mode 0600, wholly or not at all."""
+    text = f'# mfa-osc recovery codes for {user}; each works once\n' + ''.join(
+        code + '\n' for code in codes
+    )
+    write_new_file(path, text.encode('utf-8'), flag=flag, after=after)
+
+
+class RecoveryFile:
+    """``--recovery-file``: new codes saved before Keystone holds them.
+
+    A :class:`mfa_osc.workflows.recovery.Keeper`. The file is written
+    before anything in Keystone changes; when the run then ends before
+    the codes are the account's, the file is removed (its codes would not
+    work) and :meth:`explain` says so.
+    """
+
+    def __init__(self, path: str | None, user: str) -> None:
+        self.path = path
+        self.user = user
+        self.written = False
+        #: True: removed after the run failed; False: could not be.
+        self.removed: bool | None = None
+
+    def save(self, codes: list[str]) -> None:
+        if self.path is None:
+            return
+        write_recovery_file(
+            self.path,
+            self.user,
+            codes,
+            after='; nothing was changed in Keystone',
+        )
+        self.written = True
+
+    def void(self) -> None:
+        if not self.written or self.path is None:
+            return
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            self.removed = True
+        except OSError:
+            self.removed = False
+        else:
+            self.removed = True
+        self.written = False
+
+    def explain(self) -> str:
+        """A sentence for the error of a failed run ('' if none is due)."""
+        if self.removed is None:
+            return ''
+        if self.removed:
+            return f' {self.path} was removed: its codes would not work.'
+        return f' Delete {self.path}: its codes do not work.'
+
+    @contextlib.contextmanager
+    def explained(self) -> Iterator[None]:
+        """Add :meth:`explain` to a CommandError of the run."""
+        try:
+            yield
+        except exceptions.CommandError as exc:
+            note = self.explain()
+            if not note:
+                raise
+            raise exceptions.CommandError(str(exc) + note) from exc
 
 
 def is_terminal() -> bool:

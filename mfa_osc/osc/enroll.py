@@ -162,7 +162,12 @@ class EnrollMFA(command.ShowOne):
         interactive = common.is_terminal()
         self._check_args(args, interactive)
         client = common.mfa(self.app)
-        with common.command_errors(), self._qr_file_kept_on_success(args):
+        kept = common.RecoveryFile(args.recovery_file, '')
+        with (
+            kept.explained(),
+            common.command_errors(),
+            self._qr_file_kept_on_success(args),
+        ):
             secret = (
                 totp.normalize_secret(args.secret) if args.secret else None
             )
@@ -170,6 +175,7 @@ class EnrollMFA(command.ShowOne):
             user = mfa_account.resolve_user(
                 client, args.user, args.user_domain
             )
+            kept.user = str(user.name)
             plan = enroll_flow.prepare(
                 client,
                 user,
@@ -200,10 +206,7 @@ class EnrollMFA(command.ShowOne):
                 recovery_codes=max(0, args.recovery_codes),
                 application_credentials=args.application_credentials,
                 keep_sessions=args.keep_sessions,
-            )
-        if args.recovery_file and result.recovery_codes:
-            common.write_recovery_file(
-                args.recovery_file, str(user.name), result.recovery_codes
+                keep=kept,
             )
         self._notes(result)
         columns = [

@@ -62,6 +62,8 @@ class CreateRecoveryCodes(command.ShowOne):
             user = mfa_account.resolve_user(
                 client, args.user, args.user_domain
             )
+        kept = common.RecoveryFile(args.recovery_file, str(user.name))
+        with kept.explained(), common.command_errors():
             is_self = user.id == client.current_user_id()
             account = mfa_account.load_account(client, user)
             used = None
@@ -83,11 +85,11 @@ class CreateRecoveryCodes(command.ShowOne):
                 )
                 used = proof_flow.verify(client, account, given)
             codes = recovery_flow.regenerate(
-                client, account, count=args.count, used_recovery=used
-            )
-        if args.recovery_file:
-            common.write_recovery_file(
-                args.recovery_file, str(user.name), codes
+                client,
+                account,
+                count=args.count,
+                used_recovery=used,
+                keep=kept,
             )
         self.app.stderr.write(
             'New recovery codes, shown once; the old ones no longer work.\n'

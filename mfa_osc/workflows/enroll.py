@@ -348,6 +348,7 @@ def enroll(
     recovery_codes: int = recovery.DEFAULT_COUNT,
     application_credentials: bool | None = None,
     keep_sessions: bool = False,
+    keep: recovery_flow.Keeper | None = None,
 ) -> EnrollResult:
     """Verify the device, make recovery codes, and enforce MFA.
 
@@ -358,7 +359,9 @@ def enroll(
     ``secret`` is the new device's (the caller showed it as a QR code);
     None when adopting, whose secret Keystone already holds.
     ``application_credentials``: None keeps what the account allows today
-    (allowed when it has no rules).
+    (allowed when it has no rules). ``keep`` saves the recovery codes
+    before anything in Keystone changes; it is voided when the run ends
+    before the codes are the account's.
     """
     account = plan.account
     user_id = account.user_id
@@ -388,11 +391,38 @@ def enroll(
     codes: list[str] = []
     if not account.recovery_ids and recovery_codes > 0:
         codes = recovery_flow.new_codes(recovery_codes)
-    device_id = _verify(
-        client, plan, device_secret, passcodes, adopted is None, codes
+        if keep is not None:
+            keep.save([recovery.display(c) for c in codes])
+    try:
+        device_id = _verify(
+            client, plan, device_secret, passcodes, adopted is None, codes
+        )
+        result.device_id, result.adopted = device_id, adopted is not None
+        _record(client, plan, result, device_secret, stale, codes, seen)
+    except BaseException:
+        # NOTE: until the bookkeeping names them, the codes are leftovers
+        # the next run deletes: the saved ones would not work.
+        if codes and keep is not None:
+            keep.void()
+        raise
+    _enforce(
+        client, plan, result, before, application_credentials, keep_sessions
     )
-    result.device_id, result.adopted = device_id, adopted is not None
+    return result
 
+
+def _record(
+    client: mfa_client.Keystone,
+    plan: EnrollPlan,
+    result: EnrollResult,
+    device_secret: str,
+    stale: list[str],
+    codes: list[str],
+    seen: list[str],
+) -> None:
+    """Step 4: leftovers deleted, codes made, the bookkeeping written."""
+    account = plan.account
+    device_id = result.device_id
     # Leftovers of earlier interrupted runs: fingerprinted, never verified.
     leftovers = [c for c in stale if c != device_id]
     for cred_id in leftovers:
@@ -415,12 +445,26 @@ def enroll(
     else:
         book.recovery_codes = account.recovery_ids
     resolved = set(recovery_flow.fingerprints(codes))
-    if adopted is None:
+    if not result.adopted:
         resolved.add(mfa_account.fingerprint(device_secret))
     mfa_account.write_book_merged(client, account, resolved, seen=seen)
 
-    # Enforce, keeping the administrator's choice on application
-    # credentials unless told otherwise.
+
+def _enforce(
+    client: mfa_client.Keystone,
+    plan: EnrollPlan,
+    result: EnrollResult,
+    before: mfa_rules.MFAOptions,
+    application_credentials: bool,
+    keep_sessions: bool,
+) -> None:
+    """Step 5: the rules that require TOTP.
+
+    The administrator's choice on application credentials is kept unless
+    told otherwise.
+    """
+    account = plan.account
+    user_id = account.user_id
     current = account.options
     rules = mfa_rules.enforced_rules(
         [r for r in before.effective if r], application_credentials
@@ -452,4 +496,3 @@ def enroll(
         result.admin_command = f'openstack mfa enforce --user {user_id}'
         rules = current.rules
     result.rules = rules
-    return result

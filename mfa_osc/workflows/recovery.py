@@ -14,10 +14,27 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
 from mfa_osc import recovery
 from mfa_osc.workflows import errors
+
+
+class Keeper(Protocol):
+    """Where the person keeps new codes (a file), saved before Keystone.
+
+    NOTE: a secret that cannot be saved must not replace anything: the
+    codes are saved before any of them is created and before the old ones
+    are deleted, so a full disk changes nothing in Keystone.
+    """
+
+    def save(self, codes: list[str]) -> None:
+        """Keep the formatted codes, wholly, or raise and keep nothing."""
+
+    def void(self) -> None:
+        """Undo :meth:`save`: Keystone will not hold the codes saved."""
 
 
 def new_codes(count: int) -> list[str]:
@@ -62,8 +79,14 @@ def regenerate(
     *,
     count: int = recovery.DEFAULT_COUNT,
     used_recovery: str | None = None,
+    keep: Keeper | None = None,
 ) -> list[str]:
-    """New codes first, then the bookkeeping, then delete the old ones."""
+    """New codes first, then the bookkeeping, then delete the old ones.
+
+    ``keep`` saves the codes before anything in Keystone changes; it is
+    voided when the run ends before the codes are the account's (the old
+    codes then still work).
+    """
     if not account.verified:
         flag = errors.user_flag(client, account.user_id)
         extra = ''
@@ -86,20 +109,29 @@ def regenerate(
     if used_recovery and used_recovery not in old:
         old.append(used_recovery)
     codes = new_codes(count)
+    if keep is not None:
+        keep.save([recovery.display(c) for c in codes])
     stale = account.leftovers
-    account.book.mark(*fingerprints(codes))
-    mfa_account.write_book(client, account)
-    shown = make_codes(client, account, codes)
-    account.book.devices = account.verified
-    old += [c for c in stale if c not in old]
-    # NOTE: the old codes stay marked until they are deleted, so that an
-    # interruption now leaves leftovers, never "hand-made" devices.
-    account.book.pending = [
-        mfa_account.fingerprint(account.totp[c])
-        for c in old
-        if c in account.totp and c not in account.book.devices
-    ]
-    mfa_account.write_book(client, account)
+    try:
+        account.book.mark(*fingerprints(codes))
+        mfa_account.write_book(client, account)
+        shown = make_codes(client, account, codes)
+        account.book.devices = account.verified
+        old += [c for c in stale if c not in old]
+        # NOTE: the old codes stay marked until they are deleted, so that
+        # an interruption now leaves leftovers, never "hand-made" devices.
+        account.book.pending = [
+            mfa_account.fingerprint(account.totp[c])
+            for c in old
+            if c in account.totp and c not in account.book.devices
+        ]
+        mfa_account.write_book(client, account)
+    except BaseException:
+        # NOTE: until this bookkeeping is written the new codes are
+        # leftovers the next run deletes, and the old ones still work.
+        if keep is not None:
+            keep.void()
+        raise
     for cred_id in old:
         # NOTE: only credentials that were recovery codes, never a device,
         # whatever the bookkeeping says.
