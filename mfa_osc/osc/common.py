@@ -293,10 +293,11 @@ _WRITE_ADVICE = {
 
 def _write_failed(path: str, exc: OSError, flag: str, after: str) -> str:
     what = (exc.strerror or type(exc).__name__).lower()
-    advice = _WRITE_ADVICE.get(exc.errno or 0, 'fix that')
+    advice = _WRITE_ADVICE.get(exc.errno or 0)
+    do = f'{advice} or choose' if advice else 'choose'
     return (
-        f'Could not write {path} ({what}): {advice} or choose another path '
-        f'with {flag}{after}.'
+        f'Could not write {path} ({what}): {do} another path with '
+        f'{flag}{after}.'
     )
 
 
