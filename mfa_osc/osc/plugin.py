@@ -63,7 +63,7 @@ def build_option_parser(
     if redact.secrets_in(sys.argv, os.environ) or _verbose(sys.argv):
         redact.install()
     mask_configuration_show()
-    register_policy_set_up(sys.argv[1:])
+    register_policy_set_up(sys.argv[1:], parser)
     parser.add_argument(
         '--os-mfa-api-version',
         metavar='<mfa-api-version>',
@@ -78,21 +78,89 @@ def build_option_parser(
 POLICY_EXEMPT = (('mfa', 'enroll'), ('mfa', 'status'))
 
 
-def register_policy_set_up(argv: list[str]) -> None:
+def register_policy_set_up(
+    argv: list[str], parser: argparse.ArgumentParser | None = None
+) -> None:
     """Offer the enrollment at sign-in that a domain's MFA policy asks for.
 
     The sign-in plugin must not import the commands, so they are handed to
-    it here (imported only when a sign-in needs them).
+    it here (imported only when a sign-in needs them). ``parser`` is OSC's
+    own, with the global options known so far.
     """
     from mfa_osc.auth import hooks
 
-    words = [a for a in argv if not a.startswith('-')]
-    exempt = any(
-        words[i : i + 2] == list(pair)
-        for pair in POLICY_EXEMPT
-        for i in range(len(words))
-    )
+    words = command_words(argv, parser)
+    exempt = tuple(words[:2]) in POLICY_EXEMPT
     hooks.register(_enroll_at_sign_in, exempt=exempt)
+
+
+def command_words(
+    argv: list[str], parser: argparse.ArgumentParser | None = None
+) -> list[str]:
+    """The words that name the command, as cliff finds them.
+
+    OSC's parser takes out the global options, with their values, wherever
+    they are; cliff's command is the words before the first option left.
+    NOTE: never a value: ``--os-region-name mfa --os-project-name status``
+    names no command. An option not known yet (the auth options come after
+    the plugins' hooks) that starts with ``--os-`` is taken to have a value;
+    where it has none, a command is missed, which only means no exemption.
+    """
+    known = dict(parser._option_string_actions) if parser else {}
+    left: list[str] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        index += 1
+        if arg == '--':
+            left.append(arg)
+            break
+        if not arg.startswith('-') or arg == '-':
+            left.append(arg)
+            continue
+        name, has_value, _ = arg.partition('=')
+        taken = _values_taken(name, known)
+        if taken is None:
+            left.append(arg)
+            continue
+        if has_value:
+            continue
+        while taken and index < len(argv):
+            if argv[index].startswith('-') and argv[index] != '-':
+                break
+            index += 1
+            taken = taken - 1 if taken > 0 else taken
+    words: list[str] = []
+    for arg in left:
+        if arg.startswith('-'):
+            break
+        words.append(arg)
+    return words
+
+
+def _values_taken(name: str, known: dict[str, argparse.Action]) -> int | None:
+    """How many values a global option takes (-1: all that follow).
+
+    None: not a global option (cliff leaves it to the command).
+    """
+    action = known.get(name)
+    if action is None and name.startswith('--'):
+        # NOTE: argparse takes a unique prefix of an option name.
+        matches = {a for o, a in known.items() if o.startswith(name)}
+        action = matches.pop() if len(matches) == 1 else None
+    if action is None and not name.startswith('--') and len(name) > 2:
+        # -vq: short flags together.
+        flags = [known.get('-' + c) for c in name[1:]]
+        if all(f is not None and f.nargs == 0 for f in flags):
+            return 0
+    if action is None:
+        return 1 if name.startswith('--os-') else None
+    nargs = action.nargs
+    if nargs is None or nargs == '?':
+        return 1
+    if isinstance(nargs, int):
+        return nargs
+    return -1
 
 
 def _enroll_at_sign_in(*args: Any) -> str | None:
