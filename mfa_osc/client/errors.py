@@ -89,8 +89,24 @@ def _detail(exc: ksa_exc.HttpError) -> str:
     return f': "{text}"'
 
 
+def action(what: str) -> str:
+    """What was asked of Keystone, as the verb phrase of a sentence.
+
+    Requests name what they do (``read the user``); the list reader names
+    the list alone (``users``), as its other messages say "the list of
+    users": that is listing them.
+    """
+    what = what.strip()
+    return what if ' ' in what else f'list {what}'
+
+
 def error(what: str, exc: Exception) -> ClientError:
-    """Turn a keystoneauth exception into a ClientError about ``what``."""
+    """Turn a keystoneauth exception into a ClientError about ``what``.
+
+    ``what`` is an action (``read the user``) or a list (``users``),
+    which reads "Keystone refused to list users".
+    """
+    what = action(what)
     if isinstance(exc, ksa_exc.HttpError):
         status = exc.http_status
         detail = _detail(exc)

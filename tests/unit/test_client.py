@@ -24,6 +24,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 from oslotest import base
 import requests
+import requests_mock
 from requests_mock.contrib import fixture as rm_fixture
 
 from mfa_osc import account as mfa_account
@@ -52,6 +53,7 @@ class ClientTestCase(base.BaseTestCase):
         token.set_project_scope()
         service = token.add_service('identity')
         service.add_standard_endpoints(public=AUTH_URL)
+        self.token = token
         self.requests.post(
             AUTH_URL + '/auth/tokens',
             json=token,
@@ -465,6 +467,106 @@ class TestErrorMessages(ClientTestCase):
         exc = self.assertRaises(mfa_client.Conflict, self.client.get_user, 'x')
         self.assertEqual(
             'Keystone refused to read the user (HTTP 409).', str(exc)
+        )
+
+    def test_every_request_named_as_a_sentence(self) -> None:
+        # NOTE: the list reader names a list ("users"); that read
+        # "Keystone refused to users" (issue 20).
+        verbs = (
+            'create',
+            'delete',
+            'list',
+            'look up',
+            'read',
+            'revoke',
+            'update',
+        )
+        pattern = (
+            r'^Keystone refused to (?:' + '|'.join(verbs) + r') [a-zA-Z ]+'
+            r' \(HTTP 403\): the policy of this cloud does not allow it'
+        )
+        calls: list[tuple[str, Any]] = [
+            ('get_user', lambda: self.client.get_user('x')),
+            ('find_users', lambda: self.client.find_users('x')),
+            ('list_users', lambda: self.client.list_users()),
+            ('list_users (domain)', lambda: self.client.list_users('d')),
+            ('find_domain_id', lambda: self.client.find_domain_id('d')),
+            (
+                'get_domain_extra',
+                lambda: self.client.get_domain_extra('d', 'k'),
+            ),
+            (
+                'set_domain_extra',
+                lambda: self.client.set_domain_extra('d', 'k', 1),
+            ),
+            (
+                'update_user_options',
+                lambda: self.client.update_user_options('x', {}),
+            ),
+            (
+                'revoke_user_tokens',
+                lambda: self.client.revoke_user_tokens('x'),
+            ),
+            ('list_credentials', lambda: self.client.list_credentials()),
+            (
+                'list_credentials (owners)',
+                lambda: self.client.list_credentials(owners=['x']),
+            ),
+            (
+                'create_credential',
+                lambda: self.client.create_credential('x', 'totp', SECRET),
+            ),
+            (
+                'update_credential',
+                lambda: self.client.update_credential('c', 'b'),
+            ),
+            ('delete_credential', lambda: self.client.delete_credential('c')),
+            ('find_role_ids', lambda: self.client.find_role_ids('admin')),
+            ('role_assignments', lambda: self.client.role_assignments('r')),
+        ]
+        forbidden = {'error': {'code': 403, 'message': ''}}
+        for method in ('GET', 'POST', 'PATCH', 'DELETE'):
+            self.requests.register_uri(
+                method,
+                requests_mock.ANY,
+                status_code=403,
+                json=forbidden,
+            )
+        self.requests.post(
+            AUTH_URL + '/auth/tokens',
+            json=self.token,
+            headers={'X-Subject-Token': TOKEN_ID},
+            status_code=201,
+        )
+        for name, call in calls:
+            exc = self.assertRaises(mfa_client.ClientError, call)
+            self.assertRegex(str(exc), pattern, name)
+
+    def test_a_list_reads_as_listing_it(self) -> None:
+        self.requests.get(AUTH_URL + '/users', status_code=403)
+        exc = self.assertRaises(mfa_client.Forbidden, self.client.list_users)
+        self.assertTrue(
+            str(exc).startswith('Keystone refused to list users (HTTP 403)'),
+            str(exc),
+        )
+        self.requests.get(AUTH_URL + '/users', status_code=503)
+        exc = self.assertRaises(mfa_client.Unavailable, self.client.list_users)
+        self.assertTrue(
+            str(exc).startswith('Keystone failed to list users (HTTP 503)'),
+            str(exc),
+        )
+        self.requests.get(
+            AUTH_URL + '/credentials',
+            exc=requests.exceptions.ConnectionError('refused'),
+        )
+        exc = self.assertRaises(
+            mfa_client.Unavailable, self.client.list_credentials
+        )
+        self.assertTrue(
+            str(exc).startswith(
+                'Could not reach Keystone to list credentials'
+            ),
+            str(exc),
         )
 
     def test_malformed_bodies(self) -> None:
