@@ -204,26 +204,31 @@ def _require_executable(name: str, bin_dir: str | None = None) -> str:
     return path
 
 
-_HAS_KEYSTONE_WSGI = (
-    'import importlib.util, sys; '
-    "sys.exit(0 if importlib.util.find_spec('keystone.wsgi') else 3)"
-)
+_KEYSTONE_FACTS = """\
+import importlib.metadata, importlib.util, json
+print(json.dumps([importlib.metadata.version('keystone'),
+                  importlib.util.find_spec('keystone.wsgi') is not None]))
+"""
 
 
-def _has_keystone_wsgi(interpreter: str) -> bool:
-    """Whether Keystone in ``interpreter``'s environment has the
-    ``keystone.wsgi`` module (Keystone 27 and newer)."""
+def _keystone_facts(interpreter: str) -> tuple[tuple[int, ...] | None, bool]:
+    """The release of Keystone in ``interpreter``'s environment (None if
+    unknown), and whether it has the ``keystone.wsgi`` module (Keystone 27
+    and newer; assumed when unknown: a failure then shows in the log)."""
     try:
         proc = subprocess.run(
-            [interpreter, '-c', _HAS_KEYSTONE_WSGI],
+            [interpreter, '-c', _KEYSTONE_FACTS],
             stdin=subprocess.DEVNULL,
             capture_output=True,
+            text=True,
             timeout=60,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return True  # undecided: the default; a failure shows in the log
-    return proc.returncode != 3
+        version, has_wsgi = json.loads(proc.stdout)
+        release = tuple(int(part) for part in str(version).split('.')[:3])
+    except (OSError, subprocess.TimeoutExpired, ValueError, TypeError):
+        return None, True
+    return release, bool(has_wsgi)
 
 
 def _free_port() -> int:
@@ -680,6 +685,9 @@ class LocalKeystone:
         #: The WSGI script served instead of :attr:`application` (Keystone
         #: 26 and older), known once started.
         self.wsgi_file: str | None = None
+        #: The Keystone release served, as numbers (``(25, 0, 0)``), known
+        #: once started; None if it could not be read.
+        self.release: tuple[int, ...] | None = None
         self.bin_dir = bin_dir or os.environ.get(KEYSTONE_BIN_ENV) or None
         #: The uWSGI command line, once started (its processes rename
         #: themselves, so /proc shows another).
@@ -996,14 +1004,20 @@ class LocalKeystone:
         return path if path and path != ':memory:' else None
 
     def _choose_wsgi_file(self, manage: str, interpreter: str | None) -> None:
-        """Serve keystone-wsgi-public where there is no keystone.wsgi."""
+        """Read the release; serve keystone-wsgi-public where there is no
+        keystone.wsgi."""
         self.wsgi_file = None
-        if self._application_given or interpreter is None:
+        if interpreter is None:
             return
+        self.release, has_wsgi = _keystone_facts(interpreter)
         script = os.path.join(
             os.path.dirname(os.path.abspath(manage)), 'keystone-wsgi-public'
         )
-        if os.path.isfile(script) and not _has_keystone_wsgi(interpreter):
+        if (
+            not self._application_given
+            and not has_wsgi
+            and os.path.isfile(script)
+        ):
             self.wsgi_file = script
 
     def _start(self, manage: str, uwsgi: str, started: float) -> None:

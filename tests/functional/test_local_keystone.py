@@ -380,6 +380,9 @@ class TestLocalKeystoneLifeCycle(base.FunctionalTestCase):
             text=True,
             check=True,
         ).stdout
+        self.assertEqual(
+            tuple(int(p) for p in release.split('.')[:3]), keystone.release
+        )
         major = int(release.split('.')[0])
         script = os.path.join(bin_dir, 'keystone-wsgi-public')
         if major >= 27:
