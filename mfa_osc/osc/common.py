@@ -43,6 +43,7 @@ from urllib.parse import urlparse
 from cliff import columns as cliff_columns
 from osc_lib import exceptions
 
+from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
 from mfa_osc import redact
 from mfa_osc import rules as mfa_rules
@@ -499,6 +500,28 @@ def add_user_options(parser: argparse.ArgumentParser, what: str) -> None:
         '--user-domain',
         metavar='<domain>',
         help='Domain the user belongs to (name or ID)',
+    )
+
+
+def resolve_user(
+    client: mfa_client.MFAClient, name: str | None, domain: str | None
+) -> mfa_client.User:
+    """The user of ``--user``/``--user-domain`` (yourself without them).
+
+    A user that does not exist is one sentence that says how to find the
+    right one.
+    """
+    with command_errors():
+        try:
+            return mfa_account.resolve_user(client, name, domain)
+        except mfa_account.NotFound as exc:
+            if not name or not str(exc).startswith('No user'):
+                raise
+    where = f' in domain {domain}' if domain else ''
+    listing = 'openstack user list' + (f' --domain {domain}' if domain else '')
+    raise exceptions.CommandError(
+        f'There is no user {name!r}{where}: `{listing}` lists the users, '
+        'to give one of their names or IDs with --user.'
     )
 
 

@@ -120,7 +120,8 @@ class EnrollMFA(command.ShowOne):
         common.add_user_options(parser, 'User to enroll')
         return parser
 
-    def _check_args(self, args: argparse.Namespace, interactive: bool) -> None:
+    def _check_args(self, args: argparse.Namespace) -> None:
+        """The checks of the arguments alone (no terminal, no request)."""
         common.check_new_path(args.recovery_file, 'the recovery file')
         common.check_new_path(args.qr_file, 'the QR file')
         if args.qr_file and os.path.splitext(args.qr_file)[1].lower() not in (
@@ -136,6 +137,11 @@ class EnrollMFA(command.ShowOne):
                 'without --secret, --secret-file, --qr-file and '
                 '--show-secret.'
             )
+
+    def _check_terminal(
+        self, args: argparse.Namespace, interactive: bool
+    ) -> None:
+        """What needs a terminal when the arguments do not give it."""
         if not args.passcode and not interactive:
             raise exceptions.CommandError(
                 'No terminal to ask for the code on: give the current code '
@@ -160,8 +166,14 @@ class EnrollMFA(command.ShowOne):
         args = parsed_args
         redact.register(args.secret, args.passcode)
         interactive = common.is_terminal()
-        self._check_args(args, interactive)
+        self._check_args(args)
         client = common.mfa(self.app)
+        user = None
+        if args.user:
+            # NOTE: a user that does not exist is said first: no terminal
+            # or passcode would help.
+            user = common.resolve_user(client, args.user, args.user_domain)
+        self._check_terminal(args, interactive)
         kept = common.RecoveryFile(args.recovery_file, '')
         with (
             kept.explained(),
@@ -172,7 +184,7 @@ class EnrollMFA(command.ShowOne):
                 totp.normalize_secret(args.secret) if args.secret else None
             )
             redact.register(secret)
-            user = mfa_account.resolve_user(
+            user = user or mfa_account.resolve_user(
                 client, args.user, args.user_domain
             )
             kept.user = str(user.name)

@@ -58,10 +58,7 @@ class CreateRecoveryCodes(command.ShowOne):
         redact.register(args.passcode, args.recovery_code)
         common.check_new_path(args.recovery_file, 'the recovery file')
         client = common.mfa(self.app)
-        with common.command_errors():
-            user = mfa_account.resolve_user(
-                client, args.user, args.user_domain
-            )
+        user = common.resolve_user(client, args.user, args.user_domain)
         kept = common.RecoveryFile(args.recovery_file, str(user.name))
         with kept.explained(), common.command_errors():
             is_self = user.id == client.current_user_id()

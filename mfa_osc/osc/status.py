@@ -22,7 +22,6 @@ from typing import Any
 from osc_lib import exceptions
 from osc_lib.command import command
 
-from mfa_osc import account as mfa_account
 from mfa_osc.osc import audit
 from mfa_osc.osc import common
 from mfa_osc.workflows import status as status_flow
@@ -61,10 +60,10 @@ class ShowMFAStatus(command.ShowOne):
             )
         if parsed_args.all:
             return audit.audit_rows(self.app, client, parsed_args.domain)
+        user = common.resolve_user(
+            client, parsed_args.user, parsed_args.user_domain
+        )
         with common.command_errors():
-            user = mfa_account.resolve_user(
-                client, parsed_args.user, parsed_args.user_domain
-            )
             is_self = user.id == client.current_user_id()
             data = status_flow.status(client, user, is_self=is_self)
         for warning in data.warnings:

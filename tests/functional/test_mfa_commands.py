@@ -438,6 +438,22 @@ class TestAdmin(mfa_base.MFATestCase):
         admin = [r for r in rows if r['name'] == 'admin']
         self.assertTrue(admin[0]['admin'])
 
+    def test_no_such_user_said_first(self) -> None:
+        # No terminal and no passcode: the missing user is what is said.
+        for args in (
+            ['mfa', 'enroll', '--user', 'nosuchuser'],
+            ['mfa', 'recovery', 'code', 'create', '--user', 'nosuchuser'],
+            ['mfa', 'status', '--user', 'nosuchuser'],
+        ):
+            failed = self.openstack(*args, env=self.env(), expect_fail=True)
+            self.assertEqual(
+                "There is no user 'nosuchuser': `openstack user list` "
+                'lists the users, to give one of their names or IDs with '
+                '--user.\n',
+                failed.stderr,
+                args,
+            )
+
     def test_audit_request_count(self) -> None:
         # NOTE: a Keystone of its own: the shared one holds other tests'
         # users, and Keystone answers at most [DEFAULT] max_db_limit rows.

@@ -23,6 +23,7 @@ from osc_lib import exceptions
 from osc_lib.tests import utils as tests_utils
 
 from mfa_osc import account as mfa_account
+from mfa_osc import client as mfa_client
 from mfa_osc.osc import enroll
 from mfa_osc.workflows import errors as workflow_errors
 from tests.unit.osc import fakes
@@ -62,6 +63,29 @@ class TestEnroll(fakes.CommandTestCase):
         )
         self.assertIn('--passcode', str(exc))
         self.assertEqual([], self.mfa_client.mock_calls)
+
+    def test_no_such_user_said_before_the_terminal(self) -> None:
+        self.mfa_client.find_users.return_value = []
+        self.mfa_client.get_user.side_effect = mfa_client.NotFound('gone')
+        cmd = enroll.EnrollMFA(self.app, None)
+        for extra, listing in (
+            ([], '`openstack user list`'),
+            (['--user-domain', 'd1'], '`openstack user list --domain d1`'),
+        ):
+            self.mfa_client.find_domain_id.return_value = 'd1'
+            parsed = self.check_parser(
+                cmd, ['--user', 'nosuchuser', '--secret', SECRET, *extra], []
+            )
+            exc = self.assertRaises(
+                exceptions.CommandError, cmd.take_action, parsed
+            )
+            self.assertTrue(
+                str(exc).startswith("There is no user 'nosuchuser'"), exc
+            )
+            self.assertIn(listing, str(exc))
+            self.assertNotIn('terminal', str(exc))
+            self.mfa_client.create_credential.assert_not_called()
+            self.mfa_client.update_user_options.assert_not_called()
 
     def test_secret_must_reach_an_app(self) -> None:
         cmd = enroll.EnrollMFA(self.app, None)
