@@ -44,6 +44,7 @@ from pathlib import Path
 import re
 import stat
 import tempfile
+import time
 from typing import Any
 
 LOG = logging.getLogger(__name__)
@@ -266,6 +267,10 @@ def delete(cache_id: str, directory: Path | None = None) -> bool:
     return True
 
 
+#: The name of a cache file: the unpadded urlsafe base64 of a SHA-256.
+_ENTRY_NAME = re.compile(r'^[A-Za-z0-9_-]{43}\.json$')
+
+
 def entries(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
     """Every entry, with its path (for signing out of all).
 
@@ -282,7 +287,11 @@ def entries(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
         return
     except OSError:
         return
+    # NOTE: only files named as this module names them: the directory may
+    # be one the user named (MFA_OSC_CACHE_DIR=$HOME), with other files.
     for path in sorted(directory.glob('*.json')):
+        if not _ENTRY_NAME.match(path.name):
+            continue
         try:
             data = _read(path)
         except UnsafeCache as exc:
@@ -344,3 +353,139 @@ def set_needs_totp(
     except OSError:
         # NOTE: a record that cannot be kept costs one request later.
         pass
+
+
+# -- revocations not yet done ----------------------------------------------
+#
+# NOTE: signing out moves an entry out of use first (a rename, so no later
+# command signs in with it and Ctrl-C cannot leave it in use), into
+# ``revoke/`` below the cache directory; the file stays there, 0600, until
+# Keystone has confirmed that its tokens are revoked, so that a revocation
+# that failed (Keystone down, a CA not given) is retried by the next
+# ``openstack mfa logout``.
+
+REVOKE_DIR = 'revoke'
+
+
+def revoke_dir(directory: Path | None = None) -> Path:
+    """Where the tokens that still wait for revocation are kept."""
+    return (directory or cache_dir()) / REVOKE_DIR
+
+
+def _pending_name(stem: str) -> str:
+    return f'{stem}.{os.getpid()}-{time.time_ns()}.json'
+
+
+def retire_file(path: Path, directory: Path | None = None) -> Path | None:
+    """Move the cache file ``path`` to the revocations; its new path.
+
+    None when there was no such file (another command signed out first).
+    """
+    directory = directory or cache_dir()
+    target_dir = revoke_dir(directory)
+    _check_dir(directory)
+    _ensure_dir(target_dir)
+    target = target_dir / _pending_name(path.name.split('.')[0])
+    try:
+        # NOTE: a rename does not follow a symbolic link: a link in the
+        # cache moves as a link, and counts as no token when read.
+        os.rename(path, target)
+    except FileNotFoundError:
+        return None
+    return target
+
+
+def retire(cache_id: str, directory: Path | None = None) -> Path | None:
+    """Move the entry of ``cache_id`` to the revocations (see above)."""
+    return retire_file(_path(cache_id, directory), directory)
+
+
+def add_pending(
+    auth_url: str, tokens: list[str], directory: Path | None = None
+) -> Path:
+    """Remember that ``tokens`` of ``auth_url`` are to be revoked."""
+    target_dir = revoke_dir(directory)
+    _check_dir(directory or cache_dir())
+    _ensure_dir(target_dir)
+    path = target_dir / _pending_name('tokens')
+    _write(path, {'auth_url': auth_url, 'tokens': tokens})
+    return path
+
+
+def keep_pending(path: Path, auth_url: str, tokens: list[str]) -> None:
+    """Rewrite a revocation with the tokens that are left."""
+    _write(path, {'auth_url': auth_url, 'tokens': tokens})
+
+
+def _write(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` atomically, 0600."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.tmp-', suffix='.json')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            json.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def pending_tokens(data: object) -> tuple[str | None, list[str]]:
+    """The auth URL and the tokens of a revocation file.
+
+    A file is a cache entry moved there (its MFA token and the tokens
+    rescoped from it) or ``{"auth_url": ..., "tokens": [...]}``.
+    """
+    if not isinstance(data, dict):
+        return None, []
+    url = data.get('auth_url')
+    url = url if isinstance(url, str) and url else None
+    tokens: list[str] = []
+    if isinstance(data.get('tokens'), list):
+        tokens = [t for t in data['tokens'] if isinstance(t, str) and t]
+    if isinstance(data.get('auth_token'), str) and data['auth_token']:
+        tokens.append(data['auth_token'])
+    scopes = data.get('scopes')
+    if isinstance(scopes, dict):
+        for scoped in scopes.values():
+            token = (
+                scoped.get('auth_token') if isinstance(scoped, dict) else None
+            )
+            if isinstance(token, str) and token and token not in tokens:
+                tokens.append(token)
+    return url, tokens
+
+
+def pending(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
+    """Every revocation not yet done: its path and what it holds.
+
+    A file that cannot be parsed comes as None (it holds nothing to
+    revoke); one that is not safe to read (another user's, one others
+    may write) is left out: its tokens are sent nowhere.
+    """
+    target_dir = revoke_dir(directory)
+    try:
+        _check_dir(target_dir)
+    except UnsafeCache as exc:
+        _warn(str(exc))
+        return
+    except OSError:
+        return
+    for path in sorted(target_dir.glob('*.json')):
+        try:
+            data = _read(path)
+        except UnsafeCache as exc:
+            _warn(str(exc))
+            continue
+        except (OSError, ValueError):
+            data = None
+        yield path, data
+
+
+def drop_pending(path: Path) -> None:
+    """The revocation is done (or holds nothing): remove its file."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

@@ -16,16 +16,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from osc_lib import exceptions
 from osc_lib.command import command
 
+#: Seconds to wait for Keystone to take the connection, and then for its
+#: answer to a revocation.
+REVOKE_TIMEOUT = 5
+
 
 def _revoke(
     auth_url: str, token: str, tls: tuple[Any, Any] = (True, None)
 ) -> str | None:
-    """Revoke a token in Keystone; None on success, else why not.
+    """Revoke a token in Keystone; None once it is invalid, else why not.
 
     ``tls`` is the cloud's ``(verify, cert)``: its CA bundle (or False
     for --insecure) and client certificate.
@@ -36,20 +41,36 @@ def _revoke(
     from mfa_osc.auth import plugin
 
     verify, cert = tls
+    # NOTE: a Keystone that takes the connection and never answers would
+    # hold the sign-out forever without a timeout.
+    session = ks_session.Session(
+        verify=verify, cert=cert, timeout=REVOKE_TIMEOUT
+    )
     try:
-        plugin.revoke_token(
-            ks_session.Session(verify=verify, cert=cert), auth_url, token
-        )
+        plugin.revoke_token(session, auth_url, token)
     except (ksa_exc.NotFound, ksa_exc.Unauthorized):
-        return None  # already expired or revoked: nothing left to revoke
+        # NOTE: 404 (or 401: the token cannot vouch for itself) means it
+        # is expired or revoked already: nothing left to revoke.
+        return None
     except ksa_exc.SSLError:
-        return (
-            "its TLS certificate was not verified: give the cloud's CA "
-            'with --os-cacert or OS_CACERT'
-        )
+        return 'its TLS certificate was not verified'
+    except ksa_exc.ConnectTimeout:
+        return f'it did not answer within {REVOKE_TIMEOUT} seconds'
+    except ksa_exc.ConnectFailure:
+        return 'the connection failed'
+    except ksa_exc.HttpError as exc:
+        return f'it answered {exc.http_status}'
     except ksa_exc.ClientException as exc:
         return type(exc).__name__
     return None
+
+
+def _same_cloud(a: str | None, b: str | None) -> bool:
+    from mfa_osc import identity
+
+    return bool(a and b) and identity.identity_url(
+        str(a)
+    ) == identity.identity_url(str(b))
 
 
 class Logout(command.Command):
@@ -112,57 +133,148 @@ class Logout(command.Command):
         get_id = getattr(auth, 'get_unscoped_cache_id', None)
         return (get_id() if callable(get_id) else None), auth
 
+    def _retire(self, everything: bool) -> tuple[set[Path], str | None]:
+        """Take the cached sign-ins out of use; where they went, the cloud.
+
+        NOTE: first of all, before any request: whatever happens next (no
+        answer, Ctrl-C), no later command signs in with these tokens, and
+        each is kept, 0600, until Keystone confirms its revocation.
+        """
+        from mfa_osc.auth import cache
+
+        moved: list[Path | None] = []
+        auth_url = None
+        try:
+            if everything:
+                for path, _ in list(cache.entries()):
+                    moved.append(cache.retire_file(path))
+            else:
+                cache_id, auth = self._current_entry()
+                auth_url = getattr(auth, 'auth_url', None)
+                if cache_id:
+                    moved.append(cache.retire(cache_id))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise exceptions.CommandError(
+                f'The cached sign-ins could not be taken out of use ({exc}); '
+                f'check the token cache directory {cache.cache_dir()}, or '
+                'set MFA_OSC_CACHE_DIR to the one you use.'
+            ) from None
+        return {path for path in moved if path is not None}, auth_url
+
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         from mfa_osc.auth import cache
 
-        targets: list[tuple[Any, Any]] = []
-        if parsed_args.all:
-            targets = [(path, entry) for path, entry in cache.entries()]
-        else:
-            cache_id, _ = self._current_entry()
-            entry = cache.load(cache_id) if cache_id else None
-            if cache_id and entry is not None:
-                targets = [(cache_id, entry)]
-        if not targets:
-            if parsed_args.all:
-                scope = ' on this machine'
-            elif self.app.cloud.config.get('auth_type') != 'v3multifactor':
-                # NOTE: only the v3multifactor plugin caches sign-ins.
-                scope = (
-                    ' for this cloud and user (it signs in with auth type '
-                    f'{self.app.cloud.config.get("auth_type")}, which mfa-osc '
-                    'does not cache; `openstack mfa logout --all` signs out '
-                    'of every cached sign-in)'
-                )
-            else:
-                scope = ' for this cloud and user'
-            self.app.stdout.write(
-                f'No cached sign-in to sign out of{scope}.\n'
-            )
-            return
-        failures = []
+        everything = bool(parsed_args.all)
+        retired, auth_url = self._retire(everything)
         tls = self._tls()
-        for key, entry in targets:
-            entry = entry if isinstance(entry, dict) else {}
-            token, url = entry.get('auth_token'), entry.get('auth_url')
-            if isinstance(token, str) and isinstance(url, str):
+        failed: dict[str, str] = {}
+        earlier = others = 0
+        for path, data in list(cache.pending()):
+            url, tokens = cache.pending_tokens(data)
+            if url is None or not tokens:
+                cache.drop_pending(path)  # nothing to revoke in it
+                continue
+            if not everything and not _same_cloud(url, auth_url):
+                others += 1
+                continue
+            if self._revoke_all(path, url, tokens, tls, failed):
+                earlier += path not in retired
+        self._report(everything, len(retired), earlier, others, failed)
+
+    def _revoke_all(
+        self,
+        path: Path,
+        url: str,
+        tokens: list[str],
+        tls: tuple[Any, Any],
+        failed: dict[str, str],
+    ) -> bool:
+        """Revoke the tokens of one file; True when all are revoked.
+
+        The ones left stay in the file. A cloud that failed once is not
+        asked again in this run (each try could wait the whole timeout).
+        """
+        from mfa_osc.auth import cache
+
+        left = []
+        for token in tokens:
+            if url not in failed:
                 why = _revoke(url, token, tls)
-                if why:
-                    failures.append(f'{url} ({why})')
-            if isinstance(key, str):
-                cache.delete(key)
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    key.unlink()
-        count = len(targets)
-        self.app.stdout.write(
-            f'Signed out: removed {count} cached sign-in'
-            f'{"s" if count != 1 else ""}; the next command signs in '
-            'again.\n'
-        )
-        if failures:
-            self.app.stderr.write(
-                'Warning: Keystone could not be reached to revoke the token '
-                'at ' + ', '.join(failures) + '; it was deleted here but '
-                'stays valid until it expires.\n'
+                if why is None:
+                    continue
+                failed[url] = why
+            left.append(token)
+        if left:
+            if len(left) < len(tokens):
+                cache.keep_pending(path, url, left)
+            return False
+        cache.drop_pending(path)
+        return True
+
+    def _report(
+        self,
+        everything: bool,
+        retired: int,
+        earlier: int,
+        others: int,
+        failed: dict[str, str],
+    ) -> None:
+        out = self.app.stdout
+        if retired:
+            out.write(
+                f'Signed out: removed {retired} cached sign-in'
+                f'{"s" if retired != 1 else ""}; the next command signs in '
+                'again.\n'
             )
+        if earlier:
+            out.write(
+                f'Revoked {earlier} earlier sign-in'
+                f'{"s" if earlier != 1 else ""} that a sign-out could not '
+                'revoke before.\n'
+            )
+        if others:
+            self.app.stderr.write(
+                f'Note: {others} sign-out{"s" if others != 1 else ""} of '
+                'other clouds still wait for Keystone to revoke their '
+                'tokens; `openstack mfa logout --all` tries again.\n'
+            )
+        if not (retired or earlier or failed):
+            self._nothing(everything)
+        if failed:
+            rerun = 'openstack mfa logout' + (' --all' if everything else '')
+            raise exceptions.CommandError(
+                ' '.join(
+                    _failure(url, why, rerun) for url, why in failed.items()
+                )
+            )
+
+    def _nothing(self, everything: bool) -> None:
+        if everything:
+            scope = ' on this machine'
+        elif self.app.cloud.config.get('auth_type') != 'v3multifactor':
+            # NOTE: only the v3multifactor plugin caches sign-ins.
+            scope = (
+                ' for this cloud and user (it signs in with auth type '
+                f'{self.app.cloud.config.get("auth_type")}, which mfa-osc '
+                'does not cache; `openstack mfa logout --all` signs out '
+                'of every cached sign-in)'
+            )
+        else:
+            scope = ' for this cloud and user'
+        self.app.stdout.write(f'No cached sign-in to sign out of{scope}.\n')
+
+
+def _failure(url: str, why: str, rerun: str) -> str:
+    """One sentence: which revocation failed, and the command to run."""
+    if why.startswith('its TLS certificate'):
+        with_ca = rerun.replace('openstack', 'openstack --os-cacert CA-FILE')
+        how = f"run it again with the cloud's CA: `{with_ca}` (or OS_CACERT)"
+    else:
+        how = f'run `{rerun}` again once Keystone answers'
+    return (
+        f'Keystone could not be reached to revoke the token of the '
+        f'sign-in at {url} ({why}): it is no longer used here and is kept, '
+        f'readable by you only, until it is revoked; {how}.'
+    )

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import stat
@@ -559,7 +561,8 @@ class TestCacheAttacks(base.BaseTestCase):
         },
         'scope': None,
     }
-    CACHE_ID = 'aGVsbG8='
+    # NOTE: of the shape the plugin makes: the base64 of a SHA-256.
+    CACHE_ID = base64.b64encode(hashlib.sha256(b'hello').digest()).decode()
 
     def setUp(self) -> None:
         super().setUp()
@@ -713,3 +716,80 @@ class TestCacheAttacks(base.BaseTestCase):
         os.mkfifo(cache._path(self.CACHE_ID, self.dir), 0o600)
         self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
         self.assertIn('not a regular file', self.logs.output)
+
+
+class TestPendingRevocations(base.BaseTestCase):
+    """A sign-out moves the entry out of use, kept until revoked."""
+
+    ENTRY = {
+        **TestCacheAttacks.ENTRY,
+        'scopes': {
+            'k': {
+                'auth_token': 'gAAAA-scoped',
+                'body': TestCacheAttacks.ENTRY['body'],
+                'confirmed': 1.0,
+            }
+        },
+    }
+    CACHE_ID = TestCacheAttacks.CACHE_ID
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.dir = cache.Path(self.useFixture(fixtures.TempDir()).path) / 'c'
+        cache.save(self.CACHE_ID, dict(self.ENTRY), self.dir)
+
+    def test_retire_takes_the_entry_out_of_use(self) -> None:
+        moved = cache.retire(self.CACHE_ID, self.dir)
+        assert moved is not None
+        self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
+        self.assertEqual([], list(cache.entries(self.dir)))
+        self.assertEqual(0o600, stat.S_IMODE(moved.stat().st_mode))
+        self.assertEqual(
+            0o700, stat.S_IMODE(cache.revoke_dir(self.dir).stat().st_mode)
+        )
+        ((path, data),) = list(cache.pending(self.dir))
+        self.assertEqual(moved, path)
+        self.assertEqual(
+            ('http://keystone.test/v3', ['gAAAA-token', 'gAAAA-scoped']),
+            cache.pending_tokens(data),
+        )
+        # Twice (two sign-outs at once): the second finds nothing.
+        self.assertIsNone(cache.retire(self.CACHE_ID, self.dir))
+
+    def test_what_is_left_is_kept(self) -> None:
+        path = cache.retire(self.CACHE_ID, self.dir)
+        assert path is not None
+        cache.keep_pending(path, 'http://keystone.test/v3', ['gAAAA-scoped'])
+        ((_, data),) = list(cache.pending(self.dir))
+        self.assertEqual(
+            ('http://keystone.test/v3', ['gAAAA-scoped']),
+            cache.pending_tokens(data),
+        )
+        cache.drop_pending(path)
+        self.assertEqual([], list(cache.pending(self.dir)))
+
+    def test_added_tokens(self) -> None:
+        path = cache.add_pending('http://k.test/v3', ['t1'], self.dir)
+        self.assertEqual(0o600, stat.S_IMODE(path.stat().st_mode))
+        self.assertEqual(
+            [('http://k.test/v3', ['t1'])],
+            [cache.pending_tokens(d) for _, d in cache.pending(self.dir)],
+        )
+
+    def test_a_file_others_may_read_is_not_sent(self) -> None:
+        path = cache.retire(self.CACHE_ID, self.dir)
+        assert path is not None
+        os.chmod(path, 0o644)
+        self.assertEqual([], list(cache.pending(self.dir)))
+        self.assertTrue(path.exists())
+
+    def test_other_files_of_the_directory_are_not_entries(self) -> None:
+        # NOTE: MFA_OSC_CACHE_DIR may name a folder with files of the
+        # user's own: signing out of all must not take them.
+        mine = self.dir / 'package.json'
+        mine.write_text('{}')
+        os.chmod(mine, 0o600)
+        self.assertEqual(
+            [cache._path(self.CACHE_ID, self.dir)],
+            [path for path, _ in cache.entries(self.dir)],
+        )
