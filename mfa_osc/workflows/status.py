@@ -237,6 +237,33 @@ def policies(
     return covering
 
 
+def compliance(
+    account: mfa_account.Account,
+    policy: policy_flow.Policy | None,
+    today: datetime.date | None = None,
+) -> str | None:
+    """Where a covered user stands against the policy (None: uncovered).
+
+    In the words of the row's state (:func:`mfa_rules.state`): a device
+    is any the person may sign in with, hand-made ones included. NOTE: a
+    hand-made device under guard rules was ``enrolled, not enforced`` in
+    the state column and ``not enrolled`` here, as only the devices
+    mfa-osc verified counted.
+    """
+    if policy is None:
+        return None
+    state = account.state()
+    if state == mfa_rules.STATE_ENFORCED:
+        return policy_flow.COMPLIANT
+    if account.devices:
+        return policy_flow.NOT_ENFORCED
+    left = policy.days_left(today)
+    if left > 0:
+        plural = 's' if left != 1 else ''
+        return f'{policy_flow.NOT_ENROLLED}, {left} day{plural} left'
+    return policy_flow.OVERDUE
+
+
 def audit(
     client: mfa_client.Keystone,
     domain: str | None = None,
@@ -270,7 +297,7 @@ def audit(
                 admin=account.user_id in admins,
                 policy=policy is not None,
                 deadline=policy.deadline if policy else None,
-                compliance=policy_flow.compliance(account, policy, today),
+                compliance=compliance(account, policy, today),
             )
         )
     rows.sort(key=lambda r: (str(r.domain_id), str(r.name)))
