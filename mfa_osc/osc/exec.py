@@ -56,10 +56,38 @@ def _expires(access: Any) -> datetime.datetime | None:
     return expires if isinstance(expires, datetime.datetime) else None
 
 
-def token_settings(app: Any) -> dict[str, str]:
-    """The token-only ``OS_*`` settings of this command's sign-in."""
+def confirmed_access(app: Any) -> Any:
+    """This command's sign-in, its token confirmed by Keystone just now.
+
+    A token the cache served without asking Keystone (confirmed within
+    the last few minutes) may have been revoked since: a password change,
+    a disabled user, a key rotation. A command sees the 401 and signs in
+    afresh; a child handed the token would only fail. So it is checked
+    once (one ``GET /v3/auth/tokens``, through the plugin's
+    ``invalidate()``, which forgets it if Keystone does), and a revoked
+    one is replaced by a fresh sign-in, which asks as any sign-in does.
+    """
     manager = app.client_manager
     access = manager.auth_ref
+    auth = manager.auth
+    # NOTE: sign_in_requests is 0 only when the v3multifactor plugin
+    # served its cache without a request; a token fresh from Keystone (a
+    # sign-in, a rescope, another plugin) needs no second look.
+    if access is None or getattr(auth, 'sign_in_requests', None) != 0:
+        return access
+    auth.auth_ref = access
+    if auth.invalidate():
+        LOG.debug('The cached token was revoked; signing in afresh.')
+        access = auth.get_auth_ref(manager.session)
+        auth.auth_ref = access
+    return access
+
+
+def token_settings(app: Any, access: Any = None) -> dict[str, str]:
+    """The token-only ``OS_*`` settings of this command's sign-in."""
+    manager = app.client_manager
+    if access is None:
+        access = manager.auth_ref
     token = access.auth_token
     if not token:
         raise exceptions.CommandError(
@@ -154,8 +182,8 @@ def temporary_clouds_yaml(settings: Mapping[str, str]) -> Iterator[str]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _lifetime(app: Any) -> None:
-    expires = _expires(app.client_manager.auth_ref)
+def _lifetime(app: Any, access: Any) -> None:
+    expires = _expires(access)
     if expires is None:
         return
     left = (expires - datetime.datetime.now(datetime.UTC)).total_seconds()
@@ -203,8 +231,9 @@ class ExecMFA(command.Command):
                 f'{argv[0]!r} was not found on PATH (nor is it a path to a '
                 'program); check its name.'
             )
-        settings = token_settings(self.app)
-        _lifetime(self.app)
+        access = confirmed_access(self.app)
+        settings = token_settings(self.app, access)
+        _lifetime(self.app, access)
         # NOTE: the handlers go in before the temporary clouds.yaml is
         # written and come out only after it is removed: a SIGTERM or
         # SIGHUP in between would otherwise end this process at once and
@@ -330,8 +359,9 @@ class ExportMFA(command.Command):
     """Print this sign-in's token settings for a shell to eval"""
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
-        settings = token_settings(self.app)
-        _lifetime(self.app)
+        access = confirmed_access(self.app)
+        settings = token_settings(self.app, access)
+        _lifetime(self.app, access)
         out = self.app.stdout
         # NOTE: every other OS_* variable of the shell goes, the secrets
         # and a clouds.yaml entry that would take precedence included.

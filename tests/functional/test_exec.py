@@ -313,6 +313,50 @@ class TestExec(mfa_base.MFATestCase):
         )
         self.assertEqual(self.user.id, shell.stdout.strip())
 
+    def token_status(self, token: str) -> int:
+        response = self.keystone.admin_adapter().get(
+            '/auth/tokens',
+            headers={'X-Subject-Token': token},
+            raise_exc=False,
+        )
+        return int(response.status_code)
+
+    def revoke_users_tokens(self) -> None:
+        """As an administrator would (or a password change does)."""
+        self.keystone.admin_adapter().delete(f'/users/{self.user.id}/tokens')
+
+    def test_revoked_cached_token_is_not_handed_out(self) -> None:
+        # The cache trusts a token confirmed within 300 s; exec and
+        # export check it with Keystone before a child or a shell gets it.
+        self.sign_in_once()
+        self.revoke_users_tokens()
+        env = self.mfa_env(OS_PASSCODE_COMMAND=self.command)
+        child = self.openstack(
+            'mfa', 'exec', '--', sys.executable, '-c',
+            'import os; print(os.environ["OS_TOKEN"])', env=env,
+        )  # fmt: skip
+        self.assertEqual(200, self.token_status(child.stdout.strip()))
+        self.revoke_users_tokens()
+        export = self.openstack('mfa', 'export', env=env)
+        (line,) = [
+            line
+            for line in export.stdout.splitlines()
+            if line.startswith('export OS_TOKEN=')
+        ]
+        self.assertEqual(200, self.token_status(line.split('=', 1)[1]))
+
+    def test_revoked_and_no_way_to_sign_in_fails_clearly(self) -> None:
+        self.sign_in_once()
+        self.revoke_users_tokens()
+        marker = os.path.join(self.home, 'ran')
+        result = self.openstack(
+            'mfa', 'exec', '--', 'touch', marker, env=self.mfa_env(),
+            expect_fail=True,
+        )  # fmt: skip
+        self.assertFalse(os.path.exists(marker))
+        self.assertIn('needs a TOTP passcode', result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+
     def sigint_counter(self, *args: str) -> tuple[list[str], str]:
         """``openstack mfa exec -- SIGINT_COUNTER``, and where it counts."""
         count = os.path.join(self.home, 'sigints')

@@ -61,7 +61,7 @@ class TestLifetime(base.TestCase):
         # and still see the same number of minutes left.
         expires = datetime.datetime.now(datetime.UTC) + left + MINUTE / 2
         self.app.client_manager.auth_ref = _access(expires)
-        exec_._lifetime(self.app)
+        exec_._lifetime(self.app, self.app.client_manager.auth_ref)
         return self.app.stderr.getvalue(), f'{expires:%H:%M:%S}'
 
     def test_under_ten_minutes_one_line(self) -> None:
@@ -84,9 +84,46 @@ class TestLifetime(base.TestCase):
 
     def test_no_expiry_nothing(self) -> None:
         self.app.client_manager.auth_ref = mock.Mock(expires=None)
-        exec_._lifetime(self.app)
+        exec_._lifetime(self.app, self.app.client_manager.auth_ref)
         self.assertEqual('', self.app.stderr.getvalue())
         self.assertEqual('', self.logs.output)
+
+
+class TestConfirmedAccess(base.TestCase):
+    """A token served from the cache is checked before it is handed on."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.app = mock.Mock()
+        self.manager = self.app.client_manager
+        self.cached = _access(
+            datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+        )
+        self.fresh = _access(
+            datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+        )
+        self.manager.auth_ref = self.cached
+        self.manager.auth.sign_in_requests = 0
+        self.manager.auth.get_auth_ref.return_value = self.fresh
+
+    def test_revoked_means_a_fresh_sign_in(self) -> None:
+        self.manager.auth.invalidate.return_value = True
+        self.assertIs(self.fresh, exec_.confirmed_access(self.app))
+        self.manager.auth.get_auth_ref.assert_called_once_with(
+            self.manager.session
+        )
+
+    def test_still_valid_is_handed_on(self) -> None:
+        self.manager.auth.invalidate.return_value = False
+        self.assertIs(self.cached, exec_.confirmed_access(self.app))
+        # NOTE: invalidate() checks the token it holds: this one.
+        self.assertIs(self.cached, self.manager.auth.auth_ref)
+        self.manager.auth.get_auth_ref.assert_not_called()
+
+    def test_a_token_fresh_from_keystone_is_not_checked_again(self) -> None:
+        self.manager.auth.sign_in_requests = 1
+        self.assertIs(self.cached, exec_.confirmed_access(self.app))
+        self.manager.auth.invalidate.assert_not_called()
 
 
 class TestShouldForward(base.TestCase):
