@@ -20,16 +20,28 @@ a hardware key is only touched when needed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from collections.abc import Mapping
+import contextlib
 import errno
 import getpass
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import threading
+from typing import Any
 
 from mfa_osc.auth import exceptions
 
 COMMAND_TIMEOUT = 120
+#: Words in the name of an ``OS_*`` variable that holds a secret (the
+#: password, TOTP secret, recovery code, passcode, tokens, application
+#: credential and OIDC client secrets).
+SECRET_WORDS = ('PASSWORD', 'SECRET', 'TOKEN', 'PASSCODE', 'RECOVERY')
+#: The signals that end this process and, first, the passcode command.
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def terminal_attached() -> bool:
@@ -131,6 +143,143 @@ def _cannot_run(program: str, exc: OSError, given: str) -> str:
     )
 
 
+def command_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without the ``OS_*`` variables that hold a secret.
+
+    NOTE: the passcode command prints a code; it needs none of the
+    password, the TOTP secret, a recovery code or a token (a password
+    manager's CLI has its own). The other ``OS_*`` settings stay, so a
+    command may pick the account by ``OS_CLOUD`` or ``OS_USERNAME``.
+    """
+    return {
+        key: value
+        for key, value in environ.items()
+        if not (
+            key.upper().startswith('OS_')
+            and any(word in key.upper() for word in SECRET_WORDS)
+        )
+    }
+
+
+def _foreground_terminal() -> int | None:
+    """The controlling terminal, open, when this process is in its
+    foreground process group; else None.
+
+    NOTE: by ``/dev/tty``, not stdin: a command may ask for a PIN on the
+    terminal when stdin is a pipe.
+    """
+    try:
+        fd = os.open('/dev/tty', os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        if os.tcgetpgrp(fd) == os.getpgrp():
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+@contextlib.contextmanager
+def _terminal_lent(tty: int | None, group: int) -> Iterator[None]:
+    """The terminal's foreground is ``group``'s in this block."""
+    if tty is None:
+        yield
+        return
+    try:
+        os.tcsetpgrp(tty, group)
+        # NOTE: a child that read the terminal before it was its own was
+        # stopped (SIGTTIN); it goes on now.
+        with contextlib.suppress(OSError):
+            os.killpg(group, signal.SIGCONT)
+        yield
+    finally:
+        _take_terminal_back(tty)
+
+
+def _take_terminal_back(tty: int) -> None:
+    # NOTE: a background process that sets the foreground gets SIGTTOU.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
+    try:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(tty, os.getpgrp())
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def _ended_with_this_process(
+    child: list[subprocess.Popen[str]], tty: int | None
+) -> Iterator[None]:
+    """SIGTERM or SIGHUP of this process ends the child's group first.
+
+    NOTE: the default action would end this process alone and leave the
+    command (and what it started) running, a prompt for a touch or a PIN
+    included. Signal handlers can be set in the main thread only; in
+    another (a library caller's worker) the default stays.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        for proc in child:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        if tty is not None:
+            _take_terminal_back(tty)
+        signal.signal(signum, previous.get(signum) or signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    previous: dict[int, Any] = {}
+    for ending in ENDING_SIGNALS:
+        previous[ending] = signal.signal(ending, handler)
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old if old is not None else signal.SIG_DFL)
+
+
+def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` in a process group of its own, given the terminal.
+
+    Its group has the terminal's foreground while it runs (so a prompt
+    for a PIN or a touch works, and Ctrl-C reaches it), and is killed
+    whole on a timeout, or when this process is ended by a signal.
+    """
+    tty = _foreground_terminal()
+    child: list[subprocess.Popen[str]] = []
+    try:
+        with _ended_with_this_process(child, tty):
+            child.append(
+                subprocess.Popen(
+                    argv,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    env=command_environment(os.environ),
+                    process_group=0,
+                )
+            )
+            proc = child[0]
+            with _terminal_lent(tty, proc.pid):
+                try:
+                    out, _ = proc.communicate(timeout=COMMAND_TIMEOUT)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+                    raise
+    finally:
+        if tty is not None:
+            os.close(tty)
+    if tty is not None and proc.returncode == -signal.SIGINT:
+        # NOTE: Ctrl-C at the terminal went to the command's group alone.
+        raise KeyboardInterrupt
+    return subprocess.CompletedProcess(argv, proc.returncode, out)
+
+
 def run_command(
     command: str,
     given: str = '--os-passcode-command or OS_PASSCODE_COMMAND',
@@ -139,6 +288,8 @@ def run_command(
 
     The command's stderr and stdin stay the terminal's, so a tool that asks
     for a touch or a PIN can do so. Its output is never put in a message.
+    It gets no ``OS_*`` variable that holds a secret
+    (:func:`command_environment`), and ends with this process.
     ``given`` says where the command came from, for the messages (a flag,
     a variable, a clouds.yaml key or an openstacksdk argument).
     """
@@ -156,13 +307,7 @@ def run_command(
         )
     program = argv[0]
     try:
-        result = subprocess.run(
-            argv,
-            stdout=subprocess.PIPE,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
+        result = _run(argv)
     except subprocess.TimeoutExpired:
         raise exceptions.PasscodeCommandFailed(
             f'The passcode command {program!r} did not finish within '
