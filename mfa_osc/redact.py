@@ -75,10 +75,59 @@ _KEY_VALUE = re.compile(
     re.IGNORECASE,
 )
 
+# The value of a secret flag on a command line: ``--os-password=VALUE``,
+# and ``'--os-password', 'VALUE'`` (a command line printed as a list).
+# Masked whether or not the value is known, as there it can only be a
+# value. NOTE: not ``--os-password VALUE``: prose such as "give --passcode
+# or --os-totp-secret" has the same shape; a command line joined by spaces
+# is covered by the values of its secret flags, registered at start.
+_FLAG_VALUE = re.compile(
+    r"""(?P<flag>--(?:os-)?(?:password|passcode|passcode-command|totp-secret"""
+    r"""|recovery-code|token|application-credential-secret|secret))"""
+    r"""(?:(?P<fq>['"]),\s*(?P<vq>['"])(?P<quoted>(?:(?!(?P=vq)).)*)(?P=vq)"""
+    r"""|=(?P<value>[^\s'",)\]}]+))"""
+)
+
+#: Characters that make a word: a known secret next to one of them is a
+#: part of a longer word or option name (``--recovery-file`` when the
+#: password is ``recovery``), not the secret itself.
+_WORD = 'A-Za-z0-9_-'
+# NOTE: escapes end a word as well: ``%3D``, ``\n``, ``\x3d``, ``\u003d``
+# before a secret are its boundary in URL-encoded and repr'd text.
+_BEFORE = (
+    rf'(?:(?<![{_WORD}])|(?<=%[0-9A-Fa-f]{{2}})|(?<=\\[a-zA-Z])'
+    r'|(?<=\\x[0-9A-Fa-f]{2})|(?<=\\u[0-9A-Fa-f]{4}))'
+)
+_AFTER = rf'(?![{_WORD}])'
+
 _FORMATTER = logging.Formatter()
 _known: set[str] = set()
 _lock = threading.Lock()
 _installed = False
+_pattern: tuple[frozenset[str], re.Pattern[str] | None] = (frozenset(), None)
+
+
+def _free_pattern() -> re.Pattern[str] | None:
+    """One pattern for every known secret, longest first.
+
+    A secret that could be a word (word characters only) is masked
+    wherever it is not a part of a longer word; any other (``p@ss!word``)
+    is masked anywhere.
+    """
+    global _pattern
+    with _lock:
+        known = frozenset(_known)
+        if _pattern[0] == known:
+            return _pattern[1]
+        parts = []
+        for value in sorted(known, key=len, reverse=True):
+            if re.fullmatch(f'[{_WORD}]+', value):
+                parts.append(_BEFORE + re.escape(value) + _AFTER)
+            else:
+                parts.append(re.escape(value))
+        compiled = re.compile('|'.join(parts)) if parts else None
+        _pattern = (known, compiled)
+        return compiled
 
 
 def register(*values: str | None) -> None:
@@ -103,10 +152,17 @@ def scrub(text: str) -> str:
         q = match.group('q') or ''
         return f'{match.group("key")}{q}{MASK}{q}'
 
+    def _mask_flag(match: re.Match[str]) -> str:
+        if match.group('quoted') is not None:
+            fq, vq = match.group('fq'), match.group('vq')
+            return f'{match.group("flag")}{fq}, {vq}{MASK}{vq}'
+        return f'{match.group("flag")}={MASK}'
+
     text = _KEY_VALUE.sub(_mask, text)
-    for value in sorted(_known, key=len, reverse=True):
-        if value in text:
-            text = text.replace(value, MASK)
+    text = _FLAG_VALUE.sub(_mask_flag, text)
+    pattern = _free_pattern()
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
     return text
 
 

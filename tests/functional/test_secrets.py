@@ -217,6 +217,37 @@ class TestLogging(SecretsCase):
         )
         self.assert_hidden(out.stdout + out.stderr, codes[0], secret)
 
+    def test_a_password_that_is_also_a_word(self) -> None:
+        # NOTE: issue 20: with the password "recovery", --debug printed
+        # "--***-file", which both mangled the command line and told
+        # anyone reading it what the password was.
+        user = self.keystone.create_user(password='recovery')
+        env = self.env(user)
+        env.pop('OS_PASSWORD')
+        path = os.path.join(self.home, 'codes.txt')
+        out = self.openstack(
+            '--debug',
+            '--os-password',
+            'recovery',
+            'mfa',
+            'recovery',
+            'code',
+            'create',
+            '--recovery-file',
+            path,
+            env=env,
+            expect_fail=True,
+        )
+        self.assertIn('no verified TOTP device', out.stderr)
+        self.assertIn(f'--recovery-file {path}', out.stderr)
+        self.assertNotIn('--***-file', out.stderr)
+        self.assertIn('--os-password ***', out.stderr)
+        # The password itself is nowhere, only parts of longer words.
+        self.assertNotRegex(
+            out.stderr, r'(?<![A-Za-z0-9_-])recovery(?![A-Za-z0-9_-])'
+        )
+        self.assertIn('POST', out.stderr)  # it did log the sign-in
+
     def test_verbose_log_file(self) -> None:
         user, secret = self.mfa_user()
         env = self.mfa_env(user)

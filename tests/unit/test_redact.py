@@ -82,6 +82,107 @@ class TestRedact(base.BaseTestCase):
         self.assertIn('START with options', captured.output)
 
 
+class TestWordsAroundSecrets(base.BaseTestCase):
+    """A secret that is also a word: option names stay, the secret never
+    shows (issue 20: ``--***-file`` when the password was "recovery")."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.useFixture(RedactState())
+
+    def test_option_names_are_not_mangled(self) -> None:
+        redact.install(['openstack', '--os-password', 'recovery'], {})
+        line = (
+            "START with options: ['--os-password', 'recovery', 'mfa', "
+            "'recovery', 'code', 'create', '--recovery-file', 'codes.txt', "
+            "'--recovery-code-file', '-']"
+        )
+        clean = redact.scrub(line)
+        self.assertEqual(
+            "START with options: ['--os-password', '***', 'mfa', '***', "
+            "'code', 'create', '--recovery-file', 'codes.txt', "
+            "'--recovery-code-file', '-']",
+            clean,
+        )
+        joined = (
+            'START with options: --os-password recovery mfa recovery code '
+            'create --recovery-file codes.txt'
+        )
+        self.assertEqual(
+            'START with options: --os-password *** mfa *** code create '
+            '--recovery-file codes.txt',
+            redact.scrub(joined),
+        )
+        self.assertEqual(
+            'the recovery-codes file, recovery_code, unrecoverable',
+            redact.scrub(
+                'the recovery-codes file, recovery_code, unrecoverable'
+            ),
+        )
+
+    def test_the_secret_itself_never_shows(self) -> None:
+        secret = 'recovery'
+        redact.register(secret)
+        texts = [
+            'recovery',
+            'password recovery.',
+            '(recovery)',
+            '"recovery"',
+            "{'pw': 'recovery'}",
+            'https://alice:recovery@keystone.example.com/v3',
+            'password=recovery&user=alice',
+            'password%3Drecovery%26user',
+            "b'\\x00recovery\\n'",
+            "'line\\nrecovery'",
+            '"\\u003drecovery"',
+            'recovery\trecovery recovery',
+            'Wrong: recovery, recovery; recovery!',
+            '--os-password=recovery',
+            "['--os-password', 'recovery']",
+        ]
+        for text in texts:
+            clean = redact.scrub(text)
+            self.assertNotRegex(
+                clean, r'(?<![A-Za-z0-9_-])recovery(?![A-Za-z0-9_-])', text
+            )
+            self.assertIn('***', clean, text)
+
+    def test_secrets_that_begin_or_end_with_a_sign(self) -> None:
+        redact.register('p@ss!word', '-hidden-')
+        self.assertEqual('x***y', redact.scrub('xp@ss!wordy'))
+        self.assertEqual('a *** b', redact.scrub('a -hidden- b'))
+        self.assertNotIn('hidden', redact.scrub('--os-password=-hidden-'))
+
+    def test_flag_values_masked_unknown(self) -> None:
+        # Nothing registered: where only a value can be, it is masked.
+        text = (
+            "['--os-passcode', '135790', '--os-recovery-code', 'ABCD-EFGH', "
+            "'--os-passcode-command', 'oathtool --totp -b JBSWY3DP', "
+            "'--password', 'hunter2', '--os-token', 'gAAAAAB'] "
+            '--os-recovery-code=WXYZ-2345 --secret=JBSWY3DPEHPK3PXP'
+        )
+        clean = redact.scrub(text)
+        for secret in (
+            '135790',
+            'ABCD-EFGH',
+            'JBSWY3DP',
+            'hunter2',
+            'gAAAAAB',
+            'WXYZ-2345',
+            'JBSWY3DPEHPK3PXP',
+        ):
+            self.assertNotIn(secret, clean)
+        self.assertIn("'--os-passcode-command', '***'", clean)
+
+    def test_advice_naming_secret_flags_is_left_alone(self) -> None:
+        text = (
+            'give --passcode CODE or --recovery-code-file PATH, or '
+            '--os-passcode or --os-totp-secret or --os-passcode-command; '
+            'prefer --secret-file'
+        )
+        self.assertEqual(text, redact.scrub(text))
+
+
 class TestWhenScrubbingGoesOn(base.BaseTestCase):
     """Scrubbing goes on when a secret may be logged, not at import."""
 
