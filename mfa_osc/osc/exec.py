@@ -49,6 +49,25 @@ LOG = logging.getLogger(__name__)
 SHORT_LIFE = 600
 #: The entry of the temporary clouds.yaml.
 CLOUD_ENTRY = 'mfa-exec'
+#: Exit statuses of a program that could not be run, as shells have them.
+NOT_FOUND = 127
+NOT_EXECUTABLE = 126
+
+
+class NotStarted(Exception):
+    """The program was found but could not be started."""
+
+
+def _locate(name: str) -> str | None:
+    """The file ``name`` stands for (as the shell looks), executable or
+    not."""
+    if os.sep in name:
+        return name if os.path.exists(name) else None
+    for folder in os.environ.get('PATH', os.defpath).split(os.pathsep):
+        path = os.path.join(folder or '.', name)
+        if os.path.exists(path) and not os.path.isdir(path):
+            return path
+    return None
 
 
 def _expires(access: Any) -> datetime.datetime | None:
@@ -227,10 +246,7 @@ class ExecMFA(command.Command):
             )
         program = shutil.which(argv[0])
         if program is None:
-            raise exceptions.CommandError(
-                f'{argv[0]!r} was not found on PATH (nor is it a path to a '
-                'program); check its name.'
-            )
+            return self._cannot_run(argv[0])
         access = confirmed_access(self.app)
         settings = token_settings(self.app, access)
         _lifetime(self.app, access)
@@ -247,7 +263,30 @@ class ExecMFA(command.Command):
                     'OS_CLOUD': CLOUD_ENTRY,
                 }
             env = child_environment(os.environ, settings)
-            return _run(program, argv, env, forwarder)
+            try:
+                return _run(program, argv, env, forwarder)
+            except NotStarted as exc:
+                self.app.stderr.write(
+                    f'{argv[0]!r} could not be run: {exc}.\n'
+                )
+                return NOT_EXECUTABLE
+
+    def _cannot_run(self, name: str) -> int:
+        """A program not found (127) or not executable (126), as shells
+        say it: one sentence on stderr and their exit status."""
+        path = _locate(name)
+        if path is None:
+            where = '' if os.sep in name else ' on PATH'
+            self.app.stderr.write(
+                f'{name!r} was not found{where}; check its name.\n'
+            )
+            return NOT_FOUND
+        what = 'a directory' if os.path.isdir(path) else 'not executable'
+        self.app.stderr.write(
+            f'{path!r} is {what}; give the program to run (`chmod +x '
+            f'{path}` makes a script executable).\n'
+        )
+        return NOT_EXECUTABLE
 
 
 #: The signals passed on to the child.
@@ -343,9 +382,7 @@ def _run(
     try:
         child = subprocess.Popen([program, *argv[1:]], env=env)
     except OSError as exc:
-        raise exceptions.CommandError(
-            f'Could not run {argv[0]!r}: {exc.strerror}.'
-        ) from exc
+        raise NotStarted(exc.strerror or str(exc)) from exc
     forwarder.child = child
     for signum in forwarder.pending:  # while the child was starting
         forwarder(signum, None)

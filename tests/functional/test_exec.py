@@ -201,8 +201,21 @@ class TestExec(mfa_base.MFATestCase):
             expect_fail=True,
         )  # fmt: skip
         self.assertIn("'no-such-program-x' was not found", unknown.stderr)
-        for result in (missing, unknown):
+        # As a shell says it: 127 not found, 126 not executable.
+        self.assertEqual(127, unknown.returncode)
+        script = os.path.join(self.home, 'job.sh')
+        with open(script, 'w') as out:
+            out.write('#!/bin/sh\necho ran\n')
+        os.chmod(script, 0o644)
+        not_executable = self.openstack(
+            'mfa', 'exec', '--', script, env=env, expect_fail=True
+        )
+        self.assertEqual(126, not_executable.returncode)
+        self.assertIn('is not executable', not_executable.stderr)
+        self.assertEqual('', not_executable.stdout)
+        for result in (missing, unknown, not_executable):
             self.assertNotIn('Traceback', result.stderr)
+            self.assertEqual(1, len(result.stderr.strip().splitlines()))
 
     def clouds_yaml(self) -> str:
         path = os.path.join(self.home, 'clouds.yaml')
