@@ -15,7 +15,10 @@
 A mixin of :class:`mfa_osc.auth.plugin.MultiFactor`: it keeps the token of
 a sign-in with a second factor (in :mod:`mfa_osc.auth.cache` and through
 keystoneauth's unscoped-state hooks, which openstacksdk's keyring cache
-uses), reuses it for the same scope and rescopes it for another.
+uses), reuses it for the same scope and rescopes it for another. A
+token's expiry is judged by Keystone's clock: the skew measured from the
+``Date`` of Keystone's latest answer is kept with the token, since a
+command served from the cache sends no request to measure it again.
 
 The module is longer than the others (about 500 lines): it is one mixin
 whose methods share the cached state (load, reuse, rescope, confirm,
@@ -33,8 +36,10 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import time
 from typing import Any
+from typing import cast
 
 from keystoneauth1 import access
 from keystoneauth1 import exceptions as ksa_exc
@@ -44,6 +49,7 @@ from keystoneauth1.identity.v3 import token as v3_token
 
 from mfa_osc import identity
 from mfa_osc.auth import cache
+from mfa_osc.auth import clock
 from mfa_osc.auth import exceptions
 from mfa_osc.auth import options as auth_options
 
@@ -110,6 +116,44 @@ class CachedSignIn(base.Auth):
     user_domain_name: str | None = None
     #: Requests sent to ``/auth/tokens`` by the last sign-in.
     sign_in_requests: int = 0
+    #: Seconds this machine's clock is ahead of Keystone's, from the
+    #: ``Date`` of Keystone's latest answer that had one (kept with the
+    #: cached token); None while unknown.
+    _skew: float | None = None
+
+    # -- Keystone's clock -------------------------------------------------
+
+    def _saw(self, response: Any) -> None:
+        """Measure the clock again from a response of Keystone's."""
+        skew = clock.skew_of(response)
+        if skew is not None:
+            self._skew = skew
+
+    def _post_auth(self, session: ks_session.Session) -> access.AccessInfoV3:
+        """keystoneauth's POST /v3/auth/tokens, its response's clock read."""
+        recording = clock.Recording(session)
+        try:
+            return super().get_auth_ref(cast(ks_session.Session, recording))
+        except (ksa_exc.HttpError, ksa_exc.MissingAuthMethods) as exc:
+            # NOTE: a receipt (MissingAuthMethods) is no HttpError.
+            self._saw(exc.response)
+            raise
+        finally:
+            self._saw(recording.response)
+
+    def _expires_soon(self, ref: access.AccessInfo, seconds: float) -> bool:
+        """Whether a token expires within ``seconds``, by Keystone's clock
+        (a machine clock an hour fast would find every token expired)."""
+        return clock.expires_soon(ref, seconds, self._skew)
+
+    def _needs_reauthenticate(self) -> bool:
+        # NOTE: keystoneauth's own judges the token's expiry by this
+        # machine's clock: the same, by Keystone's.
+        if not self.auth_ref:
+            return True
+        if not self.reauthenticate:
+            return False
+        return self._expires_soon(self.auth_ref, self.MIN_TOKEN_LIFE_SECONDS)
 
     def _scope_key(self) -> str:
         return json.dumps(
@@ -224,9 +268,9 @@ class CachedSignIn(base.Auth):
                     body=entry['body'], auth_token=entry['auth_token']
                 )
                 confirmed = float(entry.get('confirmed') or 0)
-            if isinstance(
-                ref, access.AccessInfoV3
-            ) and not ref.will_expire_soon(CACHE_MARGIN):
+            if isinstance(ref, access.AccessInfoV3) and not self._expires_soon(
+                ref, CACHE_MARGIN
+            ):
                 return ref, confirmed
         except (KeyError, TypeError, ValueError):
             pass
@@ -267,7 +311,7 @@ class CachedSignIn(base.Auth):
         ref = self._mfa_ref
         if ref is None or not ref.auth_token:
             return None
-        if ref.will_expire_soon(CACHE_MARGIN):
+        if self._expires_soon(ref, CACHE_MARGIN):
             self._forget()
             return None
         key = self._scope_key()
@@ -291,7 +335,7 @@ class CachedSignIn(base.Auth):
         self.sign_in_requests += 1
         self.auth_methods = [v3_token.TokenMethod(token=ref.auth_token)]
         try:
-            new = super().get_auth_ref(session)
+            new = self._post_auth(session)
         except (ksa_exc.InvalidResponse, KeyError, TypeError):
             # NOTE: keystoneauth reads the answer's header and body without
             # a check: KeyError, TypeError on one that is not a token.
@@ -375,16 +419,21 @@ class CachedSignIn(base.Auth):
 
         :raises _NotAToken: the answer (a 2xx) is not a token.
         """
-        resp = session.get(
-            identity.tokens_url(self.auth_url),
-            headers={
-                'X-Auth-Token': token_id,
-                'X-Subject-Token': token_id,
-                'Accept': 'application/json',
-            },
-            authenticated=False,
-            log=False,
-        )
+        try:
+            resp = session.get(
+                identity.tokens_url(self.auth_url),
+                headers={
+                    'X-Auth-Token': token_id,
+                    'X-Subject-Token': token_id,
+                    'Accept': 'application/json',
+                },
+                authenticated=False,
+                log=False,
+            )
+        except ksa_exc.HttpError as exc:
+            self._saw(exc.response)
+            raise
+        self._saw(resp)
         try:
             body = resp.json()
         except ValueError:
@@ -452,6 +501,7 @@ class CachedSignIn(base.Auth):
                 'scope': self._mfa_scope,
                 'confirmed': self._confirmed,
                 'scopes': self._scoped or {},
+                'skew': self._skew,
             }
         )
 
@@ -482,6 +532,15 @@ class CachedSignIn(base.Auth):
         self._mfa_ref, self._mfa_scope = ref, parsed.get('scope')
         self._confirmed = float(parsed.get('confirmed') or 0)
         self._scoped = dict(parsed.get('scopes') or {})
+        skew = parsed.get('skew')
+        if (
+            isinstance(skew, int | float)
+            and not isinstance(skew, bool)
+            and math.isfinite(skew)
+        ):
+            # NOTE: the clock as last measured: a command served from the
+            # cache sends no request to measure it again.
+            self._skew = float(skew)
 
     def get_cache_id_elements(self) -> dict[str, str | None]:
         # NOTE: who and where, never a password or passcode: a cache keyed

@@ -22,11 +22,17 @@ TOTP secret given up front, password and passcode go in one request.
 Its halves live beside it: where the passcode comes from in
 :mod:`mfa_osc.auth.passcodes`, the token cache in :mod:`mfa_osc.auth.cached`,
 and the wording of each refusal in :mod:`mfa_osc.auth.refusals`. What is
-left here (about 550 lines, over the package's 400 on purpose) is the
+left here (about 700 lines, over the package's 400 on purpose) is the
 sign-in itself: one decision tree over one plugin's state (up front, as
 recorded, password first then the receipt, the prompt's retries, the
-unscoped retry that tells a wrong code from a missing role), which reads
-best in one place.
+unscoped retry that tells a wrong code from a missing role, a code
+computed here answered again for Keystone's time), which reads best in
+one place.
+
+Keystone's clock is the one that counts (:mod:`mfa_osc.auth.clock`): the
+receipt's expiry is judged by it, and a code the plugin computes from a
+secret (``totp_secret``, a recovery code) is computed for Keystone's time
+once an answer's ``Date`` has told how far this machine's clock is off.
 """
 
 from __future__ import annotations
@@ -46,8 +52,11 @@ from keystoneauth1.identity.v3 import receipt as v3_receipt
 from keystoneauth1.identity.v3 import totp as v3_totp
 
 from mfa_osc import identity
+from mfa_osc import recovery
 from mfa_osc import redact
+from mfa_osc import totp
 from mfa_osc.auth import cached
+from mfa_osc.auth import clock
 from mfa_osc.auth import exceptions
 from mfa_osc.auth import options as auth_options
 from mfa_osc.auth import passcodes
@@ -81,6 +90,15 @@ def token_methods(ref: access.AccessInfo) -> list[str]:
     return identity.token_methods(
         ref._data if isinstance(ref._data, dict) else None
     )
+
+
+class _ComputedTOTP(v3_totp.TOTPMethod):
+    """A passcode this plugin computed from a secret (``--os-totp-secret``,
+    a recovery code), which it can compute again for Keystone's time."""
+
+    def __init__(self, *, passcode: str, secret: str, **user: Any) -> None:
+        super().__init__(passcode=passcode, **user)
+        self.secret = secret
 
 
 class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
@@ -237,8 +255,72 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
             password=self.password, **self._user()
         )
 
-    def _totp_method(self, code: str) -> v3_totp.TOTPMethod:
-        return v3_totp.TOTPMethod(passcode=code, **self._user())
+    def _totp_method(self, code: str, source: str = '') -> v3_totp.TOTPMethod:
+        """The TOTP method for ``code`` (which came from ``source``).
+
+        A code computed here from a secret is computed for Keystone's time
+        once that is known: this machine's clock may be minutes off.
+        Passcodes typed from a phone, or printed by a passcode command,
+        are as their own clocks made them.
+        """
+        secret = self._computed_from(source)
+        if secret is None:
+            return v3_totp.TOTPMethod(passcode=code, **self._user())
+        if self._skew is not None:
+            code = self._at_keystone_time(secret)
+        return _ComputedTOTP(passcode=code, secret=secret, **self._user())
+
+    def _computed_from(self, source: str) -> str | None:
+        """The secret the code from ``source`` was computed from, if any."""
+        if self._sent_recovery and source in ('recovery_code', 'prompt'):
+            return recovery.secret(self._sent_recovery)
+        if source == 'totp_secret' and self.totp_secret:
+            return totp.normalize_secret(self.totp_secret)
+        return None
+
+    def _at_keystone_time(self, secret: str) -> str:
+        code = totp.passcode(secret, clock.server_now(self._skew))
+        redact.register(code)
+        return code
+
+    def _again_at_keystone_time(
+        self, method: v3_totp.TOTPMethod
+    ) -> v3_totp.TOTPMethod | None:
+        """After a refusal that measured the clock: ``method``'s code for
+        Keystone's time, if this plugin computed it and it differs."""
+        if not isinstance(method, _ComputedTOTP) or self._skew is None:
+            return None
+        code = self._at_keystone_time(method.secret)
+        if code == method.passcode:
+            return None
+        return _ComputedTOTP(
+            passcode=code, secret=method.secret, **self._user()
+        )
+
+    def _answer_by_keystone_clock(
+        self,
+        session: ks_session.Session,
+        needs: ksa_exc.MissingAuthMethods,
+        method: v3_totp.TOTPMethod,
+        recovering: str | None,
+    ) -> access.AccessInfoV3 | None:
+        """The password was right and a code computed here was not, by a
+        clock that is off: answer the receipt with the code of Keystone's
+        time (the password is not sent again). None if that is no help."""
+        again = self._again_at_keystone_time(method)
+        if again is None or refusals.receipt_expired_by_clock(
+            needs, self._skew
+        ):
+            return None
+        try:
+            ref = self._send(
+                session,
+                [v3_receipt.ReceiptMethod(receipt=needs.receipt or ''), again],
+            )
+        except ksa_exc.ClientException:
+            return None
+        self._sent_recovery = recovering
+        return ref
 
     # -- the sign-in ------------------------------------------------------
 
@@ -293,8 +375,17 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
             if upfront is None:
                 return self._finish_with_passcode(session, None)
             code, source = upfront
+            method = self._totp_method(code, source)
             try:
-                return self._send(session, [self._totp_method(code)])
+                try:
+                    return self._send(session, [method])
+                except ksa_exc.Unauthorized:
+                    # NOTE: no password is sent, so trying the code of
+                    # Keystone's time (the refusal's Date) costs nothing.
+                    again = self._again_at_keystone_time(method)
+                    if again is None:
+                        raise
+                return self._send(session, [again])
             except ksa_exc.MissingAuthMethods as needs:
                 raise self._unsatisfiable(needs) from None
             except ksa_exc.Unauthorized as exc:
@@ -353,8 +444,10 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
         corrected.
         """
         password = self._password_method()
+        method = self._totp_method(code, source)
+        recovering = self._sent_recovery
         try:
-            return self._send(session, [password, self._totp_method(code)])
+            return self._send(session, [password, method])
         except ksa_exc.MissingAuthMethods as needs:
             raise self._unsatisfiable(needs) from None
         except ksa_exc.Unauthorized as exc:
@@ -362,12 +455,17 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
         try:
             ref = self._send(session, [password])
         except ksa_exc.MissingAuthMethods as needs:
+            fixed = self._answer_by_keystone_clock(
+                session, needs, method, recovering
+            )
+            if fixed is not None:
+                return fixed
             if source == 'prompt' and self._tries_used < PROMPT_ATTEMPTS:
                 # NOTE: the password was right, the code was not: ask
                 # again, with the receipt, for the tries left.
                 sources.tell('That passcode was not accepted.')
                 return self._continue(session, needs, self._tries_used)
-            self._try_unscoped(session, [password, self._totp_method(code)])
+            self._try_unscoped(session, [password, method])
             raise self._refused(refused, source, True) from None
         except ksa_exc.Unauthorized as exc:
             raise refusals.password_refused(
@@ -382,8 +480,10 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
         """Password and passcode in one request; the password alone if the
         passcode turns out not to be needed."""
         password = self._password_method()
+        method = self._totp_method(code, source)
+        recovering = self._sent_recovery
         try:
-            return self._send(session, [password, self._totp_method(code)])
+            return self._send(session, [password, method])
         except ksa_exc.MissingAuthMethods as needs:
             raise self._unsatisfiable(needs) from None
         except ksa_exc.Unauthorized as exc:
@@ -397,8 +497,16 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
         self._sent_recovery = None
         try:
             ref = self._send(session, [password])
-        except ksa_exc.MissingAuthMethods:
-            self._try_unscoped(session, [password, self._totp_method(code)])
+        except ksa_exc.MissingAuthMethods as needs:
+            # NOTE: a code computed here by a clock that is off (the
+            # refusal's Date tells): the receipt, with the code of
+            # Keystone's time, signs in.
+            fixed = self._answer_by_keystone_clock(
+                session, needs, method, recovering
+            )
+            if fixed is not None:
+                return fixed
+            self._try_unscoped(session, [password, method])
             raise self._refused(refused, source, True) from None
         except ksa_exc.Unauthorized as exc:
             raise refusals.password_refused(
@@ -422,7 +530,7 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
         self.auth_methods = methods
         self.sign_in_requests += 1
         try:
-            return super().get_auth_ref(session)
+            return self._post_auth(session)
         finally:
             self.auth_methods = []
 
@@ -488,19 +596,22 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
                 code = typed
             sent: list[base.AuthMethod] = []
             if needs is not None:
-                if refusals.receipt_expired_by_clock(needs):
+                # NOTE: by Keystone's clock (the receipt's answer measured
+                # it): a machine clock minutes fast must not end a sign-in
+                # Keystone would accept.
+                if refusals.receipt_expired_by_clock(needs, self._skew):
                     raise refusals.receipt_expired()
                 sent.append(
                     v3_receipt.ReceiptMethod(receipt=needs.receipt or '')
                 )
-            sent.append(self._totp_method(code))
+            sent.append(self._totp_method(code, origin))
             try:
                 return self._send(session, sent)
             except ksa_exc.MissingAuthMethods as more:
                 raise self._unsatisfiable(more) from None
             except ksa_exc.Unauthorized as exc:
                 if needs is not None and refusals.receipt_expired_by_clock(
-                    needs
+                    needs, self._skew
                 ):
                     raise refusals.receipt_expired() from None
                 self._try_unscoped(session, sent)

@@ -22,13 +22,13 @@ no request and keep no state: the plugin decides when each applies.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from keystoneauth1 import exceptions as ksa_exc
 
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
+from mfa_osc.auth import clock
 from mfa_osc.auth import exceptions
 from mfa_osc.auth import options as auth_options
 
@@ -38,8 +38,7 @@ PROMPT_ATTEMPTS = 3
 
 def clock_skew(response: Any) -> float | None:
     """Seconds this machine's clock is ahead of the response's ``Date``."""
-    headers = getattr(response, 'headers', None) or {}
-    return totp.clock_skew(headers.get('Date'))
+    return clock.skew_of(response)
 
 
 def enabled_methods(error: ksa_exc.HttpError) -> list[str] | None:
@@ -63,10 +62,16 @@ def receipt_user(needs: ksa_exc.MissingAuthMethods) -> str | None:
     return user_id if isinstance(user_id, str) else None
 
 
-def receipt_expired_by_clock(needs: ksa_exc.MissingAuthMethods) -> bool:
-    """Whether an auth receipt has expired by this machine's clock."""
-    return (
-        bool(needs.expires_at) and needs.expires_at.timestamp() < time.time()
+def receipt_expired_by_clock(
+    needs: ksa_exc.MissingAuthMethods, skew: float | None = None
+) -> bool:
+    """Whether an auth receipt has expired by Keystone's clock.
+
+    ``skew``: seconds this machine's clock is ahead of Keystone's (None:
+    unknown, this machine's clock is all there is).
+    """
+    return bool(needs.expires_at) and (
+        needs.expires_at.timestamp() < clock.server_now(skew)
     )
 
 
