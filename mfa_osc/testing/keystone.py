@@ -36,12 +36,12 @@ builds one for Keystone 25.0.0): set ``MFA_OSC_KEYSTONE_BIN`` to that
 virtualenv's ``bin`` directory (or pass ``bin_dir``), and ``keystone-manage``
 and ``uwsgi`` are taken from there only, uWSGI running that virtualenv's
 Python (``--home``).  The client side (``openstack``, mfa-osc, keystoneauth1)
-stays where it is.  Keystone 27 and newer are served as
-``keystone.wsgi.api:application``; older releases have no ``keystone.wsgi``
-module and are served from their ``keystone-wsgi-public`` script
-(``--wsgi-file``).  The sqlite database is put in WAL mode after
-``db_sync``: readers then never block the writer (Keystone 25 and 27 hit
-"database is locked" without it, even with one uWSGI process).
+stays where it is.  Every release is served as
+``keystone.wsgi.api:application``: Keystone 26 and older, which have no
+``keystone.wsgi`` module, are given one whose ``application`` is what their
+``keystone-wsgi-public`` script serves.  The sqlite database is put in WAL
+mode after ``db_sync``: readers then never block the writer (Keystone 25
+and 27 hit "database is locked" without it, even with one uWSGI process).
 
 No process outlives its owner: :meth:`LocalKeystone.stop` (also registered
 with :mod:`atexit`) ends the server's whole process group, and on Linux the
@@ -64,6 +64,7 @@ import contextlib
 import ctypes
 import dataclasses
 import http.client
+import importlib.util
 import json
 import os
 import queue
@@ -150,8 +151,31 @@ _OWNER_FILE = 'owner.pid'
 _KEEP_FILE = 'keep'
 
 
-#: Keystone's WSGI application, as operators serve it (Keystone 26+).
+#: Keystone's WSGI application, as operators serve it (Keystone 27+).
 KEYSTONE_APPLICATION = 'keystone.wsgi.api:application'
+
+#: The module uWSGI imports first on Keystone 26 and older, which have no
+#: ``keystone.wsgi``: it gives them Keystone 27's ``keystone.wsgi.api``,
+#: whose ``application`` is what their ``keystone-wsgi-public`` script
+#: serves (``initialize_public_application()``). One application name then
+#: serves every release, and so does a test's wrapper of it.
+_COMPAT_MODULE = '_mfa_osc_keystone_wsgi'
+_COMPAT_SOURCE = """\
+import sys
+import types
+
+import keystone
+from keystone.server import wsgi
+
+api = types.ModuleType('keystone.wsgi.api')
+api.application = wsgi.initialize_public_application()
+package = types.ModuleType('keystone.wsgi')
+package.__path__ = []
+package.api = api
+keystone.wsgi = package
+sys.modules['keystone.wsgi'] = package
+sys.modules['keystone.wsgi.api'] = api
+"""
 
 
 class KeystoneNotInstalledError(RuntimeError):
@@ -653,10 +677,10 @@ class LocalKeystone:
         uWSGI listens on another port of 127.0.0.1.
     :param application: the WSGI application uWSGI serves, as
         ``module:callable`` (importable in uWSGI's environment); by default
-        Keystone's own, :data:`KEYSTONE_APPLICATION`, or on Keystone 26
-        and older, which have no ``keystone.wsgi`` module, the
-        ``keystone-wsgi-public`` script next to ``keystone-manage``
-        (:attr:`wsgi_file`). Tests serve one that wraps it.
+        Keystone's own, :data:`KEYSTONE_APPLICATION` (on every release:
+        26 and older are given it, :attr:`wsgi_compat`). Tests serve one
+        that wraps it; with ``bin_dir``, the top-level package of its
+        module, as this process finds it, is put on uWSGI's path.
     :param bin_dir: the ``bin`` directory of the virtualenv holding
         ``keystone-manage`` and ``uwsgi`` (another Keystone release than
         the client's); by default ``$MFA_OSC_KEYSTONE_BIN``, else they are
@@ -681,10 +705,9 @@ class LocalKeystone:
     ) -> None:
         self.tls = tls
         self.application = application or KEYSTONE_APPLICATION
-        self._application_given = application is not None
-        #: The WSGI script served instead of :attr:`application` (Keystone
-        #: 26 and older), known once started.
-        self.wsgi_file: str | None = None
+        #: Whether Keystone 27's ``keystone.wsgi.api`` is given to an older
+        #: release (:data:`_COMPAT_MODULE`), known once started.
+        self.wsgi_compat = False
         #: The Keystone release served, as numbers (``(25, 0, 0)``), known
         #: once started; None if it could not be read.
         self.release: tuple[int, ...] | None = None
@@ -1003,22 +1026,41 @@ class LocalKeystone:
         path = connection[len(prefix) :].partition('?')[0]
         return path if path and path != ':memory:' else None
 
-    def _choose_wsgi_file(self, manage: str, interpreter: str | None) -> None:
-        """Read the release; serve keystone-wsgi-public where there is no
-        keystone.wsgi."""
-        self.wsgi_file = None
+    def _read_release(self, interpreter: str | None) -> None:
+        """The release served, and whether it needs the compat module."""
+        self.wsgi_compat = False
         if interpreter is None:
             return
         self.release, has_wsgi = _keystone_facts(interpreter)
-        script = os.path.join(
-            os.path.dirname(os.path.abspath(manage)), 'keystone-wsgi-public'
-        )
-        if (
-            not self._application_given
-            and not has_wsgi
-            and os.path.isfile(script)
+        if not has_wsgi:
+            self.wsgi_compat = True
+            directory = self._path('python')
+            os.makedirs(directory, exist_ok=True)
+            with open(
+                os.path.join(directory, f'{_COMPAT_MODULE}.py'), 'w'
+            ) as f:
+                f.write(_COMPAT_SOURCE)
+
+    def _python_path(self) -> list[str]:
+        """uWSGI's extra import path: the compat module's directory, and
+        the given application's package where Keystone has its own
+        virtualenv (which has no mfa-osc)."""
+        paths = [self._path('python')] if self.wsgi_compat else []
+        if self.bin_dir is not None and self.application != (
+            KEYSTONE_APPLICATION
         ):
-            self.wsgi_file = script
+            top = self.application.partition(':')[0].partition('.')[0]
+            spec = importlib.util.find_spec(top)
+            if spec is not None and spec.origin:
+                # NOTE: a package's origin is its __init__.py. For
+                # mfa_osc.testing's wrappers that is this checkout (tox
+                # installs it with usedevelop): nothing else of the
+                # client's environment reaches the server.
+                root = os.path.dirname(spec.origin)
+                if spec.submodule_search_locations is not None:
+                    root = os.path.dirname(root)
+                paths.append(root)
+        return paths
 
     def _start(self, manage: str, uwsgi: str, started: float) -> None:
         if self.tls:
@@ -1030,7 +1072,7 @@ class LocalKeystone:
         port = self._requested_port or _free_port()
         phases = self._setup_phases(port)
         interpreter = _script_interpreter(manage)
-        self._choose_wsgi_file(manage, interpreter)
+        self._read_release(interpreter)
         sqlite_path = self._sqlite_path()
         if interpreter is None:
             # Unknown interpreter: plain keystone-manage runs (slower).
@@ -1102,10 +1144,13 @@ class LocalKeystone:
             f'127.0.0.1:{port}',
             '--http-keepalive',
             *(
-                ['--module', self.application]
-                if self.wsgi_file is None
-                else ['--wsgi-file', self.wsgi_file]
+                arg
+                for path in self._python_path()
+                for arg in ('--pythonpath', path)
             ),
+            *(['--import', _COMPAT_MODULE] if self.wsgi_compat else []),
+            '--module',
+            self.application,
             '--need-app',
             '--master',
             # One process, one thread: requests are served one at a time.

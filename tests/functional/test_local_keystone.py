@@ -368,8 +368,6 @@ class TestLocalKeystoneLifeCycle(base.FunctionalTestCase):
         # uWSGI runs that virtualenv's Python, whatever runs the tests.
         home = argv[argv.index('--home') + 1]
         self.assertEqual(os.path.dirname(bin_dir), home)
-        # Keystone 27 and newer are served as keystone.wsgi.api; older
-        # releases from their keystone-wsgi-public script.
         release = subprocess.run(
             [
                 os.path.join(bin_dir, 'python'),
@@ -384,16 +382,14 @@ class TestLocalKeystoneLifeCycle(base.FunctionalTestCase):
             tuple(int(p) for p in release.split('.')[:3]), keystone.release
         )
         major = int(release.split('.')[0])
-        script = os.path.join(bin_dir, 'keystone-wsgi-public')
-        if major >= 27:
-            self.assertIsNone(keystone.wsgi_file)
-            self.assertEqual(
-                local_keystone.KEYSTONE_APPLICATION,
-                argv[argv.index('--module') + 1],
-            )
-        else:
-            self.assertEqual(script, keystone.wsgi_file)
-            self.assertEqual(script, argv[argv.index('--wsgi-file') + 1])
+        # Every release is served as keystone.wsgi.api:application; 26
+        # and older are given that module first.
+        self.assertEqual(
+            local_keystone.KEYSTONE_APPLICATION,
+            argv[argv.index('--module') + 1],
+        )
+        self.assertEqual(major < 27, keystone.wsgi_compat)
+        self.assertEqual(major < 27, '--import' in argv)
         # The release served is that one: DELETE /v3/users/{id}/tokens is
         # new in Keystone 30.
         token = self.openstack_json('token', 'issue', env=keystone.os_env())
