@@ -319,3 +319,29 @@ class TestPolicyUnreadable(test_policy.DomainCase):
         env['OS_TOTP_SECRET'] = secret
         self.openstack('token', 'issue', env=env)
         self.assert_invariant(user)
+
+    def test_on_a_terminal_the_set_up_is_offered(self) -> None:
+        user = self.roamer()
+        self.set_overdue_policy()
+        seen: dict[str, str] = {}
+
+        def code(output: str) -> str:
+            match = re.search(r'Secret: ([A-Z2-7 ]+)\n', output)
+            assert match is not None, output
+            seen['secret'] = match.group(1).replace(' ', '')
+            return totp.passcode(seen['secret'])
+
+        env = self.roamer_env(user, self.elsewhere)
+        returncode, output = self.openstack_on_pty(
+            'token', 'issue', '-f', 'value', '-c', 'project_id',
+            env=env,
+            inputs=[
+                (r'could not be read with this token', None),
+                (r'Scan this QR code', None),
+                ('Code shown by the app: ', code),
+            ],
+        )  # fmt: skip
+        self.assertEqual(0, returncode, output)
+        self.assertIn(self.elsewhere, output.strip().splitlines()[-1])
+        self.assertEqual(1, len((self.book(user.id) or {})['devices']))
+        self.assert_invariant(user)
