@@ -131,6 +131,14 @@ def _read(path: Path) -> Any:
         return json.load(handle)
 
 
+def read_private(path: Path) -> Any:
+    """The JSON of a file of this user's that no one else may touch.
+
+    :raises UnsafeCache: it is another user's, or others may read it.
+    """
+    return _read(path)
+
+
 def _good_time(value: object) -> bool:
     """A time in the form Keystone writes, that is a real date."""
     if not isinstance(value, str) or not _ISO_TIME.match(value):
@@ -365,6 +373,17 @@ def set_needs_totp(
 # ``openstack mfa logout``.
 
 REVOKE_DIR = 'revoke'
+
+
+def private_dir(name: str, directory: Path | None = None) -> Path:
+    """The subdirectory ``name`` of the cache directory, made 0700.
+
+    :raises OSError: it cannot be made, or is not safe (UnsafeCache).
+    """
+    directory = directory or cache_dir()
+    _ensure_dir(directory)
+    _ensure_dir(directory / name)
+    return directory / name
 
 
 def revoke_dir(directory: Path | None = None) -> Path:

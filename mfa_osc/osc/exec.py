@@ -35,7 +35,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from typing import Any
 
 from osc_lib import exceptions
@@ -188,17 +187,25 @@ def clouds_yaml(settings: Mapping[str, str]) -> str:
 
 @contextlib.contextmanager
 def temporary_clouds_yaml(settings: Mapping[str, str]) -> Iterator[str]:
-    """A 0600 clouds.yaml in a 0700 directory, removed on the way out."""
-    directory = tempfile.mkdtemp(prefix='mfa-exec-')
-    try:
-        os.chmod(directory, 0o700)
-        path = os.path.join(directory, 'clouds.yaml')
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, 'w', encoding='utf-8') as out:
-            out.write(clouds_yaml(settings))
+    """A 0600 clouds.yaml in a 0700 directory, removed on the way out.
+
+    NOTE: below the token cache directory (:mod:`mfa_osc.osc.lent`), so
+    that a ``kill -9`` of exec leaves nothing that a later exec, export or
+    logout does not clean up.
+    """
+    from mfa_osc.osc import lent
+
+    with lent.lend(clouds_yaml(settings)) as path:
         yield path
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+
+
+def collect_leftovers() -> None:
+    """Remove the clouds.yaml files of an exec that was killed."""
+    from mfa_osc.osc import lent
+
+    count = lent.collect()
+    if count:
+        LOG.debug('Removed %d clouds.yaml files of a killed exec.', count)
 
 
 def _lifetime(app: Any, access: Any) -> None:
@@ -247,6 +254,7 @@ class ExecMFA(command.Command):
         program = shutil.which(argv[0])
         if program is None:
             return self._cannot_run(argv[0])
+        collect_leftovers()
         access = confirmed_access(self.app)
         settings = token_settings(self.app, access)
         _lifetime(self.app, access)
@@ -380,7 +388,13 @@ def _run(
         # Told to stop before the child started: do not start it.
         return 128 + forwarder.pending[0]
     try:
-        child = subprocess.Popen([program, *argv[1:]], env=env)
+        from mfa_osc.osc import lent
+
+        # NOTE: the lock of the temporary clouds.yaml is the child's too:
+        # the file stays while the child runs, should exec be killed.
+        child = subprocess.Popen(
+            [program, *argv[1:]], env=env, pass_fds=tuple(lent.HELD)
+        )
     except OSError as exc:
         raise NotStarted(exc.strerror or str(exc)) from exc
     forwarder.child = child
@@ -396,6 +410,7 @@ class ExportMFA(command.Command):
     """Print this sign-in's token settings for a shell to eval"""
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
+        collect_leftovers()
         access = confirmed_access(self.app)
         settings = token_settings(self.app, access)
         _lifetime(self.app, access)

@@ -165,9 +165,13 @@ class Logout(command.Command):
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         from mfa_osc.auth import cache
+        from mfa_osc.osc import lent
 
         everything = bool(parsed_args.all)
         retired, auth_url = self._retire(everything)
+        # NOTE: the clouds.yaml of an exec that was killed: its token
+        # joins the revocations below.
+        lent.collect()
         tls = self._tls()
         failed: dict[str, str] = {}
         earlier = others = 0

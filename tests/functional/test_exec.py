@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -280,6 +281,29 @@ class TestExec(mfa_base.MFATestCase):
         )  # fmt: skip
         self.assertEqual(128 + signal.SIGKILL, result.returncode)
         self.assertFalse(os.path.exists(result.stdout.strip()))
+
+    def test_kill_9_of_exec_leaves_nothing_for_long(self) -> None:
+        env = {'OS_CLIENT_CONFIG_FILE': self.clouds_yaml(), 'OS_CLOUD': 'mine'}
+        # The child kills exec (its parent) as `kill -9` would, then ends.
+        result = self.openstack(
+            'mfa', 'exec', '--', 'sh', '-c',
+            'echo "$OS_CLIENT_CONFIG_FILE"; echo "$OS_TOKEN"; kill -9 $PPID',
+            env=env, expect_fail=True,
+        )  # fmt: skip
+        self.assertEqual(-signal.SIGKILL, result.returncode)
+        path, token = result.stdout.split()
+        self.assertTrue(os.path.exists(path))
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+        self.assertEqual(
+            0o700, stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode)
+        )
+        # The next exec (or export, or logout) removes it.
+        self.openstack('mfa', 'exec', '--', 'true', env=env)
+        self.assertFalse(os.path.exists(os.path.dirname(path)))
+        # ... and `mfa logout` revokes the token it held.
+        self.assertEqual(200, self.token_status(token))
+        self.openstack('mfa', 'logout', env=env)
+        self.assertEqual(404, self.token_status(token))
 
     def test_sigterm_reaches_the_child(self) -> None:
         env = self.cli_env(

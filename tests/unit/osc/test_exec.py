@@ -195,6 +195,10 @@ class TestSignalsAroundTheFiles(fakes.CommandTestCase):
         super().setUp()
         self.useFixture(fixtures.MockPatchObject(redact, '_known', set()))
         self.useFixture(fixtures.EnvironmentVariable('OS_CLOUD', 'mine'))
+        self.cache_dir = self.useFixture(fixtures.TempDir()).path + '/c'
+        self.useFixture(
+            fixtures.EnvironmentVariable('MFA_OSC_CACHE_DIR', self.cache_dir)
+        )
         # NOTE: Any: osc-lib's fakes declare few of the app's attributes.
         self.app_: Any = cast(Any, self.app)
         manager = self.app_.client_manager
@@ -254,6 +258,11 @@ class TestSignalsAroundTheFiles(fakes.CommandTestCase):
                 )
         self.assertEqual(original, self.handlers())
         self.assertFalse(os.path.exists(self.seen['path']))
+        # NOTE: below the cache directory, where a later command finds it
+        # should exec be killed; the child holds its lock too.
+        self.assertTrue(self.seen['path'].startswith(self.cache_dir + '/'))
+        (held,) = self.popen.call_args.kwargs['pass_fds']
+        self.assertIsInstance(held, int)
         env = self.popen.call_args.kwargs['env']
         self.assertEqual(self.seen['path'], env['OS_CLIENT_CONFIG_FILE'])
         self.assertEqual('mfa-exec', env['OS_CLOUD'])
