@@ -48,9 +48,24 @@ LOG = logging.getLogger(__name__)
 SHORT_LIFE = 600
 #: The entry of the temporary clouds.yaml.
 CLOUD_ENTRY = 'mfa-exec'
+#: The variable by which `mfa logout` knows a token that `mfa export`
+#: put in the shell.
+EXPORT_MARK = 'MFA_OSC_EXPORTED'
 #: Exit statuses of a program that could not be run, as shells have them.
 NOT_FOUND = 127
 NOT_EXECUTABLE = 126
+
+
+def export_mark(token: str) -> str:
+    """What :data:`EXPORT_MARK` holds for ``token``: a short hash of it.
+
+    NOTE: it ties the mark to the token it was written with, so that a
+    token put in OS_TOKEN later, by anything else, is never revoked by
+    `mfa logout`; 64 bits of a hash say nothing of the token itself.
+    """
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 class NotStarted(Exception):
@@ -413,6 +428,14 @@ class ExportMFA(command.Command):
         collect_leftovers()
         access = confirmed_access(self.app)
         settings = token_settings(self.app, access)
+        if settings.get('OS_PROJECT_NAME') and settings.get(
+            'OS_PROJECT_DOMAIN_ID'
+        ):
+            # NOTE: the project by name and domain only: keystoneauth
+            # prefers a project ID to a name, so an exported OS_PROJECT_ID
+            # would silently win over a later --os-project-name in this
+            # shell. (A program under exec gets the ID as well.)
+            settings.pop('OS_PROJECT_ID', None)
         _lifetime(self.app, access)
         out = self.app.stdout
         # NOTE: every other OS_* variable of the shell goes, the secrets
@@ -425,6 +448,9 @@ class ExportMFA(command.Command):
             out.write(f'unset {name}\n')
         for key, value in settings.items():
             out.write(f'export {key}={shlex.quote(value)}\n')
+        out.write(
+            f'export {EXPORT_MARK}={export_mark(settings["OS_TOKEN"])}\n'
+        )
         if sys.stdout.isatty():
             self.app.stderr.write(
                 'Note: this prints a token; `eval "$(openstack mfa export)"` '

@@ -169,12 +169,14 @@ class Logout(command.Command):
 
         everything = bool(parsed_args.all)
         retired, auth_url = self._retire(everything)
+        exported = self._exported(everything, auth_url, retired)
         # NOTE: the clouds.yaml of an exec that was killed: its token
         # joins the revocations below.
         lent.collect()
         tls = self._tls()
         failed: dict[str, str] = {}
         earlier = others = 0
+        exported_revoked = False
         for path, data in list(cache.pending()):
             url, tokens = cache.pending_tokens(data)
             if url is None or not tokens:
@@ -184,8 +186,56 @@ class Logout(command.Command):
                 others += 1
                 continue
             if self._revoke_all(path, url, tokens, tls, failed):
-                earlier += path not in retired
-        self._report(everything, len(retired), earlier, others, failed)
+                if path == exported:
+                    exported_revoked = True
+                else:
+                    earlier += path not in retired
+        if exported_revoked:
+            self.app.stdout.write(
+                'Revoked the token that `openstack mfa export` put in this '
+                'shell; remove it with `unset OS_TOKEN OS_AUTH_TOKEN '
+                'MFA_OSC_EXPORTED` (or close the shell) and sign in as '
+                'before.\n'
+            )
+        self._report(
+            everything, len(retired), earlier, others, failed, exported
+        )
+
+    def _exported(
+        self, everything: bool, auth_url: str | None, retired: set[Path]
+    ) -> Path | None:
+        """The token of `mfa export` in this shell, to be revoked.
+
+        Only one that export put there (``MFA_OSC_EXPORTED`` is its mark),
+        of this command's cloud (any, with --all): a token from elsewhere
+        in OS_TOKEN is not this command's to revoke. The cached sign-in it
+        came from is signed out too (added to ``retired``).
+        """
+        import os
+
+        from mfa_osc.auth import cache
+        from mfa_osc.osc import exec as exec_
+
+        token = os.environ.get('OS_TOKEN') or os.environ.get('OS_AUTH_TOKEN')
+        url = os.environ.get('OS_AUTH_URL')
+        mark = os.environ.get(exec_.EXPORT_MARK)
+        if not (token and url and mark) or mark != exec_.export_mark(token):
+            return None
+        if not everything and not _same_cloud(url, auth_url):
+            return None
+        try:
+            for path, data in list(cache.entries()):
+                if token in cache.pending_tokens(data)[1]:
+                    moved = cache.retire_file(path)
+                    if moved is not None:
+                        retired.add(moved)
+            return cache.add_pending(url, [token])
+        except OSError as exc:
+            raise exceptions.CommandError(
+                'The token that `openstack mfa export` put in this shell '
+                f'could not be recorded for revocation ({exc}); check the '
+                f'token cache directory {cache.cache_dir()}.'
+            ) from None
 
     def _revoke_all(
         self,
@@ -224,6 +274,7 @@ class Logout(command.Command):
         earlier: int,
         others: int,
         failed: dict[str, str],
+        exported: Path | None = None,
     ) -> None:
         out = self.app.stdout
         if retired:
@@ -234,9 +285,9 @@ class Logout(command.Command):
             )
         if earlier:
             out.write(
-                f'Revoked {earlier} earlier sign-in'
-                f'{"s" if earlier != 1 else ""} that a sign-out could not '
-                'revoke before.\n'
+                f'Revoked {earlier} more token{"s" if earlier != 1 else ""} '
+                'that waited for it (of a sign-out that had failed, or of a '
+                'killed `openstack mfa exec`).\n'
             )
         if others:
             self.app.stderr.write(
@@ -244,7 +295,7 @@ class Logout(command.Command):
                 'other clouds still wait for Keystone to revoke their '
                 'tokens; `openstack mfa logout --all` tries again.\n'
             )
-        if not (retired or earlier or failed):
+        if not (retired or earlier or failed or exported):
             self._nothing(everything)
         if failed:
             rerun = 'openstack mfa logout' + (' --all' if everything else '')

@@ -394,6 +394,68 @@ class TestExec(mfa_base.MFATestCase):
         self.assertIn('needs a TOTP passcode', result.stderr)
         self.assertNotIn('Traceback', result.stderr)
 
+    def in_exported_shell(
+        self, exported: str, *args: str, expect_fail: bool = False
+    ) -> base.CLIResult:
+        """``openstack ARGS`` in a shell that evaluated ``exported``."""
+        script = f'eval "$1"; shift; exec {base.openstack_executable()} "$@"'
+        return self.run_command(
+            ['sh', '-c', script, 'sh', exported, *args],
+            env=self.mfa_env(),
+            expect_fail=expect_fail,
+        )
+
+    def exported_token(self, exported: str) -> str:
+        (line,) = [
+            line
+            for line in exported.splitlines()
+            if line.startswith('export OS_TOKEN=')
+        ]
+        return line.split('=', 1)[1]
+
+    def test_logout_in_the_exported_shell_revokes_its_token(self) -> None:
+        self.sign_in_once()
+        exported = self.openstack('mfa', 'export', env=self.mfa_env()).stdout
+        token = self.exported_token(exported)
+        # A token in OS_TOKEN that export did not put there is left alone.
+        foreign = exported.replace('MFA_OSC_EXPORTED=', 'MFA_OSC_EXPORTED=0')
+        self.in_exported_shell(foreign, 'mfa', 'logout')
+        self.assertEqual(200, self.token_status(token))
+        result = self.in_exported_shell(exported, 'mfa', 'logout')
+        self.assertIn(
+            'Revoked the token that `openstack mfa export` put in this shell',
+            result.stdout,
+        )
+        self.assertIn('unset OS_TOKEN', result.stdout)
+        self.assertNotIn(token, result.stdout + result.stderr)
+        self.assertEqual(404, self.token_status(token))
+        # The cached sign-in it came from is signed out too.
+        after = self.openstack(
+            'token', 'issue', env=self.mfa_env(), expect_fail=True
+        )
+        self.assertIn('needs a TOTP passcode', after.stderr)
+
+    def test_project_flag_in_the_exported_shell(self) -> None:
+        api = self.keystone.admin_adapter()
+        other = api.post(
+            '/projects',
+            json={'project': {'name': f'{self.user.name}-x',
+                              'domain_id': 'default'}},
+        ).json()['project']  # fmt: skip
+        member = api.get('/roles?name=member').json()['roles'][0]['id']
+        api.put(f'/projects/{other["id"]}/users/{self.user.id}/roles/{member}')
+        self.sign_in_once()
+        exported = self.openstack('mfa', 'export', env=self.mfa_env()).stdout
+        result = self.in_exported_shell(
+            exported, '--os-project-name', other['name'], 'token', 'issue',
+            '-f', 'value', '-c', 'project_id',
+        )  # fmt: skip
+        self.assertEqual(other['id'], result.stdout.strip())
+        plain = self.in_exported_shell(
+            exported, 'token', 'issue', '-f', 'value', '-c', 'project_id'
+        )
+        self.assertEqual(self.user.project_id, plain.stdout.strip())
+
     def sigint_counter(self, *args: str) -> tuple[list[str], str]:
         """``openstack mfa exec -- SIGINT_COUNTER``, and where it counts."""
         count = os.path.join(self.home, 'sigints')
