@@ -404,7 +404,9 @@ def account_from(
     books.sort(key=lambda b: b.credential_id or '')
     book = books[0] if books else Book()
     options = mfa_rules.MFAOptions.of(
-        user.options, frozenset(methods) if methods else None
+        user.options,
+        frozenset(methods) if methods else None,
+        own=user.federated,
     )
     return Account(user, options, found, book)
 
@@ -438,6 +440,40 @@ def load_all(
     return [
         account_from(user, by_user.get(user.id, []), methods) for user in users
     ]
+
+
+def load_all_readable(
+    client: mfa_client.Keystone, domain_id: str | None = None
+) -> tuple[list[Account], list[mfa_client.User]]:
+    """:func:`load_all` for the bulk changes: every account that can be
+    read whole, and the users whose credentials Keystone cannot list
+    (more than one answer holds, where it does not page them).
+
+    The audit refuses a partial answer (:func:`load_all`); a change for
+    each user who can be judged, with the others reported, is right for
+    ``enforce --all`` and ``policy set``: one user creating credentials
+    must not stop them for everyone else.
+    """
+    users = client.list_users(domain_id)
+    owners = [user.id for user in users]
+    cut: list[str] = []
+    creds = client.list_credentials(
+        type=mfa_client.TOTP_TYPE, owners=owners, cut=cut
+    )
+    creds += client.list_credentials(
+        type=mfa_client.BOOK_TYPE, owners=owners, cut=cut
+    )
+    methods = client.enabled_methods()
+    unread = set(cut)
+    by_user: dict[str, list[mfa_client.Credential]] = {}
+    for cred in creds:
+        by_user.setdefault(str(cred.user_id), []).append(cred)
+    accounts = [
+        account_from(user, by_user.get(user.id, []), methods)
+        for user in users
+        if user.id not in unread
+    ]
+    return accounts, [user for user in users if user.id in unread]
 
 
 def write_book(client: mfa_client.Keystone, account: Account) -> None:

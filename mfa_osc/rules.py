@@ -36,9 +36,33 @@ from typing import Any
 
 Rules = list[list[str]]
 
-#: Refuse a TOTP code alone; password and application credentials as
-#: before. On before any TOTP credential exists, off once none is left.
-GUARD_RULES: Rules = [['password'], ['application_credential']]
+#: Methods each put alone in a rule of the guard rules, whether the cloud
+#: enables them or not (Keystone ignores a rule of a method it does not
+#: enable): every way in that is not a TOTP code. Federated sign-ins are
+#: checked against the rules too, under their protocol's ID (``mapped``,
+#: or a protocol listed in ``[auth] methods``: :func:`guard_rules` adds
+#: those the cloud enables).
+GUARD_METHODS = (
+    'password',
+    'application_credential',
+    'external',
+    'oauth1',
+    'mapped',
+)
+#: Never alone in a guard rule: the code itself, and ``token``: a rescope
+#: carries its parent token's methods plus ``token``, so ``["token"]``
+#: would let a token of a code-alone sign-in be rescoped.
+NOT_GUARDED = frozenset({'totp', 'token'})
+#: The guard rules of earlier mfa-osc releases: they also refused
+#: federated, ``external`` and ``oauth1`` sign-ins, which locked those
+#: users out. Recognised (:func:`is_legacy_guard`) and replaced by
+#: :func:`guard_rules`, which refuse a TOTP code alone and nothing else.
+LEGACY_GUARD_RULES: Rules = [['password'], ['application_credential']]
+#: Deprecated, the same as :data:`LEGACY_GUARD_RULES`: for the callers not
+#: yet moved to :func:`guard_rules` (``mfa remove`` relaxes rules to them
+#: for a moment, then restores the rules from before). New code calls
+#: :func:`guard_rules` or :meth:`MFAOptions.guard`.
+GUARD_RULES: Rules = LEGACY_GUARD_RULES
 ENFORCED_RULE = ['password', 'totp']
 APP_CRED_RULE = ['application_credential']
 
@@ -94,8 +118,24 @@ def same(a: Rules, b: Rules) -> bool:
     return sorted(norm(r) for r in a) == sorted(norm(r) for r in b)
 
 
+def is_legacy_guard(rules: Rules) -> bool:
+    """The guard rules of an earlier release (:data:`LEGACY_GUARD_RULES`)."""
+    return same(rules, LEGACY_GUARD_RULES)
+
+
 def is_guard(rules: Rules) -> bool:
-    return same(rules, GUARD_RULES)
+    """Guard rules mfa-osc set, of this release or an earlier one.
+
+    Today's are one rule per method, each of :data:`GUARD_METHODS`
+    among them, plus protocols the cloud enables; never ``totp`` or
+    ``token``.
+    """
+    if is_legacy_guard(rules):
+        return True
+    if not rules or any(len(rule) != 1 for rule in rules):
+        return False
+    methods = {rule[0] for rule in rules}
+    return set(GUARD_METHODS) <= methods and not methods & NOT_GUARDED
 
 
 _ORDER = {'password': 0, 'totp': 1, 'application_credential': 2}
@@ -129,12 +169,17 @@ class MFAOptions:
     flag: bool | None
     rules: Rules
     methods: frozenset[str] = ASSUMED_METHODS
+    #: Ways in the account is known to have besides a password: the
+    #: federated protocols of its user record (``GET /v3/users/{id}``
+    #: says them; a list of users does not).
+    own: frozenset[str] = frozenset()
 
     @classmethod
     def of(
         cls,
         options: Mapping[str, Any] | None,
         methods: Collection[str] | None = None,
+        own: Collection[str] = (),
     ) -> MFAOptions:
         options = options or {}
         raw = options.get(ENABLED_OPTION)
@@ -143,6 +188,7 @@ class MFAOptions:
             flag,
             parse(options.get(RULES_OPTION)),
             frozenset(methods) if methods else ASSUMED_METHODS,
+            frozenset(own),
         )
 
     @property
@@ -202,26 +248,67 @@ class MFAOptions:
             and self.signs_in('password', 'totp')
         )
 
-    def guard(self) -> Rules | None:
-        """Rules that refuse a code alone and let in nothing these refuse.
+    def _reduced(self, rule: Iterable[str]) -> set[str]:
+        return {m for m in rule if m in self.methods}
 
-        With no rules in force (none, or the flag off) that is
-        :data:`GUARD_RULES`: password and application credentials as
-        before. With rules, those a code alone satisfies (``["totp"]``,
-        or ``["totp", "oauth1"]`` where oauth1 is not enabled) are
-        dropped and the others kept as written, so no way in that the
-        rules refuse opens (an application credential they refuse stays
-        refused). None when no rule is left (``[["totp"]]``): refusing
-        the code alone would then leave no way in that works today.
+    @property
+    def ways(self) -> list[str]:
+        """The methods that sign in alone without a code, as guard rules
+        name them: :data:`GUARD_METHODS` and the other methods the cloud
+        enables, ``totp`` and ``token`` aside."""
+        return [r[0] for r in guard_rules(self.methods)]
+
+    def guard(self) -> Rules | None:
+        """Rules that refuse a code alone and nothing else that passes now.
+
+        With no rules in force (none, or the flag off), and for the guard
+        rules of an earlier release (which refused federated sign-ins),
+        that is :func:`guard_rules`: one rule per way in that is not the
+        code. With rules, each rule a code alone satisfies (``["totp"]``,
+        or ``["totp", "oauth1"]`` where oauth1 is not enabled) is replaced
+        by the same rule plus each other way in (``password+totp``,
+        ``mapped+totp``, ...; one another rule already covers is left
+        out), and the other rules are kept as written. So every sign-in
+        that passes today still does, except those whose methods other
+        than ``token`` are the code alone; and nothing passes that the
+        rules refused (each new rule is a superset of one they had).
+        None when every rule in force needs the code (``[["totp"]]``):
+        the code may be the only way in the person knows.
         """
-        if not self.effective:
-            return guard_rules()
-        kept = [
-            list(rule)
-            for rule in self.rules
-            if {m for m in rule if m in self.methods} - {'totp'}
-        ]
-        return kept or None
+        if not self.effective or (
+            self.enabled and is_legacy_guard(self.rules)
+        ):
+            return guard_rules(self.methods)
+        ways = [m for m in self.ways if m in self.methods]
+        out: Rules = []
+        for rule in self.rules:
+            reduced = self._reduced(rule)
+            if not reduced or reduced - {'totp'}:
+                out.append(list(rule))
+        covered = [self._reduced(r) for r in out if self._reduced(r)]
+        if not covered:
+            # NOTE: every rule in force needs the code ([["totp"]]): the
+            # code may be the only way in the person knows, so requiring
+            # a password too could lock them out. Left to adopting the
+            # credential (a code from it checked), or to enrollment.
+            return None
+        for rule in self.rules:
+            reduced = self._reduced(rule)
+            if not reduced or reduced - {'totp'}:
+                continue
+            for method in ways:
+                wider = reduced | {method}
+                if any(have <= wider for have in covered):
+                    continue
+                out.append([*rule, method])
+                covered.append(wider)
+        return out
+
+    @property
+    def refuses_own(self) -> bool:
+        """The rules refuse a way in the account is known to have alone
+        (a federated protocol of the user record: its only way in)."""
+        return any(not self.signs_in(m) for m in self.own)
 
     @property
     def person_can_sign_in(self) -> bool:
@@ -229,7 +316,7 @@ class MFAOptions:
         return self.signs_in('password', 'totp')
 
     def with_rules(self, rules: Rules | None, flag: bool | None) -> MFAOptions:
-        return MFAOptions(flag, parse(rules or []), self.methods)
+        return MFAOptions(flag, parse(rules or []), self.methods, self.own)
 
     def stored(self) -> dict[str, Any]:
         """The options as PATCHed back: None removes an option."""
@@ -239,9 +326,15 @@ class MFAOptions:
         }
 
 
-def guard_rules() -> Rules:
-    """A fresh copy of :data:`GUARD_RULES`."""
-    return [list(r) for r in GUARD_RULES]
+def guard_rules(methods: Collection[str] | None = None) -> Rules:
+    """The guard rules: one rule per way in that is not a TOTP code.
+
+    :data:`GUARD_METHODS`, then each other method of ``methods`` (the
+    cloud's ``[auth] methods``: federation protocols such as ``openid``
+    or ``saml2`` sign in under their own name) but ``totp`` and ``token``.
+    """
+    extra = sorted(set(methods or ()) - NOT_GUARDED - set(GUARD_METHODS))
+    return [[m] for m in (*GUARD_METHODS, *extra)]
 
 
 def turned_on(rules: Rules) -> dict[str, Any]:
@@ -281,6 +374,10 @@ def state(options: MFAOptions, usable: int, verified: int) -> str:
     """
     if usable and not options.totp_alone_refused:
         return STATE_CODE_ALONE
+    if options.refuses_own:
+        # NOTE: a federated user has no password: rules that refuse their
+        # protocol leave no way in (the guard rules of earlier releases).
+        return STATE_LOCKED_OUT
     if not options.password_alone_ok:
         if not usable or not options.person_can_sign_in:
             return STATE_LOCKED_OUT

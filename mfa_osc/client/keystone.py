@@ -349,17 +349,27 @@ class MFAClient(lists.ListReader):
         )
 
     def update_user_options(
-        self, user_id: str, options: Mapping[str, Any]
+        self,
+        user_id: str,
+        options: Mapping[str, Any],
+        *,
+        extra: Mapping[str, Any] | None = None,
     ) -> User:
         """PATCH the user's ``options`` (MFA rules, MFA enabled).
 
         A value of None removes that option, as if it had never been set.
+        ``extra`` sets extra attributes of the user record in the same
+        request (:data:`~mfa_osc.client.records.REVOKE_KEY`); None as a
+        value clears one. Empty ``options`` leave the options as they are.
         """
+        body: dict[str, Any] = dict(extra or {})
+        if options:
+            body['options'] = dict(options)
         response = self._call(
             'update the MFA rules of the user',
             'PATCH',
             '/users/' + identity.path_id(user_id, 'user ID'),
-            body={'user': {'options': dict(options)}},
+            body={'user': body},
         )
         return User.from_json(self._item(response, 'user'))
 
@@ -412,6 +422,7 @@ class MFAClient(lists.ListReader):
         user_id: str | None = None,
         type: str | None = None,
         owners: Iterable[str] | None = None,
+        cut: list[str] | None = None,
     ) -> list[Credential]:
         """Credentials, a page at a time (blobs are secrets: not logged).
 
@@ -420,7 +431,9 @@ class MFAClient(lists.ListReader):
         page this list): the next page is the first again. A list of every
         user's credentials is then read in parts that each fit in one page,
         by ``user_id__startswith`` prefixes of ``owners`` (the users whose
-        credentials are wanted); without ``owners`` it is an error.
+        credentials are wanted); without ``owners`` it is an error. A user
+        of ``owners`` with more credentials than a page is an error too,
+        or, with ``cut`` given, added to it and left out.
         """
         params = {}
         if user_id:
@@ -443,7 +456,7 @@ class MFAClient(lists.ListReader):
                     'miss some: nothing is reported. Raise max_db_limit in '
                     'keystone.conf above their number.'
                 ) from None
-            rows = self._by_owner(params, owners)
+            rows = self._by_owner(params, owners, cut)
         return [Credential.from_json(c) for c in rows]
 
     def create_credential(

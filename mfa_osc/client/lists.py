@@ -134,7 +134,10 @@ class ListReader:
                 query['limit'] = following['limit']
 
     def _by_owner(
-        self, params: Mapping[str, str], owners: Iterable[str]
+        self,
+        params: Mapping[str, str],
+        owners: Iterable[str],
+        cut: list[str] | None = None,
     ) -> list[Any]:
         """Every credential of ``owners``, in parts of one page each.
 
@@ -143,6 +146,11 @@ class ListReader:
         character of those users' IDs, down to one user. The requests grow
         with the number of credentials over the page size, times the
         splits, never with the users.
+
+        A user whose credentials alone are more than a page is an error;
+        with ``cut`` given, that user's ID is added to it and their
+        credentials left out, so that a bulk run carries on for everyone
+        else (one user must not stop it for the whole cloud).
         """
         ids = sorted({str(o) for o in owners})
         rows: dict[str, Any] = {}
@@ -172,6 +180,9 @@ class ListReader:
                 for row in page:
                     if isinstance(row, dict):
                         rows[str(row.get('id'))] = row
+                continue
+            if 'user_id' in query and cut is not None:
+                cut.append(str(query['user_id']))
                 continue
             if 'user_id' in query:
                 raise Incomplete(

@@ -33,6 +33,12 @@ TOTP_TYPE = 'totp'
 #: Keystone credential type of the per-user bookkeeping (no secrets).
 BOOK_TYPE = 'mfa-osc'
 
+#: The user record's extra attribute that marks a revocation of the
+#: user's older tokens still to be done: the time the rules were
+#: tightened. Set in the same PATCH as the rules, cleared once Keystone
+#: revoked the tokens; lists of users return it, so every run sees it.
+REVOKE_KEY = 'mfa_osc_revoke'
+
 #: Keystone's default ``[DEFAULT] max_db_limit``: no list answer holds
 #: more rows than this, and Keystone 30 does not always flag the cut.
 KEYSTONE_MAX_ROWS = 1000
@@ -47,6 +53,13 @@ class User:
     domain_id: str | None
     enabled: bool
     options: Mapping[str, Any]
+    #: The federation protocols the user signs in with (a shadow user's
+    #: ``federated`` attribute; ``GET /v3/users/{id}`` has it, lists do
+    #: not).
+    federated: tuple[str, ...] = ()
+    #: :data:`REVOKE_KEY`: when a revocation of the user's older tokens
+    #: became due that has not happened yet; None when none is due.
+    revoke_due: str | None = None
 
     @classmethod
     def from_json(cls, data: object) -> User:
@@ -60,13 +73,30 @@ class User:
         options = data.get('options')
         name = data.get('name')
         domain = data.get('domain_id')
+        due = data.get(REVOKE_KEY)
         return cls(
             id=data['id'],
             name=name if isinstance(name, str) else None,
             domain_id=domain if isinstance(domain, str) else None,
             enabled=data.get('enabled') is not False,
             options=dict(options) if isinstance(options, Mapping) else {},
+            federated=_protocols(data.get('federated')),
+            revoke_due=str(due) if due else None,
         )
+
+
+def _protocols(federated: object) -> tuple[str, ...]:
+    """The protocol IDs of a user record's ``federated`` attribute."""
+    found: list[str] = []
+    for idp in federated if isinstance(federated, list) else []:
+        protocols = idp.get('protocols') if isinstance(idp, Mapping) else None
+        for item in protocols if isinstance(protocols, list) else []:
+            value = (
+                item.get('protocol_id') if isinstance(item, Mapping) else None
+            )
+            if isinstance(value, str) and value not in found:
+                found.append(value)
+    return tuple(found)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +148,11 @@ class Keystone(Protocol):
     def find_domain_id(self, name_or_id: str) -> str: ...
     def domain_enabled(self, domain_id: str) -> bool | None: ...
     def update_user_options(
-        self, user_id: str, options: Mapping[str, Any]
+        self,
+        user_id: str,
+        options: Mapping[str, Any],
+        *,
+        extra: Mapping[str, Any] | None = None,
     ) -> User: ...
     def can_update_user(self, user: User) -> bool: ...
     def revoke_user_tokens(self, user_id: str) -> bool: ...
@@ -127,6 +161,7 @@ class Keystone(Protocol):
         user_id: str | None = None,
         type: str | None = None,
         owners: Iterable[str] | None = None,
+        cut: list[str] | None = None,
     ) -> list[Credential]: ...
     def create_credential(
         self, user_id: str, type: str, blob: str

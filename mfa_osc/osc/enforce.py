@@ -99,8 +99,14 @@ class EnforceMFA(command.ShowOne):
         if result.action == enforce_flow.ACTION_GUARDED:
             self.app.stderr.write(
                 'No verified device yet, so MFA is not required; guard rules '
-                'are on: the code alone no longer signs in, the password '
-                'still does.\n'
+                'are on: the code alone no longer signs in, '
+                f'{result.still_signs_in}.\n'
+            )
+        elif result.action == enforce_flow.ACTION_REPAIRED:
+            self.app.stderr.write(
+                'The guard rules of an earlier mfa-osc release, which also '
+                'refused federated, external and oauth1 sign-ins, were '
+                'replaced: only a code alone is refused.\n'
             )
         columns = ('user_id', 'enforced', 'rules', 'action')
         values = (
@@ -118,32 +124,34 @@ class EnforceMFA(command.ShowOne):
         self, args: argparse.Namespace
     ) -> tuple[Sequence[str], list[list[Any]]]:
         client = common.mfa(self.app)
-        with (
-            common.command_errors(),
-            progress.shown(self.app, client) as on_change,
-        ):
-            rows = bulk_flow.enforce_all(
-                client,
-                args.domain,
-                application_credentials=args.application_credentials,
-                dry_run=args.dry_run,
-                keep_sessions=args.keep_sessions,
-                progress=on_change,
-                more=policy_flow.guard_changes,
-            )
+        self._interrupted = False
+        try:
+            with (
+                common.command_errors(),
+                progress.shown(self.app, client) as on_change,
+            ):
+                rows = bulk_flow.enforce_all(
+                    client,
+                    args.domain,
+                    application_credentials=args.application_credentials,
+                    dry_run=args.dry_run,
+                    keep_sessions=args.keep_sessions,
+                    progress=on_change,
+                    more=policy_flow.guard_changes,
+                )
+        except bulk_flow.Interrupted as stop:
+            # NOTE: the users done so far are shown, then exit 130.
+            rows = stop.rows
+            self._interrupted = True
         self._failed = [r for r in rows if r.failed]
-        if not rows:
+        if not rows and not self._interrupted:
             self.app.stderr.write(
                 'Nothing to do: every user with a verified device is '
-                'enforced, and no TOTP credential lets the code alone sign '
-                'in.\n'
+                'enforced, no TOTP credential lets the code alone sign in, '
+                "every user a domain's MFA policy covers has guard rules, "
+                'and no revocation of older tokens is still due.\n'
             )
-        data = []
-        for row in rows:
-            values = status_flow.values(row)
-            values[BULK_COLUMNS.index('rules')] = common.RulesColumn(row.rules)
-            data.append(values)
-        return BULK_COLUMNS, data
+        return BULK_COLUMNS, bulk_rows(rows)
 
     def produce_output(
         self,
@@ -161,12 +169,34 @@ class EnforceMFA(command.ShowOne):
                 )
             return 0
         audit.emit_list(self, parsed_args, column_names, data)
+        if getattr(self, '_interrupted', False):
+            self.app.stderr.write(
+                f'Interrupted: the {len(data)} user(s) above were done; '
+                'run the same command again to do the rest.\n'
+            )
+            raise KeyboardInterrupt
         failed = getattr(self, '_failed', [])
+        if failed and parsed_args.dry_run:
+            raise exceptions.CommandError(
+                f'{len(failed)} user(s) cannot be changed (see the result '
+                'column); nothing was changed.'
+            )
         if failed:
             raise exceptions.CommandError(
                 f'{len(failed)} user(s) could not be changed, or their older '
                 'tokens not revoked (see the result and sessions columns); '
                 'the others were. Fix the cause and run the same command '
-                'again: it changes only who still needs it.'
+                'again: it changes only who still needs it, and revokes the '
+                'tokens still due.'
             )
         return 0
+
+
+def bulk_rows(rows: Sequence[bulk_flow.BulkRow]) -> list[list[Any]]:
+    """The rows of a bulk change, for the formatter."""
+    data = []
+    for row in rows:
+        values = status_flow.values(row)
+        values[BULK_COLUMNS.index('rules')] = common.RulesColumn(row.rules)
+        data.append(values)
+    return data

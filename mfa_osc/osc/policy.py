@@ -23,6 +23,7 @@ from osc_lib.command import command
 
 from mfa_osc.osc import common
 from mfa_osc.osc import progress
+from mfa_osc.workflows import bulk as bulk_flow
 from mfa_osc.workflows import policy as policy_flow
 
 COLUMNS = ('required', 'deadline', 'roles')
@@ -63,8 +64,8 @@ class SetPolicy(command.ShowOne):
         parser.add_argument(
             '--deadline',
             metavar='<YYYY-MM-DD>',
-            help='Date by which covered users must have enrolled (default: '
-            'in force at once)',
+            help='Date by which covered users must have enrolled, today or '
+            'later; "now", or no --deadline: in force at once',
         )
         parser.add_argument(
             '--role',
@@ -89,25 +90,39 @@ class SetPolicy(command.ShowOne):
     ) -> tuple[Sequence[str], Any]:
         args = parsed_args
         client = common.mfa(self.app)
-        with (
-            common.command_errors(),
-            progress.shown(self.app, client) as on_change,
-        ):
-            policy, rows = policy_flow.set_policy(
-                client,
-                args.domain,
-                deadline=args.deadline,
-                roles=args.roles,
-                dry_run=args.dry_run,
-                progress=on_change,
-            )
+        self._interrupted: list[bulk_flow.BulkRow] | None = None
+        try:
+            with (
+                common.command_errors(),
+                progress.shown(self.app, client) as on_change,
+            ):
+                policy, rows = policy_flow.set_policy(
+                    client,
+                    args.domain,
+                    deadline=args.deadline,
+                    roles=args.roles,
+                    dry_run=args.dry_run,
+                    progress=on_change,
+                )
+        except bulk_flow.Interrupted as stop:
+            self._interrupted = stop.rows
+            self.app.stderr.write(_report(stop.rows, args.dry_run))
+            raise KeyboardInterrupt from None
         self._failed = [r for r in rows if r.failed]
-        verb = 'would get' if args.dry_run else 'got'
-        done = [r for r in rows if not r.failed]
-        self.app.stderr.write(
-            f'{len(done)} covered user(s) without MFA rules {verb} guard '
-            'rules (a password still signs in, a code alone never will).\n'
-        )
+        self.app.stderr.write(_report(rows, args.dry_run))
+        with common.command_errors():
+            own = policy_flow.covers_signed_in_user(client, policy)
+        if own:
+            self.app.stderr.write(
+                'Warning: the policy covers you (the user running this '
+                'command): past the deadline you sign in with a TOTP code '
+                'too; enroll a device first (`openstack mfa enroll`).\n'
+            )
+        done = [
+            r
+            for r in rows
+            if not r.failed and r.action == bulk_flow.ACTION_GUARD
+        ]
         return (*COLUMNS, 'users_guarded'), [*_values(policy), len(done)]
 
     def produce_output(
@@ -146,8 +161,8 @@ class ShowPolicy(command.ShowOne):
 
 
 class UnsetPolicy(command.Command):
-    """Remove a domain's MFA policy; users' rules stay as they are
-    (administrators)"""
+    """Remove a domain's MFA policy, and lift guard rules from its users
+    who have no TOTP credential (administrators)"""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -156,5 +171,63 @@ class UnsetPolicy(command.Command):
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         client = common.mfa(self.app)
-        with common.command_errors():
-            policy_flow.unset(client, parsed_args.domain)
+        try:
+            with (
+                common.command_errors(),
+                progress.shown(self.app, client) as on_change,
+            ):
+                _, rows = policy_flow.unset(
+                    client, parsed_args.domain, progress=on_change
+                )
+        except bulk_flow.Interrupted as stop:
+            self.app.stderr.write(_report(stop.rows, False))
+            raise KeyboardInterrupt from None
+        self.app.stderr.write(_report(rows, False))
+        failed = [r for r in rows if r.failed]
+        if failed:
+            names = ', '.join(str(r.name or r.id) for r in failed[:10])
+            raise exceptions.CommandError(
+                f'The policy is removed, but {len(failed)} user(s) could not '
+                f'be changed ({names}). Fix the cause and run `openstack mfa '
+                'enforce --all --domain DOMAIN` (guard rules of an earlier '
+                'release, revocations still due), or lift their guard rules '
+                'with `openstack user set --multi-factor-auth-rule` by hand.'
+            )
+
+
+def _report(rows: Sequence[bulk_flow.BulkRow], dry_run: bool) -> str:
+    """One sentence per kind of change, naming the users changed."""
+    verb = 'would get' if dry_run else 'got'
+    out = []
+    kinds = (
+        (
+            bulk_flow.ACTION_GUARD,
+            f'covered user(s) whose MFA rules let a code alone in {verb} '
+            'guard rules (a code alone never signs in; password, '
+            'application credentials, federated and external sign-ins as '
+            'before)',
+        ),
+        (
+            bulk_flow.ACTION_REPAIR,
+            f'user(s) with the guard rules of an earlier release, which '
+            f"refused federated sign-ins, {verb} today's",
+        ),
+        (
+            bulk_flow.ACTION_LIFT,
+            'user(s) with no TOTP credential had their guard rules lifted',
+        ),
+        (
+            bulk_flow.ACTION_SESSIONS,
+            'user(s) had older tokens revoked that an earlier run could not '
+            'revoke',
+        ),
+    )
+    for action, text in kinds:
+        done = [r for r in rows if r.action == action and not r.failed]
+        if not done and action != bulk_flow.ACTION_GUARD:
+            continue
+        names = ', '.join(str(r.name or r.id) for r in done[:10])
+        more = f' and {len(done) - 10} more' if len(done) > 10 else ''
+        listed = f': {names}{more}' if names else ''
+        out.append(f'{len(done)} {text}{listed}.')
+    return '\n'.join(out) + '\n'

@@ -44,6 +44,12 @@ from mfa_osc.workflows import enforce as enforce_flow
 ACTION_ENFORCE = 'enforce'
 ACTION_GUARD = 'guard rules'
 ACTION_LEFT = 'left as is'
+#: Guard rules of an earlier release replaced by today's (no tightening).
+ACTION_REPAIR = 'repair guard rules'
+#: Guard rules lifted from a user with no TOTP credential (policy unset).
+ACTION_LIFT = 'lift guard rules'
+#: Rules as they are; only the revocation an earlier run could not do.
+ACTION_SESSIONS = 'end sessions (due)'
 
 RESULT_DONE = 'done'
 RESULT_PLANNED = 'planned (dry run)'
@@ -81,6 +87,14 @@ class BulkRow:
         ) or self.sessions.startswith(enforce_flow.SESSIONS_FAILED)
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`apply`; ``rows`` are the users done so far."""
+
+    def __init__(self, rows: list[BulkRow]) -> None:
+        super().__init__()
+        self.rows = rows
+
+
 def plan(
     account: mfa_account.Account, application_credentials: bool | None
 ) -> tuple[str, mfa_rules.Rules] | None:
@@ -99,6 +113,20 @@ def plan(
             # as it is, and reported as not done.
             return ACTION_LEFT, account.options.rules
         return ACTION_GUARD, guard
+    return upkeep(account)
+
+
+def upkeep(
+    account: mfa_account.Account,
+) -> tuple[str, mfa_rules.Rules] | None:
+    """What every bulk run does besides its own changes: replace the guard
+    rules of an earlier release, and do the revocations still due."""
+    options = account.options
+    if options.enabled and mfa_rules.is_legacy_guard(options.rules):
+        guard = options.guard() or mfa_rules.guard_rules(options.methods)
+        return ACTION_REPAIR, guard
+    if account.user.revoke_due:
+        return ACTION_SESSIONS, list(options.rules)
     return None
 
 
@@ -124,27 +152,55 @@ def enforce_all(
     """Enforce (or guard) every user who needs it; one row per change.
 
     ``more`` adds changes for the users :func:`plan` leaves alone (guard
-    rules for those a domain's MFA policy covers, added since).
+    rules for those a domain's MFA policy covers, added since). A user
+    whose credentials Keystone cannot list whole gets a failed row, and
+    the others are done.
     """
     domain_id = client.find_domain_id(domain) if domain else None
-    accounts = mfa_account.load_all(client, domain_id)
+    accounts, unread = mfa_account.load_all_readable(client, domain_id)
     todo: list[Change] = []
     rest = []
     for account in accounts:
         planned = plan(account, application_credentials)
-        if planned is not None:
+        if planned is not None and planned[0] != ACTION_SESSIONS:
             todo.append((account, *planned))
         else:
             rest.append(account)
     if more is not None and rest:
         todo += more(client, rest)
-    return apply(
+    changed = {a.user_id for a, _, _ in todo}
+    todo += [
+        (a, ACTION_SESSIONS, list(a.options.rules))
+        for a in rest
+        if a.user_id not in changed and a.user.revoke_due
+    ]
+    return unread_rows(unread) + apply(
         client,
         todo,
         dry_run=dry_run,
         keep_sessions=keep_sessions,
         progress=progress,
     )
+
+
+def unread_rows(unread: list[mfa_client.User]) -> list[BulkRow]:
+    """Failed rows of the users whose credentials could not be read."""
+    return [
+        BulkRow(
+            user.id,
+            user.name,
+            user.domain_id,
+            'unknown',
+            ACTION_LEFT,
+            mfa_rules.parse(user.options.get(mfa_rules.RULES_OPTION)),
+            'failed: the user has more credentials than Keystone lists in '
+            'one answer ([DEFAULT] max_db_limit), so the account cannot be '
+            'judged; nothing was changed. Delete the credentials they do '
+            'not use (`openstack credential list --user '
+            f'{user.id}`), or raise max_db_limit.',
+        )
+        for user in unread
+    ]
 
 
 def apply(
@@ -156,60 +212,111 @@ def apply(
     progress: Progress | None = None,
 ) -> list[BulkRow]:
     """Set each account's rules in one request, then revoke the older
-    tokens of those whose rules were tightened; one row per account."""
+    tokens of those whose rules were tightened (or whose revocation is
+    still due from an earlier run); one row per account.
+
+    The rules that tighten are sent with the revocation mark
+    (:func:`mfa_osc.workflows.enforce.tighten`), so a revocation that
+    fails or is interrupted is done by the next run. Ctrl-C raises
+    :class:`Interrupted` with the rows of the users done so far.
+    """
     me = client.current_user_id()
     todo = sorted(
         todo, key=lambda t: (str(t[0].user.domain_id), str(t[0].user.name))
     )
-    rows = []
+    rows: list[BulkRow] = []
     mine: BulkRow | None = None
-    for number, (account, action, rules) in enumerate(todo, 1):
-        revoke = tightens(account, action)
-        row = BulkRow(
-            account.user_id,
-            account.user.name,
-            account.user.domain_id,
-            account.state(),
-            action,
-            rules,
-            RESULT_PLANNED,
-        )
-        if action == ACTION_LEFT:
-            # NOTE: refusing the code alone could lock the user out, and
-            # requiring the password too needs a device whose code was
-            # checked.
-            row.result = (
-                'not changed: the code alone is the only way in; adopt the '
-                'hand-made credential: openstack mfa enroll --user '
-                f'{account.user_id} --adopt '
-                f'{(account.hand_made or ["CREDENTIAL_ID"])[0]}'
+    try:
+        for number, (account, action, rules) in enumerate(todo, 1):
+            row = _apply_one(
+                client, account, action, rules, dry_run, keep_sessions, me
             )
-        elif not dry_run:
-            try:
+            if row.sessions == enforce_flow.SESSIONS_PLANNED and not dry_run:
+                # NOTE: last, as it revokes the token this run signs in
+                # with.
+                mine = row
+            rows.append(row)
+            if progress is not None:
+                progress(number, len(todo))
+    except KeyboardInterrupt:
+        raise Interrupted(rows) from None
+    if mine is not None:
+        mine.sessions = enforce_flow.end_sessions(client, mine.id, marked=True)
+    return rows
+
+
+def _apply_one(
+    client: mfa_client.Keystone,
+    account: mfa_account.Account,
+    action: str,
+    rules: mfa_rules.Rules,
+    dry_run: bool,
+    keep_sessions: bool,
+    me: str,
+) -> BulkRow:
+    revoke = tightens(account, action)
+    due = bool(account.user.revoke_due)
+    row = BulkRow(
+        account.user_id,
+        account.user.name,
+        account.user.domain_id,
+        account.state(),
+        action,
+        rules,
+        RESULT_PLANNED,
+    )
+    if action == ACTION_LEFT:
+        # NOTE: refusing the code alone could lock the user out, and
+        # requiring the password too needs a device whose code was checked.
+        row.result = (
+            'not changed: the code alone is the only way in; adopt the '
+            'hand-made credential: openstack mfa enroll --user '
+            f'{account.user_id} --adopt '
+            f'{(account.hand_made or ["CREDENTIAL_ID"])[0]}'
+        )
+        revoke = False
+    elif dry_run:
+        pass
+    elif action == ACTION_SESSIONS:
+        row.result = RESULT_DONE
+    else:
+        try:
+            if action == ACTION_LIFT:
                 client.update_user_options(
                     account.user_id,
-                    mfa_rules.turned_on(rules),
+                    {
+                        mfa_rules.RULES_OPTION: None,
+                        mfa_rules.ENABLED_OPTION: None,
+                    },
                 )
-                row.result = RESULT_DONE
-            except mfa_client.ClientError as exc:
-                row.result = f'failed: {exc}'
+            elif revoke:
+                enforce_flow.tighten(
+                    client,
+                    account.user_id,
+                    rules,
+                    keep_sessions=keep_sessions,
+                )
             else:
-                if revoke and account.user_id == me and not keep_sessions:
-                    mine = row
-                elif revoke:
-                    row.sessions = enforce_flow.end_sessions(
-                        client, account.user_id, keep=keep_sessions
-                    )
-        elif revoke:
-            row.sessions = (
-                enforce_flow.SESSIONS_KEPT
-                if keep_sessions
-                else enforce_flow.SESSIONS_PLANNED
-            )
-        rows.append(row)
-        if progress is not None:
-            progress(number, len(todo))
-    if mine is not None:
-        # NOTE: last, as it revokes the token this run is signed in with.
-        mine.sessions = enforce_flow.end_sessions(client, mine.id)
-    return rows
+                client.update_user_options(
+                    account.user_id, mfa_rules.turned_on(rules)
+                )
+            row.result = RESULT_DONE
+        except mfa_client.ClientError as exc:
+            row.result = f'failed: {exc}'
+            if not due:
+                return row
+    if not (revoke or due):
+        return row
+    if dry_run or keep_sessions:
+        row.sessions = (
+            enforce_flow.SESSIONS_KEPT
+            if keep_sessions
+            else enforce_flow.SESSIONS_PLANNED
+        )
+    elif account.user_id == me:
+        row.sessions = enforce_flow.SESSIONS_PLANNED
+    else:
+        row.sessions = enforce_flow.end_sessions(
+            client, account.user_id, marked=True
+        )
+    return row

@@ -19,10 +19,13 @@ import dataclasses
 from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
 from mfa_osc import rules as mfa_rules
+from mfa_osc.client import records as mfa_client_records
 from mfa_osc.workflows import errors
 
 ACTION_ENFORCED = 'enforced'
 ACTION_GUARDED = 'guard rules set'
+#: Guard rules of an earlier release replaced by today's.
+ACTION_REPAIRED = 'guard rules repaired'
 ACTION_UNCHANGED = 'unchanged'
 
 #: What became of the user's older tokens once the rules were tightened.
@@ -47,14 +50,52 @@ class EnforceResult:
     rules: mfa_rules.Rules
     #: One of the ``SESSIONS_`` values (empty when nothing was tightened).
     sessions: str = SESSIONS_UNTOUCHED
+    #: With guard rules: what still signs in (:func:`guard_wording`).
+    still_signs_in: str = ''
 
     @property
     def sessions_failed(self) -> bool:
         return self.sessions.startswith(SESSIONS_FAILED)
 
 
+def revocation_mark() -> dict[str, str]:
+    """The extra attribute, PATCHed with the rules that tighten, that
+    says the user's older tokens are still to be revoked."""
+    return {mfa_client_records.REVOKE_KEY: mfa_account.now()}
+
+
+def tighten(
+    client: mfa_client.Keystone,
+    user_id: str,
+    rules: mfa_rules.Rules,
+    *,
+    keep_sessions: bool = False,
+) -> None:
+    """Put ``rules`` in force, and mark the revocation that is now due.
+
+    One request: the rules and the mark arrive together, so a run
+    interrupted before the revocation leaves the mark, and the next run
+    of ``enforce --user``, ``enforce --all`` or ``policy set`` revokes.
+    """
+    client.update_user_options(
+        user_id,
+        mfa_rules.turned_on(rules),
+        extra=None if keep_sessions else revocation_mark(),
+    )
+
+
+def _clear_mark(client: mfa_client.Keystone, user_id: str) -> None:
+    client.update_user_options(
+        user_id, {}, extra={mfa_client_records.REVOKE_KEY: None}
+    )
+
+
 def end_sessions(
-    client: mfa_client.Keystone, user_id: str, *, keep: bool = False
+    client: mfa_client.Keystone,
+    user_id: str,
+    *,
+    keep: bool = False,
+    marked: bool = False,
 ) -> str:
     """Revoke the user's older tokens, after their rules were tightened.
 
@@ -62,16 +103,49 @@ def end_sessions(
     checked against them. Application credentials keep working: their
     next sign-in gets a token under the new rules. A failure is returned,
     not raised: the rules are on, which is what matters most.
+
+    ``marked``: the user record says the revocation is due
+    (:func:`tighten`); the mark is cleared once Keystone revoked (or has
+    no revocation to offer), and stays after a failure, for the next run.
+    For the signed-in user the mark is cleared first, as nothing can be
+    sent once the session's own token is revoked, and set again if the
+    revocation fails.
     """
     if keep:
         return SESSIONS_KEPT
     try:
+        own = user_id == client.current_user_id()
+    except mfa_client.ClientError:
+        own = False
+    if marked and own:
+        try:
+            _clear_mark(client, user_id)
+        except mfa_client.ClientError as exc:
+            return (
+                f'{SESSIONS_FAILED} ({exc}); tokens issued before stay valid '
+                'until they expire'
+            )
+    try:
         revoked = client.revoke_user_tokens(user_id)
     except mfa_client.ClientError as exc:
+        if marked and own:
+            try:
+                client.update_user_options(
+                    user_id, {}, extra=revocation_mark()
+                )
+            except mfa_client.ClientError:
+                pass
         return (
             f'{SESSIONS_FAILED} ({exc}); tokens issued before stay valid '
             'until they expire'
         )
+    if marked and not own:
+        try:
+            _clear_mark(client, user_id)
+        except mfa_client.ClientError:
+            # NOTE: revoked all the same; the mark left makes the next run
+            # revoke again, which ends sessions opened since, no worse.
+            pass
     return SESSIONS_ENDED if revoked else SESSIONS_UNSUPPORTED
 
 
@@ -90,6 +164,18 @@ def plan_rules(
     return mfa_rules.enforced_rules(options.effective, application_credentials)
 
 
+def guard_wording(options: mfa_rules.MFAOptions) -> str:
+    """What still signs in under guard rules, as a sentence's end."""
+    if options.password_alone_ok:
+        return 'the password still does'
+    if options.signs_in('password', 'totp'):
+        return (
+            'the password and the code together still do, as before (the '
+            'password alone did not sign in before either)'
+        )
+    return 'every other way in that worked before still does'
+
+
 def enforce(
     client: mfa_client.Keystone,
     user: mfa_client.User,
@@ -101,15 +187,50 @@ def enforce(
 
     Whenever the rules are tightened, the user's older tokens are revoked
     afterwards (unless ``keep_sessions``); for the signed-in user that is
-    the session's own token, so nothing is sent after it.
+    the session's own token, so nothing is sent after it. A revocation
+    an earlier run could not do (the user record's mark) is done here,
+    whatever else happens.
 
     An account where a hand-made credential lets the code alone sign in,
     and no verified device exists, gets guard rules: the code alone is
-    refused and nothing that worked stops working.
+    refused and nothing else that worked stops working. Guard rules of
+    an earlier release (which refused federated sign-ins) are replaced by
+    today's.
     """
     account = mfa_account.load_account(client, user)
+    due = bool(account.user.revoke_due)
+    try:
+        result = _enforce(
+            client,
+            account,
+            application_credentials=application_credentials,
+            keep_sessions=keep_sessions,
+        )
+    except errors.WorkflowError as exc:
+        if due and not keep_sessions:
+            sessions = end_sessions(client, account.user_id, marked=True)
+            raise type(exc)(
+                f'{exc} The older tokens of the user, due to be revoked '
+                f'since an earlier run, were: {sessions}.'
+            ) from exc
+        raise
+    if due and not result.sessions:
+        result.sessions = end_sessions(
+            client, account.user_id, keep=keep_sessions, marked=True
+        )
+    return result
+
+
+def _enforce(
+    client: mfa_client.Keystone,
+    account: mfa_account.Account,
+    *,
+    application_credentials: bool | None,
+    keep_sessions: bool,
+) -> EnforceResult:
     options = account.options
     flag = errors.user_flag(client, account.user_id)
+    marked = not keep_sessions
     if not account.verified:
         if account.usable and options.requires_totp:
             # NOTE: enforced by hand, with a hand-made device: as it is.
@@ -130,17 +251,24 @@ def enforce(
                     'code from it is checked), which then requires the '
                     'password and the code.'
                 )
-            _patch(
-                client,
-                account.user_id,
-                mfa_rules.turned_on(guard),
-            )
+            _patch(client, account.user_id, guard, keep_sessions)
             return EnforceResult(
                 account.user_id,
                 ACTION_GUARDED,
                 False,
                 guard,
-                end_sessions(client, account.user_id, keep=keep_sessions),
+                end_sessions(
+                    client, account.user_id, keep=keep_sessions, marked=marked
+                ),
+                guard_wording(options.with_rules(guard, True)),
+            )
+        if options.enabled and mfa_rules.is_legacy_guard(options.rules):
+            # NOTE: an earlier release's guard refused federated, external
+            # and oauth1 sign-ins: today's lets them in (no tightening).
+            guard = options.guard() or mfa_rules.guard_rules(options.methods)
+            _patch(client, account.user_id, guard, True)
+            return EnforceResult(
+                account.user_id, ACTION_REPAIRED, False, guard
             )
         hint = ''
         if account.hand_made:
@@ -158,25 +286,26 @@ def enforce(
     rules = plan_rules(account, application_credentials)
     if options.requires_totp and mfa_rules.same(options.rules, rules):
         return EnforceResult(account.user_id, ACTION_UNCHANGED, True, rules)
-    _patch(
-        client,
-        account.user_id,
-        mfa_rules.turned_on(rules),
-    )
+    _patch(client, account.user_id, rules, keep_sessions)
     return EnforceResult(
         account.user_id,
         ACTION_ENFORCED,
         True,
         rules,
-        end_sessions(client, account.user_id, keep=keep_sessions),
+        end_sessions(
+            client, account.user_id, keep=keep_sessions, marked=marked
+        ),
     )
 
 
 def _patch(
-    client: mfa_client.Keystone, user_id: str, options: dict[str, object]
+    client: mfa_client.Keystone,
+    user_id: str,
+    rules: mfa_rules.Rules,
+    keep_sessions: bool,
 ) -> None:
     try:
-        client.update_user_options(user_id, options)
+        tighten(client, user_id, rules, keep_sessions=keep_sessions)
     except mfa_client.Forbidden as exc:
         raise errors.NeedsAdministrator(
             'This account may not set MFA rules (Keystone policy '

@@ -20,6 +20,7 @@ from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
 from mfa_osc import identity
 from mfa_osc import recovery
+from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 
 #: (attempt number, message about the previous attempt or '') -> a
@@ -76,8 +77,10 @@ def clock_hint(client: mfa_client.Keystone) -> str:
 
 
 def guard_command(user_id: str) -> str:
-    return (
-        'openstack user set --enable-multi-factor-auth '
-        '--multi-factor-auth-rule password '
-        f'--multi-factor-auth-rule application_credential {user_id}'
+    """The command that puts guard rules on a user without rules: every
+    way in but a TOTP code (:func:`mfa_osc.rules.guard_rules`)."""
+    rules = ' '.join(
+        f'--multi-factor-auth-rule {rule[0]}'
+        for rule in mfa_rules.guard_rules()
     )
+    return f'openstack user set --enable-multi-factor-auth {rules} {user_id}'

@@ -18,10 +18,13 @@ domain reads it with their own token (``GET /v3/domains/{id}``), and none
 can change it. One record per domain, so users created later are covered
 without another write, and a policy is one request to set or to read.
 
-Setting a policy puts guard rules (a password still signs in, a code
-alone never will) on every covered user who has no rules yet, with the
-machinery of ``enforce --all``: one request per user, complete at any
-size, so that the users' own enrollment is never weaker than before.
+Setting a policy puts guard rules (a code alone never signs in; every
+other way in, password, application credentials, federated and
+``external`` sign-ins, as before) on every covered user whose rules
+would let a code alone in, with the machinery of ``enforce --all``: one
+request per user, complete at any size, so that the users' own
+enrollment is never weaker than before. Removing it lifts them from the
+users who have no TOTP credential.
 """
 
 from __future__ import annotations
@@ -95,6 +98,39 @@ def parse_date(text: str) -> str:
         ) from None
 
 
+#: ``--deadline now``: the policy is in force at once (as without
+#: ``--deadline``), said explicitly.
+DEADLINE_NOW = 'now'
+
+
+def check_deadline(
+    text: str | None, today: datetime.date | None = None
+) -> str | None:
+    """The deadline of ``policy set``: YYYY-MM-DD, or None for at once.
+
+    None (``--deadline`` not given) and ``now`` mean in force at once.
+    An empty value (an unset shell variable) and a date already past (a
+    typo of the year) would mean the same, silently, and are refused.
+    """
+    if text is None or text.strip().lower() == DEADLINE_NOW:
+        return None
+    if not text.strip():
+        raise errors.WorkflowError(
+            'The deadline is empty (an unset variable?): give a date as '
+            'YYYY-MM-DD, or `--deadline now` (or no --deadline) for a '
+            'policy in force at once. Nothing was changed.'
+        )
+    date = parse_date(text)
+    today = today or datetime.datetime.now(datetime.UTC).date()
+    if datetime.date.fromisoformat(date) < today:
+        raise errors.WorkflowError(
+            f'The deadline {date} is in the past (today is '
+            f'{today.isoformat()}): give a future date, or `--deadline now` '
+            'for a policy in force at once. Nothing was changed.'
+        )
+    return date
+
+
 def read(client: mfa_client.Keystone, domain_id: str) -> Policy | None:
     return Policy.from_json(
         domain_id, client.get_domain_extra(domain_id, POLICY_KEY)
@@ -147,11 +183,15 @@ def _scope_domain(scope: object) -> str | None:
 
 
 def needs_guard(account: mfa_account.Account) -> bool:
-    """A covered user with no rules yet: guard rules make their own
-    enrollment safe (a code alone never signs in)."""
-    return not account.options.rules and account.state() in (
-        mfa_rules.STATE_NOT_ENROLLED,
-        mfa_rules.STATE_CODE_ALONE,
+    """A covered user whose rules would let a TOTP code alone sign in
+    (none, the flag off, or ``[["totp"], ["password"]]``): guard rules make
+    their own enrollment safe, and keep them able to sign in past the
+    deadline."""
+    return (
+        not account.options.totp_alone_refused
+        and account.state()
+        in (mfa_rules.STATE_NOT_ENROLLED, mfa_rules.STATE_CODE_ALONE)
+        and account.options.guard() is not None
     )
 
 
@@ -174,10 +214,15 @@ def compliance(
     return OVERDUE
 
 
+def _guard(account: mfa_account.Account) -> bulk.Change:
+    return (account, bulk.ACTION_GUARD, account.options.guard() or [])
+
+
 def guard_changes(
     client: mfa_client.Keystone, accounts: list[mfa_account.Account]
 ) -> list[bulk.Change]:
-    """Guard rules for the accounts a policy covers that have no rules.
+    """Guard rules for the accounts a policy covers whose rules let a code
+    alone in.
 
     One read per domain among ``accounts`` (a domain the signed-in user
     may not read has no policy for this purpose), and one per role the
@@ -194,9 +239,7 @@ def guard_changes(
         mine = [a for a in accounts if a.user.domain_id == domain_id]
         covered = covered_ids(client, policy, mine)
         changes += [
-            (a, bulk.ACTION_GUARD, mfa_rules.guard_rules())
-            for a in mine
-            if a.user_id in covered and needs_guard(a)
+            _guard(a) for a in mine if a.user_id in covered and needs_guard(a)
         ]
     return changes
 
@@ -210,13 +253,22 @@ def set_policy(
     dry_run: bool = False,
     progress: bulk.Progress | None = None,
 ) -> tuple[Policy, list[bulk.BulkRow]]:
-    """Store the policy, then guard every covered user without rules.
+    """Store the policy, then guard every covered user a code alone could
+    sign in to.
 
     The policy is stored first: a run interrupted while guarding leaves
     it in place, and running the command again guards the rest (as
-    ``enforce --all --domain`` does).
+    ``enforce --all --domain`` does). Every user of the domain also gets
+    the upkeep of every bulk run (:func:`bulk.upkeep`): guard rules of an
+    earlier release replaced, revocations still due done.
     """
     domain_id = client.find_domain_id(domain)
+    # NOTE: judged by Keystone's clock (its Date header, just read).
+    skew = client.clock_skew or 0.0
+    today = (
+        datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=skew)
+    ).date()
+    when = check_deadline(deadline, today)
     names = sorted(set(roles))
     for name in names:
         if not client.find_role_ids(name):
@@ -224,19 +276,20 @@ def set_policy(
                 f'No role named {name!r}; check `openstack role list`. '
                 'Nothing was changed.'
             )
-    policy = Policy(
-        domain_id, True, parse_date(deadline) if deadline else None, names
-    )
+    policy = Policy(domain_id, True, when, names)
     if not dry_run:
         client.set_domain_extra(domain_id, POLICY_KEY, policy.to_json())
-    accounts = mfa_account.load_all(client, domain_id)
+    accounts, unread = mfa_account.load_all_readable(client, domain_id)
     covered = covered_ids(client, policy, accounts)
-    todo: list[bulk.Change] = [
-        (a, bulk.ACTION_GUARD, mfa_rules.guard_rules())
-        for a in accounts
-        if a.user_id in covered and needs_guard(a)
-    ]
-    rows = bulk.apply(
+    todo: list[bulk.Change] = []
+    for account in accounts:
+        if account.user_id in covered and needs_guard(account):
+            todo.append(_guard(account))
+            continue
+        planned = bulk.upkeep(account)
+        if planned is not None:
+            todo.append((account, *planned))
+    rows = bulk.unread_rows(unread) + bulk.apply(
         client,
         todo,
         dry_run=dry_run,
@@ -246,8 +299,50 @@ def set_policy(
     return policy, rows
 
 
-def unset(client: mfa_client.Keystone, domain: str) -> str:
-    """Remove a domain's policy; users' rules stay as they are."""
+def covers_signed_in_user(client: mfa_client.Keystone, policy: Policy) -> bool:
+    """Whether ``policy`` covers the user running the command, whose MFA
+    is not enforced yet (past the deadline they need a code too)."""
+    me = client.get_user(client.current_user_id())
+    if me.domain_id != policy.domain_id:
+        return False
+    account = mfa_account.load_account(client, me)
+    if account.state() == mfa_rules.STATE_ENFORCED:
+        return False
+    return account.user_id in covered_ids(client, policy, [account])
+
+
+def unset(
+    client: mfa_client.Keystone,
+    domain: str,
+    *,
+    progress: bulk.Progress | None = None,
+) -> tuple[str, list[bulk.BulkRow]]:
+    """Remove a domain's policy, and lift the guard rules it needs no more.
+
+    Guard rules (of this release or an earlier one) come off the users of
+    the domain who have no TOTP credential: no code can sign in to them,
+    so the rules guard nothing, and those of an earlier release refused
+    federated sign-ins. A user with a TOTP credential keeps them (without,
+    the code alone would sign in), today's in place of an earlier
+    release's. Other rules stay as they are.
+    """
     domain_id = client.find_domain_id(domain)
     client.set_domain_extra(domain_id, POLICY_KEY, None)
-    return domain_id
+    accounts, unread = mfa_account.load_all_readable(client, domain_id)
+    todo: list[bulk.Change] = []
+    for account in accounts:
+        options = account.options
+        if (
+            not account.totp
+            and options.enabled
+            and mfa_rules.is_guard(options.rules)
+        ):
+            todo.append((account, bulk.ACTION_LIFT, []))
+            continue
+        planned = bulk.upkeep(account)
+        if planned is not None:
+            todo.append((account, *planned))
+    rows = bulk.unread_rows(unread) + bulk.apply(
+        client, todo, progress=progress
+    )
+    return domain_id, rows

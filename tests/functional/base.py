@@ -61,7 +61,20 @@ def get_keystone() -> LocalKeystone:
                 f'the local Keystone failed to start: {_keystone_error}'
             ) from _keystone_error
         if _keystone is None:
-            keystone = LocalKeystone()
+            # NOTE: federation (an assertion read from request headers, as
+            # Keystone's own tests do) and `external` (REMOTE_USER from a
+            # test header) for the tests of every account shape: guard
+            # rules must not lock such users out (issue 20).
+            keystone = LocalKeystone(
+                # Keystone's own, with REMOTE_USER from a test header.
+                application='mfa_osc.testing.remote_user:application',
+                config={
+                    'federation': {'assertion_prefix': 'HTTP_'},
+                    # NOTE: REMOTE_DOMAIN names the user's domain (the
+                    # default domain without it, as by default).
+                    'auth': {'external': 'Domain'},
+                },
+            )
             try:
                 keystone.start()  # registers its own atexit stop()
             except BaseException as exc:

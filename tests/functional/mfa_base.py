@@ -19,6 +19,7 @@ directly against Keystone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import email.utils
 import http.client
 import http.server
@@ -79,6 +80,12 @@ class Proxy:
         #: Seconds added to the ``Date`` of every response: a Keystone
         #: whose clock is off (uwsgi itself sends no Date).
         self.clock_offset = 0.0
+        #: Fail (as ``fail_mode``) every request of this method whose path
+        #: ends with this suffix, e.g. ``('DELETE', '/tokens')``.
+        self.fail_match: tuple[str, str] | None = None
+        #: Called with (method, path) before a request is forwarded (or
+        #: failed): a test kills its command there.
+        self.before: Callable[[str, str], None] | None = None
         self._lock = threading.Lock()
         proxy = self
 
@@ -100,7 +107,11 @@ class Proxy:
                 with proxy._lock:
                     proxy.requests.append((self.command, self.path))
                     number = len(proxy.requests)
-                failing = proxy.fail_at == number
+                failing = proxy.fail_at == number or proxy.matches(
+                    self.command, self.path
+                )
+                if proxy.before is not None:
+                    proxy.before(self.command, self.path)
                 if failing and proxy.fail_mode == '503':
                     data = b'{"error": {"code": 503}}'
                     self.send_response(503)
@@ -168,6 +179,12 @@ class Proxy:
     @property
     def auth_url(self) -> str:
         return f'http://127.0.0.1:{self.port}/v3'
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.fail_match is None:
+            return False
+        want, suffix = self.fail_match
+        return method == want and path.split('?')[0].endswith(suffix)
 
     def reset(self, fail_at: int | None = None, mode: str = '503') -> None:
         with self._lock:

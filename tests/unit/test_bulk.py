@@ -14,18 +14,27 @@
 
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
 from oslotest import base
 
 from mfa_osc import client as mfa_client
 from mfa_osc import identity
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
+from mfa_osc.client import records
 from mfa_osc.workflows import bulk
 from mfa_osc.workflows import enforce as enforce_flow
+from mfa_osc.workflows import errors
+from mfa_osc.workflows import policy as policy_flow
 from tests.unit import test_client
 from tests.unit import test_workflows as fake
 
-GUARD = [['password'], ['application_credential']]
+REVOKE_KEY = records.REVOKE_KEY
+
+#: Today's guard rules: one rule per way in but the code.
+GUARD = mfa_rules.guard_rules(fake.METHODS)
 
 
 class Cloud(fake.FakeKeystone):
@@ -85,7 +94,13 @@ class TestEnforceAll(base.BaseTestCase):
         ks = cloud()
         rows = bulk.enforce_all(fake.as_keystone(ks))
         self.assertEqual({bulk.RESULT_DONE}, {r.result for r in rows})
-        self.assertEqual(2, ks.calls.count('update_user_options'))
+        # The rules (with the revocation mark), then the mark cleared once
+        # the revocation was done: two users.
+        self.assertEqual(4, ks.calls.count('update_user_options'))
+        self.assertEqual(
+            [None, None],
+            [ks.users[u].get(REVOKE_KEY) for u in ('u2', 'u3')],
+        )
         status = fake.get_status(ks, 'u2')
         self.assertEqual(mfa_rules.STATE_ENFORCED, status.state)
         self.assertEqual(
@@ -128,8 +143,15 @@ class TestEnforceAll(base.BaseTestCase):
             self.assertLessEqual(len(done), total)
             if rows:
                 self.assertEqual(total, len(rows))
+            # NOTE: a user whose revocation failed, or was done but whose
+            # mark could not be cleared, is revoked again by the rerun.
+            marked = [
+                r for r in done if ks.users[r.id].get(REVOKE_KEY) is not None
+            ]
             rerun = bulk.enforce_all(fake.as_keystone(ks))
-            self.assertEqual(total - len(done), len(rerun), fail_at)
+            self.assertEqual(
+                total - len(done) + len(marked), len(rerun), fail_at
+            )
             self.assertLessEqual(len(failed), len(rerun))
             self.assertEqual([], bulk.enforce_all(fake.as_keystone(ks)))
 
@@ -159,7 +181,13 @@ class TestSessionsEnded(base.BaseTestCase):
             if c in ('update_user_options', 'revoke_user_tokens')
         ]
         self.assertEqual(
-            ['update_user_options', 'revoke_user_tokens'] * 2, changes
+            [
+                'update_user_options',
+                'revoke_user_tokens',
+                'update_user_options',
+            ]
+            * 2,
+            changes,
         )
 
     def test_keep_sessions_and_dry_run(self) -> None:
@@ -317,3 +345,247 @@ class TestRevokeRequest(test_client.ClientTestCase):
             identity.InvalidID, self.client.revoke_user_tokens, '../x'
         )
         self.assertEqual(0, self.client.requests)
+
+
+class TestRevocationRemembered(base.BaseTestCase):
+    """Issue 20, item 3: a revocation not done is done by the next run."""
+
+    def test_failed_revocation_is_retried_then_cleared(self) -> None:
+        ks = cloud()
+        ks.revoke_failures = 1
+        rows = bulk.enforce_all(fake.as_keystone(ks))
+        failed = [r for r in rows if r.failed]
+        self.assertEqual(['bob'], [r.name for r in failed])
+        self.assertIsNotNone(ks.users['u2'].get(REVOKE_KEY))
+        self.assertIsNone(ks.users['u3'].get(REVOKE_KEY))
+        self.assertEqual(['u3'], ks.revoked)
+        # The rerun has no rules to change, and revokes bob's tokens.
+        rows = bulk.enforce_all(fake.as_keystone(ks))
+        self.assertEqual(
+            [('bob', bulk.ACTION_SESSIONS, enforce_flow.SESSIONS_ENDED)],
+            [(r.name, r.action, r.sessions) for r in rows],
+        )
+        self.assertEqual(['u3', 'u2'], ks.revoked)
+        self.assertIsNone(ks.users['u2'].get(REVOKE_KEY))
+        self.assertEqual([], bulk.enforce_all(fake.as_keystone(ks)))
+
+    def test_rules_and_mark_are_one_request(self) -> None:
+        ks = cloud()
+        seen: list[tuple[Any, Any]] = []
+        update = ks.update_user_options
+
+        def spy(
+            user_id: str, options: Any, *, extra: Any = None
+        ) -> mfa_client.User:
+            seen.append((dict(options), extra))
+            return update(user_id, options, extra=extra)
+
+        ks.update_user_options = spy  # type: ignore[method-assign]
+        bulk.enforce_all(fake.as_keystone(ks))
+        tightened = [e for o, e in seen if o]
+        self.assertEqual(2, len(tightened))
+        self.assertTrue(all(e and e.get(REVOKE_KEY) for e in tightened))
+
+    def test_dry_run_and_keep_sessions_leave_the_mark(self) -> None:
+        ks = cloud()
+        ks.users['u4'][REVOKE_KEY] = '2026-12-06T00:00:00Z'
+        rows = bulk.enforce_all(fake.as_keystone(ks), dry_run=True)
+        self.assertIn(
+            ('dave', bulk.ACTION_SESSIONS, enforce_flow.SESSIONS_PLANNED),
+            [(r.name, r.action, r.sessions) for r in rows],
+        )
+        bulk.enforce_all(fake.as_keystone(ks), keep_sessions=True)
+        self.assertNotIn('u4', ks.revoked)
+        self.assertIsNotNone(ks.users['u4'].get(REVOKE_KEY))
+        bulk.enforce_all(fake.as_keystone(ks))
+        self.assertIn('u4', ks.revoked)
+        self.assertIsNone(ks.users['u4'].get(REVOKE_KEY))
+
+    def test_own_mark_last_and_nothing_after(self) -> None:
+        ks = cloud()
+        ks.me = 'u4'
+        ks.strict_session = True
+        ks.users['u4'][REVOKE_KEY] = '2026-12-06T00:00:00Z'
+        bulk.enforce_all(fake.as_keystone(ks))
+        self.assertEqual('u4', ks.revoked[-1])
+        self.assertEqual('revoke_user_tokens', ks.calls[-1])
+        self.assertIsNone(ks.users['u4'].get(REVOKE_KEY))
+
+    def test_enforce_user_retries(self) -> None:
+        ks = cloud()
+        ks.revoke_failures = 1
+        result = enforce_flow.enforce(fake.as_keystone(ks), ks.get_user('u3'))
+        self.assertTrue(result.sessions_failed)
+        self.assertIsNotNone(ks.users['u3'].get(REVOKE_KEY))
+        # Guarded now, no verified device: the command refuses, and
+        # revokes what was due all the same.
+        error = self.assertRaises(
+            enforce_flow.errors.WouldLockOut,
+            enforce_flow.enforce,
+            fake.as_keystone(ks),
+            ks.get_user('u3'),
+        )
+        self.assertIn('were: ended', str(error))
+        self.assertEqual(['u3'], ks.revoked)
+        self.assertIsNone(ks.users['u3'].get(REVOKE_KEY))
+
+
+class TestOneUserDoesNotStopEveryone(base.BaseTestCase):
+    """Issue 20, item 7: a user with more credentials than a page."""
+
+    def test_enforce_all_carries_on_and_reports_them(self) -> None:
+        ks = cloud()
+        ks.page_size = 40
+        ks.users['u4']['options'] = {mfa_rules.RULES_OPTION: GUARD}
+        for n in range(41):
+            ks.add_totp('u4', totp.generate_secret(), f'many{n}')
+        rows = bulk.enforce_all(fake.as_keystone(ks))
+        self.assertEqual({'bob', 'carol', 'dave'}, {str(r.name) for r in rows})
+        dave = next(r for r in rows if r.name == 'dave')
+        self.assertTrue(dave.failed)
+        self.assertIn('more credentials than Keystone lists', dave.result)
+        self.assertEqual(
+            {bulk.RESULT_DONE},
+            {r.result for r in rows if r.name != 'dave'},
+        )
+        # The audit still refuses a partial answer.
+        self.assertRaises(
+            mfa_client.Incomplete,
+            fake.status_flow.audit,
+            fake.as_keystone(ks),
+        )
+
+
+class TestLegacyGuardRepaired(base.BaseTestCase):
+    def test_enforce_all_repairs_without_revoking(self) -> None:
+        ks = cloud()
+        ks.users['u4']['options'] = {
+            mfa_rules.RULES_OPTION: mfa_rules.LEGACY_GUARD_RULES,
+            mfa_rules.ENABLED_OPTION: True,
+        }
+        rows = bulk.enforce_all(fake.as_keystone(ks))
+        self.assertIn(
+            ('dave', bulk.ACTION_REPAIR),
+            [(r.name, r.action) for r in rows],
+        )
+        self.assertEqual(
+            GUARD, ks.users['u4']['options'][mfa_rules.RULES_OPTION]
+        )
+        self.assertNotIn('u4', ks.revoked)
+
+
+class TestPolicyGuards(base.BaseTestCase):
+    """``policy set`` and ``unset`` (issue 20, items 1, 8 and 11)."""
+
+    def weak_cloud(self) -> fake.FakeKeystone:
+        ks = cloud()
+        # No TOTP credential, rules that would let a code alone in.
+        ks.users['u5'] = {
+            'id': 'u5',
+            'name': 'erin',
+            'domain_id': 'default',
+            'options': {
+                mfa_rules.RULES_OPTION: [['password', 'totp']],
+                mfa_rules.ENABLED_OPTION: False,
+            },
+        }
+        ks.users['u6'] = {
+            'id': 'u6',
+            'name': 'frank',
+            'domain_id': 'default',
+            'options': {mfa_rules.RULES_OPTION: [['totp'], ['password']]},
+        }
+        return ks
+
+    def test_rules_that_let_a_code_alone_in_are_guarded(self) -> None:
+        ks = self.weak_cloud()
+        _, rows = policy_flow.set_policy(fake.as_keystone(ks), 'Default')
+        self.assertEqual(
+            {'carol', 'erin', 'frank'},
+            {str(r.name) for r in rows if r.action == bulk.ACTION_GUARD},
+        )
+        self.assertEqual(GUARD, ks.options('u5')[mfa_rules.RULES_OPTION])
+        self.assertEqual(
+            [['password'], ['totp', 'application_credential']],
+            ks.options('u6')[mfa_rules.RULES_OPTION],
+        )
+        # Nothing was refused that signed in (no TOTP, no sessions end).
+        self.assertEqual(['u3'], ks.revoked)
+        _, rows = policy_flow.set_policy(fake.as_keystone(ks), 'Default')
+        self.assertEqual([], rows)
+
+    def test_enforce_all_guards_them_too(self) -> None:
+        ks = self.weak_cloud()
+        ks.domains['default'][policy_flow.POLICY_KEY] = {'required': True}
+        rows = bulk.enforce_all(
+            fake.as_keystone(ks), more=policy_flow.guard_changes
+        )
+        self.assertLessEqual(
+            {('erin', bulk.ACTION_GUARD), ('frank', bulk.ACTION_GUARD)},
+            {(str(r.name), r.action) for r in rows},
+        )
+
+    def test_unset_lifts_guard_rules_of_users_without_totp(self) -> None:
+        ks = self.weak_cloud()
+        ks.users['u7'] = {
+            'id': 'u7',
+            'name': 'gus',
+            'domain_id': 'default',
+            'options': {
+                mfa_rules.RULES_OPTION: mfa_rules.LEGACY_GUARD_RULES,
+                mfa_rules.ENABLED_OPTION: True,
+            },
+        }
+        policy_flow.set_policy(fake.as_keystone(ks), 'Default')
+        _, rows = policy_flow.unset(fake.as_keystone(ks), 'Default')
+        lifted = {str(r.name) for r in rows if r.action == bulk.ACTION_LIFT}
+        # erin and gus had guard rules and no TOTP credential; carol keeps
+        # hers (her code alone would sign in without), frank's are his
+        # own rules, widened.
+        self.assertEqual({'erin', 'gus'}, lifted)
+        for user_id in ('u5', 'u7'):
+            self.assertEqual({}, ks.options(user_id))
+        self.assertEqual(GUARD, ks.options('u3')[mfa_rules.RULES_OPTION])
+        self.assertIsNone(policy_flow.show(fake.as_keystone(ks), 'Default'))
+
+    def test_deadline_empty_or_past_refused(self) -> None:
+        ks = cloud()
+        today = datetime.date(2027, 3, 1)
+        for value in ('', '  ', '2025-03-31', '2027-02-28'):
+            self.assertRaises(
+                errors.WorkflowError,
+                policy_flow.check_deadline,
+                value,
+                today,
+            )
+        self.assertIsNone(policy_flow.check_deadline(None, today))
+        self.assertIsNone(policy_flow.check_deadline('now', today))
+        self.assertEqual(
+            '2027-03-01', policy_flow.check_deadline('2027-03-01', today)
+        )
+        error = self.assertRaises(
+            errors.WorkflowError,
+            policy_flow.set_policy,
+            fake.as_keystone(ks),
+            'Default',
+            deadline='',
+        )
+        self.assertIn('empty', str(error))
+        self.assertNotIn('set_domain_extra', ks.calls)
+        self.assertNotIn('update_user_options', ks.calls)
+
+    def test_warns_the_administrator_it_covers(self) -> None:
+        ks = cloud()
+        ks.me = 'u3'
+        policy, _ = policy_flow.set_policy(fake.as_keystone(ks), 'Default')
+        self.assertTrue(
+            policy_flow.covers_signed_in_user(fake.as_keystone(ks), policy)
+        )
+        ks.me = 'u1'  # enforced
+        self.assertFalse(
+            policy_flow.covers_signed_in_user(fake.as_keystone(ks), policy)
+        )
+        ks.me = 'u4'  # another domain
+        self.assertFalse(
+            policy_flow.covers_signed_in_user(fake.as_keystone(ks), policy)
+        )

@@ -174,31 +174,167 @@ class TestMethods(base.BaseTestCase):
         self.assertFalse(options.requires_totp)
 
 
+#: The methods of a cloud with federation and Kerberos: the test Keystone's.
+CLOUD = frozenset(
+    {'external', 'password', 'token', 'totp', 'application_credential',
+     'mapped'}
+)  # fmt: skip
+#: Every method a sign-in may carry (oauth1 is not enabled on CLOUD).
+SIGN_IN_METHODS = sorted(CLOUD | {'oauth1', 'openid'})
+#: The rules shapes of real clouds, hand-made ones included (issue 20).
+SHAPES: list[Any] = [
+    None,
+    [['password', 'totp']],
+    [['totp'], ['password']],
+    [['totp'], ['application_credential']],
+    [['totp'], ['token']],
+    [['totp'], ['external']],
+    [['totp'], ['mapped']],
+    [['totp'], ['password', 'application_credential']],
+    [['totp', 'bogus'], ['password', 'totp']],
+    [['totp', 'oauth1'], ['application_credential']],
+    [['password'], ['application_credential']],
+    [['password']],
+    [['bogus']],
+]
+
+
+def sign_ins() -> list[frozenset[str]]:
+    out = []
+    for mask in range(1, 2 ** len(SIGN_IN_METHODS)):
+        out.append(
+            frozenset(
+                m for i, m in enumerate(SIGN_IN_METHODS) if mask & (1 << i)
+            )
+        )
+    return out
+
+
 class TestGuardFor(base.BaseTestCase):
-    """The guard of an account: code alone refused, nothing else opened."""
+    """The guard of an account: code alone refused, nothing else changed."""
 
     def test_no_rules_or_flag_off_get_the_guard_rules(self) -> None:
-        self.assertEqual(mfa_rules.GUARD_RULES, of().guard())
+        guard = [
+            ['password'],
+            ['application_credential'],
+            ['external'],
+            ['oauth1'],
+            ['mapped'],
+        ]
+        self.assertEqual(guard, of().guard())
+        self.assertEqual(guard, of([['password', 'totp']], False).guard())
+        self.assertEqual(guard, mfa_rules.guard_rules())
+        # Federation protocols the cloud enables under their own name.
         self.assertEqual(
-            mfa_rules.GUARD_RULES, of([['password', 'totp']], False).guard()
+            [*guard, ['openid']],
+            of(methods=CLOUD | {'openid'}).guard(),
         )
+        # The legacy guard is repaired to today's.
+        self.assertEqual(guard, of(mfa_rules.LEGACY_GUARD_RULES).guard())
 
-    def test_code_alone_rules_dropped_others_kept(self) -> None:
+    def test_every_way_in_kept_but_the_code_alone(self) -> None:
+        """Issue 20: for each shape, every sign-in (methods as Keystone
+        collects them) passes the guard exactly when it passed before,
+        unless its methods are the code alone, which never passes; and a
+        token of each can still be rescoped. (A rescope carries its
+        parent's methods plus ``token``: the tokens of code-alone
+        sign-ins are revoked with the guard, and no new ones are made.)"""
+        for rules in SHAPES:
+            options = of(rules, methods=CLOUD)
+            guard = options.guard()
+            if rules == mfa_rules.LEGACY_GUARD_RULES:
+                continue
+            assert guard is not None, rules
+            guarded = options.with_rules(guard, True)
+            for used in sign_ins():
+                if 'token' in used:
+                    continue
+                code_alone = not (used & CLOUD) - {'totp'}
+                expected = options.signs_in(*used) and not code_alone
+                seen = f'{rules} -> {guard}: {sorted(used)}'
+                self.assertEqual(expected, guarded.signs_in(*used), seen)
+                if expected:
+                    # A token of it can be rescoped (it carries the
+                    # sign-in's methods, plus token).
+                    self.assertTrue(
+                        guarded.signs_in(*used, 'token'), seen + ' rescope'
+                    )
+
+    def test_item_2_shapes_keep_password_and_code(self) -> None:
+        for second in (
+            ['application_credential'],
+            ['token'],
+            ['external'],
+            ['password', 'application_credential'],
+        ):
+            options = of([['totp'], second], methods=CLOUD)
+            guard = options.guard()
+            assert guard is not None
+            guarded = options.with_rules(guard, True)
+            self.assertTrue(guarded.signs_in('password', 'totp'), second)
+            self.assertFalse(guarded.signs_in('totp'), second)
+            self.assertFalse(guarded.signs_in('password'), second)
+            self.assertTrue(guarded.signs_in(*second), second)
+
+    def test_code_alone_rules_widened_others_kept(self) -> None:
         options = of([['totp'], ['password']])
         guard = options.guard()
-        self.assertEqual([['password']], guard)
+        # NOTE: password+totp is covered by ["password"]: not added.
+        self.assertEqual(
+            [['password'], ['totp', 'application_credential']], guard
+        )
         guarded = options.with_rules(guard, True)
         self.assertTrue(guarded.totp_alone_refused)
         self.assertTrue(guarded.password_alone_ok)
-        # NOTE: the rules refused application credentials; so does the
-        # guard (GUARD_RULES would have let them in).
+        # NOTE: the rules refused application credentials alone; so does
+        # the guard (the legacy guard rules would have let them in).
         self.assertFalse(options.app_creds_allowed)
         self.assertFalse(guarded.app_creds_allowed)
 
     def test_disabled_method_reduces_a_rule_to_the_code(self) -> None:
         self.assertEqual(
-            [['password', 'totp']],
+            [
+                ['password', 'totp'],
+                ['totp', 'bogus', 'application_credential'],
+            ],
             of([['totp', 'bogus'], ['password', 'totp']]).guard(),
+        )
+
+    def test_is_guard(self) -> None:
+        for methods in (None, CLOUD, CLOUD | {'openid'}):
+            self.assertTrue(mfa_rules.is_guard(mfa_rules.guard_rules(methods)))
+        self.assertTrue(mfa_rules.is_guard(mfa_rules.LEGACY_GUARD_RULES))
+        self.assertTrue(
+            mfa_rules.is_legacy_guard(
+                [['application_credential'], ['password']]
+            )
+        )
+        self.assertFalse(
+            mfa_rules.is_legacy_guard(mfa_rules.guard_rules(CLOUD))
+        )
+        self.assertFalse(mfa_rules.is_guard([['password']]))
+        self.assertFalse(
+            mfa_rules.is_guard([*mfa_rules.guard_rules(), ['token']])
+        )
+
+    def test_federated_account_refused_its_protocol_is_locked_out(
+        self,
+    ) -> None:
+        legacy = mfa_rules.MFAOptions.of(
+            {mfa_rules.RULES_OPTION: mfa_rules.LEGACY_GUARD_RULES},
+            CLOUD,
+            own=['mapped'],
+        )
+        self.assertTrue(legacy.refuses_own)
+        self.assertEqual(
+            mfa_rules.STATE_LOCKED_OUT, mfa_rules.state(legacy, 0, 0)
+        )
+        guard = legacy.guard()
+        assert guard is not None
+        fixed = legacy.with_rules(guard, True)
+        self.assertFalse(fixed.refuses_own)
+        self.assertEqual(
+            mfa_rules.STATE_NOT_ENROLLED, mfa_rules.state(fixed, 0, 0)
         )
 
     def test_code_alone_the_only_way_in_has_no_guard(self) -> None:

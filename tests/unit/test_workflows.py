@@ -109,6 +109,11 @@ class FakeKeystone:
         #: Assert that nothing is sent after the own token was revoked
         #: (off by default: tests reuse one fake for several commands).
         self.strict_session = False
+        #: Credentials of one user Keystone lists in one answer (more
+        #: cannot be read whole: Keystone 30 does not page them).
+        self.page_size = 1000
+        #: The revocation fails (HTTP 503) this many more times.
+        self.revoke_failures = 0
 
     # -- plumbing
 
@@ -206,7 +211,11 @@ class FakeKeystone:
         return domain_id not in self.disabled_domains
 
     def update_user_options(
-        self, user_id: str, options: Mapping[str, Any]
+        self,
+        user_id: str,
+        options: Mapping[str, Any],
+        *,
+        extra: Mapping[str, Any] | None = None,
     ) -> mfa_client.User:
         self._call('update_user_options')
         if not self.admin:
@@ -218,6 +227,9 @@ class FakeKeystone:
                 current.pop(key, None)
             else:
                 current[key] = copy.deepcopy(value)
+        for key, value in (extra or {}).items():
+            # NOTE: Keystone keeps an extra attribute set to null as null.
+            self.users[user_id][key] = copy.deepcopy(value)
         self.check_invariant()
         return self._user(user_id)
 
@@ -237,6 +249,9 @@ class FakeKeystone:
         self._call('revoke_user_tokens')
         if not self.admin and user_id != self.me:
             raise mfa_client.Forbidden('403')
+        if self.revoke_failures:
+            self.revoke_failures -= 1
+            raise mfa_client.Unavailable('Keystone failed (HTTP 503).')
         if self.no_revocation:
             return False
         self.revoked.append(user_id)
@@ -249,13 +264,30 @@ class FakeKeystone:
         user_id: str | None = None,
         type: str | None = None,
         owners: Iterable[str] | None = None,
+        cut: list[str] | None = None,
     ) -> list[mfa_client.Credential]:
         self._call('list_credentials')
+        too_many = [
+            u
+            for u in self.users
+            if (user_id in (None, u))
+            and sum(
+                1
+                for c in self.creds.values()
+                if c['user_id'] == u and type in (None, c['type'])
+            )
+            > self.page_size
+        ]
+        if too_many and cut is None:
+            raise mfa_client.Incomplete('cut')
+        if cut is not None:
+            cut.extend(u for u in too_many if u not in cut)
         return [
             self._cred(c['id'])
             for c in self.creds.values()
             if (user_id is None or c['user_id'] == user_id)
             and (type is None or c['type'] == type)
+            and c['user_id'] not in too_many
         ]
 
     def create_credential(
@@ -827,10 +859,10 @@ class TestEnroll(base.BaseTestCase):
         done = enforce_flow.enforce(as_keystone(ks), ks.get_user('u2'))
         self.assertEqual(enforce_flow.ACTION_GUARDED, done.action)
         self.assertFalse(done.enforced)
-        self.assertEqual([['password']], done.rules)
-        self.assertEqual(
-            [['password']], ks.options('u2')['multi_factor_auth_rules']
-        )
+        guard = [['password'], ['totp', 'application_credential']]
+        self.assertEqual(guard, done.rules)
+        self.assertEqual(guard, ks.options('u2')['multi_factor_auth_rules'])
+        self.assertEqual('the password still does', done.still_signs_in)
         ks.allow_weaker = False
         ks.check_invariant()
 

@@ -15,10 +15,15 @@
 from __future__ import annotations
 
 import io
+import json
 from unittest import mock
 
+from osc_lib import exceptions
+
 from mfa_osc import account as mfa_account
+from mfa_osc import rules as mfa_rules
 from mfa_osc.osc import enforce
+from mfa_osc.workflows import bulk as bulk_flow
 from mfa_osc.workflows import enforce as enforce_flow
 from tests.unit.osc import fakes
 
@@ -77,3 +82,83 @@ class TestEnforce(fakes.CommandTestCase):
         )
         self.assertEqual(enforce_flow.ACTION_GUARDED, data[3])  # type: ignore
         self.assertIn('guard rules are on', self.app.stderr.getvalue())
+
+    def test_guard_wording_says_what_still_signs_in(self) -> None:
+        # Issue 20: "the password still does" only when it does.
+        _, data = self.run_with(
+            enforce_flow.EnforceResult(
+                'u2',
+                enforce_flow.ACTION_GUARDED,
+                False,
+                [['application_credential'], ['totp', 'password']],
+                still_signs_in=enforce_flow.guard_wording(
+                    mfa_rules.MFAOptions.of(
+                        {
+                            mfa_rules.RULES_OPTION: [
+                                ['application_credential'],
+                                ['totp', 'password'],
+                            ]
+                        }
+                    )
+                ),
+            ),
+            '--user',
+            'bob',
+            '--no-application-credentials',
+        )
+        said = self.app.stderr.getvalue()
+        self.assertNotIn('the password still does', said)
+        self.assertIn('the password and the code together still do', said)
+
+
+class TestEnforceAll(fakes.CommandTestCase):
+    def rows(self, n: int) -> list[bulk_flow.BulkRow]:
+        return [
+            bulk_flow.BulkRow(
+                f'u{i}',
+                f'user{i}',
+                'default',
+                'code alone signs in',
+                bulk_flow.ACTION_GUARD,
+                [['password']],
+                bulk_flow.RESULT_DONE,
+            )
+            for i in range(n)
+        ]
+
+    def run_all(self, *argv: str, **patch: object) -> tuple[int, str, str]:
+        cmd = enforce.EnforceMFA(self.app, None)
+        parsed = self.check_parser(cmd, ['--all', *argv], [])
+        self.app.stderr = io.StringIO()
+        self.app.stdout = io.StringIO()
+        with mock.patch.object(bulk_flow, 'enforce_all', **patch):
+            columns, data = cmd.take_action(parsed)
+            cmd.formatter = cmd._formatter_plugins['json'].obj
+            parsed.formatter = 'json'
+            parsed.columns = []
+            parsed.noindent = True
+            try:
+                code = cmd.produce_output(parsed, columns, data)
+            except KeyboardInterrupt:
+                code = 130
+        return code, self.app.stdout.getvalue(), self.app.stderr.getvalue()
+
+    def test_ctrl_c_shows_the_users_done_and_exits_130(self) -> None:
+        code, out, err = self.run_all(
+            side_effect=bulk_flow.Interrupted(self.rows(2))
+        )
+        self.assertEqual(130, code)
+        self.assertEqual(['u0', 'u1'], [r['id'] for r in json.loads(out)])
+        self.assertIn('Interrupted: the 2 user(s) above were done', err)
+
+    def test_dry_run_failure_says_nothing_was_changed(self) -> None:
+        rows = self.rows(1)
+        rows[0].result = 'not changed: the code alone is the only way in'
+        cmd_error = None
+        try:
+            self.run_all('--dry-run', return_value=rows)
+        except exceptions.CommandError as exc:
+            cmd_error = str(exc)
+        assert cmd_error is not None
+        self.assertIn('nothing was changed', cmd_error)
+        self.assertNotIn('the others were', cmd_error)
