@@ -14,7 +14,8 @@
 
 One file per cloud and user, named by the plugin's unscoped cache id (a hash
 of the auth URL, user and domain: never of a password or passcode), in
-``$XDG_CACHE_HOME/mfa-osc`` (``~/.cache/mfa-osc``). The directory is 0700,
+``$XDG_CACHE_HOME/mfa-osc`` (``~/.cache/mfa-osc``). A directory made here is
+0700 (one named by ``MFA_OSC_CACHE_DIR`` is used as it is, never chmodded),
 the files 0600; a file is written to a temporary name and renamed into
 place, so a reader sees a whole file or none, and several commands may run
 at once. A file that cannot be read or parsed counts as absent.
@@ -102,8 +103,16 @@ def _check_dir(directory: Path) -> None:
             f'{directory} belongs to another user (uid {info.st_uid}); '
             'remove it, or set MFA_OSC_CACHE_DIR to a directory of yours'
         )
-    if stat.S_IMODE(info.st_mode) != 0o700:
-        os.chmod(directory, 0o700)
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o022:
+        # NOTE: never chmod it: it may be a folder of the user's own
+        # (MFA_OSC_CACHE_DIR=$HOME) whose mode is theirs to choose. One
+        # others may write to could get files of their choosing.
+        raise UnsafeCache(
+            f'{directory} may be written by other users (mode {mode:o}); '
+            f'remove their write permission (`chmod go-w {directory}`), or '
+            f'set {ENV_DIR} to a directory that only you may write'
+        )
 
 
 def _ensure_dir(directory: Path) -> None:
@@ -242,21 +251,18 @@ def save(
     directory = directory or cache_dir()
     try:
         _ensure_dir(directory)
+        _write(_path(cache_id, directory), entry)
     except UnsafeCache as exc:
         _warn(str(exc))
         raise
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-            # NOTE: mkstemp creates the file 0600 already; say so anyway.
-            os.fchmod(handle.fileno(), 0o600)
-            json.dump(entry, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, _path(cache_id, directory))
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    except OSError as exc:
+        # NOTE: a read-only home, a full disk: every command would ask
+        # for a code again, and the user would not know why.
+        _warn(
+            f'{directory} cannot be written ({exc.strerror or exc}); set '
+            f'{ENV_DIR} to a directory you can write, or turn the cache '
+            'off (OS_TOKEN_CACHE=off)'
+        )
         raise
 
 

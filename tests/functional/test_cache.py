@@ -245,6 +245,49 @@ class TestCache(CacheTestCase):
         self.assertIn(self.user.id, output)
 
 
+class TestCacheDirectory(CacheTestCase):
+    """Where the cache may live, and what the user is told when not."""
+
+    def sign_in_with(self, **extra: str) -> base.CLIResult:
+        return self.openstack(
+            'token', 'issue',
+            env=self.env(OS_PASSCODE=totp.passcode(SECRET), **extra),
+        )  # fmt: skip
+
+    def test_a_folder_of_the_users_own_is_used_as_it_is(self) -> None:
+        # MFA_OSC_CACHE_DIR=$HOME: never chmodded to 0700.
+        os.chmod(self.home, 0o755)  # noqa: S103 - a home folder's mode
+        first = self.sign_in_with(MFA_OSC_CACHE_DIR=self.home)
+        self.assertEqual('', first.stderr)
+        self.assertEqual(0o755, stat.S_IMODE(os.stat(self.home).st_mode))
+        later = self.later_env(MFA_OSC_CACHE_DIR=self.home)
+        self.token(later)
+        self.assertEqual([], self.keystone_requests())
+
+    def test_a_folder_others_may_write_is_refused(self) -> None:
+        shared = os.path.join(self.home, 'shared')
+        os.mkdir(shared)
+        os.chmod(shared, 0o775)  # noqa: S103 - the folder refused
+        result = self.sign_in_with(MFA_OSC_CACHE_DIR=shared)
+        self.assertEqual(0o775, stat.S_IMODE(os.stat(shared).st_mode))
+        self.assertEqual([], os.listdir(shared))
+        (line,) = result.stderr.splitlines()
+        self.assertIn('The token cache is not used', line)
+        self.assertIn('may be written by other users', line)
+        self.assertIn('MFA_OSC_CACHE_DIR', line)
+
+    def test_a_cache_that_cannot_be_written_is_said_once(self) -> None:
+        # NOTE: as with a read-only home: the folder cannot be made.
+        blocker = os.path.join(self.home, 'not-a-folder')
+        with open(blocker, 'w') as out:
+            out.write('')
+        result = self.sign_in_with(XDG_CACHE_HOME=blocker)
+        (line,) = result.stderr.splitlines()
+        self.assertIn('The token cache is not used', line)
+        self.assertIn('cannot be written', line)
+        self.assertIn('MFA_OSC_CACHE_DIR', line)
+
+
 class TestCacheNeverWrong(CacheTestCase):
     """The cache never hands out a wrong token, nor drops a good one."""
 

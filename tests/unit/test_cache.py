@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
@@ -424,6 +425,11 @@ class TestTokenCache(base.BaseTestCase):
             headers={'X-Subject-Token': tp.TOKEN_ID},
             json=body,
         )
+        # NOTE: the policy check after a sign-in without TOTP has tests of
+        # its own (test_plugin, test_policy): here it sees no policy.
+        self.useFixture(
+            fixtures.MockPatch('mfa_osc.auth.policy.check', return_value=None)
+        )
         self.make(passcode=None).get_auth_ref(ks_session.Session())
         self.assertEqual([], list(cache.entries()))
 
@@ -705,11 +711,51 @@ class TestCacheAttacks(base.BaseTestCase):
         self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
         self.assertIn(f'{path} belongs to another user', self.logs.output)
 
-    def test_loose_directory_mode_tightened(self) -> None:
+    def test_directory_others_may_write_is_refused_not_chmodded(self) -> None:
         self.saved()
         os.chmod(self.dir, 0o777)  # noqa: S103 - the attack
-        self.assertIsNotNone(cache.load(self.CACHE_ID, self.dir))
-        self.assertEqual(0o700, stat.S_IMODE(self.dir.stat().st_mode))
+        self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
+        self.assertRaises(
+            cache.UnsafeCache,
+            cache.save,
+            self.CACHE_ID,
+            dict(self.ENTRY),
+            self.dir,
+        )
+        self.assertEqual(0o777, stat.S_IMODE(self.dir.stat().st_mode))
+        self.assertIn('may be written by other users', self.logs.output)
+        self.assertIn('MFA_OSC_CACHE_DIR', self.logs.output)
+
+    def test_a_folder_of_the_users_own_is_used_as_it_is(self) -> None:
+        # NOTE: MFA_OSC_CACHE_DIR=$HOME: 0755, with files of the user's.
+        self.dir.mkdir(mode=0o755)
+        os.chmod(self.dir, 0o755)  # noqa: S103 - a home folder's mode
+        (self.dir / 'notes.txt').write_text('mine')
+        self.saved()
+        self.assertEqual(self.ENTRY, cache.load(self.CACHE_ID, self.dir))
+        self.assertEqual(0o755, stat.S_IMODE(self.dir.stat().st_mode))
+        self.assertEqual('mine', (self.dir / 'notes.txt').read_text())
+
+    def test_unwritable_directory_warns_once(self) -> None:
+        self.dir.mkdir(mode=0o700)
+        self.useFixture(
+            fixtures.MockPatch(
+                'tempfile.mkstemp',
+                side_effect=OSError(errno.EROFS, 'Read-only file system'),
+            )
+        )
+        for _ in range(2):
+            self.assertRaises(
+                OSError, cache.save, self.CACHE_ID, dict(self.ENTRY), self.dir
+            )
+        self.assertEqual(
+            1, self.logs.output.count('The token cache is not used')
+        )
+        self.assertIn(
+            f'{self.dir} cannot be written (Read-only file system); set '
+            'MFA_OSC_CACHE_DIR to a directory you can write',
+            self.logs.output,
+        )
 
     def test_fifo_in_place_of_the_file(self) -> None:
         self.dir.mkdir(mode=0o700)
