@@ -429,9 +429,7 @@ def add_pending(
     auth_url: str, tokens: list[str], directory: Path | None = None
 ) -> Path:
     """Remember that ``tokens`` of ``auth_url`` are to be revoked."""
-    target_dir = revoke_dir(directory)
-    _check_dir(directory or cache_dir())
-    _ensure_dir(target_dir)
+    target_dir = private_dir(REVOKE_DIR, directory)
     path = target_dir / _pending_name('tokens')
     _write(path, {'auth_url': auth_url, 'tokens': tokens})
     return path

@@ -22,12 +22,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import stat
+import subprocess
 import threading
+import time
 import urllib.parse
 
 from mfa_osc import totp
+from tests.functional import base
 from tests.functional import mfa_base
 
 RULES = [['password', 'totp']]
@@ -73,6 +77,10 @@ class Relay:
                 sink.sendall(data)
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
+
+    def held(self) -> int:
+        """How many connections it holds without an answer."""
+        return len(self._held)
 
     def close(self) -> None:
         self.server.close()
@@ -152,7 +160,7 @@ class TestLogoutRemembers(mfa_base.MFATestCase):
         self.assert_out_of_use(relay.auth_url, token)
         # Keystone answers again: the next logout revokes the token.
         again = self.openstack('mfa', 'logout', env=env)
-        self.assertIn('Revoked 1 earlier sign-in', again.stdout)
+        self.assertIn('Revoked 1 more token that waited for it', again.stdout)
         self.assertEqual('', again.stderr)
         self.assertEqual(404, self.token_status(token))
         self.assertEqual([], self.waiting())
@@ -177,6 +185,35 @@ class TestLogoutRemembers(mfa_base.MFATestCase):
             self.assertIn(token, json.dumps(json.load(handle)))
         proxy.reset()
         again = self.openstack('mfa', 'logout', '--all', env=env)
-        self.assertIn('Revoked 1 earlier sign-in', again.stdout)
+        self.assertIn('Revoked 1 more token that waited for it', again.stdout)
         self.assertEqual(404, self.token_status(token))
         self.assertEqual([], self.waiting())
+
+    def test_ctrl_c_while_keystone_hangs_leaves_no_token_in_use(self) -> None:
+        relay = Relay(self.keystone.port or 0)
+        self.addCleanup(relay.close)
+        token = self.sign_in(relay.auth_url)
+        relay.hang = True
+        env = self.env(relay.auth_url)
+        del env['OS_PASSWORD']
+        proc = subprocess.Popen(
+            [base.openstack_executable(), 'mfa', 'logout'],
+            env=self.cli_env(env), cwd=self.home,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self.addCleanup(proc.kill)
+        # Interrupted while the revocation waits for an answer.
+        deadline = time.monotonic() + base.CLI_TIMEOUT
+        while not relay.held():
+            self.assertIsNone(proc.poll(), proc.stderr)
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        self.assertNotEqual(0, proc.returncode)
+        self.assertNotIn(token, out + err)
+        relay.hang = False
+        self.assert_out_of_use(relay.auth_url, token)
+        self.openstack('mfa', 'logout', env=env)
+        self.assertEqual(404, self.token_status(token))
