@@ -123,9 +123,12 @@ class CachedSignIn(base.Auth):
 
     # -- Keystone's clock -------------------------------------------------
 
-    def _saw(self, response: Any) -> None:
-        """Measure the clock again from a response of Keystone's."""
+    def _saw(self, response: Any, issued_at: object = None) -> None:
+        """Measure the clock again from a response of Keystone's: its
+        ``Date``, else the time of issue of what it has just issued."""
         skew = clock.skew_of(response)
+        if skew is None:
+            skew = clock.skew_since(issued_at)
         if skew is not None:
             self._skew = skew
 
@@ -133,13 +136,20 @@ class CachedSignIn(base.Auth):
         """keystoneauth's POST /v3/auth/tokens, its response's clock read."""
         recording = clock.Recording(session)
         try:
-            return super().get_auth_ref(cast(ks_session.Session, recording))
-        except (ksa_exc.HttpError, ksa_exc.MissingAuthMethods) as exc:
-            # NOTE: a receipt (MissingAuthMethods) is no HttpError.
+            ref = super().get_auth_ref(cast(ks_session.Session, recording))
+        except ksa_exc.MissingAuthMethods as needs:
+            # NOTE: a receipt is no HttpError; it was issued just now.
+            self._saw(needs.response, clock.receipt_issued_at(needs.response))
+            raise
+        except ksa_exc.HttpError as exc:
             self._saw(exc.response)
             raise
-        finally:
-            self._saw(recording.response)
+        issued = ref._data.get('token') if isinstance(ref._data, dict) else {}
+        self._saw(
+            recording.response,
+            issued.get('issued_at') if isinstance(issued, dict) else None,
+        )
+        return ref
 
     def _expires_soon(self, ref: access.AccessInfo, seconds: float) -> bool:
         """Whether a token expires within ``seconds``, by Keystone's clock

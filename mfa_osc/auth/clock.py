@@ -23,13 +23,16 @@ come.
 So the plugin measures how far this machine's clock is ahead of
 Keystone's, from the ``Date`` header of Keystone's latest answer that
 carried one, and judges those times by this machine's clock corrected by
-that skew. Without a ``Date`` header (uwsgi alone sends none) this
-machine's clock is all there is. Standard library and keystoneauth only:
-the plugin imports this module at every start.
+that skew. A Keystone served by uwsgi alone sends no ``Date``; then the
+``issued_at`` of the receipt or token it has just issued (its time of
+issue, to the second) tells the same. Without either, this machine's
+clock is all there is. Standard library and keystoneauth only: the
+plugin imports this module at every start.
 """
 
 from __future__ import annotations
 
+import datetime
 import time
 from typing import Any
 
@@ -42,6 +45,32 @@ def skew_of(response: Any) -> float | None:
     """Seconds this machine's clock is ahead of a response's ``Date``."""
     headers = getattr(response, 'headers', None) or {}
     return totp.clock_skew(headers.get('Date'))
+
+
+def skew_since(issued_at: object) -> float | None:
+    """Seconds this machine's clock is ahead of an ``issued_at`` of now.
+
+    Only for what Keystone has just issued (a receipt, or a token from a
+    POST): a token read back later has an older ``issued_at``.
+    """
+    if isinstance(issued_at, str):
+        try:
+            issued_at = datetime.datetime.fromisoformat(issued_at)
+        except ValueError:
+            return None
+    if not isinstance(issued_at, datetime.datetime):
+        return None
+    if issued_at.tzinfo is None:
+        issued_at = issued_at.replace(tzinfo=datetime.UTC)
+    return time.time() - issued_at.timestamp()
+
+
+def receipt_issued_at(response: Any) -> object:
+    """The ``issued_at`` of the receipt in a 401 response, if any."""
+    try:
+        return response.json()['receipt']['issued_at']
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def server_now(skew: float | None) -> float:

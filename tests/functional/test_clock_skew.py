@@ -29,6 +29,8 @@ from __future__ import annotations
 import shutil
 import unittest
 
+import requests
+
 from mfa_osc import totp
 from tests.functional import base
 from tests.functional import test_cache
@@ -113,3 +115,25 @@ class TestFastClock(test_cache.CacheTestCase):
         )  # fmt: skip
         self.assertEqual(self.user.id, result.stdout.strip())
         self.assertEqual([], self.keystone_requests())
+
+    def test_without_a_date_header(self) -> None:
+        # uwsgi alone sends no Date: the receipt's and the token's time of
+        # issue tell Keystone's clock.
+        direct = {'OS_AUTH_URL': self.keystone.auth_url}
+        response = requests.post(
+            self.keystone.auth_url + '/auth/tokens', json={}, timeout=30
+        )
+        self.assertNotIn('Date', response.headers)
+        env = self.env(OS_PASSCODE_COMMAND=self.passcode_command(), **direct)
+        result = self.faketime(
+            '+6m', 'token', 'issue', '-f', 'value', '-c', 'user_id', env=env
+        )
+        self.assertEqual(self.user.id, result.stdout.strip())
+        env = self.env(OS_PASSCODE=totp.passcode(SECRET), **direct)
+        self.faketime('+70m', 'token', 'issue', env=env)
+        # No password, no code: only the cache can sign this one in.
+        result = self.faketime(
+            '+70m', 'token', 'issue', '-f', 'value', '-c', 'user_id',
+            env=self.later_env(**direct),
+        )  # fmt: skip
+        self.assertEqual(self.user.id, result.stdout.strip())

@@ -129,6 +129,41 @@ class TestReceiptByKeystoneClock(tp.PluginTestCase):
         return list(self.requests.request_history)
 
 
+class TestWithoutADateHeader(tp.PluginTestCase):
+    """uwsgi alone sends no ``Date``: the time of issue of the receipt or
+    token Keystone has just issued tells its clock."""
+
+    def test_the_receipts_time_of_issue(self) -> None:
+        answer = receipt()
+        del answer['headers']['Date']
+        answer['json']['receipt']['issued_at'] = stamp(time.time() - FAST)
+        self.requests.post(tp.TOKEN_URL, [answer, token()])
+        self.prompt.return_value = '123456'
+        ref = self.make(token_cache=False).get_auth_ref(self.session)
+        self.assertEqual(tp.TOKEN_ID, ref.auth_token)
+
+    def test_the_tokens_time_of_issue(self) -> None:
+        fast = TestCacheByKeystoneClock.FAST
+        answer = token(fast)
+        del answer['headers']['Date']
+        self.requests.post(tp.TOKEN_URL, **answer)
+        self.make(passcode='123456').get_auth_ref(self.session)
+        later = self.make(password=None)
+        self.assertEqual(
+            tp.TOKEN_ID, later.get_auth_ref(self.session).auth_token
+        )
+        self.assertEqual(1, len(self.requests.request_history))
+        self.assertAlmostEqual(fast, later._skew or 0, delta=5)
+
+    def test_a_date_header_wins(self) -> None:
+        answer = token(0)
+        answer['json']['token']['issued_at'] = stamp(time.time() - 999)
+        self.requests.post(tp.TOKEN_URL, **answer)
+        auth = self.make(passcode='123456')
+        auth.get_auth_ref(self.session)
+        self.assertAlmostEqual(0, auth._skew or 0, delta=5)
+
+
 class TestComputedCodes(tp.PluginTestCase):
     def test_totp_secret_signs_in_by_keystone_time(self) -> None:
         # One request with our clock's code (refused, its Date measures
