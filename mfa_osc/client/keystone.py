@@ -303,6 +303,25 @@ class MFAClient(lists.ListReader):
         rows = self._paged('users', '/users', 'users', params)
         return [User.from_json(u) for u in rows]
 
+    def token_domain_id(self, name_or_id: str) -> str | None:
+        """The ID of a domain the session's token names (the user's, the
+        project's, or the domain it is scoped to) by this name or ID, else
+        None. No request: a user who may not list domains
+        (``identity:list_domains``) still finds their own."""
+        auth = self.session.auth
+        if auth is None or not hasattr(auth, 'get_access'):
+            return None
+        try:
+            access = auth.get_access(self.session)
+        except ksa_exc.ClientException:
+            return None
+        for prefix in ('user_domain', 'project_domain', 'domain'):
+            domain_id = getattr(access, f'{prefix}_id', None)
+            name = getattr(access, f'{prefix}_name', None)
+            if domain_id and name_or_id in (domain_id, name):
+                return str(domain_id)
+        return None
+
     def find_domain_id(self, name_or_id: str) -> str:
         response = self._call(
             'look up the domain',
@@ -451,10 +470,9 @@ class MFAClient(lists.ListReader):
         except lists.MarkerIgnored:
             if user_id or owners is None:
                 raise Incomplete(
-                    'Keystone cut the list of credentials at its [DEFAULT] '
-                    'max_db_limit and does not page it, so the result would '
-                    'miss some: nothing is reported. Raise max_db_limit in '
-                    'keystone.conf above their number.'
+                    'Keystone cut the list of credentials and does not page '
+                    'it, so the result would miss some: nothing is '
+                    f'reported. To fix it, {lists.LIMIT_ADVICE}.'
                 ) from None
             rows = self._by_owner(params, owners, cut)
         return [Credential.from_json(c) for c in rows]

@@ -37,6 +37,15 @@ from mfa_osc.client.errors import Incomplete
 from mfa_osc.client.errors import Malformed
 from mfa_osc.client.records import KEYSTONE_MAX_ROWS
 
+#: What to raise in keystone.conf so that a list fits in one answer, on
+#: every release: Keystone 25 and older ignore ``limit`` and have no
+#: ``max_db_limit``; their cap is ``list_limit``, per driver or global.
+LIMIT_ADVICE = (
+    'raise [DEFAULT] max_db_limit in keystone.conf above their number (on '
+    'Keystone 25 and older, which do not page lists: [DEFAULT] list_limit, '
+    'and [identity] list_limit or [credential] list_limit where set)'
+)
+
 #: Rows asked for per page; Keystone answers at most ``[DEFAULT]
 #: max_db_limit`` (1000 by default) and pages past that.
 PAGE_SIZE = 1000
@@ -108,10 +117,10 @@ class ListReader:
                     raise Incomplete(
                         f'Keystone cut the list of {what} after {len(rows)} '
                         'rows and offers no next page, so the result would '
-                        'miss some: nothing is reported. Raise [DEFAULT] '
-                        'max_db_limit in keystone.conf above their number, '
-                        'narrow the list (--domain), or use a Keystone '
-                        'release that pages (Keystone 30 does).'
+                        f'miss some: nothing is reported. To fix it, '
+                        f'{LIMIT_ADVICE}, narrow the list (--domain), or '
+                        'use a Keystone release that pages (Keystone 27 '
+                        'and later do).'
                     )
                 if 'truncated' not in body and len(page) >= KEYSTONE_MAX_ROWS:
                     # NOTE: a Keystone that ignores `limit` cuts silently.
@@ -187,9 +196,9 @@ class ListReader:
             if 'user_id' in query:
                 raise Incomplete(
                     f'User {query["user_id"]} has more credentials than '
-                    "Keystone's [DEFAULT] max_db_limit and Keystone does not "
+                    'Keystone lists in one answer and Keystone does not '
                     'page them, so the result would miss some: nothing is '
-                    'reported. Raise max_db_limit in keystone.conf.'
+                    f'reported. Delete the ones not in use, or {LIMIT_ADVICE}.'
                 )
             todo += _parts(prefix, members)
         return list(rows.values())

@@ -194,10 +194,10 @@ def unread_rows(unread: list[mfa_client.User]) -> list[BulkRow]:
             ACTION_LEFT,
             mfa_rules.parse(user.options.get(mfa_rules.RULES_OPTION)),
             'failed: the user has more credentials than Keystone lists in '
-            'one answer ([DEFAULT] max_db_limit), so the account cannot be '
-            'judged; nothing was changed. Delete the credentials they do '
-            'not use (`openstack credential list --user '
-            f'{user.id}`), or raise max_db_limit.',
+            'one answer ([DEFAULT] max_db_limit, or list_limit on Keystone '
+            '25 and older), so the account cannot be judged; nothing was '
+            'changed. Delete the credentials they do not use (`openstack '
+            f'credential list --user {user.id}`), or raise that limit.',
         )
         for user in unread
     ]

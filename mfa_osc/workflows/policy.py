@@ -138,8 +138,15 @@ def read(client: mfa_client.Keystone, domain_id: str) -> Policy | None:
 
 
 def show(client: mfa_client.Keystone, domain: str) -> Policy | None:
-    """The policy of a domain (name or ID), or None."""
-    return read(client, client.find_domain_id(domain))
+    """The policy of a domain (name or ID), or None.
+
+    The user's own domain (or their project's) is known from the token:
+    a covered user may read their domain but not list domains.
+    """
+    domain_id = client.token_domain_id(domain) or client.find_domain_id(
+        domain
+    )
+    return read(client, domain_id)
 
 
 def covered_ids(

@@ -369,3 +369,70 @@ class TestPolicy(DomainCase):
         )
         rows = self.audit()
         self.assertFalse(rows['worker']['policy'])
+
+
+class TestPolicyInput(DomainCase):
+    """Issue 20, items 11 and 12."""
+
+    def test_empty_or_past_deadline_refused(self) -> None:
+        for value in ('', '2025-03-31'):
+            result = self.openstack(
+                'mfa', 'policy', 'set', '--domain', self.domain,
+                '--required', '--deadline', value, env=self.env(),
+                expect_fail=True,
+            )  # fmt: skip
+            self.assertNotIn('Traceback', result.stderr)
+            self.assertIn('Nothing was changed', result.stderr)
+            self.assertIn('--deadline now', result.stderr)
+        shown = self.openstack_json(
+            'mfa', 'policy', 'show', '--domain', self.domain, env=self.env()
+        )
+        self.assertFalse(shown['required'])
+        self.openstack(
+            'mfa', 'policy', 'set', '--domain', self.domain, '--required',
+            '--deadline', 'now', env=self.env(),
+        )  # fmt: skip
+        shown = self.openstack_json(
+            'mfa', 'policy', 'show', '--domain', self.domain, env=self.env()
+        )
+        self.assertEqual(
+            {'required': True, 'deadline': None, 'roles': []}, shown
+        )
+
+    def test_a_covered_user_shows_their_own_domain(self) -> None:
+        worker = self.user('worker')
+        deadline = (
+            datetime.datetime.now(datetime.UTC).date()
+            + datetime.timedelta(days=30)
+        ).isoformat()
+        self.openstack(
+            'mfa', 'policy', 'set', '--domain', self.domain, '--required',
+            '--deadline', deadline, env=self.env(),
+        )  # fmt: skip
+        env = self.env(worker)
+        env['OS_USER_DOMAIN_NAME'] = self.domain
+        env['OS_PROJECT_DOMAIN_NAME'] = self.domain
+        env.pop('OS_USER_DOMAIN_ID', None)
+        env.pop('OS_PROJECT_DOMAIN_ID', None)
+        shown = self.openstack_json(
+            'mfa', 'policy', 'show', '--domain', self.domain, env=env
+        )
+        self.assertEqual(deadline, shown['deadline'])
+
+    def test_set_on_your_own_domain_warns(self) -> None:
+        boss = self.user('boss', role='admin')
+        env = self.env(boss)
+        env['OS_USER_DOMAIN_NAME'] = self.domain
+        env['OS_PROJECT_DOMAIN_NAME'] = self.domain
+        env.pop('OS_USER_DOMAIN_ID', None)
+        env.pop('OS_PROJECT_DOMAIN_ID', None)
+        result = self.openstack(
+            'mfa', 'policy', 'set', '--domain', self.domain, '--required',
+            env=env,
+        )  # fmt: skip
+        self.assertIn('the policy covers you', result.stderr)
+        other = self.openstack(
+            'mfa', 'policy', 'set', '--domain', self.domain, '--required',
+            env=self.env(),
+        )  # fmt: skip
+        self.assertNotIn('covers you', other.stderr)

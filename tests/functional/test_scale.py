@@ -277,6 +277,71 @@ class TestScale(mfa_base.MFATestCase):
             url = link.split('/v3', 1)[1] if link else ''
         return out
 
+    def test_one_users_credentials_do_not_stop_the_bulk_commands(
+        self,
+    ) -> None:
+        """Issue 20, item 7: one ordinary user with more TOTP credentials
+        than Keystone lists in one answer (``max_db_limit`` + 1: Keystone's
+        default policy lets anyone create them) stops only their own row
+        of ``enforce --all`` and ``policy set``; the audit refuses."""
+        domain = f'flood-{secrets.token_hex(4)}'
+        domain_id = self.api.post(
+            '/domains', json={'domain': {'name': domain}}
+        ).json()['domain']['id']
+
+        def user(name: str) -> local_keystone.KeystoneUser:
+            password = secrets.token_urlsafe(12)
+            body = {'name': name, 'password': password, 'domain_id': domain_id}
+            user_id = self.api.post('/users', json={'user': body}).json()[
+                'user'
+            ]['id']
+            self.addCleanup(self.api.delete, f'/users/{user_id}')
+            return local_keystone.KeystoneUser(
+                user_id, name, password, None, None, domain
+            )
+
+        carol = user('carol')
+        carol_secret = totp.generate_secret()
+        self.big.create_totp_credential(carol.id, carol_secret)
+        flood = user('flood')
+        self.big.set_mfa_rules(flood.id, [['password', 'totp']])
+        made = [
+            self.big.create_totp_credential(flood.id, totp.generate_secret())
+            for _ in range(PAGE + 1)
+        ]
+        for cred_id in made:
+            self.addCleanup(self.api.delete, f'/credentials/{cred_id}')
+        erin = user('erin')
+
+        env = self.admin_env()
+        result = self.openstack(
+            'mfa', 'enforce', '--all', '--domain', domain, '-f', 'json',
+            env=env, expect_fail=True,
+        )  # fmt: skip
+        self.assertNotIn('Traceback', result.stderr)
+        rows = {r['name']: r for r in json.loads(result.stdout)}
+        self.assertEqual({'carol', 'flood'}, set(rows))
+        self.assertEqual('done', rows['carol']['result'])
+        self.assertIn(
+            'more credentials than Keystone lists', rows['flood']['result']
+        )
+        self.assertNotEqual(201, self.code(carol, carol_secret))
+        self.assertEqual(201, self.password(carol))
+
+        result = self.openstack(
+            'mfa', 'policy', 'set', '--domain', domain, '--required',
+            env=env, expect_fail=True,
+        )  # fmt: skip
+        self.assertIn('flood', result.stderr)
+        self.assertIn('erin', result.stderr)
+        rules = self.api.get(f'/users/{erin.id}').json()['user']['options']
+        self.assertIn('multi_factor_auth_rules', rules)
+
+        result = self.openstack(
+            'mfa', 'audit', '--domain', domain, env=env, expect_fail=True
+        )
+        self.assertIn('max_db_limit', result.stderr)
+
     def test_progress_only_on_a_terminal(self) -> None:
         env = self.admin_env()
         plain = self.run_command(

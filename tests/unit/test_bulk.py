@@ -589,3 +589,63 @@ class TestPolicyGuards(base.BaseTestCase):
         self.assertFalse(
             policy_flow.covers_signed_in_user(fake.as_keystone(ks), policy)
         )
+
+
+class TestOwnDomainFromTheToken(test_client.ClientTestCase):
+    """Issue 20, item 12: a covered user reads their own domain's policy
+    without ``GET /v3/domains?name=`` (``identity:list_domains``)."""
+
+    def test_user_and_project_domain_by_name_or_id(self) -> None:
+        self.session.get_token()
+        sent = self.client.requests
+        token = self.token
+        for name_or_id, expected in (
+            (token.user_domain_name, token.user_domain_id),
+            (token.user_domain_id, token.user_domain_id),
+            (token.project_domain_name, token.project_domain_id),
+            ('elsewhere', None),
+        ):
+            self.assertEqual(expected, self.client.token_domain_id(name_or_id))
+        self.assertEqual(sent, self.client.requests)
+
+    def test_show_reads_the_domain_only(self) -> None:
+        token = self.token
+        url = test_client.AUTH_URL + f'/domains/{token.user_domain_id}'
+        self.requests.get(
+            url,
+            json={
+                'domain': {
+                    'id': token.user_domain_id,
+                    policy_flow.POLICY_KEY: {
+                        'required': True,
+                        'deadline': '2027-03-31',
+                    },
+                }
+            },
+        )
+        listed = self.requests.get(
+            test_client.AUTH_URL + '/domains', status_code=403
+        )
+        policy = policy_flow.show(self.client, token.user_domain_name)
+        assert policy is not None
+        self.assertEqual('2027-03-31', policy.deadline)
+        self.assertFalse(listed.called)
+
+
+class TestCutListAdvice(test_client.ClientTestCase):
+    """Issue 20: Keystone 25 and older cap lists at list_limit (they have
+    no max_db_limit): a cut list's advice names both."""
+
+    def test_cut_users_and_credentials_name_list_limit(self) -> None:
+        self.requests.get(
+            test_client.AUTH_URL + '/users',
+            json={'users': [{'id': 'a'}], 'truncated': True, 'links': {}},
+        )
+        exc = self.assertRaises(mfa_client.Incomplete, self.client.list_users)
+        for name in (
+            '[DEFAULT] max_db_limit',
+            '[DEFAULT] list_limit',
+            '[identity] list_limit',
+            '[credential] list_limit',
+        ):
+            self.assertIn(name, str(exc))

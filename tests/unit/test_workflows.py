@@ -199,6 +199,13 @@ class FakeKeystone:
             if domain_id is None or u['domain_id'] == domain_id
         ]
 
+    def token_domain_id(self, name_or_id: str) -> str | None:
+        user = self.users.get(self.me) or {}
+        domain = self.domains.get(str(user.get('domain_id'))) or {}
+        if name_or_id in (domain.get('id'), domain.get('name')):
+            return str(domain['id'])
+        return None
+
     def find_domain_id(self, name_or_id: str) -> str:
         self._call('find_domain_id')
         for domain in self.domains.values():
