@@ -417,7 +417,7 @@ def load_account(
     """Read the user and their credentials (and, once, enabled methods)."""
     record = client.get_user(user) if isinstance(user, str) else user
     creds = client.list_credentials(user_id=record.id)
-    return account_from(record, creds, client.enabled_methods())
+    return account_from(record, creds, guard_methods(client))
 
 
 def load_all(
@@ -442,6 +442,20 @@ def load_all(
     ]
 
 
+def guard_methods(client: mfa_client.Keystone) -> frozenset[str] | None:
+    """The methods rules are judged against, for a change of rules.
+
+    The cloud's ``[auth] methods`` (one request, once per client). When
+    Keystone does not say them, its default methods, ``totp``, and the
+    federation protocols of its identity providers: each signs in under
+    its own ID, and guard rules must name it.
+    """
+    methods = client.enabled_methods()
+    if methods is not None:
+        return methods
+    return mfa_rules.ASSUMED_METHODS | client.federation_protocols()
+
+
 def load_all_readable(
     client: mfa_client.Keystone, domain_id: str | None = None
 ) -> tuple[list[Account], list[mfa_client.User]]:
@@ -463,7 +477,7 @@ def load_all_readable(
     creds += client.list_credentials(
         type=mfa_client.BOOK_TYPE, owners=owners, cut=cut
     )
-    methods = client.enabled_methods()
+    methods = guard_methods(client)
     unread = set(cut)
     by_user: dict[str, list[mfa_client.Credential]] = {}
     for cred in creds:

@@ -279,6 +279,36 @@ class MFAClient(lists.ListReader):
             self._methods = frozenset(str(m) for m in methods)
         return self._methods
 
+    def federation_protocols(self) -> frozenset[str]:
+        """The IDs of the federation protocols of every identity provider
+        (administrators; empty when they cannot be read). Requests per
+        identity provider, never per user."""
+        try:
+            response = self._call(
+                'list identity providers',
+                'GET',
+                '/OS-FEDERATION/identity_providers',
+            )
+            idps = lists.rows_of(self._json(response), 'identity_providers')
+            found: set[str] = set()
+            for idp in idps:
+                if not isinstance(idp, dict) or not idp.get('id'):
+                    continue
+                path = (
+                    '/OS-FEDERATION/identity_providers/'
+                    + identity.path_id(str(idp['id']), 'identity provider')
+                    + '/protocols'
+                )
+                response = self._call('list protocols', 'GET', path)
+                for protocol in lists.rows_of(
+                    self._json(response), 'protocols'
+                ):
+                    if isinstance(protocol, dict) and protocol.get('id'):
+                        found.add(str(protocol['id']))
+        except (ClientError, identity.InvalidID):
+            return frozenset()
+        return frozenset(found)
+
     # -- users ------------------------------------------------------------
 
     def get_user(self, user_id: str) -> User:

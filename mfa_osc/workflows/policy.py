@@ -143,9 +143,7 @@ def show(client: mfa_client.Keystone, domain: str) -> Policy | None:
     The user's own domain (or their project's) is known from the token:
     a covered user may read their domain but not list domains.
     """
-    domain_id = client.token_domain_id(domain) or client.find_domain_id(
-        domain
-    )
+    domain_id = client.token_domain_id(domain) or client.find_domain_id(domain)
     return read(client, domain_id)
 
 

@@ -649,3 +649,44 @@ class TestCutListAdvice(test_client.ClientTestCase):
             '[credential] list_limit',
         ):
             self.assertIn(name, str(exc))
+
+
+class TestUnknownMethods(base.BaseTestCase):
+    def test_guard_names_the_federation_protocols(self) -> None:
+        """When Keystone does not say its [auth] methods, the guard rules
+        name every federation protocol of its identity providers (each
+        signs in under its own ID)."""
+        ks = cloud()
+        ks.enabled = None  # type: ignore[assignment]
+        ks.protocols = {'openid', 'saml2'}
+        bulk.enforce_all(fake.as_keystone(ks))
+        rules = ks.users['u3']['options'][mfa_rules.RULES_OPTION]
+        self.assertIn(['openid'], rules)
+        self.assertIn(['saml2'], rules)
+        self.assertEqual(1, ks.calls.count('federation_protocols'))
+
+
+class TestFederationProtocolsRequest(test_client.ClientTestCase):
+    def test_protocols_of_every_identity_provider(self) -> None:
+        base_url = test_client.AUTH_URL + '/OS-FEDERATION/identity_providers'
+        self.requests.get(
+            base_url,
+            json={'identity_providers': [{'id': 'idp1'}, {'id': 'idp2'}]},
+        )
+        self.requests.get(
+            base_url + '/idp1/protocols',
+            json={'protocols': [{'id': 'mapped'}, {'id': 'openid'}]},
+        )
+        self.requests.get(
+            base_url + '/idp2/protocols', json={'protocols': [{'id': 'saml2'}]}
+        )
+        self.assertEqual(
+            {'mapped', 'openid', 'saml2'}, self.client.federation_protocols()
+        )
+
+    def test_unreadable_is_empty(self) -> None:
+        self.requests.get(
+            test_client.AUTH_URL + '/OS-FEDERATION/identity_providers',
+            status_code=403,
+        )
+        self.assertEqual(frozenset(), self.client.federation_protocols())

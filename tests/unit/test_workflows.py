@@ -112,6 +112,8 @@ class FakeKeystone:
         #: Credentials of one user Keystone lists in one answer (more
         #: cannot be read whole: Keystone 30 does not page them).
         self.page_size = 1000
+        #: The federation protocols of the identity providers.
+        self.protocols: set[str] = set()
         #: The revocation fails (HTTP 503) this many more times.
         self.revoke_failures = 0
 
@@ -171,6 +173,10 @@ class FakeKeystone:
             self._call('enabled_methods')
             self._methods_known = True
         return self.enabled
+
+    def federation_protocols(self) -> frozenset[str]:
+        self._call('federation_protocols')
+        return frozenset(self.protocols)
 
     def get_user(self, user_id: str) -> mfa_client.User:
         self._call('get_user')
