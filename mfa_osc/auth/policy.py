@@ -308,11 +308,9 @@ def _is_terminal(stream: Any) -> bool:
 def _domain(ref: access.AccessInfoV3) -> str:
     # NOTE: read with .get: a token body without the domain's name
     # (keystoneauth would raise KeyError) still names its ID.
-    user = (
-        ref._data.get('token', {}).get('user', {})
-        if isinstance(ref._data, dict)
-        else {}
-    )
+    body = ref._data if isinstance(ref._data, dict) else {}
+    token = body.get('token')
+    user = token.get('user') if isinstance(token, dict) else None
     domain = user.get('domain') if isinstance(user, dict) else None
     name = domain.get('name') if isinstance(domain, dict) else None
     return (
@@ -356,15 +354,18 @@ def _undecided(
     today: datetime.date,
     why: str,
     *,
-    device_known: bool | None = None,
+    has_device: bool | None = None,
     stderr: TextIO | None,
     stdin: TextIO | None,
 ) -> str | None:
     """The policy could not be read: a user with a device is let through
-    (as a covered user with one is), anyone else is not."""
-    if device_known is None:
-        device_known = _device_seen(session, ref, auth_url, checked, today)
-    if device_known:
+    (as a covered user with one is), anyone else is not.
+
+    ``has_device``: None when not read yet.
+    """
+    if has_device is None:
+        has_device = _device_seen(session, ref, auth_url, checked, today)
+    if has_device:
         return None
     return _set_up_or_refuse(
         session,
@@ -445,7 +446,7 @@ def check(
         except _Unreadable as exc:
             return _undecided(
                 session, ref, auth_url, checked, today, exc.why,
-                device_known=False, stderr=stderr, stdin=stdin,
+                has_device=False, stderr=stderr, stdin=stdin,
             )  # fmt: skip
         if policy is None or not _covers(policy, ref):
             return None

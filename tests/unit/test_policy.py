@@ -41,7 +41,7 @@ from tests.unit import test_bulk
 from tests.unit import test_workflows as fake
 from tests.unit.osc import fakes
 
-GUARD = [['password'], ['application_credential']]
+GUARD = mfa_rules.guard_rules(fake.METHODS)
 TODAY = datetime.date(2027, 3, 1)
 
 
