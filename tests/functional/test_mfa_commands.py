@@ -14,8 +14,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import re
+import secrets
 import stat
 
 from mfa_osc import client as mfa_client
@@ -429,7 +433,7 @@ class TestAdmin(mfa_base.MFATestCase):
         self.assertIsNone(status['session_used_totp'])
         self.assertEqual('enforced', status['state'])
 
-        rows = self.openstack_json('mfa', 'status', '--all', env=self.env())
+        rows = self.openstack_json('mfa', 'audit', env=self.env())
         by_id = {row['id']: row for row in rows}
         self.assertEqual('enforced', by_id[user.id]['state'])
         self.assertEqual(1, by_id[user.id]['devices'])
@@ -470,7 +474,7 @@ class TestAdmin(mfa_base.MFATestCase):
 
         def audit() -> tuple[int, list[dict[str, object]]]:
             proxy.reset()
-            rows = self.openstack_json('mfa', 'status', '--all', env=env)
+            rows = self.openstack_json('mfa', 'audit', env=env)
             return len(proxy.requests), rows
 
         # NOTE: users without a password (hashing one is what makes users
@@ -514,6 +518,67 @@ class TestAdmin(mfa_base.MFATestCase):
                 'GET /v3/domains/default',
             ],
             [f'{m} {p.split("?")[0]}' for m, p in proxy.requests],
+        )
+
+
+class TestAuditFormats(mfa_base.MFATestCase):
+    """The audit is a list: every list format of OSC works on it."""
+
+    def test_every_format_and_the_deprecated_alias(self) -> None:
+        api = self.keystone.admin_adapter()
+        domain = f'audit-{secrets.token_hex(4)}'
+        domain_id = api.post(
+            '/domains', json={'domain': {'name': domain}}
+        ).json()['domain']['id']
+        for name in ('ann', 'ben'):
+            api.post(
+                '/users',
+                json={'user': {'name': name, 'domain_id': domain_id}},
+            )
+        env = self.env()
+        audit = ('mfa', 'audit', '--domain', domain)
+
+        listed = self.openstack(*audit, '-f', 'json', env=env)
+        self.assertEqual('', listed.stderr)
+        rows = sorted(json.loads(listed.stdout), key=lambda r: r['name'])
+        self.assertEqual(['ann', 'ben'], [r['name'] for r in rows])
+        self.assertEqual({domain_id}, {r['domain_id'] for r in rows})
+
+        as_csv = self.openstack(*audit, '-f', 'csv', env=env)
+        self.assertEqual('', as_csv.stderr)
+        csv_rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+        self.assertEqual(list(rows[0]), list(csv_rows[0]))
+        self.assertEqual(
+            [(r['id'], r['name'], r['state']) for r in rows],
+            sorted(
+                ((r['id'], r['name'], r['state']) for r in csv_rows),
+                key=lambda r: r[1],
+            ),
+        )
+
+        as_value = self.openstack(
+            *audit, '-f', 'value', '-c', 'name', '-c', 'id', env=env
+        )
+        self.assertEqual('', as_value.stderr)
+        self.assertEqual(
+            sorted(f'{r["id"]} {r["name"]}' for r in rows),
+            sorted(as_value.stdout.splitlines()),
+        )
+
+        # The deprecated alias prints the same rows, and says to use the
+        # audit, in one sentence on stderr.
+        alias = self.openstack(
+            'mfa', 'status', '--all', '--domain', domain, '-f', 'json',
+            env=env,
+        )  # fmt: skip
+        self.assertEqual(
+            rows, sorted(json.loads(alias.stdout), key=lambda r: r['name'])
+        )
+        self.assertEqual(
+            '`openstack mfa status --all` is deprecated and will be removed '
+            'in a later release: use `openstack mfa audit`, which prints the '
+            'same rows in every list format (-f csv too).\n',
+            alias.stderr,
         )
 
 

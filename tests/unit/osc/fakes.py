@@ -14,12 +14,28 @@
 
 from __future__ import annotations
 
+import io
 from unittest import mock
 
+from cliff import command as cliff_command
 import fixtures
 from osc_lib.test import base
 
+from mfa_osc.workflows import status as status_flow
+
 SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'
+
+#: One row of the audit.
+ROW = status_flow.AuditRow(
+    id='u1',
+    name='alice',
+    domain_id='default',
+    devices=1,
+    recovery_codes_left=8,
+    unverified=0,
+    state='enforced',
+    admin=True,
+)
 
 
 class CommandTestCase(base.TestCommand):
@@ -32,3 +48,10 @@ class CommandTestCase(base.TestCommand):
                 'mfa_osc.osc.common.is_terminal', return_value=False
             )
         ).mock
+
+    def run_command(self, cmd: cliff_command.Command, argv: list[str]) -> str:
+        """Parse ``argv``, run ``cmd`` as cliff does; its standard output."""
+        parsed = self.check_parser(cmd, argv, [])
+        self.app.stdout = io.StringIO()
+        self.assertEqual(0, cmd.run(parsed))
+        return self.app.stdout.getvalue()

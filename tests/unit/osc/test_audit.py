@@ -10,60 +10,91 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""``openstack mfa audit``: one row per user."""
+"""``openstack mfa audit``: one row per user, in every list format."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime
 import io
 import json
 import logging
-from unittest import mock
 
 import fixtures
 import testtools
+import yaml
 
 from mfa_osc import rules as mfa_rules
 from mfa_osc.osc import audit
+from mfa_osc.osc import listing
 from mfa_osc.workflows import policy as policy_flow
 from mfa_osc.workflows import status as status_flow
 from tests.unit import test_bulk
 from tests.unit import test_workflows as fakes_ks
 from tests.unit.osc import fakes
-from tests.unit.osc import test_status
+
+ROW = dataclasses.asdict(fakes.ROW)
 
 
 class TestAudit(fakes.CommandTestCase):
-    def test_rows_as_json(self) -> None:
+    def setUp(self) -> None:
+        super().setUp()
         self.mfa_client.truncated = []
+        self.flow = self.useFixture(
+            fixtures.MockPatchObject(
+                status_flow, 'audit', return_value=[fakes.ROW]
+            )
+        ).mock
+
+    def audit(self, *argv: str) -> str:
+        return self.run_command(audit.AuditMFA(self.app, None), list(argv))
+
+    def test_domain(self) -> None:
         cmd = audit.AuditMFA(self.app, None)
-        parsed = self.check_parser(
-            cmd, ['--domain', 'corp', '-f', 'json'], [('domain', 'corp')]
-        )
-        with mock.patch.object(
-            status_flow, 'audit', return_value=[test_status.ROW]
-        ) as flow:
-            columns, data = cmd.take_action(parsed)
-        flow.assert_called_once_with(self.mfa_client, 'corp')
+        parsed = self.check_parser(cmd, ['--domain', 'corp'], [])
+        columns, data = cmd.take_action(parsed)
+        self.flow.assert_called_once_with(self.mfa_client, 'corp')
         self.assertEqual(status_flow.columns(status_flow.AuditRow), columns)
-        self.app.stdout = io.StringIO()
-        cmd.formatter = cmd._formatter_plugins['json'].obj
-        cmd.produce_output(parsed, columns, data)
+        self.assertEqual([status_flow.values(fakes.ROW)], data)
+
+    def test_json(self) -> None:
+        self.assertEqual([ROW], json.loads(self.audit('-f', 'json')))
+
+    def test_yaml(self) -> None:
+        self.assertEqual([ROW], yaml.safe_load(self.audit('-f', 'yaml')))
+
+    def test_csv(self) -> None:
+        rows = list(csv.reader(io.StringIO(self.audit('-f', 'csv'))))
         self.assertEqual(
-            [dataclasses.asdict(test_status.ROW)],
-            json.loads(self.app.stdout.getvalue()),
+            [list(ROW), ['' if v is None else str(v) for v in ROW.values()]],
+            rows,
         )
+
+    def test_value(self) -> None:
+        self.assertEqual(
+            'u1 alice default 1 8 0 enforced True False None None\n',
+            self.audit('-f', 'value'),
+        )
+
+    def test_table(self) -> None:
+        out = self.audit('-f', 'table', '-c', 'name', '-c', 'state')
+        self.assertIn('| name  | state    |', out)
+        self.assertIn('| alice | enforced |', out)
+        self.assertNotIn('u1', out)
+
+    def test_sorted_by_cliff(self) -> None:
+        bob = dataclasses.replace(fakes.ROW, id='u2', name='bob')
+        self.flow.return_value = [bob, fakes.ROW]
+        out = self.audit('-f', 'value', '-c', 'name', '--sort-column', 'name')
+        self.assertEqual('alice\nbob\n', out)
 
     def test_truncated_lists_are_warned_of(self) -> None:
         logger = self.useFixture(
-            fixtures.FakeLogger(name='mfa_osc.osc.audit', level=logging.INFO)
+            fixtures.FakeLogger(name=listing.__name__, level=logging.INFO)
         )
         self.mfa_client.truncated = ['users', 'users']
-        cmd = audit.AuditMFA(self.app, None)
-        parsed = self.check_parser(cmd, [], [('domain', None)])
-        with mock.patch.object(status_flow, 'audit', return_value=[]):
-            cmd.take_action(parsed)
+        self.audit()
         self.assertIn('cut these lists short: users (', logger.output)
 
 

@@ -10,52 +10,95 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""``openstack mfa status``, and ``--all`` as a list."""
+"""``openstack mfa status``, and ``--all``, the audit's deprecated alias."""
 
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
-from unittest import mock
+import logging
 
+import fixtures
 from osc_lib import exceptions
 
 from mfa_osc.osc import audit
+from mfa_osc.osc import listing
 from mfa_osc.osc import status
 from mfa_osc.workflows import status as status_flow
 from tests.unit.osc import fakes
 
-ROW = status_flow.AuditRow(
-    id='u1',
-    name='alice',
-    domain_id='default',
-    devices=1,
-    recovery_codes_left=8,
-    unverified=0,
-    state='enforced',
-    admin=True,
-)
-
 
 class TestStatusAll(fakes.CommandTestCase):
-    def test_all_is_a_list(self) -> None:
+    def setUp(self) -> None:
+        super().setUp()
         self.mfa_client.truncated = []
-        cmd = status.ShowMFAStatus(self.app, None)
-        parsed = self.check_parser(cmd, ['--all', '-f', 'json'], [])
-        with mock.patch.object(status_flow, 'audit', return_value=[ROW]):
-            columns, data = cmd.take_action(parsed)
-            self.assertEqual(audit.COLUMNS, columns)
-            self.app.stdout = io.StringIO()
-            cmd.formatter = cmd._formatter_plugins['json'].obj
-            cmd.produce_output(parsed, columns, data)
+        self.flow = self.useFixture(
+            fixtures.MockPatchObject(
+                status_flow, 'audit', return_value=[fakes.ROW]
+            )
+        ).mock
+        self.log = self.useFixture(
+            fixtures.FakeLogger(name=status.__name__, level=logging.INFO)
+        )
 
+    def status(self, *argv: str) -> str:
+        return self.run_command(
+            status.ShowMFAStatus(self.app, None), ['--all', *argv]
+        )
+
+    def test_all_is_a_list(self) -> None:
+        out = self.status('-f', 'json', '--domain', 'corp')
+        self.assertEqual([dataclasses.asdict(fakes.ROW)], json.loads(out))
+        self.flow.assert_called_once_with(self.mfa_client, 'corp')
+
+    def test_deprecated_in_one_sentence_naming_the_audit(self) -> None:
+        self.status('-f', 'json')
+        self.assertEqual(listing.STATUS_ALL_DEPRECATED + '\n', self.log.output)
+        self.assertIn('`openstack mfa audit`', self.log.output)
+        self.assertEqual(1, self.log.output.count('.'))
+
+    def test_prints_what_the_audit_prints(self) -> None:
+        for argv in (
+            ['-f', 'table'],
+            ['-f', 'json'],
+            ['-f', 'yaml'],
+            ['-f', 'value'],
+            ['-f', 'json', '-c', 'state', '-c', 'ID'],
+        ):
+            listed = self.run_command(audit.AuditMFA(self.app, None), argv)
+            self.assertEqual(listed, self.status(*argv), argv)
+
+    def test_columns_in_the_order_of_the_list(self) -> None:
+        out = self.status(
+            '-f', 'value', '-c', 'state', '-c', 'Recovery Codes Left'
+        )
+        self.assertEqual('8 enforced\n', out)
+
+    def test_unknown_column_is_one_sentence(self) -> None:
+        exc = self.assertRaises(
+            exceptions.CommandError, self.status, '-c', 'colour'
+        )
         self.assertEqual(
-            [dataclasses.asdict(ROW)], json.loads(self.app.stdout.getvalue())
+            'No column named colour: the columns are '
+            + ', '.join(audit.COLUMNS)
+            + '.',
+            str(exc),
+        )
+
+    def test_shell_format_cannot_show_a_list(self) -> None:
+        exc = self.assertRaises(
+            exceptions.CommandError, self.status, '-f', 'shell'
+        )
+        self.assertEqual(
+            '-f shell cannot show a list: use -f table, json, yaml or value.',
+            str(exc),
         )
 
     def test_domain_needs_all(self) -> None:
         cmd = status.ShowMFAStatus(self.app, None)
         parsed = self.check_parser(cmd, ['--domain', 'd'], [])
-        self.assertRaises(exceptions.CommandError, cmd.take_action, parsed)
+        exc = self.assertRaises(
+            exceptions.CommandError, cmd.take_action, parsed
+        )
+        self.assertIn('`openstack mfa audit --domain DOMAIN`', str(exc))
         self.assertEqual([], self.mfa_client.mock_calls)
