@@ -19,16 +19,22 @@ For each user, from the same complete lists the audit reads:
   keeping application credentials as the account allows them today
   unless told otherwise;
 * a ``totp`` credential that lets the code alone sign in, and no verified
-  device: guard rules (the code alone is refused, the password still
-  works);
+  device: guard rules (the code alone is refused, every other way in
+  works as before: :meth:`mfa_osc.rules.MFAOptions.guard`);
+* the guard rules of an earlier release (which refused federated,
+  ``external`` and ``oauth1`` sign-ins): today's;
+* a revocation of older tokens still due from an earlier run (the user
+  record's :data:`~mfa_osc.client.records.REVOKE_KEY`): the revocation;
 * anyone else: nothing. A user without a verified device is never made to
   need a code.
 
 Each user is changed in one request, so an interrupted run leaves every
 user either as before or done, and a second run finishes the rest. Once
 a user's rules are tightened, their older tokens are revoked (a second
-request, unless ``keep_sessions``); the signed-in user's own come last,
-as revoking them ends the run's session.
+request, unless ``keep_sessions``) and the mark the first request set is
+cleared (a third); the signed-in user's own come last, as revoking them
+ends the run's session. A user whose credentials Keystone cannot list
+whole is reported, and the others are done.
 """
 
 from __future__ import annotations
