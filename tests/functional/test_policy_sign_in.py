@@ -78,14 +78,16 @@ class TestSetUpAtSignIn(test_policy.DomainCase):
         self.assert_invariant(worker)
 
     def test_after_the_deadline_without_a_terminal(self) -> None:
+        # NOTE: a deadline of today is in force (a past one is refused by
+        # `policy set`).
         worker = self.user('worker')
-        self.set_policy('--deadline', self.days(-1))
+        self.set_policy('--deadline', self.days(0))
         result = self.openstack(
             'token', 'issue', env=self.mfa_env(worker), expect_fail=True
         )
         self.assertEqual(1, result.returncode)
         self.assertIn('openstack mfa enroll', result.stderr)
-        self.assertIn(self.days(-1), result.stderr)
+        self.assertIn(self.days(0), result.stderr)
         self.assertNotIn('Traceback', result.stderr)
         self.assertEqual('', result.stdout)
         # No one is stuck: `mfa status` works, and `mfa enroll` enrolls.
@@ -243,9 +245,10 @@ class TestPolicyUnreadable(test_policy.DomainCase):
         return env
 
     def set_overdue_policy(self) -> None:
+        """A policy in force since today (a past date is refused)."""
         self.openstack(
             'mfa', 'policy', 'set', '--domain', self.domain, '--required',
-            '--deadline', TestSetUpAtSignIn.days(-1), env=self.env(),
+            '--deadline', TestSetUpAtSignIn.days(0), env=self.env(),
         )  # fmt: skip
 
     def assert_unreadable(self, result: object, why: str) -> None:
@@ -293,7 +296,7 @@ class TestPolicyUnreadable(test_policy.DomainCase):
         )  # fmt: skip
         self.assertIn(
             "Your domain's policy requires MFA since "
-            + TestSetUpAtSignIn.days(-1),
+            + TestSetUpAtSignIn.days(0),
             result.stderr,
         )
         self.assertNotIn('Traceback', result.stderr)
