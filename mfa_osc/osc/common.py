@@ -25,10 +25,12 @@ be harder to find.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 import contextlib
 import errno
+import functools
 import logging
 import os
 import secrets
@@ -451,8 +453,22 @@ class RecoveryFile:
             raise exceptions.CommandError(str(exc) + note) from exc
 
 
-def is_terminal() -> bool:
-    return sources.terminal_attached()
+def is_terminal(stream: Any = None) -> bool:
+    """Whether ``stream`` (standard input by default) is a terminal.
+
+    Standard input: a person can answer a prompt; standard error: a
+    progress bar may be drawn. A stream that is missing, closed or has no
+    ``isatty`` is not a terminal. NOTE: the one check of the commands;
+    the sign-in plugin, below them, has its own in ``mfa_osc.auth`` until
+    a module below both holds it.
+    """
+    if stream is None:
+        stream = sys.stdin
+    isatty = getattr(stream, 'isatty', None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except (OSError, ValueError):
+        return False
 
 
 @contextlib.contextmanager
@@ -569,6 +585,19 @@ def proof(
         'input), or run the command on a terminal to be prompted. Nothing '
         'was changed.'
     )
+
+
+def ask_proof(action: str) -> Callable[[], str]:
+    """How to obtain fresh proof before ``action`` (see :func:`proof`).
+
+    The ``ask`` of :func:`mfa_osc.workflows.proof.when_due`, which calls
+    it only when the proof is due and none was given.
+    """
+    what = (
+        'This command did not sign in with a passcode just now (its token '
+        f'came from the cache, or the auth type takes none), so {action}'
+    )
+    return functools.partial(proof, None, None, what)
 
 
 def issuer(client: mfa_client.MFAClient, region: str | None) -> str:

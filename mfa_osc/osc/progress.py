@@ -26,24 +26,17 @@ import contextlib
 from typing import Any
 
 from mfa_osc import client as mfa_client
+from mfa_osc.osc import common
 
 #: (done, total) after each user changed.
 OnChange = Callable[[int, int], None]
-
-
-def _is_terminal(stream: Any) -> bool:
-    isatty = getattr(stream, 'isatty', None)
-    try:
-        return bool(isatty()) if callable(isatty) else False
-    except (OSError, ValueError):
-        return False
 
 
 @contextlib.contextmanager
 def shown(app: Any, client: mfa_client.MFAClient) -> Iterator[OnChange | None]:
     """Show pages read and users changed; yields the change callback."""
     stream = app.stderr
-    if not _is_terminal(stream):
+    if not common.is_terminal(stream):
         yield None
         return
     from rich import console as rich_console

@@ -63,24 +63,15 @@ class CreateRecoveryCodes(command.ShowOne):
         with kept.explained(), common.command_errors():
             is_self = user.id == client.current_user_id()
             account = mfa_account.load_account(client, user)
-            used = None
-            if (
-                is_self
-                and account.verified
-                and (
-                    args.passcode
-                    or args.recovery_code
-                    or not common.fresh_second_factor(self.app)
-                )
-            ):
-                given = common.proof(
-                    args.passcode,
-                    args.recovery_code,
-                    'This command did not sign in with a passcode just now '
-                    '(its token came from the cache, or the auth type takes '
-                    'none), so creating recovery codes',
-                )
-                used = proof_flow.verify(client, account, given)
+            used = proof_flow.when_due(
+                client,
+                account,
+                is_self=is_self,
+                has_device=bool(account.verified),
+                fresh=common.fresh_second_factor(self.app),
+                given=args.passcode or args.recovery_code,
+                ask=common.ask_proof('creating recovery codes'),
+            )
             codes = recovery_flow.regenerate(
                 client,
                 account,

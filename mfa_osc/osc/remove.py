@@ -70,28 +70,15 @@ class RemoveMFA(command.Command):
                 ' and turn MFA off' if removal.last else '',
             )
             common.confirm(self.app, question, args.yes)
-            used = None
-            # NOTE: a passcode proves that the person at the keyboard holds
-            # a device. The sign-in of this very command, when it took a
-            # code, proved that a moment ago: asking again adds nothing. A
-            # cached token does not (it may be an hour old).
-            if (
-                is_self
-                and removal.account.usable
-                and (
-                    args.passcode
-                    or args.recovery_code
-                    or not common.fresh_second_factor(self.app)
-                )
-            ):
-                given = common.proof(
-                    args.passcode,
-                    args.recovery_code,
-                    'This command did not sign in with a passcode just now '
-                    '(its token came from the cache, or the auth type takes '
-                    'none), so removing a device',
-                )
-                used = proof_flow.verify(client, removal.account, given)
+            used = proof_flow.when_due(
+                client,
+                removal.account,
+                is_self=is_self,
+                has_device=bool(removal.account.usable),
+                fresh=common.fresh_second_factor(self.app),
+                given=args.passcode or args.recovery_code,
+                ask=common.ask_proof('removing a device'),
+            )
             result = remove_flow.remove(client, removal, used_recovery=used)
         err = self.app.stderr
         if not result.last:

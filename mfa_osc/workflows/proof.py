@@ -14,12 +14,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
 from mfa_osc import recovery
 from mfa_osc import redact
 from mfa_osc import totp
 from mfa_osc.workflows import errors
+
+
+def when_due(
+    client: mfa_client.Keystone,
+    account: mfa_account.Account,
+    *,
+    is_self: bool,
+    has_device: bool,
+    fresh: bool,
+    given: str | None,
+    ask: Callable[[], str],
+) -> str | None:
+    """The proof rule of a command that weakens one's own account.
+
+    A command on yourself, when the account has a device, asks for fresh
+    proof (a passcode or a recovery code) unless this very command's
+    sign-in took a code Keystone accepted (``fresh``). NOTE: a cached
+    token proves nothing about the person at the keyboard now (it may be
+    an hour old); a code that just signed in does, and asking again adds
+    nothing. A code ``given`` on the command line is checked (a recovery
+    code used up) even then. An administrator acting on another user's
+    account is not asked: Keystone's policy already decides that.
+
+    ``ask`` obtains the proof when none was given (a prompt, or an error
+    that says how to give one). Returns what :func:`verify` returns, or
+    None when no proof was due.
+    """
+    if not (is_self and has_device and (given or not fresh)):
+        return None
+    return verify(client, account, given or ask())
 
 
 def verify(

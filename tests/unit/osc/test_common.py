@@ -149,3 +149,30 @@ class TestFilesWritten(base.TestCase):
         with open(target) as handle:
             self.assertEqual('keep', handle.read())
         self.assertFalse(os.path.exists(target + '-nowhere'))
+
+
+class TestIsTerminal(base.TestCase):
+    def test_a_stream_says(self) -> None:
+        tty = mock.Mock()
+        tty.isatty.return_value = True
+        self.assertTrue(common.is_terminal(tty))
+        tty.isatty.return_value = False
+        self.assertFalse(common.is_terminal(tty))
+
+    def test_no_answer_is_no_terminal(self) -> None:
+        closed = io.StringIO()
+        closed.close()
+        broken = mock.Mock()
+        broken.isatty.side_effect = OSError('gone')
+        for stream in (closed, broken, object(), io.StringIO()):
+            self.assertFalse(common.is_terminal(stream), stream)
+
+    def test_standard_input_by_default(self) -> None:
+        tty = mock.Mock()
+        tty.isatty.return_value = True
+        with mock.patch('sys.stdin', tty):
+            self.assertTrue(common.is_terminal())
+        with mock.patch('sys.stdin', None):
+            self.assertFalse(common.is_terminal())
+        with mock.patch('sys.stdin', io.StringIO()):
+            self.assertFalse(common.is_terminal())
