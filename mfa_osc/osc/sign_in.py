@@ -32,6 +32,7 @@ from keystoneauth1 import session as ks_session
 from mfa_osc import client as mfa_client
 from mfa_osc import redact
 from mfa_osc import totp
+from mfa_osc.auth import clock
 from mfa_osc.auth import policy as mfa_policy
 from mfa_osc.osc import common
 from mfa_osc.workflows import enroll as enroll_flow
@@ -62,8 +63,7 @@ def enroll_at_sign_in(
         )
     except workflow_errors.ERRORS as exc:
         raise mfa_policy.PolicyRequired(
-            f"Your domain's policy requires MFA and the set-up did not "
-            f'finish: {exc}'
+            f'The MFA set-up at sign-in did not finish: {exc}'
         ) from exc
     out.write(f'Enrolled device {result.device_name} ({result.device_id}).\n')
     if result.recovery_codes:
@@ -79,4 +79,6 @@ def enroll_at_sign_in(
             f'rules. An administrator runs: {result.admin_command}\n'
         )
     out.flush()
-    return totp.passcode(secret)
+    # NOTE: the code for Keystone's time, which counts: on a machine whose
+    # clock runs minutes fast the local one is refused.
+    return totp.passcode(secret, clock.server_now(client.clock_skew))
