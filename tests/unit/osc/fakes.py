@@ -38,6 +38,13 @@ ROW = status_flow.AuditRow(
 )
 
 
+class FakeTerminal(io.StringIO):
+    """A stream that says it is a terminal (progress bars are drawn)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 class CommandTestCase(base.TestCommand):
     def setUp(self) -> None:
         super().setUp()

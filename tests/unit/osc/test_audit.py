@@ -16,22 +16,16 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import datetime
 import io
 import json
 import logging
 
 import fixtures
-import testtools
 import yaml
 
-from mfa_osc import rules as mfa_rules
 from mfa_osc.osc import audit
 from mfa_osc.osc import listing
-from mfa_osc.workflows import policy as policy_flow
 from mfa_osc.workflows import status as status_flow
-from tests.unit import test_bulk
-from tests.unit import test_workflows as fakes_ks
 from tests.unit.osc import fakes
 
 ROW = dataclasses.asdict(fakes.ROW)
@@ -96,43 +90,3 @@ class TestAudit(fakes.CommandTestCase):
         self.mfa_client.truncated = ['users', 'users']
         self.audit()
         self.assertIn('cut these lists short: users (', logger.output)
-
-
-class TestRowAgrees(testtools.TestCase):
-    """The state and compliance columns of one row never disagree."""
-
-    def test_hand_made_device_under_guard_rules(self) -> None:
-        ks = test_bulk.cloud()
-        ks.users['u5'] = {'id': 'u5', 'name': 'erin', 'domain_id': 'default'}
-        # carol's hand-made credential, under guard rules: a device the
-        # rules do not require yet.
-        ks.users['u3']['options'] = {
-            mfa_rules.RULES_OPTION: [['password'], ['application_credential']],
-            mfa_rules.ENABLED_OPTION: True,
-        }
-        ks.domains['default'][policy_flow.POLICY_KEY] = {
-            'required': True,
-            'deadline': '2027-03-11',
-            'roles': [],
-        }
-        rows = {
-            str(r.name): r
-            for r in status_flow.audit(
-                fakes_ks.as_keystone(ks), today=datetime.date(2027, 3, 1)
-            )
-        }
-        carol = rows['carol']
-        self.assertEqual(mfa_rules.STATE_NOT_ENFORCED, carol.state)
-        self.assertEqual(policy_flow.NOT_ENFORCED, carol.compliance)
-        self.assertEqual(1, carol.devices)
-        agree = {
-            mfa_rules.STATE_ENFORCED: policy_flow.COMPLIANT,
-            mfa_rules.STATE_NOT_ENFORCED: policy_flow.NOT_ENFORCED,
-            mfa_rules.STATE_NOT_ENROLLED: 'not enrolled, 10 days left',
-        }
-        covered = [r for r in rows.values() if r.policy]
-        self.assertEqual(
-            ['alice', 'bob', 'carol', 'erin'], sorted(r.name for r in covered)
-        )
-        for row in covered:
-            self.assertEqual(agree[row.state], row.compliance, row.name)

@@ -18,6 +18,7 @@ import argparse
 import io
 import os
 import stat
+from types import SimpleNamespace
 from unittest import mock
 
 import fixtures
@@ -176,3 +177,27 @@ class TestIsTerminal(base.TestCase):
             self.assertFalse(common.is_terminal())
         with mock.patch('sys.stdin', io.StringIO()):
             self.assertFalse(common.is_terminal())
+
+
+class TestAskingPeople(fakes.CommandTestCase):
+    def test_no_terminal_needs_yes(self) -> None:
+        self.assertRaises(
+            exceptions.CommandError,
+            common.confirm,
+            self.app,
+            'Remove?',
+            False,
+        )
+        common.confirm(self.app, 'Remove?', True)
+
+    def test_fresh_second_factor_only_from_the_plugin(self) -> None:
+        def app(auth: object) -> object:
+            return SimpleNamespace(client_manager=SimpleNamespace(auth=auth))
+
+        fresh = SimpleNamespace(fresh_second_factor=True)
+        cached = SimpleNamespace(fresh_second_factor=False)
+        self.assertTrue(common.fresh_second_factor(app(fresh)))
+        self.assertFalse(common.fresh_second_factor(app(cached)))
+        # NOTE: another auth type (v3password), or no sign-in yet.
+        self.assertFalse(common.fresh_second_factor(app(object())))
+        self.assertFalse(common.fresh_second_factor(app(None)))

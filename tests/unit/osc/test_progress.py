@@ -21,11 +21,7 @@ from unittest import mock
 from osc_lib.test import base
 
 from mfa_osc.osc import progress
-
-
-class FakeTerminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
+from tests.unit.osc import fakes
 
 
 class TestShown(base.TestCase):
@@ -39,7 +35,7 @@ class TestShown(base.TestCase):
 
     def test_drawn_on_a_terminal_and_unhooked_after(self) -> None:
         client = mock.Mock(on_page=None)
-        err = FakeTerminal()
+        err = fakes.FakeTerminal()
         app = SimpleNamespace(stderr=err)
         with progress.shown(app, client) as change:
             self.assertIsNotNone(change)

@@ -22,7 +22,6 @@ import fixtures
 from osc_lib import exceptions
 from osc_lib.test import base
 
-from mfa_osc.osc import common
 from mfa_osc.osc import remove
 from mfa_osc.workflows import proof as proof_flow
 from mfa_osc.workflows import remove as remove_flow
@@ -40,28 +39,6 @@ class TestRemove(fakes.CommandTestCase):
             ['--all', '--device', 'x'],
             [],
         )
-
-    def test_no_terminal_needs_yes(self) -> None:
-        self.assertRaises(
-            exceptions.CommandError,
-            common.confirm,
-            self.app,
-            'Remove?',
-            False,
-        )
-        common.confirm(self.app, 'Remove?', True)
-
-    def test_fresh_second_factor_only_from_the_plugin_saying_so(self) -> None:
-        def app(auth: object) -> object:
-            return SimpleNamespace(client_manager=SimpleNamespace(auth=auth))
-
-        fresh = SimpleNamespace(fresh_second_factor=True)
-        cached = SimpleNamespace(fresh_second_factor=False)
-        self.assertTrue(common.fresh_second_factor(app(fresh)))
-        self.assertFalse(common.fresh_second_factor(app(cached)))
-        # NOTE: another auth type (v3password), or no sign-in yet.
-        self.assertFalse(common.fresh_second_factor(app(object())))
-        self.assertFalse(common.fresh_second_factor(app(None)))
 
 
 class TestProof(fakes.CommandTestCase):
