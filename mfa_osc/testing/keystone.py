@@ -910,9 +910,14 @@ class LocalKeystone:
             # Without a cache every token validation makes ~200 SQL
             # queries (0.3 s to 1.5 s each); one worker process keeps an
             # in-process cache consistent.
+            # NOTE: memory_pickle hands out copies, as memcached does: with
+            # the plain memory backend Keystone 25 changes a cached
+            # credential in place when decrypting it, and its next list of
+            # credentials fails with KeyError 'encrypted_blob' (HTTP 500;
+            # fixed in Keystone 29).
             'cache': {
                 'enabled': 'true',
-                'backend': 'dogpile.cache.memory',
+                'backend': 'dogpile.cache.memory_pickle',
             },
         }
         if self.tls:

@@ -1,0 +1,161 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What differs between Keystone releases, checked on the one served.
+
+The functional suite runs against Keystone 30 (``tox -e functional``) and
+against Keystone 2024.1, 25.0.0 (``tox -e functional-keystone2024.1``).
+Where the two answer differently, mfa-osc must say what happened on each;
+each test here asserts the answer of the release it runs against
+(:attr:`LocalKeystone.release`), both ways, so neither run skips it:
+
+- ``DELETE /v3/users/{id}/tokens`` is new in Keystone 30: before, the
+  older tokens of a user whose rules are tightened stay valid until they
+  expire, and ``mfa enforce`` says so;
+- Keystone 25 ignores ``limit`` on lists and cuts them at ``[DEFAULT]
+  list_limit`` (``truncated``, no next page); Keystone 27 and newer page
+  past it. A list mfa-osc cannot read whole is refused, never shown short.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from mfa_osc import client as mfa_client
+from mfa_osc import totp
+from mfa_osc.testing import keystone as local_keystone
+from mfa_osc.workflows import enforce as enforce_flow
+from mfa_osc.workflows import enroll as enroll_flow
+from tests.functional import mfa_base
+
+#: Rows a list of the test's own Keystone holds at most (list_limit).
+LIST_LIMIT = 5
+
+
+class TestRevocation(mfa_base.MFATestCase):
+    def test_enforce_says_whether_older_sessions_ended(self) -> None:
+        release = self.keystone.release
+        assert release is not None
+        user = self.make_user()
+        secret = totp.generate_secret()
+        client = mfa_client.MFAClient(self.keystone.admin_session())
+        plan = enroll_flow.prepare(client, client.get_user(user.id), name='p')
+        enroll_flow.enroll(
+            client,
+            plan,
+            secret=secret,
+            passcodes=lambda attempt, hint: (
+                totp.passcode(secret) if attempt == 0 else None
+            ),
+            recovery_codes=0,
+            keep_sessions=True,
+        )
+        self.keystone.set_mfa_rules(
+            user.id, [['password'], ['application_credential']]
+        )
+        response = self.sign_in(
+            {
+                'methods': ['password'],
+                'password': {
+                    'user': {'id': user.id, 'password': user.password}
+                },
+            }
+        )
+        self.assertEqual(201, response.status_code, response.text)
+        old = response.headers['X-Subject-Token']
+
+        result = self.openstack_json(
+            'mfa', 'enforce', '--user', user.id, env=self.env()
+        )
+
+        self.assertEqual('enforced', result['action'])
+        self.assertEqual(401, self.password_status(user))
+        validated = self.keystone.admin_adapter().get(
+            '/auth/tokens', headers={'X-Subject-Token': old}, raise_exc=False
+        )
+        if release >= (30,):
+            self.assertEqual(enforce_flow.SESSIONS_ENDED, result['sessions'])
+            self.assertEqual(404, validated.status_code)
+        else:
+            # NOTE: said, not hidden: the token stays valid until it
+            # expires, and the row says why.
+            self.assertEqual(
+                'kept: this Keystone cannot revoke them (DELETE '
+                '/v3/users/{user_id}/tokens is new in Keystone 30); tokens '
+                'issued before stay valid until they expire',
+                result['sessions'],
+            )
+            self.assertEqual(200, validated.status_code)
+
+
+class TestListLimit(mfa_base.MFATestCase):
+    """A Keystone of its own whose lists hold at most LIST_LIMIT rows."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.small = local_keystone.LocalKeystone(
+            config={'DEFAULT': {'list_limit': str(LIST_LIMIT)}}
+        )
+        cls.small.start()
+        api = cls.small.admin_adapter()
+        # NOTE: no passwords (hashing one is what makes users slow to make).
+        for n in range(LIST_LIMIT + 2):
+            api.post(
+                '/users',
+                json={
+                    'user': {
+                        'name': f'limit-{n}-{secrets.token_hex(3)}',
+                        'domain_id': 'default',
+                    }
+                },
+            )
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.small.stop()
+        super().tearDownClass()
+
+    def test_a_cut_list_is_refused_or_read_whole(self) -> None:
+        release = self.small.release
+        assert release is not None
+        env = self.small.os_env()
+        env['OS_TOKEN_CACHE'] = 'off'
+        if release >= (27,):
+            # Keystone pages past list_limit: every user, admin included.
+            rows = self.openstack_json('mfa', 'audit', env=env)
+            self.assertEqual(LIST_LIMIT + 3, len({row['id'] for row in rows}))
+            self.openstack('mfa', 'enforce', '--all', '--dry-run', env=env)
+            return
+        # NOTE: Keystone 25 answers the first LIST_LIMIT users with
+        # "truncated": true and no next page, whatever limit is asked for.
+        body = self.small.admin_adapter().get('/users?limit=1000').json()
+        self.assertEqual(LIST_LIMIT, len(body['users']))
+        self.assertIs(True, body['truncated'])
+        self.assertIsNone(body['links']['next'])
+        for args in (
+            ['mfa', 'audit'],
+            ['mfa', 'enforce', '--all', '--dry-run'],
+        ):
+            result = self.openstack(*args, env=env, expect_fail=True)
+            # Refused, nothing shown: never a short list.
+            self.assertEqual(1, result.returncode, result.describe())
+            self.assertEqual('', result.stdout)
+            self.assertTrue(
+                result.stderr.startswith(
+                    f'Keystone cut the list of users after {LIST_LIMIT} '
+                    'rows and offers no next page, so the result would '
+                    'miss some: nothing is reported.'
+                ),
+                result.describe(),
+            )
+            self.assertNotIn('Traceback', result.stderr)
