@@ -135,10 +135,16 @@ class SetPolicy(command.ShowOne):
         failed = getattr(self, '_failed', [])
         if failed:
             names = ', '.join(str(r.name or r.id) for r in failed[:10])
+            if parsed_args.dry_run:
+                raise exceptions.CommandError(
+                    f'{len(failed)} user(s) cannot be changed ({names}; the '
+                    'reasons are above); nothing was changed.'
+                )
             raise exceptions.CommandError(
-                f'The policy is set, but {len(failed)} user(s) could not get '
-                f'guard rules ({names}). Fix the cause and run the same '
-                'command again: it changes only who still needs it.'
+                f'The policy is set, but {len(failed)} user(s) could not be '
+                f'changed ({names}). Fix the cause and run the same command '
+                'again: it changes only who still needs it, and revokes the '
+                'tokens still due.'
             )
         return 0
 
@@ -214,12 +220,13 @@ def _report(rows: Sequence[bulk_flow.BulkRow], dry_run: bool) -> str:
         ),
         (
             bulk_flow.ACTION_LIFT,
-            'user(s) with no TOTP credential had their guard rules lifted',
+            'user(s) with no TOTP credential '
+            f'{"would have" if dry_run else "had"} their guard rules lifted',
         ),
         (
             bulk_flow.ACTION_SESSIONS,
-            'user(s) had older tokens revoked that an earlier run could not '
-            'revoke',
+            f'user(s) {"would have" if dry_run else "had"} older tokens '
+            'revoked that an earlier run could not revoke',
         ),
     )
     for action, text in kinds:
@@ -230,4 +237,11 @@ def _report(rows: Sequence[bulk_flow.BulkRow], dry_run: bool) -> str:
         more = f' and {len(done) - 10} more' if len(done) > 10 else ''
         listed = f': {names}{more}' if names else ''
         out.append(f'{len(done)} {text}{listed}.')
+    for row in [r for r in rows if r.failed][:10]:
+        changed = row.result in (
+            bulk_flow.RESULT_DONE,
+            bulk_flow.RESULT_PLANNED,
+        )
+        why = row.sessions if changed else row.result
+        out.append(f'{row.name or row.id}: {why}')
     return '\n'.join(out) + '\n'

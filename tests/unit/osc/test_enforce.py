@@ -23,8 +23,10 @@ from osc_lib import exceptions
 from mfa_osc import account as mfa_account
 from mfa_osc import rules as mfa_rules
 from mfa_osc.osc import enforce
+from mfa_osc.osc import policy as policy_cmd
 from mfa_osc.workflows import bulk as bulk_flow
 from mfa_osc.workflows import enforce as enforce_flow
+from mfa_osc.workflows import policy as policy_flow
 from tests.unit.osc import fakes
 
 
@@ -162,3 +164,60 @@ class TestEnforceAll(fakes.CommandTestCase):
         assert cmd_error is not None
         self.assertIn('nothing was changed', cmd_error)
         self.assertNotIn('the others were', cmd_error)
+
+
+class TestPolicySetReport(fakes.CommandTestCase):
+    """``policy set`` names whom it changed and why others failed."""
+
+    def run_set(self, *argv: str) -> tuple[str, str | None]:
+        rows = [
+            bulk_flow.BulkRow(
+                'u1', 'erin', 'd', 'not enrolled', bulk_flow.ACTION_GUARD,
+                [['password']], bulk_flow.RESULT_DONE,
+            ),
+            bulk_flow.BulkRow(
+                'u2', 'flood', 'd', 'unknown', bulk_flow.ACTION_LEFT, [],
+                'failed: the user has more credentials than Keystone lists',
+            ),
+        ]  # fmt: skip
+        policy = policy_flow.Policy('d', True, None, [])
+        cmd = policy_cmd.SetPolicy(self.app, None)
+        parsed = self.check_parser(
+            cmd, ['--domain', 'd', '--required', *argv], []
+        )
+        self.app.stderr = io.StringIO()
+        self.app.stdout = io.StringIO()
+        with (
+            mock.patch.object(
+                policy_flow, 'set_policy', return_value=(policy, rows)
+            ),
+            mock.patch.object(
+                policy_flow, 'covers_signed_in_user', return_value=False
+            ),
+        ):
+            columns, data = cmd.take_action(parsed)
+            error = None
+            try:
+                cmd.formatter = cmd._formatter_plugins['json'].obj
+                parsed.formatter = 'json'
+                parsed.columns = []
+                parsed.noindent = True
+                cmd.produce_output(parsed, columns, data)
+            except exceptions.CommandError as exc:
+                error = str(exc)
+        return self.app.stderr.getvalue(), error
+
+    def test_names_and_reasons(self) -> None:
+        said, error = self.run_set()
+        self.assertIn('guard rules', said)
+        self.assertIn(': erin.', said)
+        self.assertIn('flood: failed: the user has more credentials', said)
+        assert error is not None
+        self.assertIn('The policy is set, but 1 user(s)', error)
+
+    def test_dry_run_says_nothing_was_changed(self) -> None:
+        said, error = self.run_set('--dry-run')
+        self.assertIn('would get guard rules', said)
+        assert error is not None
+        self.assertIn('nothing was changed', error)
+        self.assertNotIn('The policy is set', error)
