@@ -187,6 +187,13 @@ class TestTokenCache(base.BaseTestCase):
         self.assertEqual(OTHER_TOKEN, ref.auth_token)
 
     def test_failed_rescope_keeps_the_cache(self) -> None:
+        # NOTE: as in a program on openstacksdk, whatever other tests of
+        # this run imported (openstackclient.shell makes it OSC).
+        self.useFixture(
+            fixtures.MockPatch(
+                'mfa_osc.auth.options.in_openstack_cli', return_value=False
+            )
+        )
         self.sign_in_once()
         self.requests.post(tp.TOKEN_URL, **tp.UNAUTHORIZED)
         self.requests.get(tp.TOKEN_URL, json=tp.TOKEN_BODY)
