@@ -189,6 +189,11 @@ def _terminal_lent(tty: int | None, group: int) -> Iterator[None]:
         return
     try:
         os.tcsetpgrp(tty, group)
+    except OSError:
+        # NOTE: the command ended (and its group with it) already.
+        yield
+        return
+    try:
         # NOTE: a child that read the terminal before it was its own was
         # stopped (SIGTTIN); it goes on now.
         with contextlib.suppress(OSError):
@@ -235,6 +240,11 @@ def _ended_with_this_process(
     previous: dict[int, Any] = {}
     for ending in ENDING_SIGNALS:
         previous[ending] = signal.signal(ending, handler)
+    # NOTE: ignored here, so in the command too (an ignored signal stays
+    # ignored across exec): a Ctrl-Z would stop the command, whose group
+    # has the terminal, while this process waits for it and the shell
+    # waits for this process, and nothing could be typed any more.
+    previous[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, signal.SIG_IGN)
     try:
         yield
     finally:

@@ -74,6 +74,23 @@ class TestEnvironment(base.BaseTestCase):
         self.assertIn('PATH=', seen)
 
 
+class TestCtrlZ(base.BaseTestCase):
+    def test_the_command_ignores_ctrl_z(self) -> None:
+        # NOTE: stopped, it would hold the terminal while openstack and
+        # the shell wait for it.
+        out = self.useFixture(fixtures.TempDir()).path + '/status'
+        sources.run_command(
+            f'sh -c "cat /proc/self/status > {out}; echo 123456"',
+            'OS_PASSCODE_COMMAND',
+        )
+        with open(out) as handle:
+            (line,) = [x for x in handle if x.startswith('SigIgn:')]
+        ignored = int(line.split()[1], 16)
+        self.assertTrue(ignored & (1 << (signal.SIGTSTP - 1)))
+        # ... and this process has its own handling back.
+        self.assertEqual(signal.SIG_DFL, signal.getsignal(signal.SIGTSTP))
+
+
 #: Runs a passcode command that starts a grandchild and waits.
 RUNNER = """
 import sys
