@@ -373,12 +373,22 @@ def set_needs_totp(
 #
 # NOTE: signing out moves an entry out of use first (a rename, so no later
 # command signs in with it and Ctrl-C cannot leave it in use), into
-# ``revoke/`` below the cache directory; the file stays there, 0600, until
-# Keystone has confirmed that its tokens are revoked, so that a revocation
-# that failed (Keystone down, a CA not given) is retried by the next
-# ``openstack mfa logout``.
+# ``mfa-osc-revoke/`` below the cache directory; the file stays there,
+# 0600, until Keystone has confirmed that its tokens are revoked, so that a
+# revocation that failed (Keystone down, a CA not given) is retried by the
+# next ``openstack mfa logout``.
 
-REVOKE_DIR = 'revoke'
+# NOTE: names no folder of the user's own is likely to have: the cache
+# directory may be one the user named (MFA_OSC_CACHE_DIR=$HOME).
+REVOKE_DIR = 'mfa-osc-revoke'
+#: The name of a revocation file (only such files are read or removed).
+_PENDING_NAME = re.compile(r'^[A-Za-z0-9_-]+\.\d+-\d+\.json$')
+
+
+def check_dir(directory: Path) -> None:
+    """Refuse a directory that is a link, another user's, or that others
+    may write (:class:`UnsafeCache`; OSError when it is not there)."""
+    _check_dir(directory)
 
 
 def private_dir(name: str, directory: Path | None = None) -> Path:
@@ -498,6 +508,8 @@ def pending(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
     except OSError:
         return
     for path in sorted(target_dir.glob('*.json')):
+        if not _PENDING_NAME.match(path.name):
+            continue
         try:
             data = _read(path)
         except UnsafeCache as exc:

@@ -12,7 +12,7 @@
 
 """The temporary clouds.yaml files that ``mfa exec`` lends a program.
 
-Each lives in a directory of its own below ``exec/`` in the token cache
+Each lives in a directory of its own below ``mfa-osc-exec/`` in the token cache
 directory (0700; the file 0600), with a ``lock`` file that ``exec`` holds
 locked (``flock``) and passes to the program, so the lock is held for as
 long as either of them runs. ``exec`` removes the directory when the
@@ -39,9 +39,13 @@ from mfa_osc.auth import cache
 
 LOG = logging.getLogger(__name__)
 
-LENT_DIR = 'exec'
+# NOTE: names no folder of the user's own is likely to have: the cache
+# directory may be one the user named (MFA_OSC_CACHE_DIR=$HOME).
+LENT_DIR = 'mfa-osc-exec'
 #: The prefix of a directory still being made (no token in it yet).
 _NEW = '.new-'
+#: The prefix of a directory with a clouds.yaml (the only ones removed).
+_MADE = 'mfa-exec-'
 #: The lock files of the directories this process holds.
 HELD: set[int] = set()
 
@@ -67,12 +71,13 @@ def collect(directory: Path | None = None) -> int:
     """
     base = (directory or cache.cache_dir()) / LENT_DIR
     try:
+        cache.check_dir(base)
         names = sorted(os.listdir(base))
     except OSError:
         return 0
     removed = 0
     for name in names:
-        if name.startswith(_NEW):
+        if not name.startswith(_MADE):
             continue
         with contextlib.suppress(OSError, ValueError):
             removed += _collect_one(base / name, directory)
@@ -125,7 +130,7 @@ def lend(text: str, directory: Path | None = None) -> Iterator[str]:
             0o600,
         )
         fcntl.flock(lock, fcntl.LOCK_EX)
-        folder = str(base / Path(new).name[len(_NEW) :])
+        folder = str(base / (_MADE + Path(new).name[len(_NEW) :]))
         os.rename(new, folder)
         HELD.add(lock)
     try:

@@ -123,7 +123,7 @@ class TestLogoutRemembers(mfa_base.MFATestCase):
         return [n for n in os.listdir(self.cache_dir()) if n.endswith('.json')]
 
     def waiting(self) -> list[str]:
-        folder = os.path.join(self.cache_dir(), 'revoke')
+        folder = os.path.join(self.cache_dir(), 'mfa-osc-revoke')
         if not os.path.isdir(folder):
             return []
         return [os.path.join(folder, name) for name in os.listdir(folder)]

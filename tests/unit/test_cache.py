@@ -836,6 +836,14 @@ class TestPendingRevocations(base.BaseTestCase):
         self.assertEqual([], list(cache.pending(self.dir)))
         self.assertTrue(path.exists())
 
+    def test_other_files_among_the_revocations_are_left_alone(self) -> None:
+        folder = cache.private_dir(cache.REVOKE_DIR, self.dir)
+        mine = folder / 'settings.json'
+        mine.write_text('{}')
+        os.chmod(mine, 0o600)
+        self.assertEqual([], list(cache.pending(self.dir)))
+        self.assertTrue(mine.exists())
+
     def test_other_files_of_the_directory_are_not_entries(self) -> None:
         # NOTE: MFA_OSC_CACHE_DIR may name a folder with files of the
         # user's own: signing out of all must not take them.

@@ -54,7 +54,9 @@ class TestLent(base.BaseTestCase):
 
     def test_private_file_below_the_cache(self) -> None:
         with lent.lend(TEXT, self.dir) as path:
-            self.assertTrue(path.startswith(str(self.dir / 'exec') + '/'))
+            self.assertTrue(
+                path.startswith(str(self.dir / 'mfa-osc-exec' / 'mfa-exec-'))
+            )
             self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
             folder = os.path.dirname(path)
             self.assertEqual(0o700, stat.S_IMODE(os.stat(folder).st_mode))
@@ -81,3 +83,14 @@ class TestLent(base.BaseTestCase):
             [('http://k.test/v3', ['gAAAA-t'])],
             [cache.pending_tokens(d) for _, d in cache.pending(self.dir)],
         )
+
+    def test_only_its_own_folders_are_removed(self) -> None:
+        # NOTE: the cache directory may be a folder of the user's own.
+        base = self.dir / lent.LENT_DIR
+        mine = base / 'my-project'
+        mine.mkdir(parents=True, mode=0o700)
+        os.chmod(self.dir, 0o700)
+        os.chmod(base, 0o700)
+        (mine / 'lock').write_text('')
+        self.assertEqual(0, lent.collect(self.dir))
+        self.assertTrue((mine / 'lock').exists())
