@@ -21,6 +21,10 @@ each test here asserts the answer of the release it runs against
 - ``DELETE /v3/users/{id}/tokens`` is new in Keystone 30: before, the
   older tokens of a user whose rules are tightened stay valid until they
   expire, and ``mfa enforce`` says so;
+- before Keystone 28 (bug 2102096), a rule naming only methods that
+  ``[auth] methods`` does not enable is met by every sign-in, a TOTP code
+  alone included; Keystone 28 and newer ignore such a rule. A guard rule
+  mfa-osc writes must name enabled methods only;
 - Keystone 25 ignores ``limit`` on lists and cuts them at ``[DEFAULT]
   list_limit`` (``truncated``, no next page); Keystone 27 and newer page
   past it. A list mfa-osc cannot read whole is refused, never shown short.
@@ -95,6 +99,26 @@ class TestRevocation(mfa_base.MFATestCase):
                 result['sessions'],
             )
             self.assertEqual(200, validated.status_code)
+
+
+class TestRuleOfDisabledMethods(mfa_base.MFATestCase):
+    def test_a_rule_of_disabled_methods_only(self) -> None:
+        release = self.keystone.release
+        assert release is not None
+        enabled = local_keystone.AUTH_METHODS.split(',')
+        self.assertNotIn('oauth1', enabled)
+        secret = totp.generate_secret()
+        user = self.make_user(rules=[['password', 'totp'], ['oauth1']])
+        self.keystone.create_totp_credential(user.id, secret)
+
+        status = self.totp_alone_status(user.id, secret)
+
+        # NOTE: Keystone before 28 reduces ['oauth1'] to the empty rule,
+        # which every sign-in meets: the code alone gets in.
+        self.assertEqual(201 if release < (28,) else 401, status)
+        self.assertEqual(
+            201 if release < (28,) else 401, self.password_status(user)
+        )
 
 
 class TestListLimit(mfa_base.MFATestCase):
