@@ -24,6 +24,7 @@ import stat
 
 from mfa_osc import client as mfa_client
 from mfa_osc import recovery
+from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
 from tests.functional import mfa_base
@@ -319,8 +320,10 @@ class TestNonAdmin(mfa_base.MFATestCase):
         match = re.search(r'`(openstack user set [^`]+)`', failed.stderr)
         assert match is not None
         self.openstack(*match.group(1).split()[1:], env=self.env())
+        # NOTE: today's guard rules (one rule per way in but the code),
+        # not an earlier release's, which refused federated sign-ins.
         self.assertEqual(
-            GUARD,
+            mfa_rules.guard_rules(),
             self.user_record(user.id)['options']['multi_factor_auth_rules'],
         )
         result = self.openstack_json(
@@ -343,10 +346,15 @@ class TestNonAdmin(mfa_base.MFATestCase):
         self.assertEqual(201, self.password_status(user))
         self.assertEqual(401, self.totp_alone_status(user.id, secret))
 
-        # The administrator enforces.
+        # The administrator enforces: password and code, and every other
+        # way in of the guard rules that this Keystone enables.
         self.openstack(*result['next_step'].split()[1:], env=self.env())
+        methods = local_keystone.AUTH_METHODS.split(',')
+        guard = mfa_rules.MFAOptions.of(
+            {'multi_factor_auth_rules': mfa_rules.guard_rules()}, methods
+        )
         self.assertEqual(
-            ENFORCED,
+            mfa_rules.enforced_rules(guard.effective, True),
             self.user_record(user.id)['options']['multi_factor_auth_rules'],
         )
         self.assertEqual(401, self.password_status(user))
