@@ -219,18 +219,33 @@ class TestTLS(mfa_base.MFATestCase):
         env['OS_TOTP_SECRET'] = secret
         token = self.openstack_json('token', 'issue', env=env)
         self.assertEqual(200, self.token_status(token['id']))
-        # Without the CA the token is deleted here but stays valid, and
-        # the command says so.
+        # Without the CA the token is taken out of use here but stays
+        # valid, kept for a retry: the command fails and says so.
         no_ca = dict(env)
         del no_ca['OS_CACERT']
-        out = self.openstack('mfa', 'logout', '--all', env=no_ca)
-        self.assertIn('could not be reached to revoke', out.stderr)
-        self.assertIn('TLS certificate was not verified', out.stderr)
-        self.assertIn('--os-cacert', out.stderr)
+        out = self.openstack(
+            'mfa', 'logout', '--all', env=no_ca, expect_fail=True
+        )
+        self.assertIn(
+            'Keystone could not be reached to revoke the token of the '
+            'sign-in at ',
+            out.stderr,
+        )
+        self.assertIn(
+            '(its TLS certificate was not verified): it is no longer used '
+            'here and is kept, readable by you only, until it is revoked; '
+            "run it again with the cloud's CA: `openstack --os-cacert "
+            'CA-FILE mfa logout --all` (or OS_CACERT).',
+            ' '.join(out.stderr.split()),
+        )
         self.assertEqual(200, self.token_status(token['id']))
+        kept = token['id']
         token = self.openstack_json('token', 'issue', env=env)
         out = self.openstack(
             '--os-cacert', self.ca, 'mfa', 'logout', '--all', env=no_ca
         )
         self.assertEqual('', out.stderr)
+        self.assertIn('Revoked 1 more token that waited for it', out.stdout)
         self.assertEqual(404, self.token_status(token['id']))
+        # NOTE: the retry revoked the token kept by the first logout.
+        self.assertEqual(404, self.token_status(kept))
