@@ -16,7 +16,10 @@ Order, so that an interruption between any two requests leaves the
 account no weaker and not locked out:
 
 1. the code is checked against the secret here, before anything changes;
-2. guard rules go on (a code alone is refused from now on);
+2. guard rules go on (a code alone is refused from now on; where a code
+   alone could sign in before, another user's record is marked, so the
+   sessions it may have opened are revoked by this run or the next
+   ``enforce``/``policy set`` run);
 3. a new device's secret is fingerprinted in the bookkeeping, then its
    credential is created and Keystone checks the code;
 4. leftovers of earlier interrupted runs (fingerprinted, never verified,
@@ -24,7 +27,11 @@ account no weaker and not locked out:
    still going) are deleted, recovery codes made, and the bookkeeping
    written over a fresh read of it, merged (a run at the same time keeps
    its device and codes);
-5. the rules that require TOTP go on.
+5. the rules that require TOTP go on, with the revocation mark for
+   another user (:func:`enforce.tighten`), then that user's older tokens
+   are revoked and the mark cleared (:func:`enforce.end_sessions`): a
+   revocation that fails or is interrupted is retried by the next
+   ``enforce`` or ``policy set`` run.
 
 Hand-made credentials are never deleted here: they may be what the user
 signs in with today.
@@ -64,6 +71,8 @@ class EnrollPlan:
     #: The hand-made credential to adopt, or None for a new device.
     adopt: str | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
+    #: The guard step marked the user's older tokens as due to be revoked.
+    marked: bool = False
 
     @property
     def adopted_secret(self) -> str | None:
@@ -260,6 +269,7 @@ def _verify(
     passcodes: errors.PasscodeSource,
     create: bool,
     codes: list[str],
+    keep_sessions: bool,
 ) -> str:
     """Check codes (here, then by Keystone); the device's credential id."""
     account = plan.account
@@ -270,7 +280,7 @@ def _verify(
             + 'The device was not enrolled and nothing was changed; run the '
             'command again with the current code.'
         )
-    _guard(client, plan)
+    _guard(client, plan, keep_sessions)
     device_id = plan.adopt
     if create or codes:
         # NOTE: earlier runs' marks stay until their leftovers are gone.
@@ -317,8 +327,23 @@ def _shifted(
     return source
 
 
-def _guard(client: mfa_client.Keystone, plan: EnrollPlan) -> None:
-    """Guard rules before any credential is made, and note the rules."""
+def _other_user(client: mfa_client.Keystone, user_id: str) -> bool:
+    """Whether ``user_id`` is not the signed-in user (an administrator's
+    enrollment, whose tightening revokes the user's older tokens)."""
+    return user_id != client.current_user_id()
+
+
+def _guard(
+    client: mfa_client.Keystone, plan: EnrollPlan, keep_sessions: bool
+) -> None:
+    """Guard rules before any credential is made, and note the rules.
+
+    Where a code alone could sign in (a hand-made or leftover credential
+    under rules that let it), another user's record is marked with the
+    rules: a session the code alone opened is revoked by this run's last
+    step, or, if the run ends before, by the next ``enforce`` or
+    ``policy set`` run.
+    """
     account = plan.account
     options = account.options
     if account.book.before is None:
@@ -332,10 +357,15 @@ def _guard(client: mfa_client.Keystone, plan: EnrollPlan) -> None:
         # does ([["totp"]]) have no guard that keeps a way in: they get the
         # rules this enrollment ends with (password and code) at once.
         guard = options.guard() or enforce_flow.plan_rules(account, None)
-        client.update_user_options(
-            account.user_id,
-            mfa_rules.turned_on(guard),
+        mark = (
+            bool(account.usable)
+            and not keep_sessions
+            and _other_user(client, account.user_id)
         )
+        enforce_flow.tighten(
+            client, account.user_id, guard, keep_sessions=not mark
+        )
+        plan.marked = plan.marked or mark
         account.options = options.with_rules(guard, True)
 
 
@@ -395,7 +425,13 @@ def enroll(
             keep.save([recovery.display(c) for c in codes])
     try:
         device_id = _verify(
-            client, plan, device_secret, passcodes, adopted is None, codes
+            client,
+            plan,
+            device_secret,
+            passcodes,
+            adopted is None,
+            codes,
+            keep_sessions,
         )
         result.device_id, result.adopted = device_id, adopted is not None
         _record(client, plan, result, device_secret, stale, codes, seen)
@@ -470,23 +506,36 @@ def _enforce(
         [r for r in before.effective if r], application_credentials
     )
     if plan.can_update:
+        # NOTE: one's own tokens are not revoked (the session running this
+        # command is one of them), so only another user's are marked.
+        other = _other_user(client, user_id)
+        marked = plan.marked
         if not (
             current.requires_totp and mfa_rules.same(current.rules, rules)
         ):
-            client.update_user_options(
+            # NOTE: the rules and the revocation mark in one request: a run
+            # that fails or is interrupted before the revocation leaves the
+            # mark, and the next enforce or policy set run revokes.
+            enforce_flow.tighten(
+                client,
                 user_id,
-                mfa_rules.turned_on(rules),
+                rules,
+                keep_sessions=keep_sessions or not other,
             )
             account.options = current.with_rules(rules, True)
-            if user_id != client.current_user_id():
-                result.sessions = enforce_flow.end_sessions(
-                    client, user_id, keep=keep_sessions
+            marked = marked or (other and not keep_sessions)
+            if other and keep_sessions:
+                result.sessions = enforce_flow.SESSIONS_KEPT
+        if marked:
+            result.sessions = enforce_flow.end_sessions(
+                client, user_id, marked=True
+            )
+            if result.sessions_failed:
+                result.warnings.append(
+                    f'MFA is enforced, but the older sessions of the user '
+                    f'were {result.sessions}; the next `openstack mfa '
+                    f'enforce --user {user_id}` (or `--all`) revokes them.'
                 )
-                if result.sessions_failed:
-                    result.warnings.append(
-                        f'MFA is enforced, but the older sessions of the user '
-                        f'were {result.sessions}.'
-                    )
         result.enforced = True
     elif current.requires_totp:
         # NOTE: already enforced (a second device): nothing to change.

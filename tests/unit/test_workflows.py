@@ -889,8 +889,13 @@ class TestEnroll(base.BaseTestCase):
         seen: list[Any] = []
         update = ks.update_user_options
 
-        def watch(user_id: str, options: dict[str, Any]) -> None:
-            update(user_id, options)
+        def watch(
+            user_id: str,
+            options: dict[str, Any],
+            *,
+            extra: dict[str, Any] | None = None,
+        ) -> None:
+            update(user_id, options, extra=extra)
             seen.append(ks.options(user_id))
 
         with mock.patch.object(ks, 'update_user_options', watch):
