@@ -25,11 +25,6 @@ from mfa_osc.osc import listing
 
 COLUMNS = listing.AUDIT_COLUMNS
 
-# NOTE: for mfa_osc.osc.enforce alone, until `enforce --all` prints its
-# rows from a Lister or imports listing.emit_list itself: commands do not
-# import commands. Remove it then.
-emit_list = listing.emit_list
-
 
 class AuditMFA(command.Lister):
     """List every user's MFA state (administrators)"""

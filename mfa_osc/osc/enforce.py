@@ -10,7 +10,18 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``openstack mfa enforce``: require TOTP for one user, or all who can."""
+"""``openstack mfa enforce``: require TOTP for one user, or all who can.
+
+NOTE: one command class for ``mfa enforce --user U`` (one item) and
+``mfa enforce --all`` (one row per change), because cliff picks a command
+by its words alone: its command manager stops at the first word that
+starts with ``-``, so no class of its own can answer ``enforce --all``
+without new words on the command line. The class is a ``Lister``, so
+``--all`` prints through cliff's own list output (``-f table``, ``csv``,
+``json``, ``value``, ``yaml``, ``-c``, ``--sort-column``), and one user's
+result, one item, goes through the same formatter's public ``emit_one``
+(every list format but csv also shows one item).
+"""
 
 from __future__ import annotations
 
@@ -18,12 +29,13 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from cliff.formatters import base as formatters
 from osc_lib import exceptions
 from osc_lib.command import command
 
 from mfa_osc import account as mfa_account
-from mfa_osc.osc import audit
 from mfa_osc.osc import common
+from mfa_osc.osc import listing
 from mfa_osc.osc import progress
 from mfa_osc.workflows import bulk as bulk_flow
 from mfa_osc.workflows import enforce as enforce_flow
@@ -39,7 +51,7 @@ def _keep(args: argparse.Namespace) -> dict[str, bool]:
     return {'keep_sessions': True} if args.keep_sessions else {}
 
 
-class EnforceMFA(command.ShowOne):
+class EnforceMFA(command.Lister):
     """Require TOTP for a user who has a verified device, or with --all for
     every such user"""
 
@@ -72,6 +84,14 @@ class EnforceMFA(command.ShowOne):
         self, parsed_args: argparse.Namespace
     ) -> tuple[Sequence[str], Any]:
         args = parsed_args
+        if not args.all and not isinstance(
+            self.formatter, formatters.SingleFormatter
+        ):
+            # NOTE: before any change, not after it.
+            raise exceptions.CommandError(
+                f'-f {args.formatter} prints the rows of --all; for one user '
+                'use -f table, json, yaml or value.'
+            )
         client = common.mfa(self.app)
         if not args.all and (args.domain or args.dry_run):
             raise exceptions.CommandError(
@@ -143,6 +163,7 @@ class EnforceMFA(command.ShowOne):
             # NOTE: the users done so far are shown, then exit 130.
             rows = stop.rows
             self._interrupted = True
+        listing.warn_truncated(client)
         self._failed = [r for r in rows if r.failed]
         if not rows and not self._interrupted:
             self.app.stderr.write(
@@ -160,7 +181,7 @@ class EnforceMFA(command.ShowOne):
         data: Any,
     ) -> int:
         if not parsed_args.all:
-            super().produce_output(parsed_args, column_names, data)
+            _emit_one(self, parsed_args, column_names, data)
             if getattr(self, '_sessions_failed', False):
                 raise exceptions.CommandError(
                     'MFA is enforced, but the older tokens of the user could '
@@ -168,7 +189,7 @@ class EnforceMFA(command.ShowOne):
                     'valid until they expire.'
                 )
             return 0
-        audit.emit_list(self, parsed_args, column_names, data)
+        super().produce_output(parsed_args, column_names, data)
         if getattr(self, '_interrupted', False):
             self.app.stderr.write(
                 f'Interrupted: the {len(data)} user(s) above were done; '
@@ -190,6 +211,21 @@ class EnforceMFA(command.ShowOne):
                 'tokens still due.'
             )
         return 0
+
+
+def _emit_one(
+    cmd: command.Lister,
+    parsed_args: argparse.Namespace,
+    column_names: Sequence[str],
+    data: Sequence[Any],
+) -> None:
+    """Print one user's result as one item, with ``-c`` as cliff does."""
+    formatter = cmd.formatter
+    assert isinstance(formatter, formatters.SingleFormatter)  # take_action
+    columns, rows = listing.select_columns(
+        parsed_args.columns, column_names, [data]
+    )
+    formatter.emit_one(columns, rows[0], cmd.app.stdout, parsed_args)
 
 
 def bulk_rows(rows: Sequence[bulk_flow.BulkRow]) -> list[list[Any]]:

@@ -31,6 +31,7 @@ from cliff.formatters import base as formatters
 from osc_lib import exceptions
 
 from mfa_osc import client as mfa_client
+from mfa_osc.client import lists
 from mfa_osc.osc import common
 from mfa_osc.osc import progress
 from mfa_osc.workflows import status as status_flow
@@ -58,15 +59,19 @@ def audit_rows(
     """The audit's columns and rows, reading with a progress bar."""
     with common.command_errors(), progress.shown(app, client):
         rows = status_flow.audit(client, domain)
+    warn_truncated(client)
+    return AUDIT_COLUMNS, [status_flow.values(row) for row in rows]
+
+
+def warn_truncated(client: mfa_client.MFAClient) -> None:
+    """Say which lists Keystone may have cut short, and what to raise."""
     if client.truncated:
         LOG.warning(
-            'Keystone may have cut these lists short: %s (it answers at '
-            'most [DEFAULT] max_db_limit rows, 1000 by default); users or '
-            'credentials past that are missing. Use --domain, or raise '
-            'max_db_limit in keystone.conf.',
+            'Keystone may have cut these lists short: %s; users or '
+            'credentials past the cut are missing. Use --domain, or %s.',
             ', '.join(sorted(set(client.truncated))),
+            lists.LIMIT_ADVICE,
         )
-    return AUDIT_COLUMNS, [status_flow.values(row) for row in rows]
 
 
 def _normal(name: str) -> str:
@@ -104,7 +109,7 @@ def emit_list(
 ) -> int:
     """Print a list from a ``ShowOne`` command (``-c`` and ``-f`` as given).
 
-    For ``mfa status --all`` (deprecated) and ``mfa enforce --all``: a
+    For ``mfa status --all`` (deprecated): a
     ``ShowOne`` gets the formats of one item, and those that also print
     lists (table, json, yaml, value) do so here; the others (shell) say
     which to use. NOTE: cliff's own column selection is private; ``-c``

@@ -23,6 +23,7 @@ import logging
 import fixtures
 import yaml
 
+from mfa_osc.client import lists
 from mfa_osc.osc import audit
 from mfa_osc.osc import listing
 from mfa_osc.workflows import status as status_flow
@@ -89,4 +90,7 @@ class TestAudit(fakes.CommandTestCase):
         )
         self.mfa_client.truncated = ['users', 'users']
         self.audit()
-        self.assertIn('cut these lists short: users (', logger.output)
+        self.assertIn('cut these lists short: users; ', logger.output)
+        # Issue 21: the advice for every release, list_limit included.
+        self.assertIn(lists.LIMIT_ADVICE, logger.output)
+        self.assertIn('[DEFAULT] list_limit', logger.output)

@@ -10,24 +10,35 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""``openstack mfa enforce``: its columns, with the action taken."""
+"""``openstack mfa enforce``: one user's result as one item, the rows of
+``--all`` in every list format, with the action taken."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
+import logging
 from unittest import mock
 
+from cliff.formatters import table
+import fixtures
 from osc_lib import exceptions
+from osc_lib.test import base
+import yaml
 
 from mfa_osc import account as mfa_account
 from mfa_osc import rules as mfa_rules
+from mfa_osc.client import lists
 from mfa_osc.osc import enforce
-from mfa_osc.osc import policy as policy_cmd
+from mfa_osc.osc import listing
 from mfa_osc.workflows import bulk as bulk_flow
 from mfa_osc.workflows import enforce as enforce_flow
-from mfa_osc.workflows import policy as policy_flow
 from tests.unit.osc import fakes
+
+ENFORCED = enforce_flow.EnforceResult(
+    'u2', enforce_flow.ACTION_ENFORCED, True, [['password', 'totp']]
+)
 
 
 class TestEnforce(fakes.CommandTestCase):
@@ -36,6 +47,7 @@ class TestEnforce(fakes.CommandTestCase):
     ) -> tuple[object, object]:
         cmd = enforce.EnforceMFA(self.app, None)
         parsed = self.check_parser(cmd, list(argv), [])
+        cmd.formatter = table.TableFormatter()
         self.app.stderr = io.StringIO()
         with (
             mock.patch.object(mfa_account, 'resolve_user') as resolve,
@@ -128,26 +140,93 @@ class TestEnforceAll(fakes.CommandTestCase):
             for i in range(n)
         ]
 
+    def setUp(self) -> None:
+        super().setUp()
+        self.mfa_client.truncated = []
+
     def run_all(self, *argv: str, **patch: object) -> tuple[int, str, str]:
+        """Run ``enforce --all ARGV`` as cliff does: code, stdout, stderr."""
         cmd = enforce.EnforceMFA(self.app, None)
         parsed = self.check_parser(cmd, ['--all', *argv], [])
         self.app.stderr = io.StringIO()
         self.app.stdout = io.StringIO()
+        patch.setdefault('return_value', self.rows(2))
         with mock.patch.object(bulk_flow, 'enforce_all', **patch):
-            columns, data = cmd.take_action(parsed)
-            cmd.formatter = cmd._formatter_plugins['json'].obj
-            parsed.formatter = 'json'
-            parsed.columns = []
-            parsed.noindent = True
             try:
-                code = cmd.produce_output(parsed, columns, data)
+                code = cmd.run(parsed)
             except KeyboardInterrupt:
                 code = 130
         return code, self.app.stdout.getvalue(), self.app.stderr.getvalue()
 
+    def test_csv(self) -> None:
+        # Issue 21: a release note promised -f csv; a ShowOne refused it.
+        code, out, _ = self.run_all('-f', 'csv', '-c', 'id', '-c', 'rules')
+        self.assertEqual(0, code)
+        self.assertEqual(
+            [
+                ['id', 'rules'],
+                ['u0', "[['password']]"],
+                ['u1', "[['password']]"],
+            ],
+            list(csv.reader(io.StringIO(out))),
+        )
+
+    def test_json(self) -> None:
+        _, out, _ = self.run_all('-f', 'json')
+        rows = json.loads(out)
+        self.assertEqual(['u0', 'u1'], [r['id'] for r in rows])
+        self.assertEqual([['password']], rows[0]['rules'])
+        self.assertEqual(list(enforce.BULK_COLUMNS), list(rows[0]))
+
+    def test_value_sorted_by_cliff(self) -> None:
+        _, out, _ = self.run_all(
+            '-f', 'value', '-c', 'name', '--sort-column', 'name',
+            '--sort-descending',
+        )  # fmt: skip
+        self.assertEqual('user1\nuser0\n', out)
+
+    def test_yaml(self) -> None:
+        _, out, _ = self.run_all('-f', 'yaml', '-c', 'result')
+        self.assertEqual([{'result': 'done'}] * 2, yaml.safe_load(out))
+
+    def test_table_shows_rules_as_text(self) -> None:
+        _, out, _ = self.run_all('-c', 'name', '-c', 'rules')
+        self.assertIn('| user0 | password |', out)
+
+    def test_shell_is_not_a_list_format(self) -> None:
+        cmd = enforce.EnforceMFA(self.app, None)
+        self.assertRaises(
+            base.ParserException,
+            self.check_parser, cmd, ['--all', '-f', 'shell'], [],
+        )  # fmt: skip
+
+    def test_truncated_lists_are_warned_of(self) -> None:
+        logger = self.useFixture(
+            fixtures.FakeLogger(name=listing.__name__, level=logging.INFO)
+        )
+        self.mfa_client.truncated = ['users']
+        self.run_all('-f', 'json')
+        self.assertIn('cut these lists short: users; ', logger.output)
+        self.assertIn(lists.LIMIT_ADVICE, logger.output)
+
+    def test_nothing_to_do(self) -> None:
+        code, out, err = self.run_all('-f', 'json', return_value=[])
+        self.assertEqual((0, []), (code, json.loads(out)))
+        self.assertIn('Nothing to do: every user', err)
+
+    def test_a_failed_row_is_a_non_zero_exit_after_the_rows(self) -> None:
+        rows = self.rows(2)
+        rows[1].result = 'failed: Keystone answered 500'
+        self.app.stdout = io.StringIO()
+        exc = self.assertRaises(
+            exceptions.CommandError,
+            self.run_all, '-f', 'value', '-c', 'result', return_value=rows,
+        )  # fmt: skip
+        self.assertIn('1 user(s) could not be changed', str(exc))
+
     def test_ctrl_c_shows_the_users_done_and_exits_130(self) -> None:
         code, out, err = self.run_all(
-            side_effect=bulk_flow.Interrupted(self.rows(2))
+            '-f', 'json', side_effect=bulk_flow.Interrupted(self.rows(2))
         )
         self.assertEqual(130, code)
         self.assertEqual(['u0', 'u1'], [r['id'] for r in json.loads(out)])
@@ -158,7 +237,7 @@ class TestEnforceAll(fakes.CommandTestCase):
         rows[0].result = 'not changed: the code alone is the only way in'
         cmd_error = None
         try:
-            self.run_all('--dry-run', return_value=rows)
+            self.run_all('--dry-run', '-f', 'json', return_value=rows)
         except exceptions.CommandError as exc:
             cmd_error = str(exc)
         assert cmd_error is not None
@@ -166,58 +245,41 @@ class TestEnforceAll(fakes.CommandTestCase):
         self.assertNotIn('the others were', cmd_error)
 
 
-class TestPolicySetReport(fakes.CommandTestCase):
-    """``policy set`` names whom it changed and why others failed."""
+class TestEnforceOneFormats(fakes.CommandTestCase):
+    """One user's result is one item, in the formats that show one."""
 
-    def run_set(self, *argv: str) -> tuple[str, str | None]:
-        rows = [
-            bulk_flow.BulkRow(
-                'u1', 'erin', 'd', 'not enrolled', bulk_flow.ACTION_GUARD,
-                [['password']], bulk_flow.RESULT_DONE,
-            ),
-            bulk_flow.BulkRow(
-                'u2', 'flood', 'd', 'unknown', bulk_flow.ACTION_LEFT, [],
-                'failed: the user has more credentials than Keystone lists',
-            ),
-        ]  # fmt: skip
-        policy = policy_flow.Policy('d', True, None, [])
-        cmd = policy_cmd.SetPolicy(self.app, None)
-        parsed = self.check_parser(
-            cmd, ['--domain', 'd', '--required', *argv], []
-        )
-        self.app.stderr = io.StringIO()
-        self.app.stdout = io.StringIO()
+    def enforce(self, *argv: str) -> str:
         with (
-            mock.patch.object(
-                policy_flow, 'set_policy', return_value=(policy, rows)
-            ),
-            mock.patch.object(
-                policy_flow, 'covers_signed_in_user', return_value=False
-            ),
+            mock.patch.object(mfa_account, 'resolve_user'),
+            mock.patch.object(enforce_flow, 'enforce', return_value=ENFORCED),
         ):
-            columns, data = cmd.take_action(parsed)
-            error = None
-            try:
-                cmd.formatter = cmd._formatter_plugins['json'].obj
-                parsed.formatter = 'json'
-                parsed.columns = []
-                parsed.noindent = True
-                cmd.produce_output(parsed, columns, data)
-            except exceptions.CommandError as exc:
-                error = str(exc)
-        return self.app.stderr.getvalue(), error
+            return self.run_command(
+                enforce.EnforceMFA(self.app, None), ['--user', 'bob', *argv]
+            )
 
-    def test_names_and_reasons(self) -> None:
-        said, error = self.run_set()
-        self.assertIn('guard rules', said)
-        self.assertIn(': erin.', said)
-        self.assertIn('flood: failed: the user has more credentials', said)
-        assert error is not None
-        self.assertIn('The policy is set, but 1 user(s)', error)
+    def test_json_is_one_object(self) -> None:
+        self.assertEqual(
+            {
+                'user_id': 'u2',
+                'enforced': True,
+                'rules': [['password', 'totp']],
+                'action': enforce_flow.ACTION_ENFORCED,
+            },
+            json.loads(self.enforce('-f', 'json')),
+        )
 
-    def test_dry_run_says_nothing_was_changed(self) -> None:
-        said, error = self.run_set('--dry-run')
-        self.assertIn('would get guard rules', said)
-        assert error is not None
-        self.assertIn('nothing was changed', error)
-        self.assertNotIn('The policy is set', error)
+    def test_value_and_columns(self) -> None:
+        out = self.enforce('-f', 'value', '-c', 'enforced', '-c', 'user_id')
+        self.assertEqual('u2\nTrue\n', out)
+
+    def test_csv_is_refused_before_any_change(self) -> None:
+        cmd = enforce.EnforceMFA(self.app, None)
+        parsed = self.check_parser(cmd, ['--user', 'bob', '-f', 'csv'], [])
+        with mock.patch.object(enforce_flow, 'enforce') as flow:
+            exc = self.assertRaises(exceptions.CommandError, cmd.run, parsed)
+        flow.assert_not_called()
+        self.assertEqual(
+            '-f csv prints the rows of --all; for one user use -f table, '
+            'json, yaml or value.',
+            str(exc),
+        )
