@@ -23,6 +23,8 @@ with real sign-ins), and change nothing the second time.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import secrets
@@ -197,7 +199,7 @@ class TestScale(mfa_base.MFATestCase):
             counts['GET /v3/credentials (totp)'], totp_creds // PAGE + 1
         )
         self.bare_users(PLAIN, PLAIN + PAGE)
-        rows = self.cli_json('mfa', 'status', '--all')
+        rows = self.cli_json('mfa', 'audit')
         self.assertEqual(len(everyone) + PAGE, len(rows))
         more = self.counts()
         self.assertEqual(user_pages + 1, more['GET /v3/users'], more)
@@ -509,3 +511,41 @@ class TestEnforceAllFaults(mfa_base.MFATestCase):
         ]
         self.assertEqual(2, len(revocations), self.proxy.requests)
         self.assertTrue(all(r < n for r in revocations))
+
+    def test_every_list_format(self) -> None:
+        """Issue 21: ``enforce --all`` prints its rows from a Lister, so
+        ``-f csv`` (promised by a release note, refused by the ShowOne it
+        was) and ``-f json`` print the same rows; one user's result stays
+        one item."""
+        users = self.set_up()
+        self.reset(users)  # bob to enforce, carol to guard
+        env = self.keystone.os_env()
+        argv = ('mfa', 'enforce', '--all', '--domain', self.domain)
+        plan = self.openstack_json(*argv, '--dry-run', env=env)
+        self.assertEqual(
+            {users['bob'][0].id, users['carol'][0].id},
+            {row['id'] for row in plan},
+        )
+        result = self.openstack(*argv, '-f', 'csv', env=env)
+        table = list(csv.reader(io.StringIO(result.stdout)))
+        self.assertEqual([str(c) for c in plan[0]], table[0])
+        done = {
+            row[0]: dict(zip(table[0], row, strict=True)) for row in table[1:]
+        }
+        self.assertEqual({row['id'] for row in plan}, set(done))
+        self.assertEqual({'done'}, {row['result'] for row in done.values()})
+        self.assertEqual(401, self.password_status(users['bob'][0]))
+        self.assertEqual(201, self.password_status(users['carol'][0]))
+
+        # A second run: the header alone, and Nothing to do on stderr.
+        again = self.openstack(*argv, '-f', 'csv', env=env)
+        self.assertEqual(
+            [table[0]], list(csv.reader(io.StringIO(again.stdout)))
+        )
+        self.assertIn('Nothing to do', again.stderr)
+
+        one = self.openstack_json(
+            'mfa', 'enforce', '--user', users['bob'][0].id, env=env
+        )
+        self.assertEqual(users['bob'][0].id, one['user_id'])
+        self.assertTrue(one['enforced'])
