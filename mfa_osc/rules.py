@@ -58,11 +58,6 @@ NOT_GUARDED = frozenset({'totp', 'token'})
 #: users out. Recognised (:func:`is_legacy_guard`) and replaced by
 #: :func:`guard_rules`, which refuse a TOTP code alone and nothing else.
 LEGACY_GUARD_RULES: Rules = [['password'], ['application_credential']]
-#: Deprecated, the same as :data:`LEGACY_GUARD_RULES`: for the callers not
-#: yet moved to :func:`guard_rules` (``mfa remove`` relaxes rules to them
-#: for a moment, then restores the rules from before). New code calls
-#: :func:`guard_rules` or :meth:`MFAOptions.guard`.
-GUARD_RULES: Rules = LEGACY_GUARD_RULES
 ENFORCED_RULE = ['password', 'totp']
 APP_CRED_RULE = ['application_credential']
 

@@ -18,6 +18,12 @@ guard rules go on first (the code alone is refused while credentials are
 deleted), then the rules the user had before enrolling come back exactly,
 flag included, unless they would require TOTP with no device left (that
 would lock the account out): then the rules are removed.
+
+The guard rules of that first step are those of the rules to come back
+(:meth:`~mfa_osc.rules.MFAOptions.guard`): every way in they let in but
+the code alone, so that an interruption between the steps leaves no way
+in shut that the account had before enrolling (a federated, ``external``
+or ``oauth1`` sign-in, an application credential), and never a code alone.
 """
 
 from __future__ import annotations
@@ -139,6 +145,22 @@ def _restore_target(
     )
 
 
+def _relaxed(
+    account: mfa_account.Account, target: mfa_account.Before
+) -> mfa_rules.Rules:
+    """The rules while the last device's credentials are deleted.
+
+    Every way in the rules to come back (``target``) let in, the password
+    among them (:func:`_restore_target` sees to that), but the code alone:
+    the guard of those rules. NOTE: not the guard of the rules in force,
+    which require the code and would stay as they are; and not one fixed
+    list, which refused federated, ``external`` and ``oauth1`` sign-ins
+    (issue 20): an interruption would have left those users locked out.
+    """
+    options = account.options.with_rules(target.rules, target.flag)
+    return options.guard() or mfa_rules.guard_rules(options.methods)
+
+
 def remove(
     client: mfa_client.Keystone,
     removal: RemovalPlan,
@@ -173,13 +195,9 @@ def remove(
     target, note = _restore_target(account)
     relaxed = False
     if not account.options.password_alone_ok:
-        client.update_user_options(
-            user_id,
-            mfa_rules.turned_on(mfa_rules.GUARD_RULES),
-        )
-        account.options = account.options.with_rules(
-            mfa_rules.GUARD_RULES, True
-        )
+        guard = _relaxed(account, target)
+        client.update_user_options(user_id, mfa_rules.turned_on(guard))
+        account.options = account.options.with_rules(guard, True)
         relaxed = True
     gone = set(account.recovery_ids) | set(removal.targets)
     gone |= set(account.pending)

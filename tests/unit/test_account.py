@@ -315,7 +315,7 @@ class TestAccount(base.BaseTestCase):
         self.assertEqual(
             mfa_rules.STATE_NOT_ENFORCED,
             self.account(
-                {mfa_rules.RULES_OPTION: mfa_rules.GUARD_RULES}
+                {mfa_rules.RULES_OPTION: mfa_rules.LEGACY_GUARD_RULES}
             ).state(),
         )
         self.assertEqual(

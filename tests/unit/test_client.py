@@ -137,7 +137,7 @@ class TestClient(ClientTestCase):
         user = self.client.update_user_options(
             USER_ID,
             {
-                'multi_factor_auth_rules': mfa_rules.GUARD_RULES,
+                'multi_factor_auth_rules': mfa_rules.guard_rules(),
                 'multi_factor_auth_enabled': True,
             },
         )
@@ -151,6 +151,9 @@ class TestClient(ClientTestCase):
                         'multi_factor_auth_rules': [
                             ['password'],
                             ['application_credential'],
+                            ['external'],
+                            ['oauth1'],
+                            ['mapped'],
                         ],
                         'multi_factor_auth_enabled': True,
                     }

@@ -92,8 +92,8 @@ class TestFlag(base.BaseTestCase):
 
     def test_with_rules(self) -> None:
         options = of(methods={'password', 'totp'})
-        guarded = options.with_rules(mfa_rules.GUARD_RULES, True)
-        self.assertEqual(mfa_rules.GUARD_RULES, guarded.rules)
+        guarded = options.with_rules(mfa_rules.LEGACY_GUARD_RULES, True)
+        self.assertEqual(mfa_rules.LEGACY_GUARD_RULES, guarded.rules)
         self.assertIs(True, guarded.flag)
         self.assertEqual(options.methods, guarded.methods)
         cleared = guarded.with_rules(None, None)
@@ -151,7 +151,7 @@ class TestMethods(base.BaseTestCase):
         self.assertTrue(options.person_can_sign_in)
 
     def test_guard(self) -> None:
-        options = of(mfa_rules.GUARD_RULES)
+        options = of(mfa_rules.LEGACY_GUARD_RULES)
         self.assertTrue(options.totp_alone_refused)
         self.assertTrue(options.password_alone_ok)
         self.assertTrue(options.app_creds_allowed)
@@ -419,11 +419,12 @@ class TestParse(base.BaseTestCase):
 class TestEnforcedRules(base.BaseTestCase):
     def test_merge(self) -> None:
         self.assertEqual(
-            ENFORCED, mfa_rules.enforced_rules(mfa_rules.GUARD_RULES, True)
+            ENFORCED,
+            mfa_rules.enforced_rules(mfa_rules.LEGACY_GUARD_RULES, True),
         )
         self.assertEqual(
             [['password', 'totp']],
-            mfa_rules.enforced_rules(mfa_rules.GUARD_RULES, False),
+            mfa_rules.enforced_rules(mfa_rules.LEGACY_GUARD_RULES, False),
         )
         self.assertEqual(
             [
@@ -445,7 +446,7 @@ class TestEnforcedRules(base.BaseTestCase):
         )
 
     def test_result_requires_totp(self) -> None:
-        for base_rules in ([], mfa_rules.GUARD_RULES, [['password']]):
+        for base_rules in ([], mfa_rules.LEGACY_GUARD_RULES, [['password']]):
             for app_creds in (True, False):
                 rules = mfa_rules.enforced_rules(base_rules, app_creds)
                 options = of(rules, True)
@@ -466,7 +467,7 @@ class TestState(base.BaseTestCase):
         self.assertEqual(
             mfa_rules.STATE_CODE_ALONE, state(of([['totp', 'bogus']]), 1, 1)
         )
-        guard = of(mfa_rules.GUARD_RULES)
+        guard = of(mfa_rules.LEGACY_GUARD_RULES)
         self.assertEqual(mfa_rules.STATE_NOT_ENROLLED, state(guard, 0, 0))
         # Usable recovery codes but no device: not enrolled.
         self.assertEqual(mfa_rules.STATE_NOT_ENROLLED, state(guard, 3, 0))

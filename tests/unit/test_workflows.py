@@ -490,7 +490,7 @@ class TestFake(base.BaseTestCase):
         ks = FakeKeystone()
         # Unset flag is on: guard rules alone refuse a TOTP code alone.
         ks.users['u1']['options'] = {
-            'multi_factor_auth_rules': mfa_rules.GUARD_RULES
+            'multi_factor_auth_rules': mfa_rules.LEGACY_GUARD_RULES
         }
         ks.add_totp('u1', totp.generate_secret())
         ks.check_invariant()
@@ -789,7 +789,7 @@ class TestEnroll(base.BaseTestCase):
         # Guard rules with the flag false: Keystone ignores them.
         ks = FakeKeystone(admin=False)
         ks.users['u1']['options'] = {
-            'multi_factor_auth_rules': mfa_rules.GUARD_RULES,
+            'multi_factor_auth_rules': mfa_rules.LEGACY_GUARD_RULES,
             'multi_factor_auth_enabled': False,
         }
         self.assertRaises(errors.NeedsAdministrator, do_enroll, ks)
@@ -806,7 +806,7 @@ class TestEnroll(base.BaseTestCase):
         ks = FakeKeystone(admin=False)
         # NOTE: flag unset: Keystone reads it as on, the guard holds.
         ks.users['u1']['options'] = {
-            'multi_factor_auth_rules': mfa_rules.GUARD_RULES,
+            'multi_factor_auth_rules': mfa_rules.LEGACY_GUARD_RULES,
         }
         result, _ = do_enroll(ks)
         self.assertFalse(result.enforced)
