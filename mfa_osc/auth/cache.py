@@ -369,6 +369,33 @@ def set_needs_totp(
         pass
 
 
+# -- state files beside the cache ------------------------------------------
+
+
+def read_state(name: str, directory: Path | None = None) -> Any:
+    """The JSON of the state file ``name`` in the cache directory.
+
+    None when there is none or it cannot be used (another user's, one
+    others may read, not JSON), without a warning: a state file (the
+    policy check's) only saves a request.
+    """
+    try:
+        return _read((directory or cache_dir()) / name)
+    except (OSError, ValueError):
+        return None
+
+
+def write_state(name: str, data: Any, directory: Path | None = None) -> None:
+    """Write the state file ``name`` atomically, 0600.
+
+    :raises OSError: it cannot be written (:class:`UnsafeCache`: the
+        directory is not safe).
+    """
+    directory = directory or cache_dir()
+    _ensure_dir(directory)
+    _write(directory / name, data)
+
+
 # -- revocations not yet done ----------------------------------------------
 #
 # NOTE: signing out moves an entry out of use first (a rename, so no later

@@ -429,20 +429,18 @@ class CachedSignIn(base.Auth):
 
         :raises _NotAToken: the answer (a 2xx) is not a token.
         """
+        # NOTE: imported here: a token within its confirmation window is
+        # never checked, and keystoneauth loads this plugin at every start.
+        from mfa_osc.client import errors as client_errors
+        from mfa_osc.client import tokens
+
         try:
-            resp = session.get(
-                identity.tokens_url(self.auth_url),
-                headers={
-                    'X-Auth-Token': token_id,
-                    'X-Subject-Token': token_id,
-                    'Accept': 'application/json',
-                },
-                authenticated=False,
-                log=False,
-            )
-        except ksa_exc.HttpError as exc:
+            resp = tokens.validate(session, self.auth_url, token_id)
+        except client_errors.ClientError as exc:
             self._saw(exc.response)
-            raise
+            # NOTE: keystoneauth's error, as it was: a keystoneauth plugin
+            # hands its callers (openstacksdk, OSC) errors of their kind.
+            raise (exc.original or exc) from None
         self._saw(resp)
         try:
             body = resp.json()

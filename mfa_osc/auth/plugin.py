@@ -73,18 +73,6 @@ LOG = logging.getLogger(__name__)
 PROMPT_ATTEMPTS = refusals.PROMPT_ATTEMPTS
 
 
-def revoke_token(
-    session: ks_session.Session, auth_url: str, token: str
-) -> None:
-    """Revoke a token with itself (a user may revoke their own)."""
-    session.delete(
-        identity.tokens_url(auth_url),
-        headers={'X-Auth-Token': token, 'X-Subject-Token': token},
-        authenticated=False,
-        log=False,
-    )
-
-
 def token_methods(ref: access.AccessInfo) -> list[str]:
     """The methods a token was obtained with (``token.methods``)."""
     return identity.token_methods(
@@ -664,6 +652,7 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
         """
         from mfa_osc import account as mfa_account
         from mfa_osc import client as mfa_client
+        from mfa_osc.client import tokens
 
         token = ref.auth_token or ''
         as_user = mfa_client.MFAClient.for_token(
@@ -676,7 +665,7 @@ class MultiFactor(passcodes.PasscodeSources, cached.CachedSignIn, base.Auth):
             )
         except Exception as exc:
             with contextlib.suppress(Exception):
-                revoke_token(session, self.auth_url, token)
+                tokens.revoke(session, self.auth_url, token)
             raise exceptions.MFAError(
                 'The recovery code was accepted but could not be used up, so '
                 f'the sign-in was cancelled ({exc}). Try again.'

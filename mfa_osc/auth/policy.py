@@ -63,12 +63,9 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
-import json
 import logging
-import os
 from pathlib import Path
 import sys
-import tempfile
 from typing import Any
 from typing import TextIO
 
@@ -76,14 +73,16 @@ from keystoneauth1 import access
 from keystoneauth1 import session as ks_session
 
 from mfa_osc import identity
+from mfa_osc import policy_record
+from mfa_osc import terminal
 from mfa_osc.auth import cache
 from mfa_osc.auth import exceptions
 from mfa_osc.auth import hooks
+from mfa_osc.client import errors as client_errors
+from mfa_osc.client import tokens
 
 LOG = logging.getLogger(__name__)
 
-#: The domain's extra attribute (mfa_osc.workflows.policy.POLICY_KEY).
-POLICY_KEY = 'mfa_policy'
 STATE_FILE = 'policy-check.state'
 COMMAND = 'openstack mfa enroll'
 
@@ -116,47 +115,23 @@ def _key(auth_url: str | None, user_id: str) -> str:
 
 
 def _load(directory: Path) -> dict[str, Any]:
-    try:
-        data = cache._read(directory / STATE_FILE)
-    except (OSError, ValueError, cache.UnsafeCache):
-        return {}
+    data = cache.read_state(STATE_FILE, directory)
     return data if isinstance(data, dict) else {}
 
 
 def _store(directory: Path, state: dict[str, Any]) -> None:
-    """Write the state atomically, 0600; a failure only costs a request."""
-    try:
-        cache._ensure_dir(directory)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
-    except (OSError, cache.UnsafeCache):
-        return
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-            json.dump(state, handle)
-        os.replace(tmp, directory / STATE_FILE)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    """Write the state; a failure only costs a request later."""
+    with contextlib.suppress(OSError):
+        cache.write_state(STATE_FILE, state, directory)
 
 
 def _parse(value: object) -> dict[str, Any] | None:
-    """The policy as stored, reduced to what the check needs."""
-    if not isinstance(value, dict) or not value.get('required'):
+    """The policy as stored, reduced to what the check needs (and what
+    ``policy-check.state`` keeps of it)."""
+    record = policy_record.parse(value)
+    if record is None:
         return None
-    deadline = value.get('deadline')
-    try:
-        day = (
-            datetime.date.fromisoformat(deadline).isoformat()
-            if isinstance(deadline, str)
-            else None
-        )
-    except ValueError:
-        day = None
-    roles = value.get('roles')
-    return {
-        'deadline': day,
-        'roles': [str(r) for r in roles] if isinstance(roles, list) else [],
-    }
+    return {'deadline': record.deadline, 'roles': list(record.roles)}
 
 
 def _why_forbidden(ref: access.AccessInfoV3) -> str:
@@ -184,30 +159,26 @@ def _read_policy(
     if not domain_id:
         raise _Unreadable('the token names no domain of the user')
     try:
-        path = '/domains/' + identity.path_id(domain_id, 'domain ID')
-        response = session.get(
-            identity.identity_url(auth_url) + path,
-            headers={'X-Auth-Token': str(ref.auth_token)},
-            authenticated=False,
-            raise_exc=False,
+        domain = tokens.read_domain(
+            session, auth_url, str(ref.auth_token), domain_id
         )
+    except client_errors.Forbidden:
+        raise _Unreadable(_why_forbidden(ref)) from None
+    except client_errors.ClientError as exc:
+        if exc.status is not None:
+            raise _Unreadable(f'Keystone answered HTTP {exc.status}') from None
+        if isinstance(exc, client_errors.Malformed):
+            raise _Unreadable('the answer was not a domain') from None
+        raise _Unreadable(_failed(exc.original or exc)) from None
     except Exception as exc:  # noqa: BLE001
-        # NOTE: the class only: a message may carry more than the user
-        # should see (never a token here, but keep it short).
-        raise _Unreadable(
-            f'the request failed ({type(exc).__name__})'
-        ) from None
-    if response.status_code == 403:
-        raise _Unreadable(_why_forbidden(ref))
-    if response.status_code != 200:
-        raise _Unreadable(f'Keystone answered HTTP {response.status_code}')
-    try:
-        domain = response.json().get('domain')
-    except (AttributeError, ValueError):
-        domain = None
-    if not isinstance(domain, dict):
-        raise _Unreadable('the answer was not a domain')
-    return _parse(domain.get(POLICY_KEY))
+        raise _Unreadable(_failed(exc)) from None
+    return _parse(domain.get(policy_record.KEY))
+
+
+def _failed(exc: Exception) -> str:
+    # NOTE: the class only: a message may carry more than the user should
+    # see (never a token here, but keep it short).
+    return f'the request failed ({type(exc).__name__})'
 
 
 class _Checked:
@@ -297,14 +268,6 @@ def _device_seen(
     return True
 
 
-def _is_terminal(stream: Any) -> bool:
-    isatty = getattr(stream, 'isatty', None)
-    try:
-        return bool(isatty()) if callable(isatty) else False
-    except (OSError, ValueError):
-        return False
-
-
 def _domain(ref: access.AccessInfoV3) -> str:
     # NOTE: read with .get: a token body without the domain's name
     # (keystoneauth would raise KeyError) still names its ID.
@@ -333,7 +296,7 @@ def _set_up_or_refuse(
     """The policy requires (or may require) a device the user lacks: on a
     terminal with a set-up registered, offer it; otherwise refuse."""
     enroll = hooks.registered.enroll
-    if enroll is not None and _is_terminal(stdin or sys.stdin):
+    if enroll is not None and terminal.is_terminal(stdin or sys.stdin):
         stderr = stderr or sys.stderr
         stderr.write(
             offer + ': set up a device now, then your command carries on.\n'

@@ -33,6 +33,7 @@ import sys
 import threading
 from typing import Any
 
+from mfa_osc import terminal
 from mfa_osc.auth import exceptions
 
 COMMAND_TIMEOUT = 120
@@ -46,10 +47,7 @@ ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 def terminal_attached() -> bool:
     """Whether a person can answer a prompt (stdin is a terminal)."""
-    try:
-        return sys.stdin is not None and os.isatty(sys.stdin.fileno())
-    except (ValueError, OSError):
-        return False
+    return terminal.is_terminal(sys.stdin)
 
 
 def prompt(text: str) -> str | None:

@@ -30,6 +30,11 @@ class ClientError(Exception):
 
     #: HTTP status, or None for a connection failure.
     status: int | None = None
+    #: Keystone's answer (for its ``Date``), None without one.
+    response: Any = None
+    #: The keystoneauth exception this one was mapped from, for the
+    #: sign-in plugin, which hands keystoneauth errors of its own kind.
+    original: Exception | None = None
 
 
 class Malformed(ClientError):
@@ -106,7 +111,13 @@ def error(what: str, exc: Exception) -> ClientError:
     ``what`` is an action (``read the user``) or a list (``users``),
     which reads "Keystone refused to list users".
     """
-    what = action(what)
+    mapped = _mapped(action(what), exc)
+    mapped.response = getattr(exc, 'response', None)
+    mapped.original = exc
+    return mapped
+
+
+def _mapped(what: str, exc: Exception) -> ClientError:
     if isinstance(exc, ksa_exc.HttpError):
         status = exc.http_status
         detail = _detail(exc)

@@ -41,6 +41,7 @@ from osc_lib import exceptions
 from osc_lib.command import command
 
 from mfa_osc import redact
+from mfa_osc.osc import exported
 
 LOG = logging.getLogger(__name__)
 
@@ -48,24 +49,9 @@ LOG = logging.getLogger(__name__)
 SHORT_LIFE = 600
 #: The entry of the temporary clouds.yaml.
 CLOUD_ENTRY = 'mfa-exec'
-#: The variable by which `mfa logout` knows a token that `mfa export`
-#: put in the shell.
-EXPORT_MARK = 'MFA_OSC_EXPORTED'
 #: Exit statuses of a program that could not be run, as shells have them.
 NOT_FOUND = 127
 NOT_EXECUTABLE = 126
-
-
-def export_mark(token: str) -> str:
-    """What :data:`EXPORT_MARK` holds for ``token``: a short hash of it.
-
-    NOTE: it ties the mark to the token it was written with, so that a
-    token put in OS_TOKEN later, by anything else, is never revoked by
-    `mfa logout`; 64 bits of a hash say nothing of the token itself.
-    """
-    import hashlib
-
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 class NotStarted(Exception):
@@ -448,9 +434,8 @@ class ExportMFA(command.Command):
             out.write(f'unset {name}\n')
         for key, value in settings.items():
             out.write(f'export {key}={shlex.quote(value)}\n')
-        out.write(
-            f'export {EXPORT_MARK}={export_mark(settings["OS_TOKEN"])}\n'
-        )
+        mark = exported.mark(settings['OS_TOKEN'])
+        out.write(f'export {exported.VARIABLE}={mark}\n')
         if sys.stdout.isatty():
             self.app.stderr.write(
                 'Note: this prints a token; `eval "$(openstack mfa export)"` '

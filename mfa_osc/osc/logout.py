@@ -38,7 +38,8 @@ def _revoke(
     from keystoneauth1 import exceptions as ksa_exc
     from keystoneauth1 import session as ks_session
 
-    from mfa_osc.auth import plugin
+    from mfa_osc.client import errors as client_errors
+    from mfa_osc.client import tokens
 
     verify, cert = tls
     # NOTE: a Keystone that takes the connection and never answers would
@@ -47,21 +48,23 @@ def _revoke(
         verify=verify, cert=cert, timeout=REVOKE_TIMEOUT
     )
     try:
-        plugin.revoke_token(session, auth_url, token)
-    except (ksa_exc.NotFound, ksa_exc.Unauthorized):
+        tokens.revoke(session, auth_url, token)
+    except (client_errors.NotFound, client_errors.Unauthorized):
         # NOTE: 404 (or 401: the token cannot vouch for itself) means it
         # is expired or revoked already: nothing left to revoke.
         return None
-    except ksa_exc.SSLError:
-        return 'its TLS certificate was not verified'
-    except ksa_exc.ConnectTimeout:
-        return f'it did not answer within {REVOKE_TIMEOUT} seconds'
-    except ksa_exc.ConnectFailure:
-        return 'the connection failed'
-    except ksa_exc.HttpError as exc:
-        return f'it answered {exc.http_status}'
-    except ksa_exc.ClientException as exc:
-        return type(exc).__name__
+    except client_errors.ClientError as exc:
+        # NOTE: in this command's words, by what keystoneauth met.
+        cause = exc.original
+        if isinstance(cause, ksa_exc.SSLError):
+            return 'its TLS certificate was not verified'
+        if isinstance(cause, ksa_exc.ConnectTimeout):
+            return f'it did not answer within {REVOKE_TIMEOUT} seconds'
+        if isinstance(cause, ksa_exc.ConnectFailure):
+            return 'the connection failed'
+        if exc.status is not None:
+            return f'it answered {exc.status}'
+        return type(cause or exc).__name__
     return None
 
 
@@ -214,12 +217,12 @@ class Logout(command.Command):
         import os
 
         from mfa_osc.auth import cache
-        from mfa_osc.osc import exec as exec_
+        from mfa_osc.osc import exported as export_mark
 
         token = os.environ.get('OS_TOKEN') or os.environ.get('OS_AUTH_TOKEN')
         url = os.environ.get('OS_AUTH_URL')
-        mark = os.environ.get(exec_.EXPORT_MARK)
-        if not (token and url and mark) or mark != exec_.export_mark(token):
+        mark = os.environ.get(export_mark.VARIABLE)
+        if not (token and url and mark) or mark != export_mark.mark(token):
             return None
         if not everything and not _same_cloud(url, auth_url):
             return None

@@ -854,3 +854,47 @@ class TestPendingRevocations(base.BaseTestCase):
             [cache._path(self.CACHE_ID, self.dir)],
             [path for path, _ in cache.entries(self.dir)],
         )
+
+
+class TestStateFiles(base.BaseTestCase):
+    """read_state/write_state: the cache's interface for state files."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path + '/mfa'
+
+    def test_written_0600_in_a_0700_directory_and_read_back(self) -> None:
+        from pathlib import Path
+
+        cache.write_state('x.state', {'a': 1}, Path(self.dir))
+        self.assertEqual(0o700, stat.S_IMODE(os.stat(self.dir).st_mode))
+        path = os.path.join(self.dir, 'x.state')
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+        self.assertEqual({'a': 1}, cache.read_state('x.state', Path(self.dir)))
+        self.assertEqual(['x.state'], os.listdir(self.dir))
+
+    def test_missing_unreadable_or_loose_reads_as_none(self) -> None:
+        from pathlib import Path
+
+        directory = Path(self.dir)
+        self.assertIsNone(cache.read_state('x.state', directory))
+        cache.write_state('x.state', {'a': 1}, directory)
+        os.chmod(directory / 'x.state', 0o644)
+        self.assertIsNone(cache.read_state('x.state', directory))
+        (directory / 'y.state').write_text('not json')
+        os.chmod(directory / 'y.state', 0o600)
+        self.assertIsNone(cache.read_state('y.state', directory))
+
+    def test_a_directory_others_may_write_is_refused(self) -> None:
+        from pathlib import Path
+
+        os.mkdir(self.dir, 0o700)
+        os.chmod(self.dir, 0o777)  # noqa: S103 - the attack
+        self.assertRaises(
+            cache.UnsafeCache,
+            cache.write_state,
+            'x.state',
+            {},
+            Path(self.dir),
+        )
+        self.assertEqual([], os.listdir(self.dir))

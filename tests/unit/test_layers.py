@@ -125,6 +125,18 @@ class TestLayers(base.BaseTestCase):
             'layers',
             'mfa_osc.auth is not allowed to import mfa_osc.workflows',
         )
+        self._assert_broken(
+            'plugin-off-workflows',
+            'mfa_osc.auth is not allowed to import mfa_osc.workflows',
+        )
+
+    def test_a_command_importing_another_fails(self) -> None:
+        self._add_import('osc/logout', 'from mfa_osc.osc import exec')
+        self._assert_broken('commands-independent')
+
+    def test_terminal_importing_another_pure_module_fails(self) -> None:
+        self._add_import('terminal', 'from mfa_osc import redact')
+        self._assert_broken('pure-independent')
 
     def test_workflow_importing_osc_lib_fails(self) -> None:
         self._add_import('workflows/enroll', 'from osc_lib import utils')

@@ -26,6 +26,7 @@ from keystoneauth1 import access
 from keystoneauth1 import fixture as ks_fixture
 from keystoneauth1 import session as ks_session
 from oslotest import base
+import requests
 from requests_mock.contrib import fixture as rm_fixture
 
 from mfa_osc import rules as mfa_rules
@@ -587,12 +588,21 @@ class TestSignInCheck(base.BaseTestCase):
         )
 
     def test_server_errors_and_garbage_are_no_policy_never(self) -> None:
-        for answer in (
-            {'status_code': 503},
-            {'status_code': 404},
-            {'text': '<html>nginx</html>'},
-            {'json': [1, 2]},
-            {'exc': ConnectionError('refused')},
+        for answer, why in (
+            ({'status_code': 503}, 'Keystone answered HTTP 503'),
+            ({'status_code': 404}, 'Keystone answered HTTP 404'),
+            ({'status_code': 204}, 'Keystone answered HTTP 204'),
+            ({'text': '<html>nginx</html>'}, 'the answer was not a domain'),
+            ({'json': [1, 2]}, 'the answer was not a domain'),
+            ({'json': {'domain': 'd1'}}, 'the answer was not a domain'),
+            (
+                {'exc': ConnectionError('refused')},
+                'the request failed (ConnectionError)',
+            ),
+            (
+                {'exc': requests.exceptions.ConnectionError('refused')},
+                'the request failed (ConnectFailure)',
+            ),
         ):
             self.requests.get(self.URL + '/domains/d1', **answer)
             exc = self.assertRaises(
@@ -601,6 +611,7 @@ class TestSignInCheck(base.BaseTestCase):
                 self.ref(['password']),
             )
             self.assertIn('`openstack mfa enroll`', str(exc))
+            self.assertIn(f'with this token ({why}), so', str(exc))
         self.assertFalse((self.dir / auth_policy.STATE_FILE).exists())
         # A 200 answer (no policy) is what is kept for the day.
         self.requests.get(self.URL + '/domains/d1', json=self.domain)

@@ -53,6 +53,22 @@ class TestRevoke(base.BaseTestCase):
         self.requests.delete(TOKENS, status_code=503)
         self.assertEqual('it answered 503', logout._revoke(URL, 't'))
 
+    def test_each_failure_in_words(self) -> None:
+        for answer, why in (
+            (
+                {'exc': requests.exceptions.SSLError('verify failed')},
+                'its TLS certificate was not verified',
+            ),
+            (
+                {'exc': requests.exceptions.ConnectionError('refused')},
+                'the connection failed',
+            ),
+            ({'status_code': 403}, 'it answered 403'),
+            ({'status_code': 409}, 'it answered 409'),
+        ):
+            self.requests.delete(TOKENS, **answer)
+            self.assertEqual(why, logout._revoke(URL, 't'))
+
     def test_one_sentence_naming_the_next_command(self) -> None:
         tls = logout._failure(
             URL, 'its TLS certificate was not verified', 'openstack mfa logout'
