@@ -200,25 +200,6 @@ def needs_guard(account: mfa_account.Account) -> bool:
     )
 
 
-def compliance(
-    account: mfa_account.Account,
-    policy: Policy | None,
-    today: datetime.date | None = None,
-) -> str | None:
-    """Where a covered user stands against the policy (None: uncovered)."""
-    if policy is None:
-        return None
-    state = account.state()
-    if state == mfa_rules.STATE_ENFORCED:
-        return COMPLIANT
-    if account.verified:
-        return NOT_ENFORCED
-    left = policy.days_left(today)
-    if left > 0:
-        return f'{NOT_ENROLLED}, {left} day{"s" if left != 1 else ""} left'
-    return OVERDUE
-
-
 def _guard(account: mfa_account.Account) -> bulk.Change:
     return (account, bulk.ACTION_GUARD, account.options.guard() or [])
 

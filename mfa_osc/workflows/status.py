@@ -79,6 +79,67 @@ def values(record: Any) -> list[Any]:
     return [getattr(record, name) for name in columns(type(record))]
 
 
+def _locked_out(account: mfa_account.Account) -> str:
+    """Why nobody can sign in, and the command that repairs it.
+
+    NOTE: three different causes share the state: rules that refuse a
+    federated account's own protocol (it has no password), rules that
+    require a code with no TOTP credential, and rules that refuse the
+    password and a code together.
+    """
+    options = account.options
+    user_id = account.user_id
+    rules = mfa_rules.text(options.rules)
+    refused = sorted(m for m in options.own if not options.signs_in(m))
+    if refused:
+        ways = ', '.join(refused)
+        said = (
+            f'The MFA rules ({rules}) refuse {ways}, the way this federated '
+            'account signs in (it has no password): nobody can sign in to '
+            'it.'
+        )
+        if (
+            options.enabled
+            and mfa_rules.is_legacy_guard(options.rules)
+            and not account.verified
+        ):
+            return (
+                f'{said} They are the guard rules of an earlier mfa-osc '
+                'release: an administrator runs `openstack mfa enforce '
+                f'--user {user_id}`, which replaces them with guard rules '
+                f'that let {ways} in.'
+            )
+        if not options.password_alone_ok:
+            return (
+                f'{said} An administrator runs `openstack mfa remove --user '
+                f'{user_id} --all` to reset it (its TOTP credentials are '
+                'deleted and the rules from before enrolling come back, or '
+                'none).'
+            )
+        wanted = [list(r) for r in options.rules] + [[m] for m in refused]
+        flags = ' '.join(
+            f'--multi-factor-auth-rule {",".join(r)}' for r in wanted
+        )
+        return (
+            f'{said} An administrator lets it in again, keeping the other '
+            f'rules: `openstack user set {flags} {user_id}`.'
+        )
+    if not account.usable:
+        return (
+            f'The MFA rules ({rules}) require a TOTP code but the account '
+            'has no TOTP credential Keystone can use: nobody can sign in '
+            'with a password. An administrator runs `openstack mfa remove '
+            f'--user {user_id} --all` to reset it.'
+        )
+    return (
+        f'The MFA rules ({rules}) refuse a password alone and a password '
+        'with a TOTP code: nobody can sign in with a password. An '
+        f'administrator runs `openstack mfa remove --user {user_id} --all` '
+        'to reset it (its TOTP credentials are deleted and the rules from '
+        'before enrolling come back, or none).'
+    )
+
+
 def _warnings(
     client: mfa_client.Keystone, account: mfa_account.Account
 ) -> list[str]:
@@ -97,12 +158,7 @@ def _warnings(
             f'remove{flag} --all`.'
         )
     if state == mfa_rules.STATE_LOCKED_OUT:
-        out.append(
-            'The MFA rules require TOTP but the account has no TOTP '
-            'credential Keystone can use: nobody can sign in with a '
-            f'password. An administrator runs `openstack mfa remove --user '
-            f'{user_id} --all` to reset it.'
-        )
+        out.append(_locked_out(account))
     if options.ignored:
         out.append(
             'Keystone ignores these methods of the rules, as this cloud '

@@ -19,6 +19,7 @@ import datetime
 import testtools
 
 from mfa_osc import rules as mfa_rules
+from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import policy as policy_flow
 from mfa_osc.workflows import status as status_flow
 from tests.unit import test_bulk
@@ -63,3 +64,90 @@ class TestRowAgrees(testtools.TestCase):
         )
         for row in covered:
             self.assertEqual(agree[row.state], row.compliance, row.name)
+
+
+class TestLockedOutWarning(testtools.TestCase):
+    """The ``locked out`` warning says which cause it is, and its command
+    repairs it (issue 20: a federated user refused by the rules was told
+    their TOTP credentials were missing)."""
+
+    FEDERATED = [
+        {
+            'idp_id': 'idp',
+            'protocols': [{'protocol_id': 'mapped', 'unique_id': 'bob'}],
+        }
+    ]
+
+    def fake(self, options: dict[str, object]) -> fakes_ks.FakeKeystone:
+        ks = fakes_ks.FakeKeystone()
+        ks.enabled = fakes_ks.METHODS | {'mapped', 'external'}
+        ks.users['u2']['options'] = options
+        return ks
+
+    def warning(self, ks: fakes_ks.FakeKeystone) -> str:
+        status = fakes_ks.get_status(ks, 'u2', is_self=False)
+        self.assertEqual(mfa_rules.STATE_LOCKED_OUT, status.state)
+        return status.warnings[0]
+
+    def test_federated_user_under_an_earlier_guard(self) -> None:
+        ks = self.fake(
+            {
+                mfa_rules.RULES_OPTION: mfa_rules.LEGACY_GUARD_RULES,
+                mfa_rules.ENABLED_OPTION: True,
+            }
+        )
+        ks.users['u2']['federated'] = self.FEDERATED
+        said = self.warning(ks)
+        self.assertIn('(password; application_credential) refuse mapped', said)
+        self.assertIn('`openstack mfa enforce --user u2`', said)
+        self.assertNotIn('TOTP credential', said)
+        enforce_flow.enforce(fakes_ks.as_keystone(ks), ks.get_user('u2'))
+        status = fakes_ks.get_status(ks, 'u2', is_self=False)
+        self.assertNotEqual(mfa_rules.STATE_LOCKED_OUT, status.state)
+
+    def test_federated_user_under_rules_that_need_a_code(self) -> None:
+        ks = self.fake({mfa_rules.RULES_OPTION: [['password', 'totp']]})
+        ks.users['u2']['federated'] = self.FEDERATED
+        said = self.warning(ks)
+        self.assertIn('(password+totp) refuse mapped', said)
+        self.assertIn('`openstack mfa remove --user u2 --all`', said)
+        self.assertNotIn('TOTP credential Keystone', said)
+        fakes_ks.do_remove(ks, 'u2', all_devices=True)
+        status = fakes_ks.get_status(ks, 'u2', is_self=False)
+        self.assertNotEqual(mfa_rules.STATE_LOCKED_OUT, status.state)
+
+    def test_federated_user_under_password_rules(self) -> None:
+        ks = self.fake({mfa_rules.RULES_OPTION: [['password']]})
+        ks.users['u2']['federated'] = self.FEDERATED
+        said = self.warning(ks)
+        self.assertIn('(password) refuse mapped', said)
+        command = (
+            'openstack user set --multi-factor-auth-rule password '
+            '--multi-factor-auth-rule mapped u2'
+        )
+        self.assertIn(f'`{command}`', said)
+        self.assertNotIn('TOTP credential', said)
+        # What the command sets (OSC splits each rule at commas).
+        ks.users['u2']['options'] = {
+            mfa_rules.RULES_OPTION: [['password'], ['mapped']]
+        }
+        status = fakes_ks.get_status(ks, 'u2', is_self=False)
+        self.assertNotEqual(mfa_rules.STATE_LOCKED_OUT, status.state)
+
+    def test_no_totp_credential(self) -> None:
+        ks = self.fake({mfa_rules.RULES_OPTION: [['password', 'totp']]})
+        said = self.warning(ks)
+        self.assertIn('no TOTP credential Keystone can use', said)
+        self.assertIn('`openstack mfa remove --user u2 --all`', said)
+
+    def test_rules_refusing_password_and_code(self) -> None:
+        rules = [['password', 'totp', 'external']]
+        ks = self.fake({mfa_rules.RULES_OPTION: rules})
+        ks.add_totp('u2', fakes_ks.totp.generate_secret(), 'hand')
+        said = self.warning(ks)
+        self.assertNotIn('no TOTP credential', said)
+        self.assertIn('refuse a password alone and a password with a', said)
+        self.assertIn('`openstack mfa remove --user u2 --all`', said)
+        fakes_ks.do_remove(ks, 'u2', all_devices=True)
+        status = fakes_ks.get_status(ks, 'u2', is_self=False)
+        self.assertNotEqual(mfa_rules.STATE_LOCKED_OUT, status.state)
