@@ -32,7 +32,14 @@ each test here asserts the answer of the release it runs against
 
 from __future__ import annotations
 
+import ast
+import configparser
+import glob
+import os
+import re
 import secrets
+
+from oslotest import base as oslotest_base
 
 from mfa_osc import client as mfa_client
 from mfa_osc import totp
@@ -43,6 +50,72 @@ from tests.functional import mfa_base
 
 #: Rows a list of the test's own Keystone holds at most (list_limit).
 LIST_LIMIT = 5
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def _regexes(name: str) -> list[re.Pattern[str]]:
+    with open(os.path.join(HERE, name)) as f:
+        lines = [line.split('#')[0].strip() for line in f]
+    return [re.compile(line) for line in lines if line]
+
+
+def _mfa_commands() -> set[tuple[str, ...]]:
+    """Every ``openstack mfa`` command, as words (setup.cfg)."""
+    config = configparser.ConfigParser()
+    config.read(os.path.join(REPO_ROOT, 'setup.cfg'))
+    names = config['entry_points']['openstack.mfa.v1'].split('\n')
+    return {
+        tuple(name.split('=')[0].strip().split('_')[1:])
+        for name in names
+        if name.strip()
+    }
+
+
+def _commands_run(function: ast.FunctionDef) -> set[tuple[str, ...]]:
+    """The ``'mfa', WORD...`` sequences among a test's string constants."""
+    words = [
+        node.value
+        for node in ast.walk(function)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+    return {
+        tuple(words[i + 1 : i + 1 + n])
+        for i, word in enumerate(words)
+        if word == 'mfa'
+        for n in (1, 2, 3)
+    }
+
+
+class TestSubset(oslotest_base.BaseTestCase):
+    def test_the_2024_1_subset_runs_every_command(self) -> None:
+        # NOTE: keystone-2024.1-include.txt, less the exclusions, must
+        # still run each command: a test moved or excluded must not leave
+        # one untested against Keystone 2024.1 without a word.
+        include = _regexes('keystone-2024.1-include.txt')
+        exclude = _regexes('keystone-2024.1-exclude.txt')
+        run: set[tuple[str, ...]] = set()
+        for path in sorted(glob.glob(os.path.join(HERE, 'test_*.py'))):
+            module = 'tests.functional.' + os.path.basename(path)[:-3]
+            with open(path) as f:
+                tree = ast.parse(f.read())
+            for cls in tree.body:
+                if not isinstance(cls, ast.ClassDef):
+                    continue
+                for function in cls.body:
+                    if not isinstance(function, ast.FunctionDef):
+                        continue
+                    test_id = f'{module}.{cls.name}.{function.name}'
+                    if not function.name.startswith('test_') or (
+                        not any(r.search(test_id) for r in include)
+                        or any(r.search(test_id) for r in exclude)
+                    ):
+                        continue
+                    run |= _commands_run(function)
+        commands = _mfa_commands()
+        self.assertEqual(13, len(commands))
+        self.assertEqual(set(), commands - run)
 
 
 class TestRevocation(mfa_base.MFATestCase):
