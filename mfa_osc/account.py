@@ -597,10 +597,13 @@ def resolve_user(
     try:
         record = client.get_user(name_or_id)
     except (mfa_client.NotFound, ValueError):
+        where = f' in domain {domain}' if domain else ''
+        listing = 'openstack user list' + (
+            f' --domain {domain}' if domain else ''
+        )
         raise NotFound(
-            f'No user {name_or_id!r} found'
-            + (f' in domain {domain!r}' if domain else '')
-            + '; check the name or give the user ID.'
+            f'There is no user {name_or_id!r}{where}: `{listing}` lists the '
+            'users, to give one of their names or IDs with --user.'
         ) from None
     if domain_id and record.domain_id != domain_id:
         raise NotFound(

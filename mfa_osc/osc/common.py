@@ -525,20 +525,10 @@ def resolve_user(
     """The user of ``--user``/``--user-domain`` (yourself without them).
 
     A user that does not exist is one sentence that says how to find the
-    right one.
+    right one (:func:`mfa_osc.account.resolve_user` says it).
     """
     with command_errors():
-        try:
-            return mfa_account.resolve_user(client, name, domain)
-        except mfa_account.NotFound as exc:
-            if not name or not str(exc).startswith('No user'):
-                raise
-    where = f' in domain {domain}' if domain else ''
-    listing = 'openstack user list' + (f' --domain {domain}' if domain else '')
-    raise exceptions.CommandError(
-        f'There is no user {name!r}{where}: `{listing}` lists the users, '
-        'to give one of their names or IDs with --user.'
-    )
+        return mfa_account.resolve_user(client, name, domain)
 
 
 def mfa(app: Any) -> mfa_client.MFAClient:

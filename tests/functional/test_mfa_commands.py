@@ -456,6 +456,7 @@ class TestAdmin(mfa_base.MFATestCase):
             ['mfa', 'enroll', '--user', 'nosuchuser'],
             ['mfa', 'recovery', 'code', 'create', '--user', 'nosuchuser'],
             ['mfa', 'status', '--user', 'nosuchuser'],
+            ['mfa', 'remove', '--user', 'nosuchuser', '--all', '--yes'],
         ):
             failed = self.openstack(*args, env=self.env(), expect_fail=True)
             self.assertEqual(

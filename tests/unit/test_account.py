@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any
+from unittest import mock
 
 from oslotest import base
 
@@ -383,3 +384,54 @@ class TestAccount(base.BaseTestCase):
         account = self.account()
         self.assertEqual('phone (d1)', account.device_label('d1'))
         self.assertEqual('hand', account.device_label('hand'))
+
+
+class TestResolveUser(base.BaseTestCase):
+    """A user that does not exist: one sentence naming the command that
+    lists the users (no caller rewrites it by its text)."""
+
+    def client(self) -> Any:
+        client = mock.Mock()
+        client.find_users.return_value = []
+        client.get_user.side_effect = mfa_client.NotFound('gone')
+        client.find_domain_id.return_value = 'd1'
+        return client
+
+    def test_no_such_user(self) -> None:
+        exc = self.assertRaises(
+            mfa_account.NotFound,
+            mfa_account.resolve_user,
+            self.client(),
+            'nosuchuser',
+        )
+        self.assertEqual(
+            "There is no user 'nosuchuser': `openstack user list` lists the "
+            'users, to give one of their names or IDs with --user.',
+            str(exc),
+        )
+
+    def test_no_such_user_in_domain(self) -> None:
+        exc = self.assertRaises(
+            mfa_account.NotFound,
+            mfa_account.resolve_user,
+            self.client(),
+            'nosuchuser',
+            'Example',
+        )
+        self.assertEqual(
+            "There is no user 'nosuchuser' in domain Example: `openstack "
+            'user list --domain Example` lists the users, to give one of '
+            'their names or IDs with --user.',
+            str(exc),
+        )
+
+    def test_a_value_that_is_no_id(self) -> None:
+        client = self.client()
+        client.get_user.side_effect = ValueError('not an ID')
+        exc = self.assertRaises(
+            mfa_account.NotFound,
+            mfa_account.resolve_user,
+            client,
+            '../credentials',
+        )
+        self.assertIn('`openstack user list`', str(exc))

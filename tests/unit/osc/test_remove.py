@@ -22,6 +22,7 @@ import fixtures
 from osc_lib import exceptions
 from osc_lib.test import base
 
+from mfa_osc import client as mfa_client
 from mfa_osc.osc import remove
 from mfa_osc.workflows import proof as proof_flow
 from mfa_osc.workflows import remove as remove_flow
@@ -124,3 +125,24 @@ class TestProof(fakes.CommandTestCase):
         self.run_remove()
         self.verify.assert_not_called()
         self.assertEqual(2, self.remove.call_count)
+
+
+class TestNoSuchUser(fakes.CommandTestCase):
+    def test_one_sentence_naming_user_list(self) -> None:
+        # NOTE: remove resolves the user through the account module
+        # directly: its sentence is the one shown, with no rewrite.
+        self.mfa_client.find_users.return_value = []
+        self.mfa_client.get_user.side_effect = mfa_client.NotFound('gone')
+        cmd = remove.RemoveMFA(self.app, None)
+        parsed = self.check_parser(
+            cmd, ['--user', 'nosuchuser', '--all', '--yes'], []
+        )
+        exc = self.assertRaises(
+            exceptions.CommandError, cmd.take_action, parsed
+        )
+        self.assertEqual(
+            "There is no user 'nosuchuser': `openstack user list` lists the "
+            'users, to give one of their names or IDs with --user.',
+            str(exc),
+        )
+        self.mfa_client.delete_credential.assert_not_called()
