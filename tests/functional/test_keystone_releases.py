@@ -255,4 +255,11 @@ class TestListLimit(mfa_base.MFATestCase):
                 ),
                 result.describe(),
             )
+            # The advice names the setting that cut it: Keystone 25 has no
+            # max_db_limit.
+            self.assertIn(
+                'on Keystone 25 and older, which do not page lists: '
+                '[DEFAULT] list_limit',
+                result.stderr,
+            )
             self.assertNotIn('Traceback', result.stderr)
