@@ -260,6 +260,22 @@ class Account:
         )
 
     @property
+    def has_second_factor(self) -> bool:
+        """Whether Keystone accepts a code from any of the credentials:
+        a verified or hand-made device, a recovery code, a device of an
+        interrupted enrollment.
+
+        The one test of "the account has a device" for the commands on
+        yourself that weaken it (``remove``, ``recovery code create``):
+        they then ask for proof (:func:`mfa_osc.workflows.proof.when_due`).
+        NOTE: not the verified devices alone: those are named by the
+        bookkeeping, which the user may edit, and a hand-made device is a
+        device all the same; whoever holds only a token must not remove
+        one or mint recovery codes.
+        """
+        return bool(self.usable)
+
+    @property
     def unusable(self) -> list[str]:
         """``totp`` credentials no code can ever match (bad blobs)."""
         if not self.totp:

@@ -63,11 +63,14 @@ class CreateRecoveryCodes(command.ShowOne):
         with kept.explained(), common.command_errors():
             is_self = user.id == client.current_user_id()
             account = mfa_account.load_account(client, user)
+            # NOTE: a command that cannot work is refused before anyone is
+            # asked for a code.
+            recovery_flow.check(client, account, args.count)
             used = proof_flow.when_due(
                 client,
                 account,
                 is_self=is_self,
-                has_device=bool(account.verified),
+                has_device=account.has_second_factor,
                 fresh=common.fresh_second_factor(self.app),
                 given=args.passcode or args.recovery_code,
                 ask=common.ask_proof('creating recovery codes'),

@@ -74,7 +74,7 @@ class RemoveMFA(command.Command):
                 client,
                 removal.account,
                 is_self=is_self,
-                has_device=bool(removal.account.usable),
+                has_device=removal.account.has_second_factor,
                 fresh=common.fresh_second_factor(self.app),
                 given=args.passcode or args.recovery_code,
                 ask=common.ask_proof('removing a device'),

@@ -73,20 +73,14 @@ def make_codes(
     return shown
 
 
-def regenerate(
+def check(
     client: mfa_client.Keystone,
     account: mfa_account.Account,
-    *,
     count: int = recovery.DEFAULT_COUNT,
-    used_recovery: str | None = None,
-    keep: Keeper | None = None,
-) -> list[str]:
-    """New codes first, then the bookkeeping, then delete the old ones.
-
-    ``keep`` saves the codes before anything in Keystone changes; it is
-    voided when the run ends before the codes are the account's (the old
-    codes then still work).
-    """
+) -> None:
+    """Refuse, before any proof is asked, what :func:`regenerate` cannot
+    do: codes for an account without a verified device (they would
+    recover nothing), or a count out of range."""
     if not account.verified:
         flag = errors.user_flag(client, account.user_id)
         extra = ''
@@ -105,6 +99,23 @@ def regenerate(
             f'Ask for between 1 and {recovery.MAX_COUNT} recovery codes '
             '(--count).'
         )
+
+
+def regenerate(
+    client: mfa_client.Keystone,
+    account: mfa_account.Account,
+    *,
+    count: int = recovery.DEFAULT_COUNT,
+    used_recovery: str | None = None,
+    keep: Keeper | None = None,
+) -> list[str]:
+    """New codes first, then the bookkeeping, then delete the old ones.
+
+    ``keep`` saves the codes before anything in Keystone changes; it is
+    voided when the run ends before the codes are the account's (the old
+    codes then still work).
+    """
+    check(client, account, count)
     old = list(account.recovery_ids)
     if used_recovery and used_recovery not in old:
         old.append(used_recovery)

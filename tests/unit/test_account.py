@@ -254,6 +254,25 @@ class TestAccount(base.BaseTestCase):
             METHODS,
         )
 
+    def test_has_second_factor(self) -> None:
+        # Each kind of credential a code is accepted from, alone; the
+        # verified devices alone would miss all but the first.
+        kinds = {
+            'verified device': ['d1'],
+            'hand-made device': ['hand'],
+            'recovery code': ['r1'],
+            'interrupted enrollment': ['pend'],
+        }
+        books = [c for c in self.creds if c.type == mfa_client.BOOK_TYPE]
+        for kind, ids in kinds.items():
+            creds = [c for c in self.creds if c.id in ids] + books
+            account = mfa_account.account_from(user(), creds, METHODS)
+            self.assertTrue(account.has_second_factor, kind)
+        unusable = [c for c in self.creds if c.id in ('short', 'empty')]
+        for creds in ([], books, unusable + books):
+            account = mfa_account.account_from(user(), creds, METHODS)
+            self.assertFalse(account.has_second_factor, creds)
+
     def test_usable_and_unusable(self) -> None:
         account = self.account()
         self.assertEqual(['d1', 'hand', 'pend', 'r1'], account.usable)

@@ -31,7 +31,11 @@ class TestProof(fakes.CommandTestCase):
     def setUp(self) -> None:
         super().setUp()
         self.mfa_client.current_user_id.return_value = 'u1'
-        self.account = mock.Mock(verified={'c1': {'name': 'phone'}})
+        self.account = mock.Mock(
+            verified={'c1': {'name': 'phone'}},
+            hand_made=[],
+            has_second_factor=True,
+        )
         self.useFixture(
             fixtures.MockPatch(
                 'mfa_osc.account.load_account', return_value=self.account
@@ -104,11 +108,30 @@ class TestProof(fakes.CommandTestCase):
         self.verify.assert_not_called()
         self.assertIsNone(self.regenerate.call_args.kwargs['used_recovery'])
 
-    def test_another_user_or_no_device_asks_nothing(self) -> None:
+    def test_another_user_asks_nothing(self) -> None:
         self.mfa_client.current_user_id.return_value = 'admin'
         self.create('--user', 'alice')
-        self.mfa_client.current_user_id.return_value = 'u1'
-        self.account.verified = {}
-        self.create()
         self.verify.assert_not_called()
-        self.assertEqual(2, self.regenerate.call_count)
+        self.assertEqual(1, self.regenerate.call_count)
+
+    def test_hand_made_device_is_a_device(self) -> None:
+        # NOTE: the same test as remove's (Account.has_second_factor): a
+        # hand-made device only, and a token from the cache. Codes would
+        # recover nothing without a verified device: refused, before any
+        # code is asked for.
+        self.account.verified = {}
+        self.account.hand_made = ['h1']
+        exc = self.assertRaises(exceptions.CommandError, self.create)
+        self.assertIn('no verified TOTP device', str(exc))
+        self.assertIn('--adopt h1', str(exc))
+        self.assertNotIn('passcode', str(exc))
+        self.verify.assert_not_called()
+        self.regenerate.assert_not_called()
+
+    def test_no_device_at_all_asks_nothing(self) -> None:
+        self.account.verified = {}
+        self.account.has_second_factor = False
+        exc = self.assertRaises(exceptions.CommandError, self.create)
+        self.assertIn('enroll a device first', str(exc))
+        self.verify.assert_not_called()
+        self.regenerate.assert_not_called()

@@ -53,7 +53,9 @@ class TestProof(fakes.CommandTestCase):
                 return_value=SimpleNamespace(id='u1', name='alice'),
             )
         )
-        self.account = mock.Mock(usable=['c1', 'c2'], recovery_ids=[])
+        self.account = mock.Mock(
+            usable=['c1', 'c2'], recovery_ids=[], has_second_factor=True
+        )
         self.useFixture(
             fixtures.MockPatchObject(
                 remove_flow,
@@ -122,6 +124,7 @@ class TestProof(fakes.CommandTestCase):
         self.run_remove('--user', 'alice')
         self.mfa_client.current_user_id.return_value = 'u1'
         self.account.usable = []
+        self.account.has_second_factor = False
         self.run_remove()
         self.verify.assert_not_called()
         self.assertEqual(2, self.remove.call_count)
