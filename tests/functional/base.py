@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -33,6 +34,7 @@ from typing import Any
 import fixtures
 from oslotest import base
 
+import mfa_osc
 from mfa_osc.testing.keystone import KeystoneUser
 from mfa_osc.testing.keystone import LocalKeystone
 from mfa_osc.testing.keystone import find_executable
@@ -42,6 +44,33 @@ from mfa_osc.testing.terminal import run_on_pty
 
 #: Seconds a single CLI run may take before the test fails.
 CLI_TIMEOUT = 120.0
+
+
+def _package_modules() -> list[str]:
+    root = os.path.dirname(os.path.abspath(mfa_osc.__file__))
+    names = []
+    for folder, _dirs, files in os.walk(root):
+        package = os.path.relpath(folder, os.path.dirname(root))
+        prefix = package.replace(os.sep, '.')
+        for name in files:
+            if name == '__init__.py':
+                names.append(prefix)
+            elif name.endswith('.py'):
+                names.append(f'{prefix}.{name[:-3]}')
+    return sorted(names)
+
+
+#: Warnings of other packages are theirs to fix and stay off (OSC's
+#: dependencies print several); those raised in mfa_osc's modules (its
+#: own, or a library's deprecation it triggers) are shown, and fail the
+#: test (:meth:`FunctionalTestCase.assert_no_unexpected_stderr`).
+#: NOTE: a -W module field is an exact name, not a pattern: each module
+#: is named. Later entries win, so 'ignore' comes first.
+_PYTHONWARNINGS = ','.join(
+    ['ignore', *(f'default:::{name}' for name in _package_modules())]
+)
+#: How the warnings module prints a warning: ``path:line: Category: ...``.
+_WARNING = re.compile(r'^\S+:\d+: \w*Warning: .*$', re.MULTILINE)
 
 _keystone: LocalKeystone | None = None
 _keystone_error: BaseException | None = None
@@ -158,7 +187,7 @@ class FunctionalTestCase(base.BaseTestCase):
             XDG_CACHE_HOME=os.path.join(self.home, '.cache'),
             XDG_DATA_HOME=os.path.join(self.home, '.local', 'share'),
             OS_CLIENT_CONFIG_FILE='/dev/null',
-            PYTHONWARNINGS='ignore',
+            PYTHONWARNINGS=_PYTHONWARNINGS,
         )
         if env:
             result.update(env)
@@ -200,6 +229,7 @@ class FunctionalTestCase(base.BaseTestCase):
                 f'--- stderr ---\n{_text(exc.stderr)}'
             )
         result = CLIResult(argv, proc.returncode, proc.stdout, proc.stderr)
+        self.assert_no_unexpected_stderr(result)
         if not check:
             return result
         if expect_fail and result.returncode == 0:
@@ -207,6 +237,23 @@ class FunctionalTestCase(base.BaseTestCase):
         if not expect_fail and result.returncode != 0:
             self.fail(f'expected success:\n{result.describe()}')
         return result
+
+    def assert_no_unexpected_stderr(self, result: CLIResult) -> None:
+        """No traceback (but with ``--debug``, where OSC prints them on
+        purpose) and no Python warning raised in mfa_osc's code, whatever
+        the exit status: a user never gets either from mfa-osc."""
+        if '--debug' not in result.argv:
+            self.assertNotIn(
+                'Traceback (most recent call last)',
+                result.stderr,
+                f'a traceback on stderr:\n{result.describe()}',
+            )
+        warning = _WARNING.search(result.stderr)
+        if warning is not None:
+            self.fail(
+                f'a Python warning on stderr ({warning.group(0)}):\n'
+                f'{result.describe()}'
+            )
 
     def openstack(
         self,
