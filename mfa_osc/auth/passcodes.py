@@ -12,14 +12,14 @@
 
 """Where the ``v3multifactor`` plugin's passcode comes from.
 
-A mixin of :class:`mfa_osc.auth.plugin.MultiFactor`. In the plugin's order:
-a recovery code, a passcode or a TOTP secret given up front; then, only
-once Keystone has asked for a code (or an earlier sign-in recorded that it
-does), the passcode command or the ``Passcode:`` prompt, which also takes
-a recovery code and forgives a typo (:data:`refusals.PROMPT_ATTEMPTS`
-tries). Every value read is registered with :mod:`mfa_osc.redact` before
-anything else is done with it. Where each is read from is in
-:mod:`mfa_osc.auth.sources`.
+:class:`PasscodeSources` is a part the plugin holds (``plugin.sources``).
+In the plugin's order: a recovery code, a passcode or a TOTP secret given
+up front; then, only once Keystone has asked for a code (or an earlier
+sign-in recorded that it does), the passcode command or the ``Passcode:``
+prompt, which also takes a recovery code and forgives a typo
+(:data:`refusals.PROMPT_ATTEMPTS` tries). Every value read is registered
+with :mod:`mfa_osc.redact` before anything else is done with it. Where
+each is read from is in :mod:`mfa_osc.auth.sources`.
 """
 
 from __future__ import annotations
@@ -36,52 +36,77 @@ from mfa_osc.auth import sources
 class PasscodeSources:
     """Read the passcode from the source the user gave."""
 
-    passcode: str | None
-    totp_secret: str | None
-    passcode_command: str | None
-    recovery_code: str | None
-    prompt: bool
-    #: The (bare) recovery code the passcode in flight was computed
-    #: from, used up once the sign-in succeeds.
-    _sent_recovery: str | None
+    def __init__(
+        self,
+        *,
+        passcode: str | None = None,
+        totp_secret: str | None = None,
+        passcode_command: str | None = None,
+        recovery_code: str | None = None,
+        prompt: bool = True,
+    ) -> None:
+        self.passcode = passcode
+        self.totp_secret = totp_secret
+        self.passcode_command = passcode_command
+        self.recovery_code = recovery_code
+        #: Whether the plugin may prompt on a terminal (for the password
+        #: too).
+        self.prompt = prompt
+        #: The (bare) recovery code the passcode in flight was computed
+        #: from, used up once the sign-in succeeds.
+        self.sent_recovery: str | None = None
 
-    def _given(self, source: str) -> str:
+    def secret_of(self, source: str) -> str | None:
+        """The secret the code from ``source`` was computed from, if any
+        (a TOTP secret or a recovery code): such a code can be computed
+        again for Keystone's time."""
+        if self.sent_recovery and source in ('recovery_code', 'prompt'):
+            return recovery.secret(self.sent_recovery)
+        if source == 'totp_secret' and self.totp_secret:
+            return totp.normalize_secret(self.totp_secret)
+        return None
+
+    def used_up(self) -> None:
+        """The recovery code signed in with is used up: never sent again."""
+        self.recovery_code = self.sent_recovery = None
+
+    def given(self, source: str) -> str:
         """Where an option came from (``OS_PASSCODE``...), for messages."""
         return auth_options.given_as(source, getattr(self, source, None))
 
-    def _upfront_passcode(self) -> tuple[str, str] | None:
+    def upfront(self) -> tuple[str, str] | None:
         """The passcode given up front, and the option it came from."""
         if self.recovery_code:
             try:
                 bare = recovery.normalize(self.recovery_code)
             except recovery.InvalidRecoveryCode as exc:
                 raise exceptions.PasscodeFormatError(
-                    f'{exc} It came from {self._given("recovery_code")}.'
+                    f'{exc} It came from {self.given("recovery_code")}.'
                 ) from None
-            self._sent_recovery = bare
+            self.sent_recovery = bare
             return recovery.passcode(bare), 'recovery_code'
         if self.passcode:
             try:
                 return self._checked(self.passcode), 'passcode'
             except exceptions.PasscodeFormatError as exc:
                 raise exceptions.PasscodeFormatError(
-                    f'{exc} It came from {self._given("passcode")}.'
+                    f'{exc} It came from {self.given("passcode")}.'
                 ) from None
         if self.totp_secret:
             try:
                 secret = totp.normalize_secret(self.totp_secret)
             except totp.InvalidSecret as exc:
                 raise exceptions.SecretFormatError(
-                    f'{exc} It came from {self._given("totp_secret")}.'
+                    f'{exc} It came from {self.given("totp_secret")}.'
                 ) from None
             code = totp.passcode(secret)
             redact.register(code)
             return code, 'totp_secret'
         return None
 
-    def _command_passcode(self) -> str:
+    def command_passcode(self) -> str:
         command = str(self.passcode_command)
-        given = self._given('passcode_command')
+        given = self.given('passcode_command')
         printed = sources.run_command(command, given)
         redact.register(printed)
         try:
@@ -115,9 +140,7 @@ class PasscodeSources:
             )
         return answer
 
-    def _prompted_passcode(
-        self, attempt: int, blank_ok: bool = False
-    ) -> str | None:
+    def prompted(self, attempt: int, blank_ok: bool = False) -> str | None:
         """The passcode typed at try ``attempt``; None after a typo.
 
         A typo (not 6 digits, not a recovery code) is said on the terminal
@@ -128,7 +151,7 @@ class PasscodeSources:
         if blank_ok and not answer.strip():
             return ''
         try:
-            return self._typed_passcode(answer)
+            return self._typed(answer)
         except exceptions.PasscodeFormatError as exc:
             if attempt + 1 == refusals.PROMPT_ATTEMPTS:
                 raise exceptions.PasscodeFormatError(
@@ -138,16 +161,16 @@ class PasscodeSources:
             sources.tell(f'{exc} You may also type a recovery code.')
             return None
 
-    def _typed_passcode(self, answer: str) -> str:
+    def _typed(self, answer: str) -> str:
         """The passcode of a prompt answer: a code, or a recovery code."""
         redact.register(answer)
-        self._sent_recovery = None
+        self.sent_recovery = None
         if recovery.looks_like(answer):
             try:
                 bare = recovery.normalize(answer)
             except recovery.InvalidRecoveryCode as exc:
                 raise exceptions.PasscodeFormatError(str(exc)) from None
-            self._sent_recovery = bare
+            self.sent_recovery = bare
             return recovery.passcode(bare)
         return self._checked(answer)
 

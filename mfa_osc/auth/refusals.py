@@ -243,3 +243,34 @@ def not_needed(source: str, given: str, enabled: list[str] | None) -> str:
         f'ask for one. To sign in with one request, {_drop(given)} for this '
         'account.'
     )
+
+
+def no_role(auth: Any, name: str | None) -> exceptions.NoRoleOnScope:
+    """The user is signed in, but not on the scope ``auth`` (the plugin)
+    asked for; ``name`` is the user's name from the token, if it has one."""
+    if auth.project_id or auth.project_name:
+        what = 'project ' + str(auth.project_id or auth.project_name)
+        domain = auth.project_domain_id or auth.project_domain_name
+        if auth.project_name and domain:
+            what += f' (domain {domain})'
+    elif auth.domain_id or auth.domain_name:
+        what = 'domain ' + str(auth.domain_id or auth.domain_name)
+    elif auth.system_scope:
+        what = f'system scope {auth.system_scope}'
+    else:
+        what = 'the trust ' + str(auth.trust_id)
+    who = name or auth.username or auth.user_id or 'this user'
+    # NOTE: in the words of the program at hand: OSC's flags, or
+    # openstacksdk's arguments (which clouds.yaml keys share).
+    names = (
+        '--os-project-name, --os-project-domain-name'
+        if auth_options.in_openstack_cli()
+        else 'project_name=, project_domain_name= or their clouds.yaml keys'
+    )
+    return exceptions.NoRoleOnScope(
+        f'Signed in as {who}, but {who} has no role on {what}, or there '
+        f'is no such project or domain: check the name and its domain '
+        f'({names}), or ask an administrator for a role on it. The '
+        'sign-in is kept: the next command does not ask for a passcode '
+        'again.'
+    )

@@ -364,12 +364,13 @@ class TestTokenCache(base.BaseTestCase):
             self.assert_fresh_sign_in(path)
 
     def test_malformed_scoped_entry_in_memory_is_rescoped(self) -> None:
-        # NOTE: _candidate's own check, whatever put the entry there.
+        # NOTE: the cache's own check (candidate), whatever put the entry
+        # there.
         self.sign_in_once()
         auth = self.make(passcode=None, project_name='other')
-        auth._load()
-        auth._scoped = {
-            auth._scope_key(): {
+        auth.cache.load()
+        auth.cache.scoped = {
+            auth.scope_key(): {
                 'auth_token': 'x',
                 'body': {'token': {'user': {'id': 'u1'}}},
                 'confirmed': time.time(),
@@ -407,7 +408,7 @@ class TestTokenCache(base.BaseTestCase):
             self.assertIsNone(auth.get_unscoped_auth_state())
         # The next sign-in asks afresh.
         self.requests.post(tp.TOKEN_URL, **tp.TOKEN_RESPONSE)
-        auth.passcode = '123456'
+        auth.sources.passcode = '123456'
         self.assertEqual('u1', auth.get_auth_ref(ks_session.Session()).user_id)
 
     def test_files_are_private(self) -> None:
@@ -463,7 +464,7 @@ class TestTokenCache(base.BaseTestCase):
     def test_garbage_check_after_refused_rescope_means_fresh_sign_in(
         self,
     ) -> None:
-        logs = self.useFixture(fixtures.FakeLogger(name=cached.__name__))
+        logs = self.useFixture(fixtures.FakeLogger(name=plugin.__name__))
         for answer in GARBAGE:
             self.sign_in_once()
             self.age()

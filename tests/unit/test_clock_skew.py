@@ -153,7 +153,7 @@ class TestWithoutADateHeader(tp.PluginTestCase):
             tp.TOKEN_ID, later.get_auth_ref(self.session).auth_token
         )
         self.assertEqual(1, len(self.requests.request_history))
-        self.assertAlmostEqual(fast, later._skew or 0, delta=5)
+        self.assertAlmostEqual(fast, later.cache.skew or 0, delta=5)
 
     def test_a_date_header_wins(self) -> None:
         answer = token(0)
@@ -161,7 +161,7 @@ class TestWithoutADateHeader(tp.PluginTestCase):
         self.requests.post(tp.TOKEN_URL, **answer)
         auth = self.make(passcode='123456')
         auth.get_auth_ref(self.session)
-        self.assertAlmostEqual(0, auth._skew or 0, delta=5)
+        self.assertAlmostEqual(0, auth.cache.skew or 0, delta=5)
 
 
 class TestComputedCodes(tp.PluginTestCase):
@@ -270,7 +270,7 @@ class TestCacheByKeystoneClock(tp.PluginTestCase):
             self.assertEqual(
                 tp.TOKEN_ID, later.get_auth_ref(self.session).auth_token
             )
-            self.assertIsNone(later._skew)
+            self.assertIsNone(later.cache.skew)
 
 
 class TestClock(tp.PluginTestCase):

@@ -159,3 +159,26 @@ class TestDropIn(base.BaseTestCase):
         error = mfa_exc.PasscodeRejected('The passcode was not accepted.')
         self.assertEqual('The passcode was not accepted.', str(error))
         self.assertEqual(401, error.http_status)
+
+    def test_methods_shown_again_after_a_sign_in(self) -> None:
+        # NOTE: a sign-in sets the methods of each request it sends; after
+        # it, the configured ones are shown again, as the in-tree plugin
+        # always shows them.
+        from keystoneauth1 import session as ks_session
+        from requests_mock.contrib import fixture as rm_fixture
+
+        from tests.unit import test_plugin as tp
+
+        requests = self.useFixture(rm_fixture.Fixture())
+        requests.post(tp.TOKEN_URL, **tp.TOKEN_RESPONSE)
+        auth = self.load(auth_url=tp.AUTH_URL, token_cache=False)
+        auth.get_auth_ref(ks_session.Session())
+        self.assertEqual(
+            ['password', 'totp'],
+            requests.last_request.json()['auth']['identity']['methods'],
+        )
+        password, totp = auth.auth_methods
+        assert isinstance(password, v3_password.PasswordMethod)
+        assert isinstance(totp, v3_totp.TOTPMethod)
+        self.assertEqual(self.password, password.password)
+        self.assertEqual(self.passcode, totp.passcode)

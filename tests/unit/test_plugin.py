@@ -1078,7 +1078,7 @@ class TestRecoveryCodeSignIn(PluginTestCase):
         )
         self.assertEqual(['rc2'], written['recovery_codes'])
         self.assertFalse(self.revoked.called)
-        self.assertIsNone(auth.recovery_code)
+        self.assertIsNone(auth.sources.recovery_code)
         self.assertIn(
             'WARNING Signed in with a recovery code, which is now used up; '
             '1 recovery code left.',
