@@ -22,10 +22,8 @@ Every ID that goes into a URL path is checked and quoted
 (:func:`mfa_osc.identity.path_id`), so ``--user ..`` or a crafted
 credential ID never reaches another endpoint with the caller's token.
 
-The module is longer than the others (about 580 lines) on purpose: it is
-a flat list of one short method per Keystone request, and splitting it
-would only scatter that list. Reading long lists whole is in
-:mod:`mfa_osc.client.lists`.
+Reading long lists whole is in :mod:`mfa_osc.client.lists`; the sign-in
+plugin's own requests are in :mod:`mfa_osc.client.tokens`.
 """
 
 from __future__ import annotations
