@@ -604,7 +604,10 @@ def resolve_user(
     domain_id = client.find_domain_id(domain) if domain else None
     users = client.find_users(name_or_id, domain_id)
     if len(users) == 1:
-        return users[0]
+        # NOTE: read again by ID: a list of users leaves out a shadow
+        # user's federation protocols (``federated``), without which rules
+        # that refuse their only way in are not seen (status, enroll).
+        return client.get_user(users[0].id)
     if len(users) > 1:
         raise NotFound(
             f'More than one user is named {name_or_id!r}; give the domain '

@@ -454,3 +454,17 @@ class TestResolveUser(base.BaseTestCase):
             '../credentials',
         )
         self.assertIn('`openstack user list`', str(exc))
+
+    def test_found_by_name_is_read_whole(self) -> None:
+        # A list of users has no `federated`: the record by ID has.
+        client = self.client()
+        listed = mfa_client.User('f1', 'carol', 'd1', True, {})
+        whole = mfa_client.User(
+            'f1', 'carol', 'd1', True, {}, federated=('mapped',)
+        )
+        client.find_users.return_value = [listed]
+        client.get_user.side_effect = None
+        client.get_user.return_value = whole
+        found = mfa_account.resolve_user(client, 'carol')
+        self.assertEqual(('mapped',), found.federated)
+        client.get_user.assert_called_once_with('f1')
