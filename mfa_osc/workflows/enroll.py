@@ -502,8 +502,17 @@ def _enforce(
     account = plan.account
     user_id = account.user_id
     current = account.options
+    # NOTE: a federated user's protocol (their only way in: a shadow user
+    # has no password, and a federated sign-in carries no code) keeps a
+    # rule of its own, as guard rules give it; else the rules that
+    # require a password and a code would lock them out.
+    own = [
+        [m]
+        for m in sorted(before.own)
+        if m in before.methods and before.signs_in(m)
+    ]
     rules = mfa_rules.enforced_rules(
-        [r for r in before.effective if r], application_credentials
+        [r for r in before.effective if r] + own, application_credentials
     )
     if plan.can_update:
         # NOTE: one's own tokens are not revoked (the session running this

@@ -45,6 +45,9 @@ class TestRemoveKeepsWaysIn(shapes.ShapesCase):
                 'mfa', 'enroll', '--user', user.user_id, '--secret', secret,
                 '--passcode', totp.passcode(secret), env=self.env(),
             )  # fmt: skip
+        # The federated user, who has no password, still signs in: MFA
+        # enforced keeps a rule for their protocol.
+        self.assertEqual({'mapped': 201}, self.measure(users[:1])['federated'])
 
         # The removal stops after relaxing the rules: Keystone fails every
         # DELETE (the credentials stay, the code alone is refused).

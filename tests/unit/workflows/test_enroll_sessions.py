@@ -123,3 +123,20 @@ class TestAdminEnrollRevocation(base.BaseTestCase):
         self.assertIn('were: ended', str(exc))
         self.assertEqual(['u2'], ks.revoked)
         self.assertIsNone(ks.users['u2'].get(REVOKE_KEY))
+
+
+class TestFederatedUserNotLockedOut(base.BaseTestCase):
+    def test_own_protocol_keeps_a_rule(self) -> None:
+        ks = fake.FakeKeystone()
+        ks.enabled = fake.METHODS | {'mapped'}
+        ks.users['u2']['federated'] = [
+            {
+                'idp_id': 'idp',
+                'protocols': [{'protocol_id': 'mapped', 'unique_id': 'b'}],
+            }
+        ]
+        result, _ = fake.do_enroll(ks, 'u2')
+        self.assertTrue(result.enforced)
+        self.assertIn(['mapped'], ks.options('u2')['multi_factor_auth_rules'])
+        status = fake.get_status(ks, 'u2', is_self=False)
+        self.assertEqual('enforced', status.state)
