@@ -69,8 +69,12 @@ def _package_modules() -> list[str]:
 _PYTHONWARNINGS = ','.join(
     ['ignore', *(f'default:::{name}' for name in _package_modules())]
 )
-#: How the warnings module prints a warning: ``path:line: Category: ...``.
-_WARNING = re.compile(r'^\S+:\d+: \w*Warning: .*$', re.MULTILINE)
+#: How the warnings module prints a warning raised in mfa_osc's code:
+#: ``.../mfa_osc/path.py:line: Category: ...`` (under ``-v`` OSC shows
+#: every package's, which are not ours to fail on).
+_WARNING = re.compile(
+    r'^\S*/mfa_osc/\S+\.py:\d+: \w*Warning: .*$', re.MULTILINE
+)
 
 _keystone: LocalKeystone | None = None
 _keystone_error: BaseException | None = None
