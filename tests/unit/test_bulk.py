@@ -285,7 +285,11 @@ class TestSessionsEnded(base.BaseTestCase):
         self.assertTrue(result.enforced)
         self.assertEqual(enforce_flow.SESSIONS_ENDED, result.sessions)
         self.assertEqual(['u2'], ks.revoked)
-        self.assertEqual('revoke_user_tokens', ks.calls[-1])
+        # NOTE: the revocation mark is cleared once the tokens are revoked.
+        self.assertEqual(
+            ['revoke_user_tokens', 'update_user_options'], ks.calls[-2:]
+        )
+        self.assertIsNone(ks.users['u2'].get(records.REVOKE_KEY))
 
     def test_own_enroll_and_keep_sessions_revoke_nothing(self) -> None:
         ks = fake.FakeKeystone()
