@@ -49,9 +49,14 @@ from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
 from mfa_osc import redact
 from mfa_osc import rules as mfa_rules
+from mfa_osc import terminal
 from mfa_osc.auth import sources
 from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import errors as workflow_errors
+
+#: The one terminal check (:mod:`mfa_osc.terminal`), by the name the
+#: commands and their tests use.
+is_terminal = terminal.is_terminal
 
 LOG = logging.getLogger(__name__)
 
@@ -451,24 +456,6 @@ class RecoveryFile:
             if not note:
                 raise
             raise exceptions.CommandError(str(exc) + note) from exc
-
-
-def is_terminal(stream: Any = None) -> bool:
-    """Whether ``stream`` (standard input by default) is a terminal.
-
-    Standard input: a person can answer a prompt; standard error: a
-    progress bar may be drawn. A stream that is missing, closed or has no
-    ``isatty`` is not a terminal. NOTE: the one check of the commands;
-    the sign-in plugin, below them, has its own in ``mfa_osc.auth`` until
-    a module below both holds it.
-    """
-    if stream is None:
-        stream = sys.stdin
-    isatty = getattr(stream, 'isatty', None)
-    try:
-        return bool(isatty()) if callable(isatty) else False
-    except (OSError, ValueError):
-        return False
 
 
 @contextlib.contextmanager

@@ -36,12 +36,15 @@ from typing import Any
 
 from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
+from mfa_osc import policy_record
 from mfa_osc import rules as mfa_rules
 from mfa_osc.workflows import bulk
 from mfa_osc.workflows import errors
 
 #: The domain's extra attribute that holds the policy.
-POLICY_KEY = 'mfa_policy'
+#: Where the policy is kept: :mod:`mfa_osc.policy_record`, read by the
+#: sign-in plugin too.
+POLICY_KEY = policy_record.KEY
 
 COMPLIANT = 'enrolled and enforced'
 NOT_ENFORCED = 'enrolled, not enforced'
@@ -68,15 +71,15 @@ class Policy:
     @classmethod
     def from_json(cls, domain_id: str, value: object) -> Policy | None:
         """The policy of a domain record's attribute; None when unset."""
-        if not isinstance(value, dict) or not value.get('required'):
+        record = policy_record.parse(value)
+        if record is None:
             return None
-        deadline = value.get('deadline')
-        roles = value.get('roles')
+        deadline = record.stored_deadline
         return cls(
             domain_id,
             True,
-            parse_date(deadline) if isinstance(deadline, str) else None,
-            [str(r) for r in roles] if isinstance(roles, list) else [],
+            parse_date(deadline) if deadline is not None else None,
+            list(record.roles),
         )
 
     def days_left(self, today: datetime.date | None = None) -> int:
