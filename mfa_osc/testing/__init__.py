@@ -9,3 +9,49 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
+"""A throwaway local Keystone, for testing MFA against a real server.
+
+A public testing API: mfa-osc's functional tests, ``tox -e keystone``,
+``tox -e demo`` and the benchmarks run it, and so can anyone who wants to
+try an MFA set-up (rules, a domain's policy, the ``openstack mfa``
+commands, a clouds.yaml) on a Keystone of their own before a real cloud.
+Install it with its dependencies, which mfa-osc itself does not need::
+
+    pip install 'mfa-osc[testing]'
+
+The ``testing`` extra installs Keystone, uWSGI and cryptography at the
+versions of ``keystone-requirements.txt`` (what tox installs). It runs on
+Linux: the server runs in subprocesses (Keystone is never imported into
+the caller's process), which end with the process that started them, even
+one killed with SIGKILL.
+
+Public, imported from their modules (this package imports nothing, so
+that uWSGI loading :mod:`mfa_osc.testing.remote_user` loads nothing
+else):
+
+* :mod:`mfa_osc.testing.keystone`: :class:`~.keystone.LocalKeystone` (a
+  context manager: a sqlite Keystone with ``totp`` enabled on 127.0.0.1,
+  over HTTPS with ``tls=True``; ``os_env()``, ``admin_session()``,
+  ``admin_adapter()``, ``create_user()``, ``set_mfa_rules()``,
+  ``create_totp_credential()``), :class:`~.keystone.KeystoneUser`,
+  :exc:`~.keystone.KeystoneNotInstalledError`,
+  :exc:`~.keystone.KeystoneStartError`, ``KEYSTONE_BIN_ENV`` (run another
+  Keystone release from its own virtualenv), ``find_executable``,
+  ``process_group_members`` and ``main`` (``python -m
+  mfa_osc.testing.keystone``: start one by hand and print its ``OS_*``
+  settings);
+* :mod:`mfa_osc.testing.terminal`: ``run_on_pty`` (run a program on a
+  pseudo-terminal and answer its prompts, as a person at a terminal
+  would), ``Answer``, ``PtyTimeoutError``, ``DEFAULT_TIMEOUT``.
+
+Other names (a leading underscore, or not listed here) may change in any
+release; a change to a listed one comes with a release note.
+
+:mod:`mfa_osc.testing.remote_user` is for the throwaway Keystone only: a
+WSGI application that sets ``REMOTE_USER`` from a request header, so that
+anyone who can reach the server may claim to be any user. Never serve a
+real Keystone with it.
+
+Nothing else in ``mfa_osc`` imports this package (``.importlinter``).
+"""
