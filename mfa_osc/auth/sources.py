@@ -20,6 +20,7 @@ a hardware key is only touched when needed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 import contextlib
@@ -214,8 +215,11 @@ def _take_terminal_back(tty: int) -> None:
 @contextlib.contextmanager
 def _ended_with_this_process(
     child: list[subprocess.Popen[str]], tty: int | None
-) -> Iterator[None]:
+) -> Iterator[Callable[[subprocess.Popen[str]], None]]:
     """SIGTERM or SIGHUP of this process ends the child's group first.
+
+    Yields what to call with the command once it is started: a signal that
+    came while it was being started is carried out then.
 
     NOTE: the default action would end this process alone and leave the
     command (and what it started) running, a prompt for a touch or a PIN
@@ -223,10 +227,15 @@ def _ended_with_this_process(
     another (a library caller's worker) the default stays.
     """
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield child.append
         return
 
     def handler(signum: int, frame: object) -> None:
+        if not child:
+            # NOTE: the command may run already (Popen has not returned
+            # its pid yet): ended as soon as it is known, in started().
+            pending.append(signum)
+            return
         for proc in child:
             with contextlib.suppress(OSError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -234,6 +243,13 @@ def _ended_with_this_process(
             _take_terminal_back(tty)
         signal.signal(signum, previous.get(signum) or signal.SIG_DFL)
         os.kill(os.getpid(), signum)
+
+    def started(proc: subprocess.Popen[str]) -> None:
+        child.append(proc)
+        if pending:
+            handler(pending[0], None)
+
+    pending: list[int] = []
 
     previous: dict[int, Any] = {}
     for ending in ENDING_SIGNALS:
@@ -244,7 +260,7 @@ def _ended_with_this_process(
     # waits for this process, and nothing could be typed any more.
     previous[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, signal.SIG_IGN)
     try:
-        yield
+        yield started
     finally:
         for number, old in previous.items():
             signal.signal(number, old if old is not None else signal.SIG_DFL)
@@ -260,8 +276,8 @@ def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
     tty = _foreground_terminal()
     child: list[subprocess.Popen[str]] = []
     try:
-        with _ended_with_this_process(child, tty):
-            child.append(
+        with _ended_with_this_process(child, tty) as started:
+            started(
                 subprocess.Popen(
                     argv,
                     stdout=subprocess.PIPE,

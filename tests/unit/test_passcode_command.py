@@ -99,6 +99,19 @@ sources.run_command(sys.argv[1], 'OS_PASSCODE_COMMAND')
 """
 
 
+EARLY_SIGNAL = """
+import os, signal, subprocess, sys
+from mfa_osc.auth import sources
+with sources._ended_with_this_process([], None) as started:
+    os.kill(os.getpid(), signal.SIGTERM)
+    proc = subprocess.Popen(['sleep', '300'], process_group=0)
+    with open(sys.argv[1], 'w') as handle:
+        handle.write(str(proc.pid))
+    started(proc)
+    proc.wait()
+"""
+
+
 class TestEndsWithThisProcess(base.BaseTestCase):
     def test_sigterm_ends_the_command_and_what_it_started(self) -> None:
         folder = self.useFixture(fixtures.TempDir()).path
@@ -124,6 +137,28 @@ class TestEndsWithThisProcess(base.BaseTestCase):
         self.assertEqual(-signal.SIGTERM, runner.wait(timeout=60))
         deadline = time.monotonic() + 30
         while _alive(shell) or _alive(sleeper):
+            self.assertLess(
+                time.monotonic(), deadline, 'the passcode command lives on'
+            )
+            time.sleep(0.05)
+
+    def test_sigterm_while_the_command_starts_ends_it(self) -> None:
+        # NOTE: the signal comes before Popen has returned the command's
+        # pid: it is carried out once the pid is known.
+        folder = self.useFixture(fixtures.TempDir()).path
+        pids = os.path.join(folder, 'pids')
+        runner = subprocess.Popen(
+            [sys.executable, '-c', EARLY_SIGNAL, pids],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.addCleanup(runner.kill)
+        self.assertEqual(-signal.SIGTERM, runner.wait(timeout=60))
+        with open(pids) as handle:
+            sleeper = int(handle.read())
+        self.addCleanup(self._kill, sleeper)
+        deadline = time.monotonic() + 30
+        while _alive(sleeper):
             self.assertLess(
                 time.monotonic(), deadline, 'the passcode command lives on'
             )
