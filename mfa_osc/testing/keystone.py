@@ -12,11 +12,6 @@
 
 """A throwaway local Keystone for functional tests, demos and benchmarks.
 
-(Longer than the package's other modules, on purpose: one server's whole
-life cycle, from configuration to the process-group clean-up that no
-interruption may skip, reads best in one place. It is test tooling; no
-other module of the package imports it.)
-
 :class:`LocalKeystone` creates a temporary directory, writes a
 ``keystone.conf`` (sqlite database, fernet tokens and receipts, ``totp``
 enabled), runs ``keystone-manage db_sync``, ``fernet_setup``,
@@ -28,7 +23,8 @@ uWSGI, as many clouds put haproxy in front of Keystone.
 
 Keystone itself is never imported here: it runs in subprocesses, found next
 to ``sys.executable`` (or on ``PATH``).  Install it with
-``pip install -r keystone-requirements.txt`` (``tox -e keystone`` does).
+``pip install 'mfa-osc[testing]'`` (``tox -e keystone`` installs the same
+pins from ``keystone-requirements.txt``).
 
 Another Keystone release can run from a virtualenv of its own, built with
 that release's upper constraints (``tox -e functional-keystone2024.1``
