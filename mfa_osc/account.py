@@ -402,8 +402,13 @@ def account_from(
     user: mfa_client.User,
     credentials: Iterable[mfa_client.Credential],
     methods: Iterable[str] | None = None,
+    known: bool | None = None,
 ) -> Account:
-    """The account of ``user`` from credentials listed for it (or all)."""
+    """The account of ``user`` from credentials listed for it (or all).
+
+    ``known``: whether ``methods`` were read from the cloud (by default,
+    whether they were given); assumed ones are for reading only.
+    """
     found: dict[str, str] = {}
     books: list[Book] = []
     for cred in credentials:
@@ -423,6 +428,7 @@ def account_from(
         user.options,
         frozenset(methods) if methods else None,
         own=user.federated,
+        known=known,
     )
     return Account(user, options, found, book)
 
@@ -433,7 +439,8 @@ def load_account(
     """Read the user and their credentials (and, once, enabled methods)."""
     record = client.get_user(user) if isinstance(user, str) else user
     creds = client.list_credentials(user_id=record.id)
-    return account_from(record, creds, guard_methods(client))
+    methods, known = guard_methods(client)
+    return account_from(record, creds, methods, known)
 
 
 def load_all(
@@ -458,18 +465,23 @@ def load_all(
     ]
 
 
-def guard_methods(client: mfa_client.Keystone) -> frozenset[str] | None:
-    """The methods rules are judged against, for a change of rules.
+def guard_methods(
+    client: mfa_client.Keystone,
+) -> tuple[frozenset[str], bool]:
+    """The methods rules are judged against, and whether they were read.
 
     The cloud's ``[auth] methods`` (one request, once per client). When
     Keystone does not say them, its default methods, ``totp``, and the
-    federation protocols of its identity providers: each signs in under
-    its own ID, and guard rules must name it.
+    federation protocols of its identity providers, with False: good for
+    judging an account, never for writing rules
+    (:meth:`mfa_osc.rules.MFAOptions.write_methods` refuses), as a rule
+    naming only methods the cloud does not enable lets every sign-in in
+    before Keystone 28.
     """
     methods = client.enabled_methods()
     if methods is not None:
-        return methods
-    return mfa_rules.ASSUMED_METHODS | client.federation_protocols()
+        return methods, True
+    return mfa_rules.ASSUMED_METHODS | client.federation_protocols(), False
 
 
 def load_all_readable(
@@ -493,13 +505,13 @@ def load_all_readable(
     creds += client.list_credentials(
         type=mfa_client.BOOK_TYPE, owners=owners, cut=cut
     )
-    methods = guard_methods(client)
+    methods, known = guard_methods(client)
     unread = set(cut)
     by_user: dict[str, list[mfa_client.Credential]] = {}
     for cred in creds:
         by_user.setdefault(str(cred.user_id), []).append(cred)
     accounts = [
-        account_from(user, by_user.get(user.id, []), methods)
+        account_from(user, by_user.get(user.id, []), methods, known)
         for user in users
         if user.id not in unread
     ]

@@ -24,6 +24,14 @@ Pure functions, no I/O. Each mirrors Keystone 30's own code, not its docs
   left empty is ignored, and when every rule is left empty any sign-in
   passes ("to prevent lockout");
 * a sign-in passes when its methods are a superset of one reduced rule.
+
+NOTE: "a rule left empty is ignored" holds from Keystone 28 (bug 2102096).
+Before it (Keystone 21 to 27, which mfa-osc supports) a rule left empty is
+kept, and every sign-in is a superset of the empty set: one rule whose
+methods the cloud all disables lets ANY sign-in in, the code alone and the
+password alone included. So mfa-osc never writes such a rule
+(:func:`turned_on` drops them as a last line of defence), and an account
+whose rules hold one is never reported enforced (:func:`state`).
 """
 
 from __future__ import annotations
@@ -36,12 +44,13 @@ from typing import Any
 
 Rules = list[list[str]]
 
-#: Methods each put alone in a rule of the guard rules, whether the cloud
-#: enables them or not (Keystone ignores a rule of a method it does not
-#: enable): every way in that is not a TOTP code. Federated sign-ins are
-#: checked against the rules too, under their protocol's ID (``mapped``,
-#: or a protocol listed in ``[auth] methods``: :func:`guard_rules` adds
-#: those the cloud enables).
+#: Methods each put alone in a rule of the guard rules when the cloud
+#: enables them: every way in that is not a TOTP code. Never one the cloud
+#: does not enable: Keystone before 28 reduces such a rule to the empty
+#: set, which every sign-in satisfies. Federated sign-ins are checked
+#: against the rules too, under their protocol's ID (``mapped``, or a
+#: protocol listed in ``[auth] methods``: :func:`guard_rules` adds those
+#: the cloud enables).
 GUARD_METHODS = (
     'password',
     'application_credential',
@@ -72,6 +81,10 @@ DEFAULT_METHODS = frozenset(
 #: Keystone's default with ``totp``, which any cloud doing MFA enables.
 ASSUMED_METHODS = DEFAULT_METHODS | {'totp'}
 
+#: Methods every release mfa-osc supports enables by default: guard rules
+#: written on any cloud that keeps them enabled name both.
+BASE_GUARD = frozenset({'password', 'application_credential'})
+
 ENABLED_OPTION = 'multi_factor_auth_enabled'
 RULES_OPTION = 'multi_factor_auth_rules'
 
@@ -88,6 +101,21 @@ STATES = (
     STATE_LOCKED_OUT,
     STATE_CODE_ALONE,
 )
+
+
+class MethodsUnknown(ValueError):
+    """The cloud's enabled auth methods are not known: no rules are written."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            'Keystone did not say which auth methods it enables (its answer '
+            'to a sign-in with an unknown method had no error.identity.'
+            'methods), so MFA rules cannot be checked against [auth] methods '
+            '(before Keystone 28 a rule naming only methods it does not '
+            'enable lets every sign-in in): no MFA rules were changed. Check '
+            'that the auth URL reaches Keystone itself and not a proxy that '
+            'rewrites its errors, then run the command again.'
+        )
 
 
 def parse(raw: object) -> Rules:
@@ -118,19 +146,27 @@ def is_legacy_guard(rules: Rules) -> bool:
     return same(rules, LEGACY_GUARD_RULES)
 
 
-def is_guard(rules: Rules) -> bool:
+def is_guard(rules: Rules, methods: Collection[str] | None = None) -> bool:
     """Guard rules mfa-osc set, of this release or an earlier one.
 
-    Today's are one rule per method, each of :data:`GUARD_METHODS`
-    among them, plus protocols the cloud enables; never ``totp`` or
-    ``token``.
+    Today's are one rule per method the cloud enables but ``totp`` and
+    ``token`` (:func:`guard_rules`): on clouds that enable fewer methods
+    than Keystone's default they name fewer, so what is required is
+    single-method rules, none ``totp`` or ``token``, with ``password``
+    and ``application_credential`` among them (:data:`BASE_GUARD`,
+    enabled by default on every release), and, when the cloud's
+    ``methods`` are given, every rule :func:`guard_rules` gives there
+    (so that rules an administrator wrote to refuse a way in are not
+    taken for the guard).
     """
     if is_legacy_guard(rules):
         return True
     if not rules or any(len(rule) != 1 for rule in rules):
         return False
-    methods = {rule[0] for rule in rules}
-    return set(GUARD_METHODS) <= methods and not methods & NOT_GUARDED
+    named = {rule[0] for rule in rules}
+    if not BASE_GUARD <= named or named & NOT_GUARDED:
+        return False
+    return methods is None or {r[0] for r in guard_rules(methods)} <= named
 
 
 _ORDER = {'password': 0, 'totp': 1, 'application_credential': 2}
@@ -164,6 +200,9 @@ class MFAOptions:
     flag: bool | None
     rules: Rules
     methods: frozenset[str] = ASSUMED_METHODS
+    #: Whether ``methods`` were read from the cloud (False: assumed, good
+    #: for reading only; :meth:`write_methods` refuses).
+    known: bool = True
     #: Ways in the account is known to have besides a password: the
     #: federated protocols of its user record (``GET /v3/users/{id}``
     #: says them; a list of users does not).
@@ -175,7 +214,9 @@ class MFAOptions:
         options: Mapping[str, Any] | None,
         methods: Collection[str] | None = None,
         own: Collection[str] = (),
+        known: bool | None = None,
     ) -> MFAOptions:
+        """``known`` defaults to whether ``methods`` were given."""
         options = options or {}
         raw = options.get(ENABLED_OPTION)
         flag = None if raw is None else bool(raw)
@@ -183,8 +224,17 @@ class MFAOptions:
             flag,
             parse(options.get(RULES_OPTION)),
             frozenset(methods) if methods else ASSUMED_METHODS,
+            bool(methods) if known is None else known,
             frozenset(own),
         )
+
+    def write_methods(self) -> frozenset[str]:
+        """The enabled methods, to write rules by; raises
+        :class:`MethodsUnknown` when they were assumed, not read: a check
+        that cannot decide refuses."""
+        if not self.known:
+            raise MethodsUnknown()
+        return self.methods
 
     @property
     def enabled(self) -> bool:
@@ -215,12 +265,45 @@ class MFAOptions:
                 out.append(dropped)
         return out
 
+    @property
+    def legacy_guard(self) -> bool:
+        """The guard rules of an earlier release are in force, and today's
+        differ (on a cloud that enables only ``password`` and
+        ``application_credential`` of :data:`GUARD_METHODS` they are the
+        same, and nothing is to repair)."""
+        return (
+            self.enabled
+            and is_legacy_guard(self.rules)
+            and not same(self.rules, guard_rules(self.methods))
+        )
+
+    @property
+    def void_rules(self) -> Rules:
+        """Rules in force none of whose methods the cloud enables.
+
+        Keystone 28 and later ignore them; before 28 each is reduced to
+        the empty set, which EVERY sign-in satisfies (the code alone
+        included). The API does not say the release cheaply, so an
+        account with one is never judged enforced (:func:`state`).
+        """
+        if not self.enabled:
+            return []
+        return [list(r) for r in self.rules if not self._reduced(r)]
+
     def signs_in(self, *methods: str) -> bool:
         """Whether a sign-in with exactly these methods passes the rules."""
         used = set(methods)
         return not self.effective or any(
             used >= set(rule) for rule in self.effective
         )
+
+    def signs_in_before_28(self, *methods: str) -> bool:
+        """:meth:`signs_in` as Keystone before 28 judges it: a rule
+        reduced to nothing is kept, and every sign-in satisfies it."""
+        if not self.enabled or not self.rules:
+            return True
+        used = set(methods)
+        return any(used >= self._reduced(rule) for rule in self.rules)
 
     @property
     def totp_alone_refused(self) -> bool:
@@ -270,15 +353,16 @@ class MFAOptions:
         None when every rule in force needs the code (``[["totp"]]``):
         the code may be the only way in the person knows.
         """
-        if not self.effective or (
-            self.enabled and is_legacy_guard(self.rules)
-        ):
-            return guard_rules(self.methods)
+        if not self.effective or self.legacy_guard:
+            return guard_rules(self.methods) or None
         ways = [m for m in self.ways if m in self.methods]
         out: Rules = []
         for rule in self.rules:
             reduced = self._reduced(rule)
-            if not reduced or reduced - {'totp'}:
+            # NOTE: a rule of only disabled methods is dropped, not kept
+            # as written: Keystone 28+ ignores it, and before 28 it lets
+            # every sign-in in.
+            if reduced - {'totp'}:
                 out.append(list(rule))
         covered = [self._reduced(r) for r in out if self._reduced(r)]
         if not covered:
@@ -310,8 +394,30 @@ class MFAOptions:
         """Password, or password and TOTP, passes (devices aside)."""
         return self.signs_in('password', 'totp')
 
+    def own_rules(self) -> Rules:
+        """A rule for each federated protocol of the user record that the
+        cloud enables and the rules let in today: a shadow user's only way
+        in (no password, and a federated sign-in carries no code)."""
+        return [
+            [m]
+            for m in sorted(self.own)
+            if m in self.methods and self.signs_in(m)
+        ]
+
+    def enforced(self, application_credentials: bool) -> Rules:
+        """The rules that require a password and a code, merged with the
+        rules in force (:func:`enforced_rules`), keeping a federated
+        user's own protocol (:meth:`own_rules`)."""
+        return enforced_rules(
+            self.effective + self.own_rules(),
+            application_credentials,
+            self.methods,
+        )
+
     def with_rules(self, rules: Rules | None, flag: bool | None) -> MFAOptions:
-        return MFAOptions(flag, parse(rules or []), self.methods, self.own)
+        return MFAOptions(
+            flag, parse(rules or []), self.methods, self.known, self.own
+        )
 
     def stored(self) -> dict[str, Any]:
         """The options as PATCHed back: None removes an option."""
@@ -321,37 +427,60 @@ class MFAOptions:
         }
 
 
-def guard_rules(methods: Collection[str] | None = None) -> Rules:
+def guard_rules(methods: Collection[str]) -> Rules:
     """The guard rules: one rule per way in that is not a TOTP code.
 
-    :data:`GUARD_METHODS`, then each other method of ``methods`` (the
-    cloud's ``[auth] methods``: federation protocols such as ``openid``
-    or ``saml2`` sign in under their own name) but ``totp`` and ``token``.
+    The :data:`GUARD_METHODS` the cloud enables (``methods``, its
+    ``[auth] methods``), then each other method it enables (federation
+    protocols such as ``openid`` or ``saml2`` sign in under their own
+    name) but ``totp`` and ``token``. Never a method it does not enable:
+    before Keystone 28 such a rule lets every sign-in in.
     """
-    extra = sorted(set(methods or ()) - NOT_GUARDED - set(GUARD_METHODS))
-    return [[m] for m in (*GUARD_METHODS, *extra)]
+    enabled = set(methods)
+    extra = sorted(enabled - NOT_GUARDED - set(GUARD_METHODS))
+    return [[m] for m in (*GUARD_METHODS, *extra) if m in enabled]
 
 
-def turned_on(rules: Rules) -> dict[str, Any]:
-    """The user options (a PATCH body) that put ``rules`` in force."""
-    return {RULES_OPTION: [list(r) for r in rules], ENABLED_OPTION: True}
+def turned_on(rules: Rules, methods: Collection[str]) -> dict[str, Any]:
+    """The user options (a PATCH body) that put ``rules`` in force.
+
+    ``methods``: the cloud's enabled methods
+    (:meth:`MFAOptions.write_methods`). NOTE: the last line of defence,
+    every rule written goes through here: a rule none of whose methods
+    the cloud enables is dropped (before Keystone 28 it lets every
+    sign-in in), and rules left empty are refused (no rules in force let
+    a code alone in).
+    """
+    enabled = set(methods)
+    kept = [list(r) for r in rules if enabled & set(r)]
+    if not kept:
+        raise ValueError(
+            f'No rule of {text(rules)} names a method this cloud enables.'
+        )
+    return {RULES_OPTION: kept, ENABLED_OPTION: True}
 
 
-def enforced_rules(base: Rules, application_credentials: bool) -> Rules:
+def enforced_rules(
+    base: Rules, application_credentials: bool, methods: Collection[str]
+) -> Rules:
     """The rules that enforce MFA, merged with the rules in ``base``.
 
     Rules a password or a TOTP code satisfies alone are dropped (they
     would make MFA pointless or the code alone enough), and so is the
-    application-credential rule when those are not to be allowed.
+    application-credential rule when those are not to be allowed, and
+    any rule none of whose methods the cloud enables (``methods``).
     """
+    enabled = set(methods)
     out: Rules = [list(ENFORCED_RULE)]
-    if application_credentials:
+    if application_credentials and enabled & set(APP_CRED_RULE):
         out.append(list(APP_CRED_RULE))
     for rule in base:
-        methods = set(rule)
-        if methods <= {'password'} or methods <= {'totp'}:
+        named = set(rule)
+        if not named & enabled:
             continue
-        if methods == {'application_credential'} and not (
+        if named <= {'password'} or named <= {'totp'}:
+            continue
+        if named == {'application_credential'} and not (
             application_credentials
         ):
             continue
@@ -369,6 +498,12 @@ def state(options: MFAOptions, usable: int, verified: int) -> str:
     """
     if usable and not options.totp_alone_refused:
         return STATE_CODE_ALONE
+    if options.void_rules:
+        # NOTE: before Keystone 28 such a rule lets every sign-in in,
+        # and the release cannot be read cheaply: never judged enforced.
+        if usable:
+            return STATE_CODE_ALONE
+        return STATE_NOT_ENFORCED if verified else STATE_NOT_ENROLLED
     if options.refuses_own:
         # NOTE: a federated user has no password: rules that refuse their
         # protocol leave no way in (the guard rules of earlier releases).

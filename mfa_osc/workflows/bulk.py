@@ -57,6 +57,9 @@ ACTION_LIFT = 'lift guard rules'
 #: Rules as they are; only the revocation an earlier run could not do.
 ACTION_SESSIONS = 'end sessions (due)'
 
+#: The actions that write MFA rules (by the cloud's enabled methods).
+WRITES_RULES = frozenset({ACTION_ENFORCE, ACTION_GUARD, ACTION_REPAIR})
+
 RESULT_DONE = 'done'
 RESULT_PLANNED = 'planned (dry run)'
 
@@ -128,7 +131,7 @@ def upkeep(
     """What every bulk run does besides its own changes: replace the guard
     rules of an earlier release, and do the revocations still due."""
     options = account.options
-    if options.enabled and mfa_rules.is_legacy_guard(options.rules):
+    if options.legacy_guard:
         guard = options.guard() or mfa_rules.guard_rules(options.methods)
         return ACTION_REPAIR, guard
     if account.user.revoke_due:
@@ -226,6 +229,12 @@ def apply(
     fails or is interrupted is done by the next run. Ctrl-C raises
     :class:`Interrupted` with the rows of the users done so far.
     """
+    for account, action, _ in todo:
+        if action in WRITES_RULES:
+            # NOTE: before any user is changed (dry runs too: their plan
+            # would be judged by assumed methods): a check that cannot
+            # decide refuses.
+            account.options.write_methods()
     me = client.current_user_id()
     todo = sorted(
         todo, key=lambda t: (str(t[0].user.domain_id), str(t[0].user.name))
@@ -300,11 +309,15 @@ def _apply_one(
                     client,
                     account.user_id,
                     rules,
+                    account.options,
                     keep_sessions=keep_sessions,
                 )
             else:
                 client.update_user_options(
-                    account.user_id, mfa_rules.turned_on(rules)
+                    account.user_id,
+                    mfa_rules.turned_on(
+                        rules, account.options.write_methods()
+                    ),
                 )
             row.result = RESULT_DONE
         except mfa_client.ClientError as exc:

@@ -68,6 +68,7 @@ def tighten(
     client: mfa_client.Keystone,
     user_id: str,
     rules: mfa_rules.Rules,
+    options: mfa_rules.MFAOptions,
     *,
     keep_sessions: bool = False,
 ) -> None:
@@ -76,10 +77,12 @@ def tighten(
     One request: the rules and the mark arrive together, so a run
     interrupted before the revocation leaves the mark, and the next run
     of ``enforce --user``, ``enforce --all`` or ``policy set`` revokes.
+    ``options``: the account's, whose enabled methods the rules are
+    written by (refused when those could not be read).
     """
     client.update_user_options(
         user_id,
-        mfa_rules.turned_on(rules),
+        mfa_rules.turned_on(rules, options.write_methods()),
         extra=None if keep_sessions else revocation_mark(),
     )
 
@@ -156,12 +159,14 @@ def plan_rules(
 
     ``application_credentials`` None keeps what the account allows today:
     rules an administrator wrote that refuse application credentials stay
-    that way; an account without rules lets them in, as before.
+    that way; an account without rules lets them in, as before. A
+    federated user's own protocol keeps a rule of its own
+    (:meth:`mfa_osc.rules.MFAOptions.enforced`, as enroll's).
     """
     options = account.options
     if application_credentials is None:
         application_credentials = options.app_creds_allowed
-    return mfa_rules.enforced_rules(options.effective, application_credentials)
+    return options.enforced(application_credentials)
 
 
 def guard_wording(options: mfa_rules.MFAOptions) -> str:
@@ -229,15 +234,22 @@ def _enforce(
     keep_sessions: bool,
 ) -> EnforceResult:
     options = account.options
+    # NOTE: before anything is judged or written: rules are written only
+    # by the methods the cloud says it enables.
+    options.write_methods()
     flag = errors.user_flag(client, account.user_id)
     marked = not keep_sessions
     if not account.verified:
-        if account.usable and options.requires_totp:
+        if account.usable and options.requires_totp and not options.void_rules:
             # NOTE: enforced by hand, with a hand-made device: as it is.
             return EnforceResult(
                 account.user_id, ACTION_UNCHANGED, True, options.rules
             )
-        if account.usable and not options.totp_alone_refused:
+        if account.usable and (
+            not options.totp_alone_refused or options.void_rules
+        ):
+            # NOTE: a rule of only disabled methods lets the code alone
+            # in before Keystone 28; the guard drops it.
             guard = options.guard()
             if guard is None:
                 raise errors.WouldLockOut(
@@ -251,7 +263,7 @@ def _enforce(
                     'code from it is checked), which then requires the '
                     'password and the code.'
                 )
-            _patch(client, account.user_id, guard, keep_sessions)
+            _patch(client, account, guard, keep_sessions)
             return EnforceResult(
                 account.user_id,
                 ACTION_GUARDED,
@@ -262,11 +274,11 @@ def _enforce(
                 ),
                 guard_wording(options.with_rules(guard, True)),
             )
-        if options.enabled and mfa_rules.is_legacy_guard(options.rules):
+        if options.legacy_guard:
             # NOTE: an earlier release's guard refused federated, external
             # and oauth1 sign-ins: today's lets them in (no tightening).
             guard = options.guard() or mfa_rules.guard_rules(options.methods)
-            _patch(client, account.user_id, guard, True)
+            _patch(client, account, guard, True)
             return EnforceResult(
                 account.user_id, ACTION_REPAIRED, False, guard
             )
@@ -286,7 +298,7 @@ def _enforce(
     rules = plan_rules(account, application_credentials)
     if options.requires_totp and mfa_rules.same(options.rules, rules):
         return EnforceResult(account.user_id, ACTION_UNCHANGED, True, rules)
-    _patch(client, account.user_id, rules, keep_sessions)
+    _patch(client, account, rules, keep_sessions)
     return EnforceResult(
         account.user_id,
         ACTION_ENFORCED,
@@ -300,12 +312,19 @@ def _enforce(
 
 def _patch(
     client: mfa_client.Keystone,
-    user_id: str,
+    account: mfa_account.Account,
     rules: mfa_rules.Rules,
     keep_sessions: bool,
 ) -> None:
+    user_id = account.user_id
     try:
-        tighten(client, user_id, rules, keep_sessions=keep_sessions)
+        tighten(
+            client,
+            user_id,
+            rules,
+            account.options,
+            keep_sessions=keep_sessions,
+        )
     except mfa_client.Forbidden as exc:
         raise errors.NeedsAdministrator(
             'This account may not set MFA rules (Keystone policy '

@@ -191,8 +191,14 @@ def prepare(
             'code from it is checked).'
         )
     plan.can_update = client.can_update_user(account.user)
+    if plan.can_update:
+        # NOTE: enrolling writes rules (the guard, then the rules that
+        # require the code), by the methods the cloud enables: refused
+        # before any secret is shown when those could not be read.
+        account.options.write_methods()
     if not plan.can_update and not account.options.totp_alone_refused:
         if not allow_weaker:
+            command = errors.guard_command(user_id, account.options)
             raise errors.NeedsAdministrator(
                 'This account may not set its own MFA rules (Keystone policy '
                 'identity:update_user), and a TOTP device without rules '
@@ -200,8 +206,7 @@ def prepare(
                 'nothing was changed. Ask an administrator to enroll you '
                 f'(`openstack mfa enroll --user {user_id}`, handing you the '
                 'QR code), or to allow self-enrollment by setting guard '
-                f'rules first (`{errors.guard_command(user_id)}`), then run '
-                'this command again.'
+                f'rules first (`{command}`), then run this command again.'
             )
         plan.warnings.append(
             'WARNING: --allow-weaker: this account has no MFA rules and may '
@@ -349,7 +354,7 @@ def _guard(
     if account.book.before is None:
         account.book.before = (
             mfa_account.Before(None, [])
-            if mfa_rules.is_guard(options.rules)
+            if mfa_rules.is_guard(options.rules, options.methods)
             else mfa_account.Before(options.flag, options.rules)
         )
     if plan.can_update and not options.totp_alone_refused:
@@ -363,7 +368,7 @@ def _guard(
             and _other_user(client, account.user_id)
         )
         enforce_flow.tighten(
-            client, account.user_id, guard, keep_sessions=not mark
+            client, account.user_id, guard, options, keep_sessions=not mark
         )
         plan.marked = plan.marked or mark
         account.options = options.with_rules(guard, True)
@@ -506,14 +511,7 @@ def _enforce(
     # has no password, and a federated sign-in carries no code) keeps a
     # rule of its own, as guard rules give it; else the rules that
     # require a password and a code would lock them out.
-    own = [
-        [m]
-        for m in sorted(before.own)
-        if m in before.methods and before.signs_in(m)
-    ]
-    rules = mfa_rules.enforced_rules(
-        [r for r in before.effective if r] + own, application_credentials
-    )
+    rules = before.enforced(application_credentials)
     if plan.can_update:
         # NOTE: one's own tokens are not revoked (the session running this
         # command is one of them), so only another user's are marked.
@@ -529,6 +527,7 @@ def _enforce(
                 client,
                 user_id,
                 rules,
+                current,
                 keep_sessions=keep_sessions or not other,
             )
             account.options = current.with_rules(rules, True)

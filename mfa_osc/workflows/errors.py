@@ -56,6 +56,7 @@ ERRORS: tuple[type[Exception], ...] = (
     WorkflowError,
     mfa_account.AccountError,
     mfa_client.ClientError,
+    mfa_rules.MethodsUnknown,
     totp.InvalidSecret,
     totp.InvalidPasscode,
     identity.InvalidID,
@@ -76,11 +77,15 @@ def clock_hint(client: mfa_client.Keystone) -> str:
     return totp.describe_skew(client.clock_skew)
 
 
-def guard_command(user_id: str) -> str:
+def guard_command(user_id: str, options: mfa_rules.MFAOptions) -> str:
     """The command that puts guard rules on a user without rules: every
-    way in but a TOTP code (:func:`mfa_osc.rules.guard_rules`)."""
-    rules = ' '.join(
-        f'--multi-factor-auth-rule {rule[0]}'
-        for rule in mfa_rules.guard_rules()
-    )
+    way in but a TOTP code (:func:`mfa_osc.rules.guard_rules`), naming
+    only the methods the cloud enables (before Keystone 28 a rule of a
+    method it does not enable lets every sign-in in). When those could
+    not be read, ``METHOD ...`` stands for them, not a guess."""
+    if options.known:
+        names = [rule[0] for rule in mfa_rules.guard_rules(options.methods)]
+    else:
+        names = ['METHOD', '...']
+    rules = ' '.join(f'--multi-factor-auth-rule {name}' for name in names)
     return f'openstack user set --enable-multi-factor-auth {rules} {user_id}'

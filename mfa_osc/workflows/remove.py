@@ -95,7 +95,7 @@ def plan(
     locked_out = account.state() == mfa_rules.STATE_LOCKED_OUT
     leftovers = (
         account.book.credential_id is not None
-        or mfa_rules.is_guard(options.rules)
+        or mfa_rules.is_guard(options.rules, options.methods)
         or locked_out
         or bool(account.recovery_ids)
     )
@@ -111,6 +111,10 @@ def plan(
         )
     last = not (set(account.devices) - set(targets))
     if last and not options.password_alone_ok:
+        # NOTE: the rules relaxed while the last device goes are written
+        # by the cloud's enabled methods: refused, before anything
+        # changes, when those could not be read.
+        options.write_methods()
         if not client.can_update_user(account.user):
             raise errors.NeedsAdministrator(
                 'This is the last device and the MFA rules require TOTP; '
@@ -133,7 +137,7 @@ def _restore_target(
         before = mfa_account.Before(
             account.options.flag, account.options.rules
         )
-        if mfa_rules.is_guard(before.rules):
+        if mfa_rules.is_guard(before.rules, account.options.methods):
             before = mfa_account.Before(None, [])
     target = account.options.with_rules(before.rules, before.flag)
     if target.password_alone_ok:
@@ -196,7 +200,10 @@ def remove(
     relaxed = False
     if not account.options.password_alone_ok:
         guard = _relaxed(account, target)
-        client.update_user_options(user_id, mfa_rules.turned_on(guard))
+        client.update_user_options(
+            user_id,
+            mfa_rules.turned_on(guard, account.options.write_methods()),
+        )
         account.options = account.options.with_rules(guard, True)
         relaxed = True
     gone = set(account.recovery_ids) | set(removal.targets)
@@ -213,7 +220,7 @@ def remove(
     wanted = current.with_rules(target.rules, target.flag)
     if relaxed or (
         wanted.stored() != current.stored()
-        and (mfa_rules.is_guard(current.rules) or note)
+        and (mfa_rules.is_guard(current.rules, current.methods) or note)
     ):
         try:
             client.update_user_options(user_id, wanted.stored())

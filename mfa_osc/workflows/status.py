@@ -98,11 +98,7 @@ def _locked_out(account: mfa_account.Account) -> str:
             'account signs in (it has no password): nobody can sign in to '
             'it.'
         )
-        if (
-            options.enabled
-            and mfa_rules.is_legacy_guard(options.rules)
-            and not account.verified
-        ):
+        if options.legacy_guard and not account.verified:
             return (
                 f'{said} They are the guard rules of an earlier mfa-osc '
                 'release: an administrator runs `openstack mfa enforce '
@@ -148,7 +144,7 @@ def _warnings(
     flag = errors.user_flag(client, user_id)
     options = account.options
     out: list[str] = []
-    if state == mfa_rules.STATE_CODE_ALONE:
+    if state == mfa_rules.STATE_CODE_ALONE and not options.totp_alone_refused:
         out.append(
             'The account has a TOTP credential but no MFA rules that refuse '
             'it alone: the 6-digit code ALONE, without the password, signs '
@@ -159,6 +155,17 @@ def _warnings(
         )
     if state == mfa_rules.STATE_LOCKED_OUT:
         out.append(_locked_out(account))
+    if options.void_rules:
+        # NOTE: the release is not read (no cheap API says it): judged as
+        # the weaker of the two readings.
+        out.append(
+            f'The MFA rule(s) {mfa_rules.text(options.void_rules)} name only '
+            'methods this cloud does not enable: Keystone 28 and newer '
+            'ignore them, but before 28 each lets EVERY sign-in in, the '
+            'code alone and the password alone included, so the account is '
+            'not reported enforced. Run `openstack mfa enforce'
+            f'{flag}` (an administrator may need to), which drops them.'
+        )
     if options.ignored:
         out.append(
             'Keystone ignores these methods of the rules, as this cloud '

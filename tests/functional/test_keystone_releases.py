@@ -193,6 +193,60 @@ class TestRuleOfDisabledMethods(mfa_base.MFATestCase):
             201 if release < (28,) else 401, self.password_status(user)
         )
 
+    def both_status(
+        self, user: local_keystone.KeystoneUser, secret: str
+    ) -> int:
+        return self.sign_in(
+            {
+                'methods': ['password', 'totp'],
+                'password': {
+                    'user': {'id': user.id, 'password': user.password}
+                },
+                'totp': {
+                    'user': {'id': user.id, 'passcode': totp.passcode(secret)}
+                },
+            }
+        ).status_code
+
+    def test_such_a_rule_is_not_enforced_and_enforce_drops_it(self) -> None:
+        """mfa-osc never reports such rules enforced (it cannot tell the
+        release cheaply), and enforce drops the rule: on every release
+        the code alone and the password alone are then refused."""
+        secret = totp.generate_secret()
+        user = self.make_user(rules=[['password', 'totp'], ['oauth1']])
+        self.keystone.create_totp_credential(user.id, secret)
+        admin = self.env()
+        report = self.openstack_json(
+            'mfa', 'status', '--user', user.id, env=admin
+        )
+        self.assertNotEqual('enforced', report['state'])
+
+        self.openstack('mfa', 'enforce', '--user', user.id, env=admin)
+
+        rules = self.user_record(user.id)['options']['multi_factor_auth_rules']
+        self.assertNotIn(['oauth1'], rules)
+        self.assertEqual(401, self.totp_alone_status(user.id, secret))
+        self.assertEqual(401, self.password_status(user))
+        self.assertEqual(201, self.both_status(user, secret))
+
+    def test_guard_rules_name_only_enabled_methods(self) -> None:
+        """A hand-made credential with no rules gets guard rules: none
+        names oauth1 (not enabled here), so the code alone is refused on
+        every release, and the password still signs in."""
+        secret = totp.generate_secret()
+        user = self.make_user()
+        self.keystone.create_totp_credential(user.id, secret)
+        self.assertEqual(201, self.totp_alone_status(user.id, secret))
+
+        self.openstack('mfa', 'enforce', '--user', user.id, env=self.env())
+
+        enabled = set(local_keystone.AUTH_METHODS.split(','))
+        rules = self.user_record(user.id)['options']['multi_factor_auth_rules']
+        for rule in rules:
+            self.assertTrue(set(rule) & enabled, rules)
+        self.assertEqual(401, self.totp_alone_status(user.id, secret))
+        self.assertEqual(201, self.password_status(user))
+
 
 class TestListLimit(mfa_base.MFATestCase):
     """A Keystone of its own whose lists hold at most LIST_LIMIT rows."""

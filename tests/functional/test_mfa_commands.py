@@ -322,10 +322,15 @@ class TestNonAdmin(mfa_base.MFATestCase):
         self.openstack(*match.group(1).split()[1:], env=self.env())
         # NOTE: today's guard rules (one rule per way in but the code),
         # not an earlier release's, which refused federated sign-ins.
+        # NOTE: naming only the methods this Keystone enables (no oauth1):
+        # before Keystone 28 a rule of a disabled method lets every
+        # sign-in in.
+        methods = local_keystone.AUTH_METHODS.split(',')
         self.assertEqual(
-            mfa_rules.guard_rules(),
+            mfa_rules.guard_rules(methods),
             self.user_record(user.id)['options']['multi_factor_auth_rules'],
         )
+        self.assertNotIn('oauth1', failed.stderr)
         result = self.openstack_json(
             'mfa',
             'enroll',
@@ -349,12 +354,12 @@ class TestNonAdmin(mfa_base.MFATestCase):
         # The administrator enforces: password and code, and every other
         # way in of the guard rules that this Keystone enables.
         self.openstack(*result['next_step'].split()[1:], env=self.env())
-        methods = local_keystone.AUTH_METHODS.split(',')
         guard = mfa_rules.MFAOptions.of(
-            {'multi_factor_auth_rules': mfa_rules.guard_rules()}, methods
+            {'multi_factor_auth_rules': mfa_rules.guard_rules(methods)},
+            methods,
         )
         self.assertEqual(
-            mfa_rules.enforced_rules(guard.effective, True),
+            mfa_rules.enforced_rules(guard.effective, True, methods),
             self.user_record(user.id)['options']['multi_factor_auth_rules'],
         )
         self.assertEqual(401, self.password_status(user))

@@ -19,6 +19,7 @@ from typing import Any
 
 from oslotest import base
 
+from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
 from mfa_osc import identity
 from mfa_osc import rules as mfa_rules
@@ -463,6 +464,9 @@ class TestOneUserDoesNotStopEveryone(base.BaseTestCase):
 class TestLegacyGuardRepaired(base.BaseTestCase):
     def test_enforce_all_repairs_without_revoking(self) -> None:
         ks = cloud()
+        # NOTE: a cloud enabling mapped: today's guard differs from the
+        # legacy one (on fake.METHODS they are the same).
+        ks.enabled = fake.METHODS | {'mapped'}
         ks.users['u4']['options'] = {
             mfa_rules.RULES_OPTION: mfa_rules.LEGACY_GUARD_RULES,
             mfa_rules.ENABLED_OPTION: True,
@@ -473,9 +477,21 @@ class TestLegacyGuardRepaired(base.BaseTestCase):
             [(r.name, r.action) for r in rows],
         )
         self.assertEqual(
-            GUARD, ks.users['u4']['options'][mfa_rules.RULES_OPTION]
+            mfa_rules.guard_rules(ks.enabled),
+            ks.users['u4']['options'][mfa_rules.RULES_OPTION],
         )
         self.assertNotIn('u4', ks.revoked)
+
+    def test_legacy_guard_same_as_today_is_left(self) -> None:
+        """On a cloud whose guard rules are the legacy ones, no run
+        repairs them again and again."""
+        ks = cloud()
+        ks.users['u4']['options'] = {
+            mfa_rules.RULES_OPTION: mfa_rules.LEGACY_GUARD_RULES,
+            mfa_rules.ENABLED_OPTION: True,
+        }
+        rows = bulk.enforce_all(fake.as_keystone(ks))
+        self.assertNotIn('dave', [r.name for r in rows])
 
 
 class TestPolicyGuards(base.BaseTestCase):
@@ -656,18 +672,56 @@ class TestCutListAdvice(test_client.ClientTestCase):
 
 
 class TestUnknownMethods(base.BaseTestCase):
-    def test_guard_names_the_federation_protocols(self) -> None:
-        """When Keystone does not say its [auth] methods, the guard rules
-        name every federation protocol of its identity providers (each
-        signs in under its own ID)."""
+    def test_unknown_methods_refuse_every_write(self) -> None:
+        """When Keystone does not say its [auth] methods, no rule is
+        written (before Keystone 28 a rule of methods it does not enable
+        lets every sign-in in): enforce --all and its dry run refuse
+        before any user is changed, with one sentence."""
+        for dry_run in (False, True):
+            ks = cloud()
+            ks.enabled = None  # type: ignore[assignment]
+            ks.protocols = {'openid', 'saml2'}
+            before = {
+                u: dict(r.get('options') or {}) for u, r in ks.users.items()
+            }
+            exc = self.assertRaises(
+                mfa_rules.MethodsUnknown,
+                bulk.enforce_all,
+                fake.as_keystone(ks),
+                dry_run=dry_run,
+            )
+            self.assertIsInstance(exc, errors.ERRORS)
+            self.assertIn('no MFA rules were changed', str(exc))
+            self.assertNotIn('update_user_options', ks.calls)
+            self.assertEqual([], ks.revoked)
+            after = {
+                u: dict(r.get('options') or {}) for u, r in ks.users.items()
+            }
+            self.assertEqual(before, after)
+
+    def test_unknown_methods_refuse_enforce_user(self) -> None:
         ks = cloud()
         ks.enabled = None  # type: ignore[assignment]
-        ks.protocols = {'openid', 'saml2'}
-        bulk.enforce_all(fake.as_keystone(ks))
-        rules = ks.users['u3']['options'][mfa_rules.RULES_OPTION]
-        self.assertIn(['openid'], rules)
-        self.assertIn(['saml2'], rules)
-        self.assertEqual(1, ks.calls.count('federation_protocols'))
+        client = fake.as_keystone(ks)
+        for user_id in ('u2', 'u3'):
+            self.assertRaises(
+                mfa_rules.MethodsUnknown,
+                enforce_flow.enforce,
+                client,
+                client.get_user(user_id),
+            )
+        self.assertNotIn('update_user_options', ks.calls)
+
+    def test_reads_judge_by_the_assumed_methods(self) -> None:
+        """The audit still reads (judged by Keystone's default methods,
+        totp and the federation protocols)."""
+        ks = cloud()
+        ks.enabled = None  # type: ignore[assignment]
+        ks.protocols = {'openid'}
+        accounts, _ = mfa_account.load_all_readable(fake.as_keystone(ks))
+        for account in accounts:
+            self.assertFalse(account.options.known)
+            self.assertIn('openid', account.options.methods)
 
 
 class TestFederationProtocolsRequest(test_client.ClientTestCase):

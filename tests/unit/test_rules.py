@@ -214,6 +214,7 @@ class TestGuardFor(base.BaseTestCase):
     """The guard of an account: code alone refused, nothing else changed."""
 
     def test_no_rules_or_flag_off_get_the_guard_rules(self) -> None:
+        every = CLOUD | {'oauth1'}
         guard = [
             ['password'],
             ['application_credential'],
@@ -221,16 +222,38 @@ class TestGuardFor(base.BaseTestCase):
             ['oauth1'],
             ['mapped'],
         ]
-        self.assertEqual(guard, of().guard())
-        self.assertEqual(guard, of([['password', 'totp']], False).guard())
-        self.assertEqual(guard, mfa_rules.guard_rules())
+        self.assertEqual(guard, of(methods=every).guard())
+        self.assertEqual(
+            guard, of([['password', 'totp']], False, every).guard()
+        )
+        self.assertEqual(guard, mfa_rules.guard_rules(every))
         # Federation protocols the cloud enables under their own name.
         self.assertEqual(
             [*guard, ['openid']],
-            of(methods=CLOUD | {'openid'}).guard(),
+            of(methods=every | {'openid'}).guard(),
         )
         # The legacy guard is repaired to today's.
-        self.assertEqual(guard, of(mfa_rules.LEGACY_GUARD_RULES).guard())
+        self.assertEqual(
+            guard, of(mfa_rules.LEGACY_GUARD_RULES, methods=every).guard()
+        )
+
+    def test_guard_names_only_enabled_methods(self) -> None:
+        """Before Keystone 28 a rule of methods the cloud does not enable
+        is reduced to the empty set, which every sign-in satisfies: the
+        guard rules name none (here: no oauth1, no external)."""
+        self.assertEqual(
+            [['password'], ['application_credential']], of().guard()
+        )
+        self.assertEqual(
+            [['password'], ['application_credential'], ['mapped']],
+            mfa_rules.guard_rules(METHODS | {'mapped'}),
+        )
+        # On such a cloud the legacy guard is today's: nothing to repair.
+        legacy = of(mfa_rules.LEGACY_GUARD_RULES)
+        self.assertFalse(legacy.legacy_guard)
+        self.assertTrue(
+            of(mfa_rules.LEGACY_GUARD_RULES, None, CLOUD).legacy_guard
+        )
 
     def test_every_way_in_kept_but_the_code_alone(self) -> None:
         """Issue 20: for each shape, every sign-in (methods as Keystone
@@ -301,7 +324,12 @@ class TestGuardFor(base.BaseTestCase):
         )
 
     def test_is_guard(self) -> None:
-        for methods in (None, CLOUD, CLOUD | {'openid'}):
+        for methods in (
+            METHODS,
+            mfa_rules.DEFAULT_METHODS,
+            CLOUD,
+            CLOUD | {'openid'},
+        ):
             self.assertTrue(mfa_rules.is_guard(mfa_rules.guard_rules(methods)))
         self.assertTrue(mfa_rules.is_guard(mfa_rules.LEGACY_GUARD_RULES))
         self.assertTrue(
@@ -313,8 +341,22 @@ class TestGuardFor(base.BaseTestCase):
             mfa_rules.is_legacy_guard(mfa_rules.guard_rules(CLOUD))
         )
         self.assertFalse(mfa_rules.is_guard([['password']]))
+        # Today's guard on a cloud enabling fewer methods is recognised
+        # there; rules refusing one of its ways in are not the guard.
+        self.assertTrue(
+            mfa_rules.is_guard(mfa_rules.guard_rules(METHODS), METHODS)
+        )
+        self.assertTrue(
+            mfa_rules.is_guard(mfa_rules.guard_rules(CLOUD), CLOUD)
+        )
         self.assertFalse(
-            mfa_rules.is_guard([*mfa_rules.guard_rules(), ['token']])
+            mfa_rules.is_guard(
+                [['password'], ['application_credential'], ['external']],
+                CLOUD,
+            )
+        )
+        self.assertFalse(
+            mfa_rules.is_guard([*mfa_rules.guard_rules(CLOUD), ['token']])
         )
 
     def test_federated_account_refused_its_protocol_is_locked_out(
@@ -420,11 +462,15 @@ class TestEnforcedRules(base.BaseTestCase):
     def test_merge(self) -> None:
         self.assertEqual(
             ENFORCED,
-            mfa_rules.enforced_rules(mfa_rules.LEGACY_GUARD_RULES, True),
+            mfa_rules.enforced_rules(
+                mfa_rules.LEGACY_GUARD_RULES, True, CLOUD
+            ),
         )
         self.assertEqual(
             [['password', 'totp']],
-            mfa_rules.enforced_rules(mfa_rules.LEGACY_GUARD_RULES, False),
+            mfa_rules.enforced_rules(
+                mfa_rules.LEGACY_GUARD_RULES, False, CLOUD
+            ),
         )
         self.assertEqual(
             [
@@ -433,7 +479,7 @@ class TestEnforcedRules(base.BaseTestCase):
                 ['password', 'mapped'],
             ],
             mfa_rules.enforced_rules(
-                [['password'], ['totp'], ['password', 'mapped']], True
+                [['password'], ['totp'], ['password', 'mapped']], True, CLOUD
             ),
         )
 
@@ -441,14 +487,18 @@ class TestEnforcedRules(base.BaseTestCase):
         self.assertEqual(
             ENFORCED,
             mfa_rules.enforced_rules(
-                [['totp', 'password'], ['application_credential']], True
+                [['totp', 'password'], ['application_credential']],
+                True,
+                CLOUD,
             ),
         )
 
     def test_result_requires_totp(self) -> None:
         for base_rules in ([], mfa_rules.LEGACY_GUARD_RULES, [['password']]):
             for app_creds in (True, False):
-                rules = mfa_rules.enforced_rules(base_rules, app_creds)
+                rules = mfa_rules.enforced_rules(
+                    base_rules, app_creds, METHODS
+                )
                 options = of(rules, True)
                 self.assertTrue(options.requires_totp, rules)
                 self.assertTrue(options.totp_alone_refused, rules)
@@ -490,3 +540,129 @@ class TestState(base.BaseTestCase):
 
     def test_every_state_listed(self) -> None:
         self.assertEqual(5, len(set(mfa_rules.STATES)))
+
+
+#: Methods a cloud may enable, for the shapes over every enabled set.
+MAY_ENABLE = (
+    'password',
+    'token',
+    'application_credential',
+    'external',
+    'oauth1',
+    'mapped',
+    'openid',
+)
+
+
+def enabled_sets() -> list[frozenset[str]]:
+    """Every set of enabled methods with ``totp`` (an MFA cloud)."""
+    return [
+        frozenset({'totp'})
+        | {m for i, m in enumerate(MAY_ENABLE) if mask & (1 << i)}
+        for mask in range(2 ** len(MAY_ENABLE))
+    ]
+
+
+#: Shapes with rules of only disabled methods, which before Keystone 28
+#: let every sign-in in.
+VOID_SHAPES: list[Any] = [
+    [['password', 'totp'], ['application_credential'], ['external'],
+     ['oauth1'], ['mapped']],
+    [['password', 'totp'], ['oauth1']],
+    [['totp'], ['oauth1']],
+    [['password', 'totp'], ['bogus']],
+]  # fmt: skip
+
+
+class TestRulesOfDisabledMethods(base.BaseTestCase):
+    """Keystone before 28 (bug 2102096) reduces a rule naming only methods
+    it does not enable to the empty set, which every sign-in satisfies:
+    mfa-osc never writes one, whatever the cloud enables."""
+
+    def void(
+        self, rules: mfa_rules.Rules, methods: frozenset[str]
+    ) -> mfa_rules.Rules:
+        return [r for r in rules if not set(r) & methods]
+
+    def test_measured_on_keystone_25(self) -> None:
+        # The shape measured (test_keystone_releases): the password alone
+        # and the code alone sign in before 28, not on 28 and later.
+        options = of(VOID_SHAPES[0], None, CLOUD)
+        self.assertFalse(options.signs_in('password'))
+        self.assertTrue(options.signs_in_before_28('password'))
+        self.assertTrue(options.signs_in_before_28('totp'))
+        self.assertEqual([['oauth1']], options.void_rules)
+
+    def test_written_rules_never_name_only_disabled_methods(self) -> None:
+        for methods in enabled_sets():
+            for rules in SHAPES + VOID_SHAPES:
+                options = of(rules, None, methods)
+                seen = f'{rules} on {sorted(methods)}'
+                guard = options.guard()
+                if guard is not None:
+                    self.assertEqual([], self.void(guard, methods), seen)
+                    guarded = options.with_rules(guard, True)
+                    self.assertFalse(guarded.signs_in_before_28('totp'), seen)
+                    self.assertEqual(
+                        guard,
+                        mfa_rules.turned_on(guard, methods)[
+                            mfa_rules.RULES_OPTION
+                        ],
+                        seen,
+                    )
+                for app_creds in (True, False):
+                    enforced = options.enforced(app_creds)
+                    self.assertEqual([], self.void(enforced, methods), seen)
+                    if 'password' in methods:
+                        after = options.with_rules(enforced, True)
+                        self.assertFalse(
+                            after.signs_in_before_28('totp'), seen
+                        )
+                        self.assertFalse(
+                            after.signs_in_before_28('password'), seen
+                        )
+            guard = mfa_rules.guard_rules(methods)
+            self.assertEqual([], self.void(guard, methods))
+            if guard:
+                self.assertTrue(
+                    mfa_rules.is_guard(guard)
+                    or (not mfa_rules.BASE_GUARD <= methods),
+                    sorted(methods),
+                )
+
+    def test_void_rules_are_never_enforced(self) -> None:
+        for rules in VOID_SHAPES:
+            options = of(rules, None, CLOUD)
+            self.assertTrue(options.void_rules, rules)
+            for usable, verified in ((1, 1), (1, 0), (0, 0)):
+                self.assertNotEqual(
+                    mfa_rules.STATE_ENFORCED,
+                    mfa_rules.state(options, usable, verified),
+                    rules,
+                )
+            self.assertEqual(
+                mfa_rules.STATE_CODE_ALONE, mfa_rules.state(options, 1, 1)
+            )
+
+    def test_turned_on_drops_void_rules_and_refuses_none_left(self) -> None:
+        self.assertEqual(
+            {
+                mfa_rules.RULES_OPTION: [['password', 'totp']],
+                mfa_rules.ENABLED_OPTION: True,
+            },
+            mfa_rules.turned_on([['password', 'totp'], ['oauth1']], CLOUD),
+        )
+        self.assertRaises(ValueError, mfa_rules.turned_on, [['oauth1']], CLOUD)
+
+    def test_unknown_methods_refuse_writing(self) -> None:
+        options = mfa_rules.MFAOptions.of({})
+        self.assertFalse(options.known)
+        exc = self.assertRaises(
+            mfa_rules.MethodsUnknown, options.write_methods
+        )
+        self.assertIn('no MFA rules were changed', str(exc))
+        self.assertTrue(str(exc).endswith('.'))
+        # Reading keeps judging by the assumed methods.
+        self.assertEqual(mfa_rules.ASSUMED_METHODS, options.methods)
+        self.assertTrue(options.with_rules([], None).known is False)
+        self.assertEqual(CLOUD, of(methods=CLOUD).write_methods())
