@@ -266,6 +266,10 @@ def set_policy(
                 'Nothing was changed.'
             )
     policy = Policy(domain_id, True, when, names)
+    # NOTE: guard rules name the methods the cloud enables: refused before
+    # the policy is stored when Keystone does not say them.
+    if client.enabled_methods() is None:
+        raise mfa_rules.MethodsUnknown()
     if not dry_run:
         client.set_domain_extra(domain_id, POLICY_KEY, policy.to_json())
     accounts, unread = mfa_account.load_all_readable(client, domain_id)

@@ -712,6 +712,21 @@ class TestUnknownMethods(base.BaseTestCase):
             )
         self.assertNotIn('update_user_options', ks.calls)
 
+    def test_unknown_methods_refuse_policy_set_before_storing_it(
+        self,
+    ) -> None:
+        ks = cloud()
+        ks.enabled = None  # type: ignore[assignment]
+        self.assertRaises(
+            mfa_rules.MethodsUnknown,
+            policy_flow.set_policy,
+            fake.as_keystone(ks),
+            'Default',
+        )
+        # NOTE: the policy record is not stored either: nothing changed.
+        self.assertNotIn('set_domain_extra', ks.calls)
+        self.assertNotIn('update_user_options', ks.calls)
+
     def test_reads_judge_by_the_assumed_methods(self) -> None:
         """The audit still reads (judged by Keystone's default methods,
         totp and the federation protocols)."""

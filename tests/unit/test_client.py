@@ -137,7 +137,9 @@ class TestClient(ClientTestCase):
         user = self.client.update_user_options(
             USER_ID,
             {
-                'multi_factor_auth_rules': mfa_rules.guard_rules(),
+                'multi_factor_auth_rules': mfa_rules.guard_rules(
+                    mfa_rules.DEFAULT_METHODS
+                ),
                 'multi_factor_auth_enabled': True,
             },
         )
