@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
@@ -93,6 +94,11 @@ def _clear_mark(client: mfa_client.Keystone, user_id: str) -> None:
     )
 
 
+#: Seconds to wait after revoking the signed-in user's own tokens: the
+#: granularity of Keystone's revocation check.
+REVOCATION_SECOND = 1.0
+
+
 def end_sessions(
     client: mfa_client.Keystone,
     user_id: str,
@@ -142,6 +148,13 @@ def end_sessions(
             f'{SESSIONS_FAILED} ({exc}); tokens issued before stay valid '
             'until they expire'
         )
+    if revoked and own:
+        # NOTE: Keystone compares a token's issue time, in whole seconds,
+        # with the revocation's: a token issued in the same second as the
+        # revocation counts as revoked too. The signed-in user's next
+        # command signs in again at once (a script's does): it must land
+        # in a later second, or its new token fails with 404.
+        time.sleep(REVOCATION_SECOND)
     if marked and not own:
         try:
             _clear_mark(client, user_id)

@@ -23,6 +23,8 @@ the audit still reads.
 
 from __future__ import annotations
 
+import secrets
+
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
 from tests.functional import mfa_base
@@ -78,19 +80,36 @@ class TestMethodsUnknown(mfa_base.MFATestCase):
         # As before: not weaker, not changed (the command said so).
         self.assertEqual(201, self.totp_alone_status(user.id, secret))
 
+    def domain_user(self) -> tuple[str, str]:
+        """A domain of this test's own (other tests' users, whatever
+        their rules, are never in its runs) with a code-alone user."""
+        api = self.keystone.admin_adapter()
+        name = f'methods-{secrets.token_hex(4)}'
+        domain_id = api.post('/domains', json={'domain': {'name': name}})
+        domain_id = domain_id.json()['domain']['id']
+        user_id = api.post(
+            '/users',
+            json={'user': {'name': 'carol', 'domain_id': domain_id}},
+        ).json()['user']['id']
+        secret = totp.generate_secret()
+        self.keystone.create_totp_credential(user_id, secret)
+        self.assertEqual(201, self.totp_alone_status(user_id, secret))
+        return name, user_id
+
     def test_enforce_all_refuses_and_audit_reads(self) -> None:
-        user, _ = self.code_alone_user()
-        at = self.probe_at('mfa', 'enforce', '--all', '--dry-run')
+        domain, user_id = self.domain_user()
+        scope = ('--domain', domain)
+        at = self.probe_at('mfa', 'enforce', '--all', '--dry-run', *scope)
 
         for args in (
-            ('mfa', 'enforce', '--all', '--dry-run'),
-            ('mfa', 'enforce', '--all'),
+            ('mfa', 'enforce', '--all', '--dry-run', *scope),
+            ('mfa', 'enforce', '--all', *scope),
         ):
             self.assert_refused(*args, at=at)
-        self.assertEqual({}, self.user_record(user.id)['options'])
+        self.assertEqual({}, self.user_record(user_id)['options'])
 
-        at = self.probe_at('mfa', 'audit')
+        at = self.probe_at('mfa', 'audit', *scope)
         self.proxy.reset(fail_at=at, mode='json-list')
-        rows = self.openstack_json('mfa', 'audit', env=self.admin)
+        rows = self.openstack_json('mfa', 'audit', *scope, env=self.admin)
         states = {row['id']: row['state'] for row in rows}
-        self.assertEqual('code alone signs in', states[user.id])
+        self.assertEqual('code alone signs in', states[user_id])

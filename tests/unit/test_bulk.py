@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 from typing import Any
+from unittest import mock
 
 from oslotest import base
 
@@ -167,6 +168,21 @@ class TestEnforceAll(base.BaseTestCase):
 
 class TestSessionsEnded(base.BaseTestCase):
     """Tightened rules revoke the user's older tokens, after the change."""
+
+    def test_own_revocation_waits_out_keystones_second(self) -> None:
+        # NOTE: a token issued in the second of the revocation counts as
+        # revoked: the signed-in user's next sign-in must come later.
+        ks = cloud()
+        client = fake.as_keystone(ks)
+        me = client.current_user_id()
+        other = next(u for u in ks.users if u != me)
+        with mock.patch.object(enforce_flow.time, 'sleep') as sleep:
+            enforce_flow.end_sessions(client, other)
+            sleep.assert_not_called()
+            enforce_flow.end_sessions(client, me)
+        sleep.assert_called_once_with(enforce_flow.REVOCATION_SECOND)
+        self.assertGreaterEqual(enforce_flow.REVOCATION_SECOND, 1.0)
+        self.assertEqual([other, me], ks.revoked)
 
     def test_enforce_all_revokes_after_each_change(self) -> None:
         ks = cloud()
