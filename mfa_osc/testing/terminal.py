@@ -54,6 +54,150 @@ def _set_controlling_tty() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
+class _Terminal:
+    """A program running on a pty, and what it wrote to it so far."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None,
+        timeout: float,
+    ) -> None:
+        self.name = argv[0]
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.chunks: list[bytes] = []
+        #: False once the terminal is closed (the program and every
+        #: process that shared its terminal are gone).
+        self.open = True
+        #: Where the next expected text is searched from.
+        self.position = 0
+        self.master, slave = os.openpty()
+        try:
+            fcntl.ioctl(
+                slave, termios.TIOCSWINSZ, struct.pack('HHHH', 50, 200, 0, 0)
+            )
+            self.proc = subprocess.Popen(
+                list(argv),
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=dict(env) if env is not None else None,
+                start_new_session=True,
+                preexec_fn=_set_controlling_tty,
+                close_fds=True,
+            )
+        except BaseException:
+            os.close(self.master)
+            raise
+        finally:
+            os.close(slave)
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def output(self) -> str:
+        text = b''.join(self.chunks).decode(errors='replace')
+        return text.replace('\r\n', '\n')
+
+    def read(self, wait: float) -> bool:
+        """Read what is there; False once the terminal is closed."""
+        ready, _, _ = select.select([self.master], [], [], max(wait, 0))
+        if not ready:
+            return True
+        try:
+            data = os.read(self.master, 65536)
+        except OSError as exc:
+            if exc.errno == errno.EIO:  # Linux: the other side is gone
+                return False
+            raise
+        if not data:
+            return False
+        self.chunks.append(data)
+        return True
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+
+    def timed_out(self, what: str) -> PtyTimeoutError:
+        """Kill the program; the error saying it did not ``what`` in time."""
+        self.kill()
+        return PtyTimeoutError(
+            f'{self.name} {what} within {self.timeout:g} s', self.output()
+        )
+
+    def expect(self, pattern: str) -> None:
+        """Wait until the output after the last match matches ``pattern``."""
+        regex = re.compile(pattern)
+        while True:
+            match = regex.search(self.output(), self.position)
+            if match is not None:
+                self.position = match.end()
+                return
+            remaining = self.remaining()
+            if remaining <= 0 or not self.open:
+                raise self._missing(pattern)
+            self.open = self.read(min(remaining, 0.2))
+            if not self.open:
+                self.proc.wait(timeout=max(self.remaining(), 1))
+
+    def _missing(self, pattern: str) -> PtyTimeoutError:
+        """Kill the program; the error saying ``pattern`` never came."""
+        self.kill()
+        while self.read(0):
+            pass
+        reason = (
+            f'timed out after {self.timeout:g} s'
+            if self.open
+            else f'exited with status {self.proc.returncode}'
+        )
+        return PtyTimeoutError(
+            f'{self.name} {reason} before showing {pattern!r}', self.output()
+        )
+
+    def send(self, answer: Answer) -> None:
+        """Type ``answer`` (or what it returns for the output) and Enter."""
+        if callable(answer):
+            answer = answer(self.output())
+        if answer is not None:
+            os.write(self.master, answer.encode() + b'\n')
+
+    def read_to_end(self) -> None:
+        """Read until the terminal is closed or the program has ended."""
+        while self.open:
+            remaining = self.remaining()
+            if remaining <= 0:
+                raise self.timed_out('did not end')
+            self.open = self.read(min(remaining, 0.2))
+            # A grandchild may keep the terminal open after the program
+            # ended: stop reading soon after the program is gone.
+            if self.open and self.proc.poll() is not None:
+                self._drain()
+                self.open = False
+
+    def _drain(self) -> None:
+        """Read what is still coming, up to a tenth of a second apart."""
+        while self.open and select.select([self.master], [], [], 0.1)[0]:
+            self.open = self.read(0)
+
+    def wait(self) -> int:
+        """The program's exit status, once it has ended."""
+        try:
+            return self.proc.wait(timeout=max(self.remaining(), 1))
+        except subprocess.TimeoutExpired:
+            raise self.timed_out('did not end') from None
+
+    def close(self) -> None:
+        """Kill the program if it still runs; close the terminal."""
+        if self.proc.poll() is None:
+            self.kill()
+        os.close(self.master)
+
+
 def run_on_pty(
     argv: Sequence[str],
     env: Mapping[str, str] | None = None,
@@ -75,110 +219,12 @@ def run_on_pty(
     :class:`PtyTimeoutError` (killing the program) when ``timeout`` seconds
     pass first.
     """
-    deadline = time.monotonic() + timeout
-    master, slave = os.openpty()
+    terminal = _Terminal(argv, env, timeout)
     try:
-        fcntl.ioctl(
-            slave, termios.TIOCSWINSZ, struct.pack('HHHH', 50, 200, 0, 0)
-        )
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=dict(env) if env is not None else None,
-            start_new_session=True,
-            preexec_fn=_set_controlling_tty,
-            close_fds=True,
-        )
-    except BaseException:
-        os.close(master)
-        raise
-    finally:
-        os.close(slave)
-    chunks: list[bytes] = []
-
-    def output() -> str:
-        text = b''.join(chunks).decode(errors='replace')
-        return text.replace('\r\n', '\n')
-
-    def read(wait: float) -> bool:
-        """Read what is there; False once the terminal is closed."""
-        ready, _, _ = select.select([master], [], [], max(wait, 0))
-        if not ready:
-            return True
-        try:
-            data = os.read(master, 65536)
-        except OSError as exc:
-            if exc.errno == errno.EIO:  # Linux: the other side is gone
-                return False
-            raise
-        if not data:
-            return False
-        chunks.append(data)
-        return True
-
-    def kill() -> None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-
-    try:
-        position = 0
-        open_ = True
         for pattern, answer in inputs:
-            regex = re.compile(pattern)
-            while True:
-                match = regex.search(output(), position)
-                if match is not None:
-                    position = match.end()
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not open_:
-                    kill()
-                    while read(0):
-                        pass
-                    reason = (
-                        f'timed out after {timeout:g} s'
-                        if open_
-                        else f'exited with status {proc.returncode}'
-                    )
-                    raise PtyTimeoutError(
-                        f'{argv[0]} {reason} before showing {pattern!r}',
-                        output(),
-                    )
-                open_ = read(min(remaining, 0.2))
-                if not open_:
-                    proc.wait(timeout=max(deadline - time.monotonic(), 1))
-            if callable(answer):
-                answer = answer(output())
-            if answer is not None:
-                os.write(master, answer.encode() + b'\n')
-        while open_:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                kill()
-                raise PtyTimeoutError(
-                    f'{argv[0]} did not end within {timeout:g} s', output()
-                )
-            open_ = read(min(remaining, 0.2))
-            # A grandchild may keep the terminal open after the program
-            # ended: stop reading soon after the program is gone.
-            if open_ and proc.poll() is not None:
-                while open_ and select.select([master], [], [], 0.1)[0]:
-                    open_ = read(0)
-                open_ = False
-        try:
-            returncode = proc.wait(timeout=max(deadline - time.monotonic(), 1))
-        except subprocess.TimeoutExpired:
-            kill()
-            raise PtyTimeoutError(
-                f'{argv[0]} did not end within {timeout:g} s', output()
-            ) from None
-        return returncode, output()
+            terminal.expect(pattern)
+            terminal.send(answer)
+        terminal.read_to_end()
+        return terminal.wait(), terminal.output()
     finally:
-        if proc.poll() is None:
-            kill()
-        os.close(master)
+        terminal.close()
