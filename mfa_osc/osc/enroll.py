@@ -31,6 +31,7 @@ from mfa_osc import recovery
 from mfa_osc import redact
 from mfa_osc import totp
 from mfa_osc.osc import common
+from mfa_osc.osc import files
 from mfa_osc.workflows import enroll as enroll_flow
 
 LOG = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class EnrollMFA(command.ShowOne):
             '--secret-file',
             dest='secret',
             metavar='<path>',
-            type=common.read_secret,
+            type=files.read_secret,
             help='Read the base32 secret of a token you already have from '
             'this file, or from standard input for "-" (default: a new '
             '160-bit secret)',
@@ -60,7 +61,7 @@ class EnrollMFA(command.ShowOne):
             '--secret',
             metavar='<secret>',
             help='Base32 secret of a token you already have'
-            + common.VISIBLE
+            + files.VISIBLE
             + ': prefer --secret-file',
         )
         parser.add_argument(
@@ -122,8 +123,8 @@ class EnrollMFA(command.ShowOne):
 
     def _check_args(self, args: argparse.Namespace) -> None:
         """The checks of the arguments alone (no terminal, no request)."""
-        common.check_new_path(args.recovery_file, 'the recovery file')
-        common.check_new_path(args.qr_file, 'the QR file')
+        files.check_new_path(args.recovery_file, 'the recovery file')
+        files.check_new_path(args.qr_file, 'the QR file')
         if args.qr_file and os.path.splitext(args.qr_file)[1].lower() not in (
             '.png',
             '.svg',
@@ -174,7 +175,7 @@ class EnrollMFA(command.ShowOne):
             # or passcode would help.
             user = common.resolve_user(client, args.user, args.user_domain)
         self._check_terminal(args, interactive)
-        kept = common.RecoveryFile(args.recovery_file, '')
+        kept = files.RecoveryFile(args.recovery_file, '')
         with (
             kept.explained(),
             common.command_errors(),
@@ -204,7 +205,7 @@ class EnrollMFA(command.ShowOne):
                 uri = self._uri(client, user, args, secret)
                 redact.register(uri)
                 if args.qr_file:
-                    common.write_qr_file(args.qr_file, uri)
+                    files.write_qr_file(args.qr_file, uri)
                     args._qr_inode = os.stat(args.qr_file).st_ino
                 if interactive:
                     self._show(args, plan.name, secret, uri)

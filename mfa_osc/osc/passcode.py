@@ -26,6 +26,7 @@ from mfa_osc import redact
 from mfa_osc import totp
 from mfa_osc.auth import sources
 from mfa_osc.osc import common
+from mfa_osc.osc import files
 
 
 class ShowPasscode(command.ShowOne):
@@ -43,14 +44,14 @@ class ShowPasscode(command.ShowOne):
             metavar='<secret>',
             default=os.environ.get('OS_TOTP_SECRET'),
             help='Base32 TOTP secret (Env: OS_TOTP_SECRET)'
-            + common.VISIBLE
+            + files.VISIBLE
             + ': prefer --secret-file, the environment or the prompt',
         )
         given.add_argument(
             '--secret-file',
             dest='secret',
             metavar='<path>',
-            type=common.read_secret,
+            type=files.read_secret,
             help='Read the base32 TOTP secret from this file, or from '
             'standard input for "-"',
         )

@@ -24,6 +24,7 @@ from mfa_osc import account as mfa_account
 from mfa_osc import recovery
 from mfa_osc import redact
 from mfa_osc.osc import common
+from mfa_osc.osc import files
 from mfa_osc.workflows import proof as proof_flow
 from mfa_osc.workflows import recovery as recovery_flow
 
@@ -56,10 +57,10 @@ class CreateRecoveryCodes(command.ShowOne):
     ) -> tuple[Sequence[str], Sequence[Any]]:
         args = parsed_args
         redact.register(args.passcode, args.recovery_code)
-        common.check_new_path(args.recovery_file, 'the recovery file')
+        files.check_new_path(args.recovery_file, 'the recovery file')
         client = common.mfa(self.app)
         user = common.resolve_user(client, args.user, args.user_domain)
-        kept = common.RecoveryFile(args.recovery_file, str(user.name))
+        kept = files.RecoveryFile(args.recovery_file, str(user.name))
         with kept.explained(), common.command_errors():
             is_self = user.id == client.current_user_id()
             account = mfa_account.load_account(client, user)

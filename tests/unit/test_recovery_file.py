@@ -33,7 +33,7 @@ from oslotest import base
 
 from mfa_osc import account as mfa_account
 from mfa_osc import recovery
-from mfa_osc.osc import common
+from mfa_osc.osc import files
 from mfa_osc.workflows import recovery as recovery_flow
 from tests.unit import test_workflows as fakes
 
@@ -198,7 +198,7 @@ class TestRecoveryFile(base.BaseTestCase):
         self.path = os.path.join(self.dir, 'codes.txt')
 
     def test_written_whole_0600_and_nothing_else_left(self) -> None:
-        kept = common.RecoveryFile(self.path, 'alice')
+        kept = files.RecoveryFile(self.path, 'alice')
         kept.save(['AAAA-BBBB', 'CCCC-DDDD'])
         self.assertEqual(0o600, stat.S_IMODE(os.stat(self.path).st_mode))
         with open(self.path) as handle:
@@ -211,8 +211,8 @@ class TestRecoveryFile(base.BaseTestCase):
         # SIGXFSZ ignored makes write(2) fail with EFBIG, as a full disk
         # makes it fail with ENOSPC.
         code = (
-            'import sys; from mfa_osc.osc import common; '
-            'common.RecoveryFile(sys.argv[1], "alice")'
+            'import sys; from mfa_osc.osc import files; '
+            'files.RecoveryFile(sys.argv[1], "alice")'
             '.save(["ABCD-EFGH-IJKL-MNOP"] * 32)'
         )
 
@@ -241,11 +241,11 @@ class TestRecoveryFile(base.BaseTestCase):
 
         self.useFixture(
             fixtures.MockPatch(
-                'mfa_osc.osc.common.os.fsync',
+                'mfa_osc.osc.files.os.fsync',
                 side_effect=OSError(errno.ENOSPC, 'No space left on device'),
             )
         )
-        kept = common.RecoveryFile(self.path, 'alice')
+        kept = files.RecoveryFile(self.path, 'alice')
         exc = self.assertRaises(
             exceptions.CommandError, kept.save, ['AAAA-BBBB']
         )
@@ -262,7 +262,7 @@ class TestRecoveryFile(base.BaseTestCase):
     def test_existing_path_never_replaced(self) -> None:
         with open(self.path, 'w') as handle:
             handle.write('keep')
-        kept = common.RecoveryFile(self.path, 'alice')
+        kept = files.RecoveryFile(self.path, 'alice')
         exc = self.assertRaises(
             exceptions.CommandError, kept.save, ['AAAA-BBBB']
         )
@@ -272,7 +272,7 @@ class TestRecoveryFile(base.BaseTestCase):
         self.assertEqual(['codes.txt'], os.listdir(self.dir))
 
     def test_voided_file_removed_and_said(self) -> None:
-        kept = common.RecoveryFile(self.path, 'alice')
+        kept = files.RecoveryFile(self.path, 'alice')
         kept.save(['AAAA-BBBB'])
         kept.void()
         self.assertFalse(os.path.exists(self.path))
@@ -285,7 +285,7 @@ class TestRecoveryFile(base.BaseTestCase):
                 raise exceptions.CommandError('Keystone failed.')
 
     def test_no_path_no_file(self) -> None:
-        kept = common.RecoveryFile(None, 'alice')
+        kept = files.RecoveryFile(None, 'alice')
         kept.save(['AAAA-BBBB'])
         kept.void()
         self.assertEqual([], os.listdir(self.dir))

@@ -27,6 +27,7 @@ from osc_lib.test import base
 
 from mfa_osc import redact
 from mfa_osc.osc import common
+from mfa_osc.osc import files
 from tests.unit.osc import fakes
 
 SECRET = fakes.SECRET
@@ -64,12 +65,12 @@ class TestSecretFiles(base.TestCase):
 
     def test_file_stripped_and_registered(self) -> None:
         path = self.write('s', '  ' + SECRET + '\n')
-        self.assertEqual(SECRET, common.read_secret(path))
+        self.assertEqual(SECRET, files.read_secret(path))
         self.assertEqual('x ***', redact.scrub('x ' + SECRET))
 
     def test_stdin(self) -> None:
         with mock.patch('sys.stdin', io.StringIO('ABCD-EFGH-IJKL-MNOP\n')):
-            self.assertEqual('ABCD-EFGH-IJKL-MNOP', common.read_secret('-'))
+            self.assertEqual('ABCD-EFGH-IJKL-MNOP', files.read_secret('-'))
 
     def test_errors_are_argparse_errors(self) -> None:
         cases = [
@@ -80,25 +81,25 @@ class TestSecretFiles(base.TestCase):
         ]
         for path, message in cases:
             exc = self.assertRaises(
-                argparse.ArgumentTypeError, common.read_secret, path
+                argparse.ArgumentTypeError, files.read_secret, path
             )
             self.assertIn(message, str(exc))
         with mock.patch('sys.stdin', io.StringIO('')):
             exc = self.assertRaises(
-                argparse.ArgumentTypeError, common.read_secret, '-'
+                argparse.ArgumentTypeError, files.read_secret, '-'
             )
         self.assertIn('standard input is empty', str(exc))
         binary = os.path.join(self.dir, 'bin')
         with open(binary, 'wb') as handle:
             handle.write(b'\xff\xfe\x00')
         self.assertRaises(
-            argparse.ArgumentTypeError, common.read_secret, binary
+            argparse.ArgumentTypeError, files.read_secret, binary
         )
 
     def test_readable_by_others_warns(self) -> None:
-        logs = self.useFixture(fixtures.FakeLogger(name=common.__name__))
+        logs = self.useFixture(fixtures.FakeLogger(name=files.__name__))
         path = self.write('s', SECRET, 0o644)
-        self.assertEqual(SECRET, common.read_secret(path))
+        self.assertEqual(SECRET, files.read_secret(path))
         self.assertIn('may be read by other users', logs.output)
         self.assertNotIn(SECRET, logs.output)
 
@@ -128,10 +129,10 @@ class TestFilesWritten(base.TestCase):
     def test_modes_0600_whatever_the_umask(self) -> None:
         for name in ('qr.png', 'qr.svg'):
             path = os.path.join(self.dir, name)
-            common.write_qr_file(path, 'otpauth://totp/x?secret=' + SECRET)
+            files.write_qr_file(path, 'otpauth://totp/x?secret=' + SECRET)
             self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
         path = os.path.join(self.dir, 'codes.txt')
-        common.write_recovery_file(path, 'alice', ['AAAA-BBBB'])
+        files.write_recovery_file(path, 'alice', ['AAAA-BBBB'])
         self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
 
     def test_existing_or_linked_paths_never_written(self) -> None:
@@ -142,9 +143,9 @@ class TestFilesWritten(base.TestCase):
             path = os.path.join(self.dir, name)
             os.symlink(target if 'link' in name else target + '-nowhere', path)
             if name.endswith('.txt'):
-                call = (common.write_recovery_file, path, 'u', ['A'])
+                call = (files.write_recovery_file, path, 'u', ['A'])
             else:
-                call = (common.write_qr_file, path, 'otpauth://x')
+                call = (files.write_qr_file, path, 'otpauth://x')
             exc = self.assertRaises(exceptions.CommandError, *call)
             self.assertIn('already exists', str(exc))
         with open(target) as handle:
