@@ -24,7 +24,7 @@ from mfa_osc.workflows import bulk
 from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import enroll as enroll_flow
 from mfa_osc.workflows import errors
-from tests.unit import test_workflows as fake
+from tests.unit.workflows import fakes as fake
 
 FEDERATED = [
     {

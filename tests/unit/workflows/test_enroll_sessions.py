@@ -23,7 +23,7 @@ from mfa_osc import totp
 from mfa_osc.client import records
 from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import errors
-from tests.unit import test_workflows as fake
+from tests.unit.workflows import fakes as fake
 
 REVOKE_KEY = records.REVOKE_KEY
 

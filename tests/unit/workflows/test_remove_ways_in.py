@@ -23,7 +23,7 @@ from typing import Any
 from oslotest import base
 
 from mfa_osc import rules as mfa_rules
-from tests.unit import test_workflows as fake
+from tests.unit.workflows import fakes as fake
 
 #: The fake cloud with federation (``mapped`` and a protocol of its own
 #: name), ``external`` (Kerberos, X.509) and ``oauth1`` enabled.

@@ -14,16 +14,19 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 
+from oslotest import base
 import testtools
 
 from mfa_osc import rules as mfa_rules
+from mfa_osc import totp
 from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import policy as policy_flow
 from mfa_osc.workflows import status as status_flow
 from tests.unit import test_bulk
-from tests.unit import test_workflows as fakes_ks
+from tests.unit.workflows import fakes
 
 
 class TestRowAgrees(testtools.TestCase):
@@ -46,7 +49,7 @@ class TestRowAgrees(testtools.TestCase):
         rows = {
             str(r.name): r
             for r in status_flow.audit(
-                fakes_ks.as_keystone(ks), today=datetime.date(2027, 3, 1)
+                fakes.as_keystone(ks), today=datetime.date(2027, 3, 1)
             )
         }
         carol = rows['carol']
@@ -78,14 +81,14 @@ class TestLockedOutWarning(testtools.TestCase):
         }
     ]
 
-    def fake(self, options: dict[str, object]) -> fakes_ks.FakeKeystone:
-        ks = fakes_ks.FakeKeystone()
-        ks.enabled = fakes_ks.METHODS | {'mapped', 'external'}
+    def fake(self, options: dict[str, object]) -> fakes.FakeKeystone:
+        ks = fakes.FakeKeystone()
+        ks.enabled = fakes.METHODS | {'mapped', 'external'}
         ks.users['u2']['options'] = options
         return ks
 
-    def warning(self, ks: fakes_ks.FakeKeystone) -> str:
-        status = fakes_ks.get_status(ks, 'u2', is_self=False)
+    def warning(self, ks: fakes.FakeKeystone) -> str:
+        status = fakes.get_status(ks, 'u2', is_self=False)
         self.assertEqual(mfa_rules.STATE_LOCKED_OUT, status.state)
         return status.warnings[0]
 
@@ -101,8 +104,8 @@ class TestLockedOutWarning(testtools.TestCase):
         self.assertIn('(password; application_credential) refuse mapped', said)
         self.assertIn('`openstack mfa enforce --user u2`', said)
         self.assertNotIn('TOTP credential', said)
-        enforce_flow.enforce(fakes_ks.as_keystone(ks), ks.get_user('u2'))
-        status = fakes_ks.get_status(ks, 'u2', is_self=False)
+        enforce_flow.enforce(fakes.as_keystone(ks), ks.get_user('u2'))
+        status = fakes.get_status(ks, 'u2', is_self=False)
         self.assertNotEqual(mfa_rules.STATE_LOCKED_OUT, status.state)
 
     def test_federated_user_under_rules_that_need_a_code(self) -> None:
@@ -112,8 +115,8 @@ class TestLockedOutWarning(testtools.TestCase):
         self.assertIn('(password+totp) refuse mapped', said)
         self.assertIn('`openstack mfa remove --user u2 --all`', said)
         self.assertNotIn('TOTP credential Keystone', said)
-        fakes_ks.do_remove(ks, 'u2', all_devices=True)
-        status = fakes_ks.get_status(ks, 'u2', is_self=False)
+        fakes.do_remove(ks, 'u2', all_devices=True)
+        status = fakes.get_status(ks, 'u2', is_self=False)
         self.assertNotEqual(mfa_rules.STATE_LOCKED_OUT, status.state)
 
     def test_federated_user_under_password_rules(self) -> None:
@@ -131,7 +134,7 @@ class TestLockedOutWarning(testtools.TestCase):
         ks.users['u2']['options'] = {
             mfa_rules.RULES_OPTION: [['password'], ['mapped']]
         }
-        status = fakes_ks.get_status(ks, 'u2', is_self=False)
+        status = fakes.get_status(ks, 'u2', is_self=False)
         self.assertNotEqual(mfa_rules.STATE_LOCKED_OUT, status.state)
 
     def test_no_totp_credential(self) -> None:
@@ -143,11 +146,101 @@ class TestLockedOutWarning(testtools.TestCase):
     def test_rules_refusing_password_and_code(self) -> None:
         rules = [['password', 'totp', 'external']]
         ks = self.fake({mfa_rules.RULES_OPTION: rules})
-        ks.add_totp('u2', fakes_ks.totp.generate_secret(), 'hand')
+        ks.add_totp('u2', totp.generate_secret(), 'hand')
         said = self.warning(ks)
         self.assertNotIn('no TOTP credential', said)
         self.assertIn('refuse a password alone and a password with a', said)
         self.assertIn('`openstack mfa remove --user u2 --all`', said)
-        fakes_ks.do_remove(ks, 'u2', all_devices=True)
-        status = fakes_ks.get_status(ks, 'u2', is_self=False)
+        fakes.do_remove(ks, 'u2', all_devices=True)
+        status = fakes.get_status(ks, 'u2', is_self=False)
         self.assertNotEqual(mfa_rules.STATE_LOCKED_OUT, status.state)
+
+
+class TestStatusAudit(base.BaseTestCase):
+    def test_status_warnings(self) -> None:
+        ks = fakes.FakeKeystone()
+        ks.allow_weaker = True
+        ks.add_totp('u2', totp.generate_secret())
+        data = fakes.get_status(ks, 'u2', is_self=False)
+        self.assertEqual(mfa_rules.STATE_CODE_ALONE, data.state)
+        self.assertEqual(['x'], [d['id'] for d in data.devices])
+        self.assertEqual('hand-made', data.devices[0]['origin'])
+        self.assertIsNone(data.session_used_totp)
+        self.assertTrue(data.mfa_enabled)
+        self.assertTrue(any('ALONE' in w for w in data.warnings))
+        ks.creds.clear()
+        ks.users['u2']['options'] = {
+            'multi_factor_auth_rules': [['password', 'totp']],
+        }
+        data = fakes.get_status(ks, 'u2', is_self=True)
+        self.assertEqual(mfa_rules.STATE_LOCKED_OUT, data.state)
+        self.assertFalse(data.application_credentials_allowed)
+        self.assertTrue(data.session_used_totp)
+
+    def test_status_flag_false_and_ignored_methods(self) -> None:
+        ks = fakes.FakeKeystone()
+        ks.users['u2']['options'] = {
+            'multi_factor_auth_rules': [['password', 'totp']],
+            'multi_factor_auth_enabled': False,
+        }
+        data = fakes.get_status(ks, 'u2', is_self=False)
+        self.assertFalse(data.mfa_enabled)
+        self.assertEqual(mfa_rules.STATE_NOT_ENROLLED, data.state)
+        self.assertTrue(any('is false' in w for w in data.warnings))
+        ks.users['u2']['options'] = {
+            'multi_factor_auth_rules': [['password', 'oauth1']],
+        }
+        data = fakes.get_status(ks, 'u2', is_self=False)
+        self.assertEqual(mfa_rules.STATE_NOT_ENROLLED, data.state)
+        self.assertTrue(any('oauth1' in w for w in data.warnings))
+
+    def test_status_clock_skew(self) -> None:
+        ks = fakes.FakeKeystone()
+        ks.clock_skew = 42.04
+        data = fakes.get_status(ks)
+        self.assertEqual(42.0, data.clock_skew_seconds)
+        self.assertTrue(any('clock' in w for w in data.warnings))
+
+    def test_columns(self) -> None:
+        self.assertEqual('id', status_flow.columns(status_flow.AuditRow)[0])
+        ks = fakes.FakeKeystone()
+        data = fakes.get_status(ks)
+        self.assertEqual(
+            len(status_flow.columns(status_flow.Status)),
+            len(status_flow.values(data)),
+        )
+
+    def test_audit_fixed_requests(self) -> None:
+        ks = fakes.FakeKeystone()
+        fakes.do_enroll(ks)
+        for n in range(50):
+            ks.users[f'x{n}'] = {
+                'id': f'x{n}',
+                'name': f'x{n}',
+                'domain_id': 'default',
+            }
+        ks = copy.copy(ks)
+        ks._methods_known = False
+        ks.calls = []
+        rows = status_flow.audit(fakes.as_keystone(ks), 'Default')
+        self.assertEqual(
+            [
+                'find_domain_id',
+                'list_users',
+                'list_credentials',
+                'list_credentials',
+                'enabled_methods',
+                'find_role_ids',
+                'role_assignments',
+                'get_domain_extra',
+            ],
+            ks.calls,
+        )
+        by_id = {r.id: r for r in rows}
+        self.assertEqual(52, len(rows))
+        self.assertEqual(mfa_rules.STATE_ENFORCED, by_id['u1'].state)
+        self.assertTrue(by_id['u1'].admin)
+        self.assertEqual(1, by_id['u1'].devices)
+        self.assertEqual(8, by_id['u1'].recovery_codes_left)
+        self.assertEqual(mfa_rules.STATE_NOT_ENROLLED, by_id['u2'].state)
+        self.assertFalse(by_id['u2'].admin)

@@ -1,0 +1,157 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Recovery codes made and used up, on the in-memory Keystone."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import fixtures
+from oslotest import base
+
+from mfa_osc import account as mfa_account
+from mfa_osc import recovery
+from mfa_osc import rules as mfa_rules
+from mfa_osc.workflows import errors
+from mfa_osc.workflows import recovery as recovery_flow
+from tests.unit.workflows import fakes
+
+
+class TestRecoveryCodes(base.BaseTestCase):
+    def test_regenerate_replaces(self) -> None:
+        ks = fakes.FakeKeystone()
+        first, _ = fakes.do_enroll(ks)
+        account = mfa_account.load_account(fakes.as_keystone(ks), 'u1')
+        codes = recovery_flow.regenerate(
+            fakes.as_keystone(ks), account, count=4
+        )
+        self.assertEqual(4, len(codes))
+        blobs = {c['blob'] for c in ks.totp_creds('u1')}
+        self.assertEqual(5, len(blobs))
+        for old in first.recovery_codes:
+            self.assertNotIn(recovery.secret(recovery.normalize(old)), blobs)
+        for new in codes:
+            self.assertIn(recovery.secret(recovery.normalize(new)), blobs)
+        self.assertEqual(4, len(ks.book('u1')['recovery_codes']))
+
+    def test_regenerate_count_bounds(self) -> None:
+        ks = fakes.FakeKeystone()
+        fakes.do_enroll(ks)
+        account = mfa_account.load_account(fakes.as_keystone(ks), 'u1')
+        for count in (0, recovery.MAX_COUNT + 1):
+            self.assertRaises(
+                errors.WorkflowError,
+                recovery_flow.regenerate,
+                fakes.as_keystone(ks),
+                account,
+                count=count,
+            )
+
+    def test_regenerate_needs_a_device(self) -> None:
+        ks = fakes.FakeKeystone()
+        account = mfa_account.load_account(fakes.as_keystone(ks), 'u2')
+        self.assertRaises(
+            errors.WorkflowError,
+            recovery_flow.regenerate,
+            fakes.as_keystone(ks),
+            account,
+        )
+
+    def test_regenerate_never_deletes_a_device(self) -> None:
+        # A bookkeeping edited to call the device a recovery code too.
+        ks = fakes.FakeKeystone()
+        result, _ = fakes.do_enroll(ks)
+        book_id = next(
+            c['id'] for c in ks.creds.values() if c['type'] == 'mfa-osc'
+        )
+        data = ks.book('u1')
+        data['recovery_codes'].append(result.device_id)
+        ks.creds[book_id]['blob'] = json.dumps(data)
+        account = mfa_account.load_account(fakes.as_keystone(ks), 'u1')
+        recovery_flow.regenerate(fakes.as_keystone(ks), account, count=2)
+        self.assertIn(result.device_id, ks.creds)
+        self.assertEqual(3, len(ks.totp_creds('u1')))
+
+    def test_interrupted_regenerate_at_every_step(self) -> None:
+        def regenerate(ks: fakes.FakeKeystone) -> list[str]:
+            account = mfa_account.load_account(fakes.as_keystone(ks), 'u1')
+            return recovery_flow.regenerate(
+                fakes.as_keystone(ks), account, count=3
+            )
+
+        ks = fakes.FakeKeystone()
+        fakes.do_enroll(ks)
+        ks.calls = []
+        regenerate(ks)
+        steps = len(ks.calls)
+        interrupted: list[tuple[int, fakes.FakeKeystone]] = []
+        for fail_at in range(1, steps + 1):
+            ks = fakes.FakeKeystone()
+            fakes.do_enroll(ks)
+            ks.calls = []
+            ks.fail_at = fail_at
+            self.assertRaises(fakes.Boom, regenerate, ks)
+            ks.check_invariant()
+            ks.fail_at = None
+            interrupted.append((fail_at, ks))
+        self.useFixture(
+            fixtures.MonkeyPatch(
+                'mfa_osc.account.PENDING_GRACE', datetime.timedelta(0)
+            )
+        )
+        for fail_at, ks in interrupted:
+            status = fakes.get_status(ks)
+            self.assertEqual(mfa_rules.STATE_ENFORCED, status.state)
+            # The device is intact and nothing looks hand-made.
+            self.assertEqual(
+                ['mfa-osc'],
+                [d['origin'] for d in status.devices],
+                f'step {fail_at}',
+            )
+            codes = regenerate(ks)
+            status = fakes.get_status(ks)
+            self.assertEqual(3, status.recovery_codes_left, f'step {fail_at}')
+            self.assertEqual(
+                1 + 3, len(ks.totp_creds('u1')), f'step {fail_at}'
+            )
+            self.assertEqual(
+                [], status.unverified_credentials, f'step {fail_at}'
+            )
+            blobs = {c['blob'] for c in ks.totp_creds('u1')}
+            for code in codes:
+                self.assertIn(recovery.secret(recovery.normalize(code)), blobs)
+
+    def test_use_up(self) -> None:
+        ks = fakes.FakeKeystone()
+        first, _ = fakes.do_enroll(ks)
+        code = first.recovery_codes[3]
+        client = fakes.as_keystone(ks)
+        self.assertEqual(
+            7, mfa_account.use_up_recovery_code(client, 'u1', code)
+        )
+        # A used code is gone: using it up again finds nothing to delete,
+        # and says so instead of counting it used.
+        ks.calls = []
+        self.assertRaises(
+            mfa_account.NotFound,
+            mfa_account.use_up_recovery_code,
+            client,
+            'u1',
+            code,
+        )
+        self.assertNotIn('delete_credential', ks.calls)
+        self.assertNotIn('update_credential', ks.calls)
+        status = fakes.get_status(ks)
+        self.assertEqual(7, status.recovery_codes_left)
+        self.assertEqual([], status.warnings)
