@@ -45,7 +45,6 @@ from pathlib import Path
 import re
 import stat
 import tempfile
-import time
 from typing import Any
 
 LOG = logging.getLogger(__name__)
@@ -65,7 +64,8 @@ class UnsafeCache(OSError):
     """The cache directory or a file in it may be someone else's."""
 
 
-def _warn(why: str) -> None:
+def warn_unsafe(why: str) -> None:
+    """Log, once per reason, why the cache or a file in it is not used."""
     if why not in _warned:
         _warned.add(why)
         LOG.warning('The token cache is not used: %s.', why)
@@ -82,7 +82,7 @@ def cache_dir() -> Path:
     return Path(base) / 'mfa-osc'
 
 
-def _path(cache_id: str, directory: Path | None = None) -> Path:
+def entry_path(cache_id: str, directory: Path | None = None) -> Path:
     # NOTE: cache ids are base64 and may hold '/'; use a file-safe form.
     name = base64.urlsafe_b64encode(
         base64.b64decode(cache_id.encode('ascii'))
@@ -232,12 +232,12 @@ def load(
 ) -> dict[str, Any] | None:
     """The entry stored under ``cache_id``, or None."""
     directory = directory or cache_dir()
-    path = _path(cache_id, directory)
+    path = entry_path(cache_id, directory)
     try:
         _check_dir(directory)
         data = _read(path)
     except UnsafeCache as exc:
-        _warn(str(exc))
+        warn_unsafe(str(exc))
         return None
     except (OSError, ValueError):
         return None
@@ -251,14 +251,14 @@ def save(
     directory = directory or cache_dir()
     try:
         _ensure_dir(directory)
-        _write(_path(cache_id, directory), entry)
+        write_private(entry_path(cache_id, directory), entry)
     except UnsafeCache as exc:
-        _warn(str(exc))
+        warn_unsafe(str(exc))
         raise
     except OSError as exc:
         # NOTE: a read-only home, a full disk: every command would ask
         # for a code again, and the user would not know why.
-        _warn(
+        warn_unsafe(
             f'{directory} cannot be written ({exc.strerror or exc}); set '
             f'{ENV_DIR} to a directory you can write, or turn the cache '
             'off (OS_TOKEN_CACHE=off)'
@@ -272,11 +272,11 @@ def delete(cache_id: str, directory: Path | None = None) -> bool:
     try:
         _check_dir(directory)
         # NOTE: unlink removes a symbolic link itself, never its target.
-        os.unlink(_path(cache_id, directory))
+        os.unlink(entry_path(cache_id, directory))
     except FileNotFoundError:
         return False
     except UnsafeCache as exc:
-        _warn(str(exc))
+        warn_unsafe(str(exc))
         return False
     return True
 
@@ -297,7 +297,7 @@ def entries(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
     except FileNotFoundError:
         return
     except UnsafeCache as exc:
-        _warn(str(exc))
+        warn_unsafe(str(exc))
         return
     except OSError:
         return
@@ -309,7 +309,7 @@ def entries(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
         try:
             data = _read(path)
         except UnsafeCache as exc:
-            _warn(str(exc))
+            warn_unsafe(str(exc))
             data = None
         except (OSError, ValueError):
             data = None
@@ -317,7 +317,7 @@ def entries(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
 
 
 def _record_path(cache_id: str, directory: Path | None = None) -> Path:
-    return _path(cache_id, directory).with_suffix('.needs-totp')
+    return entry_path(cache_id, directory).with_suffix('.needs-totp')
 
 
 def needs_totp(cache_id: str, directory: Path | None = None) -> bool:
@@ -331,7 +331,7 @@ def needs_totp(cache_id: str, directory: Path | None = None) -> bool:
         _check_dir(directory)
         data = _read(_record_path(cache_id, directory))
     except UnsafeCache as exc:
-        _warn(str(exc))
+        warn_unsafe(str(exc))
         return False
     except (OSError, ValueError):
         return False
@@ -363,7 +363,7 @@ def set_needs_totp(
                 os.unlink(tmp)
             raise
     except UnsafeCache as exc:
-        _warn(str(exc))
+        warn_unsafe(str(exc))
     except OSError:
         # NOTE: a record that cannot be kept costs one request later.
         pass
@@ -393,23 +393,7 @@ def write_state(name: str, data: Any, directory: Path | None = None) -> None:
     """
     directory = directory or cache_dir()
     _ensure_dir(directory)
-    _write(directory / name, data)
-
-
-# -- revocations not yet done ----------------------------------------------
-#
-# NOTE: signing out moves an entry out of use first (a rename, so no later
-# command signs in with it and Ctrl-C cannot leave it in use), into
-# ``mfa-osc-revoke/`` below the cache directory; the file stays there,
-# 0600, until Keystone has confirmed that its tokens are revoked, so that a
-# revocation that failed (Keystone down, a CA not given) is retried by the
-# next ``openstack mfa logout``.
-
-# NOTE: names no folder of the user's own is likely to have: the cache
-# directory may be one the user named (MFA_OSC_CACHE_DIR=$HOME).
-REVOKE_DIR = 'mfa-osc-revoke'
-#: The name of a revocation file (only such files are read or removed).
-_PENDING_NAME = re.compile(r'^[A-Za-z0-9_-]+\.\d+-\d+\.json$')
+    write_private(directory / name, data)
 
 
 def check_dir(directory: Path) -> None:
@@ -429,56 +413,8 @@ def private_dir(name: str, directory: Path | None = None) -> Path:
     return directory / name
 
 
-def revoke_dir(directory: Path | None = None) -> Path:
-    """Where the tokens that still wait for revocation are kept."""
-    return (directory or cache_dir()) / REVOKE_DIR
-
-
-def _pending_name(stem: str) -> str:
-    return f'{stem}.{os.getpid()}-{time.time_ns()}.json'
-
-
-def retire_file(path: Path, directory: Path | None = None) -> Path | None:
-    """Move the cache file ``path`` to the revocations; its new path.
-
-    None when there was no such file (another command signed out first).
-    """
-    directory = directory or cache_dir()
-    target_dir = revoke_dir(directory)
-    _check_dir(directory)
-    _ensure_dir(target_dir)
-    target = target_dir / _pending_name(path.name.split('.')[0])
-    try:
-        # NOTE: a rename does not follow a symbolic link: a link in the
-        # cache moves as a link, and counts as no token when read.
-        os.rename(path, target)
-    except FileNotFoundError:
-        return None
-    return target
-
-
-def retire(cache_id: str, directory: Path | None = None) -> Path | None:
-    """Move the entry of ``cache_id`` to the revocations (see above)."""
-    return retire_file(_path(cache_id, directory), directory)
-
-
-def add_pending(
-    auth_url: str, tokens: list[str], directory: Path | None = None
-) -> Path:
-    """Remember that ``tokens`` of ``auth_url`` are to be revoked."""
-    target_dir = private_dir(REVOKE_DIR, directory)
-    path = target_dir / _pending_name('tokens')
-    _write(path, {'auth_url': auth_url, 'tokens': tokens})
-    return path
-
-
-def keep_pending(path: Path, auth_url: str, tokens: list[str]) -> None:
-    """Rewrite a revocation with the tokens that are left."""
-    _write(path, {'auth_url': auth_url, 'tokens': tokens})
-
-
-def _write(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` atomically, 0600."""
+def write_private(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` atomically, 0600 (its directory checked)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.tmp-', suffix='.json')
     try:
         with os.fdopen(fd, 'w', encoding='utf-8') as handle:
@@ -491,63 +427,3 @@ def _write(path: Path, data: Any) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def pending_tokens(data: object) -> tuple[str | None, list[str]]:
-    """The auth URL and the tokens of a revocation file.
-
-    A file is a cache entry moved there (its MFA token and the tokens
-    rescoped from it) or ``{"auth_url": ..., "tokens": [...]}``.
-    """
-    if not isinstance(data, dict):
-        return None, []
-    url = data.get('auth_url')
-    url = url if isinstance(url, str) and url else None
-    tokens: list[str] = []
-    if isinstance(data.get('tokens'), list):
-        tokens = [t for t in data['tokens'] if isinstance(t, str) and t]
-    if isinstance(data.get('auth_token'), str) and data['auth_token']:
-        tokens.append(data['auth_token'])
-    scopes = data.get('scopes')
-    if isinstance(scopes, dict):
-        for scoped in scopes.values():
-            token = (
-                scoped.get('auth_token') if isinstance(scoped, dict) else None
-            )
-            if isinstance(token, str) and token and token not in tokens:
-                tokens.append(token)
-    return url, tokens
-
-
-def pending(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
-    """Every revocation not yet done: its path and what it holds.
-
-    A file that cannot be parsed comes as None (it holds nothing to
-    revoke); one that is not safe to read (another user's, one others
-    may write) is left out: its tokens are sent nowhere.
-    """
-    target_dir = revoke_dir(directory)
-    try:
-        _check_dir(target_dir)
-    except UnsafeCache as exc:
-        _warn(str(exc))
-        return
-    except OSError:
-        return
-    for path in sorted(target_dir.glob('*.json')):
-        if not _PENDING_NAME.match(path.name):
-            continue
-        try:
-            data = _read(path)
-        except UnsafeCache as exc:
-            _warn(str(exc))
-            continue
-        except (OSError, ValueError):
-            data = None
-        yield path, data
-
-
-def drop_pending(path: Path) -> None:
-    """The revocation is done (or holds nothing): remove its file."""
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)

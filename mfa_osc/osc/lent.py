@@ -36,6 +36,7 @@ import tempfile
 from typing import Any
 
 from mfa_osc.auth import cache
+from mfa_osc.auth import revocations
 
 LOG = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def _collect_one(folder: Path, directory: Path | None) -> bool:
             # private, not followed through a link.
             url, tokens = _tokens_of(cache.read_private(path))
             if url and tokens:
-                cache.add_pending(url, tokens, directory)
+                revocations.add_pending(url, tokens, directory)
         shutil.rmtree(folder)
         return True
     finally:

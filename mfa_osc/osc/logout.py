@@ -144,18 +144,19 @@ class Logout(command.Command):
         each is kept, 0600, until Keystone confirms its revocation.
         """
         from mfa_osc.auth import cache
+        from mfa_osc.auth import revocations
 
         moved: list[Path | None] = []
         auth_url = None
         try:
             if everything:
                 for path, _ in list(cache.entries()):
-                    moved.append(cache.retire_file(path))
+                    moved.append(revocations.retire_file(path))
             else:
                 cache_id, auth = self._current_entry()
                 auth_url = getattr(auth, 'auth_url', None)
                 if cache_id:
-                    moved.append(cache.retire(cache_id))
+                    moved.append(revocations.retire(cache_id))
         except FileNotFoundError:
             pass
         except OSError as exc:
@@ -167,7 +168,7 @@ class Logout(command.Command):
         return {path for path in moved if path is not None}, auth_url
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
-        from mfa_osc.auth import cache
+        from mfa_osc.auth import revocations
         from mfa_osc.osc import lent
 
         everything = bool(parsed_args.all)
@@ -180,10 +181,10 @@ class Logout(command.Command):
         failed: dict[str, str] = {}
         earlier = others = 0
         exported_revoked = False
-        for path, data in list(cache.pending()):
-            url, tokens = cache.pending_tokens(data)
+        for path, data in list(revocations.pending()):
+            url, tokens = revocations.pending_tokens(data)
             if url is None or not tokens:
-                cache.drop_pending(path)  # nothing to revoke in it
+                revocations.drop_pending(path)  # nothing to revoke in it
                 continue
             if not everything and not _same_cloud(url, auth_url):
                 others += 1
@@ -217,6 +218,7 @@ class Logout(command.Command):
         import os
 
         from mfa_osc.auth import cache
+        from mfa_osc.auth import revocations
         from mfa_osc.osc import exported as export_mark
 
         token = os.environ.get('OS_TOKEN') or os.environ.get('OS_AUTH_TOKEN')
@@ -228,11 +230,11 @@ class Logout(command.Command):
             return None
         try:
             for path, data in list(cache.entries()):
-                if token in cache.pending_tokens(data)[1]:
-                    moved = cache.retire_file(path)
+                if token in revocations.pending_tokens(data)[1]:
+                    moved = revocations.retire_file(path)
                     if moved is not None:
                         retired.add(moved)
-            return cache.add_pending(url, [token])
+            return revocations.add_pending(url, [token])
         except OSError as exc:
             raise exceptions.CommandError(
                 'The token that `openstack mfa export` put in this shell '
@@ -253,7 +255,7 @@ class Logout(command.Command):
         The ones left stay in the file. A cloud that failed once is not
         asked again in this run (each try could wait the whole timeout).
         """
-        from mfa_osc.auth import cache
+        from mfa_osc.auth import revocations
 
         left = []
         for token in tokens:
@@ -265,9 +267,9 @@ class Logout(command.Command):
             left.append(token)
         if left:
             if len(left) < len(tokens):
-                cache.keep_pending(path, url, left)
+                revocations.keep_pending(path, url, left)
             return False
-        cache.drop_pending(path)
+        revocations.drop_pending(path)
         return True
 
     def _report(

@@ -32,6 +32,7 @@ from mfa_osc.auth import cache
 from mfa_osc.auth import cached
 from mfa_osc.auth import exceptions
 from mfa_osc.auth import plugin
+from mfa_osc.auth import revocations
 from tests.unit import test_plugin as tp
 
 OTHER_TOKEN = 'gAAAAAB-other-project-token'
@@ -587,7 +588,7 @@ class TestCacheAttacks(base.BaseTestCase):
 
     def saved(self) -> cache.Path:
         cache.save(self.CACHE_ID, dict(self.ENTRY), self.dir)
-        return cache._path(self.CACHE_ID, self.dir)
+        return cache.entry_path(self.CACHE_ID, self.dir)
 
     def test_round_trip(self) -> None:
         self.saved()
@@ -767,7 +768,7 @@ class TestCacheAttacks(base.BaseTestCase):
 
     def test_fifo_in_place_of_the_file(self) -> None:
         self.dir.mkdir(mode=0o700)
-        os.mkfifo(cache._path(self.CACHE_ID, self.dir), 0o600)
+        os.mkfifo(cache.entry_path(self.CACHE_ID, self.dir), 0o600)
         self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
         self.assertIn('not a regular file', self.logs.output)
 
@@ -793,56 +794,62 @@ class TestPendingRevocations(base.BaseTestCase):
         cache.save(self.CACHE_ID, dict(self.ENTRY), self.dir)
 
     def test_retire_takes_the_entry_out_of_use(self) -> None:
-        moved = cache.retire(self.CACHE_ID, self.dir)
+        moved = revocations.retire(self.CACHE_ID, self.dir)
         assert moved is not None
         self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
         self.assertEqual([], list(cache.entries(self.dir)))
         self.assertEqual(0o600, stat.S_IMODE(moved.stat().st_mode))
         self.assertEqual(
-            0o700, stat.S_IMODE(cache.revoke_dir(self.dir).stat().st_mode)
+            0o700,
+            stat.S_IMODE(revocations.revoke_dir(self.dir).stat().st_mode),
         )
-        ((path, data),) = list(cache.pending(self.dir))
+        ((path, data),) = list(revocations.pending(self.dir))
         self.assertEqual(moved, path)
         self.assertEqual(
             ('http://keystone.test/v3', ['gAAAA-token', 'gAAAA-scoped']),
-            cache.pending_tokens(data),
+            revocations.pending_tokens(data),
         )
         # Twice (two sign-outs at once): the second finds nothing.
-        self.assertIsNone(cache.retire(self.CACHE_ID, self.dir))
+        self.assertIsNone(revocations.retire(self.CACHE_ID, self.dir))
 
     def test_what_is_left_is_kept(self) -> None:
-        path = cache.retire(self.CACHE_ID, self.dir)
+        path = revocations.retire(self.CACHE_ID, self.dir)
         assert path is not None
-        cache.keep_pending(path, 'http://keystone.test/v3', ['gAAAA-scoped'])
-        ((_, data),) = list(cache.pending(self.dir))
+        revocations.keep_pending(
+            path, 'http://keystone.test/v3', ['gAAAA-scoped']
+        )
+        ((_, data),) = list(revocations.pending(self.dir))
         self.assertEqual(
             ('http://keystone.test/v3', ['gAAAA-scoped']),
-            cache.pending_tokens(data),
+            revocations.pending_tokens(data),
         )
-        cache.drop_pending(path)
-        self.assertEqual([], list(cache.pending(self.dir)))
+        revocations.drop_pending(path)
+        self.assertEqual([], list(revocations.pending(self.dir)))
 
     def test_added_tokens(self) -> None:
-        path = cache.add_pending('http://k.test/v3', ['t1'], self.dir)
+        path = revocations.add_pending('http://k.test/v3', ['t1'], self.dir)
         self.assertEqual(0o600, stat.S_IMODE(path.stat().st_mode))
         self.assertEqual(
             [('http://k.test/v3', ['t1'])],
-            [cache.pending_tokens(d) for _, d in cache.pending(self.dir)],
+            [
+                revocations.pending_tokens(d)
+                for _, d in revocations.pending(self.dir)
+            ],
         )
 
     def test_a_file_others_may_read_is_not_sent(self) -> None:
-        path = cache.retire(self.CACHE_ID, self.dir)
+        path = revocations.retire(self.CACHE_ID, self.dir)
         assert path is not None
         os.chmod(path, 0o644)
-        self.assertEqual([], list(cache.pending(self.dir)))
+        self.assertEqual([], list(revocations.pending(self.dir)))
         self.assertTrue(path.exists())
 
     def test_other_files_among_the_revocations_are_left_alone(self) -> None:
-        folder = cache.private_dir(cache.REVOKE_DIR, self.dir)
+        folder = cache.private_dir(revocations.REVOKE_DIR, self.dir)
         mine = folder / 'settings.json'
         mine.write_text('{}')
         os.chmod(mine, 0o600)
-        self.assertEqual([], list(cache.pending(self.dir)))
+        self.assertEqual([], list(revocations.pending(self.dir)))
         self.assertTrue(mine.exists())
 
     def test_other_files_of_the_directory_are_not_entries(self) -> None:
@@ -852,7 +859,7 @@ class TestPendingRevocations(base.BaseTestCase):
         mine.write_text('{}')
         os.chmod(mine, 0o600)
         self.assertEqual(
-            [cache._path(self.CACHE_ID, self.dir)],
+            [cache.entry_path(self.CACHE_ID, self.dir)],
             [path for path, _ in cache.entries(self.dir)],
         )
 

@@ -24,7 +24,7 @@ import sys
 import fixtures
 from oslotest import base
 
-from mfa_osc.auth import cache
+from mfa_osc.auth import revocations
 from mfa_osc.osc import lent
 
 TEXT = json.dumps(
@@ -81,7 +81,10 @@ class TestLent(base.BaseTestCase):
         # Its token waits for `mfa logout` to revoke it.
         self.assertEqual(
             [('http://k.test/v3', ['gAAAA-t'])],
-            [cache.pending_tokens(d) for _, d in cache.pending(self.dir)],
+            [
+                revocations.pending_tokens(d)
+                for _, d in revocations.pending(self.dir)
+            ],
         )
 
     def test_only_its_own_folders_are_removed(self) -> None:
