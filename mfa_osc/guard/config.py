@@ -1,0 +1,163 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ``[mfa_guard]`` section of keystone.conf, and the start-up checks.
+
+The options are registered on Keystone's own ``CONF``, so they are read
+from the files (or directory) Keystone reads. The guard's shared state is
+the memcached that ``[cache]`` already configures: with ``enabled =
+true``, one of :data:`MEMCACHE_BACKENDS` and ``memcache_servers``. Without
+it the guard refuses to start, saying what to set, unless ``local_state
+= true`` (each process then counts for itself, which multiplies an
+attacker's tries by the number of processes: a loud warning at start).
+Redis, which oslo.cache also offers, is not supported yet: the guard
+refuses to start and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from oslo_config import cfg
+
+from mfa_osc.guard import guard
+from mfa_osc.guard import store
+
+LOG = logging.getLogger(__name__)
+
+GROUP = 'mfa_guard'
+
+#: ``[cache] backend`` values that are memcached.
+MEMCACHE_BACKENDS = frozenset(
+    {
+        'dogpile.cache.pymemcache',
+        'oslo_cache.memcache_pool',
+        'dogpile.cache.memcached',
+        'dogpile.cache.bmemcached',
+    }
+)
+
+#: Seconds of one TOTP window (Keystone's, fixed).
+TOTP_PERIOD = 30
+
+OPTS = [
+    cfg.IntOpt(
+        'max_failures',
+        default=guard.Settings.max_failures,
+        min=1,
+        help='Wrong TOTP passcodes a user may send within lockout_duration; '
+        'the next one locks their TOTP sign-in (the default locks after '
+        'more than six).',
+    ),
+    cfg.IntOpt(
+        'lockout_duration',
+        default=guard.Settings.lockout_duration,
+        min=1,
+        help='Seconds a TOTP lock lasts, and the window in which wrong '
+        "passcodes are counted (Keystone's own password lockout default).",
+    ),
+    cfg.BoolOpt(
+        'replay_protection',
+        default=guard.Settings.replay_protection,
+        help='Refuse a passcode that signed the user in already, for as long '
+        'as Keystone would accept it.',
+    ),
+    cfg.IntOpt(
+        'policy_cache_time',
+        default=guard.Settings.policy_cache_time,
+        min=0,
+        help="Seconds a domain's MFA policy is kept per process: how soon a "
+        'change by `openstack mfa policy set` takes effect.',
+    ),
+    cfg.ListOpt(
+        'policy_exempt_users',
+        default=[],
+        help='User IDs or names the domain MFA policy never refuses (service '
+        'users signing in with a password in a domain with a policy).',
+    ),
+    cfg.BoolOpt(
+        'local_state',
+        default=False,
+        help='Keep counts, locks and used passcodes per process when no '
+        'memcached is configured in [cache] (each process then allows '
+        'max_failures on its own). Off: the guard refuses to start without '
+        'memcached.',
+    ),
+]
+
+
+class GuardConfigError(Exception):
+    """The configuration does not let the guard start (one sentence)."""
+
+
+def register(conf: Any) -> None:
+    """Register ``[mfa_guard]`` on ``conf`` (Keystone's CONF)."""
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def settings(conf: Any) -> guard.Settings:
+    """The guard's settings from ``conf``."""
+    section = getattr(conf, GROUP)
+    try:
+        previous = int(conf.totp.included_previous_windows)
+    except (cfg.NoSuchOptError, AttributeError):
+        previous = 1  # Keystone's default
+    return guard.Settings(
+        max_failures=int(section.max_failures),
+        lockout_duration=int(section.lockout_duration),
+        replay_protection=bool(section.replay_protection),
+        # NOTE: the windows Keystone accepts, one more for a code checked
+        # as its window ends, and one for clocks a little apart.
+        replay_window=(previous + 2) * TOTP_PERIOD,
+        policy_cache_time=int(section.policy_cache_time),
+        policy_exempt_users=frozenset(section.policy_exempt_users or ()),
+    )
+
+
+def make_store(conf: Any) -> store.Store:
+    """The shared store of ``[cache]``, or the per-process one.
+
+    :raises GuardConfigError: no memcached, and ``local_state`` is off.
+    """
+    cache = conf.cache
+    backend = str(cache.backend or '')
+    if cache.enabled and backend in MEMCACHE_BACKENDS:
+        servers = list(cache.memcache_servers or ())
+        if servers:
+            return store.MemcacheStore(
+                servers,
+                float(cache.memcache_socket_timeout),
+                float(cache.memcache_dead_retry),
+            )
+    if getattr(conf, GROUP).local_state:
+        LOG.warning(
+            'MFA guard: no memcached in [cache]: wrong passcodes, locks and '
+            'used passcodes are kept per process ([mfa_guard] local_state = '
+            'true), so each process allows max_failures on its own and a '
+            'passcode can sign in once per process.'
+        )
+        return store.LocalStore()
+    if 'redis' in backend:
+        raise GuardConfigError(
+            f'The MFA guard does not support the Redis cache backend '
+            f'({backend}) yet: set [cache] backend = '
+            'oslo_cache.memcache_pool (or dogpile.cache.pymemcache) with '
+            '[cache] memcache_servers, or [mfa_guard] local_state = true.'
+        )
+    raise GuardConfigError(
+        'The MFA guard keeps its counts in memcached and none is configured: '
+        'set [cache] enabled = true, backend = oslo_cache.memcache_pool (or '
+        'dogpile.cache.pymemcache) and memcache_servers = HOST:PORT in '
+        'keystone.conf, or [mfa_guard] local_state = true for a single '
+        'process.'
+    )

@@ -1,0 +1,493 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The guard's request logic: lockout, replay and the domain policy.
+
+Only ``POST /v3/auth/tokens`` is looked at (its path as Keystone routes
+it: repeated slashes, dot segments and a trailing slash do not hide it);
+every other request goes to Keystone untouched and unbuffered. A token
+request's body is read (at most :data:`MAX_BODY` bytes; a bigger one is
+refused with 400) and handed to Keystone again as it came. Keystone's
+answer is buffered, so that a refusal can replace it whole: a token the
+guard refuses never leaves the server.
+
+A request is TOTP-bearing when ``auth.identity.methods`` holds ``totp``.
+Its user is the one Keystone's TOTP method checks the passcode of
+(``auth.identity.totp.user``: a ``name`` with its ``domain``, which wins
+over an ``id`` as in Keystone, or an ``id``); a name is resolved to the
+user's ID in process, so both spellings count together, and an unknown
+user is counted under its name. For such a request, before Keystone sees
+it:
+
+1. a lock of the user refuses it (429, ``Retry-After``); a lock whose
+   mark an administrator removed from the user record (``openstack mfa
+   unlock``) is over;
+2. a passcode that signed the user in already is refused (401), without
+   being counted: it is remembered as long as Keystone accepts it;
+3. the try is counted (memcached ``add`` then ``incr``: concurrent tries
+   cannot overtake the count); past ``max_failures`` the user is locked
+   and the request refused.
+
+Then Keystone answers: a token (201) gives the tries back and uses the
+passcode up; any other answer (a wrong code, or a receipt: a good code
+tested alone is a try too) keeps the count and leaves the passcode
+usable. Requests without ``totp`` are never counted nor locked out.
+
+Last, any token (201) is judged by the domain policy
+(:mod:`mfa_osc.guard.policy`): a refused one is replaced by 403 and
+revoked. A check that cannot decide (memcached or Keystone's database
+unreadable, a token it cannot read) refuses with 503; nothing is logged
+of a request's body, passcode, password or token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+import dataclasses
+import datetime
+import hashlib
+import io
+import json
+import logging
+import math
+import posixpath
+import re
+import traceback
+from typing import Any
+from typing import Protocol
+
+from mfa_osc.guard import answers
+from mfa_osc.guard import policy
+from mfa_osc.guard import store as guard_store
+
+LOG = logging.getLogger(__name__)
+
+#: The largest token request body read; a bigger one is refused (400).
+MAX_BODY = 64 * 1024
+
+TOKEN_PATH = '/v3/auth/tokens'  # noqa: S105 (a path)
+KEY_PREFIX = 'mfa_guard'
+
+StartResponse = Callable[..., Callable[[bytes], object]]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The guard's settings (``[mfa_guard]``, and what it reads of
+    ``[totp]``)."""
+
+    #: Wrong passcodes allowed; the next one locks.
+    max_failures: int = 6
+    #: Seconds a lock lasts (and the window tries are counted in).
+    lockout_duration: int = 1800
+    replay_protection: bool = True
+    #: Seconds a used passcode is remembered: as long as Keystone takes it.
+    replay_window: int = 90
+    #: Seconds a domain's policy is kept per process.
+    policy_cache_time: int = 60
+    #: User IDs or names the domain policy never refuses.
+    policy_exempt_users: frozenset[str] = frozenset()
+
+
+class Directory(Protocol):
+    """What the guard reads and writes in Keystone (in process)."""
+
+    def user_id_by_name(
+        self, name: str, domain_id: str | None, domain_name: str | None
+    ) -> str | None:
+        """The user's ID; None when the user or the domain is unknown."""
+        ...
+
+    def lock_mark(self, user_id: str) -> object:
+        """The user record's lock mark (None when absent)."""
+        ...
+
+    def set_lock_mark(self, user_id: str, mark: dict[str, str]) -> None: ...
+
+    def domain_policy(self, domain_id: str) -> object:
+        """The domain's stored policy (None when absent)."""
+        ...
+
+    def revoke_token(self, token_id: str) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class _User:
+    """A TOTP-bearing request's user: the counting key, and the ID when
+    known."""
+
+    key: str
+    user_id: str | None
+    shown: str
+
+    def storage_key(self, kind: str, *more: str) -> str:
+        digest = hashlib.sha256(
+            '\0'.join((self.key, *more)).encode()
+        ).hexdigest()
+        return f'{KEY_PREFIX}:{kind}:{digest}'
+
+
+def is_token_request(environ: Mapping[str, Any]) -> bool:
+    """Whether Keystone routes the request to ``POST /v3/auth/tokens``."""
+    # NOTE: werkzeug upper-cases the method, and Keystone's
+    # URLNormalizingMiddleware strips a trailing slash.
+    if str(environ.get('REQUEST_METHOD', '')).upper() != 'POST':
+        return False
+    path = re.sub('/+', '/', str(environ.get('PATH_INFO') or '/'))
+    return posixpath.normpath(path) == TOKEN_PATH
+
+
+def _read_body(environ: Mapping[str, Any], limit: int) -> bytes | None:
+    """The request body; None when it is larger than ``limit``."""
+    stream = environ.get('wsgi.input')
+    if stream is None:
+        return b''
+    try:
+        length = int(environ.get('CONTENT_LENGTH') or 0)
+    except ValueError:
+        length = 0  # NOTE: as werkzeug reads it: no body
+    if length > limit:
+        return None
+    if length > 0:
+        return bytes(stream.read(length))
+    if environ.get('wsgi.input_terminated'):
+        data = bytes(stream.read(limit + 1))
+        return None if len(data) > limit else data
+    return b''
+
+
+def _totp_user(body: bytes) -> dict[str, Any] | None:
+    """The ``totp`` method's user of a TOTP-bearing request, or None for
+    any other request (unparsable ones included: Keystone refuses those
+    before it checks a passcode)."""
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return None
+    identity = _dict(_dict(request).get('auth')).get('identity')
+    methods = _dict(identity).get('methods')
+    if not isinstance(methods, list) or 'totp' not in methods:
+        return None
+    user = _dict(_dict(identity).get('totp')).get('user')
+    return user if isinstance(user, dict) else None
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _passcode_digest(user: Mapping[str, Any]) -> str:
+    passcode = user.get('passcode')
+    text = passcode if isinstance(passcode, str) else json.dumps(passcode)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _where(exc: BaseException) -> str:
+    """Where an exception was raised, without its message (which may
+    quote a value)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    last = frames[-1] if frames else None
+    place = f' at {last.filename}:{last.lineno}' if last else ''
+    return f'{type(exc).__name__}{place}'
+
+
+class Guard:
+    """The WSGI application that guards Keystone's ``app``."""
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        settings: Settings,
+        store: guard_store.Store,
+        directory: Directory,
+        now: Callable[[], datetime.datetime] | None = None,
+        policies: policy.PolicyCache | None = None,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.store = store
+        self.directory = directory
+        self._now = now or (lambda: datetime.datetime.now(datetime.UTC))
+        self.policies = policies or policy.PolicyCache(
+            settings.policy_cache_time
+        )
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        if not is_token_request(environ):
+            return self.app(environ, start_response)
+        try:
+            answer = self._handle(environ)
+        except Exception as exc:
+            LOG.error(
+                'MFA guard: a token request failed (%s); refused with 503.',
+                _where(exc),
+            )
+            answer = answers.unavailable('an internal error')
+        start_response(answer.status, answer.headers)
+        return [answer.body]
+
+    # -- one token request ------------------------------------------------
+
+    def _handle(self, environ: dict[str, Any]) -> answers.Answer:
+        body = _read_body(environ, MAX_BODY)
+        if body is None:
+            return answers.too_large(MAX_BODY)
+        user_payload = _totp_user(body)
+        user = None
+        if user_payload is not None:
+            try:
+                user = self._identify(user_payload)
+            except Exception as exc:
+                LOG.error(
+                    'MFA guard: the user of a TOTP sign-in could not be '
+                    'looked up (%s); refused with 503.',
+                    _where(exc),
+                )
+                return answers.unavailable("Keystone's user lookup failed")
+        if user is None:
+            # NOTE: no passcode is checked by Keystone without a user it
+            # can find in the request: nothing to count.
+            return self._police(self._forward(environ, body))
+        assert user_payload is not None
+        try:
+            return self._guarded(environ, body, user, user_payload)
+        except guard_store.StoreError as exc:
+            LOG.error(
+                'MFA guard: the shared state cannot be used (%s); a TOTP '
+                'sign-in is refused with 503.',
+                exc,
+            )
+            return answers.unavailable('memcached cannot be reached')
+
+    def _identify(self, payload: Mapping[str, Any]) -> _User | None:
+        """The request's user, as Keystone's TOTP method finds it."""
+        name = payload.get('name')
+        if name:
+            domain = payload.get('domain')
+            if not isinstance(domain, dict):
+                return None
+            domain_id, domain_name = domain.get('id'), domain.get('name')
+            if not domain_id and not domain_name:
+                return None
+            user_id = self.directory.user_id_by_name(
+                str(name),
+                None if domain_name else str(domain_id),
+                str(domain_name) if domain_name else None,
+            )
+            if user_id is not None:
+                return _User(user_id, user_id, user_id)
+            where = f'name={domain_name}' if domain_name else domain_id
+            return _User(f'unknown:{where}:{name}', None, str(name))
+        user_id = payload.get('id')
+        if not user_id:
+            return None
+        return _User(str(user_id), str(user_id), str(user_id))
+
+    def _guarded(
+        self,
+        environ: dict[str, Any],
+        body: bytes,
+        user: _User,
+        payload: Mapping[str, Any],
+    ) -> answers.Answer:
+        settings = self.settings
+        lock_key = user.storage_key('lock')
+        fail_key = user.storage_key('fail')
+        lock = self.store.get(lock_key)
+        if lock is not None and self._still_locked(user, lock):
+            return self._locked(user, lock)
+        used_key = None
+        if settings.replay_protection:
+            used_key = user.storage_key('used', _passcode_digest(payload))
+            if not self.store.add(used_key, '1', settings.replay_window):
+                return answers.replayed()
+        self.store.add(fail_key, '0', settings.lockout_duration)
+        count = self.store.incr(fail_key)
+        if count is None:  # expired between the two calls
+            self.store.add(fail_key, '1', settings.lockout_duration)
+            count = 1
+        if count > settings.max_failures:
+            if used_key is not None:
+                self.store.delete(used_key)
+            return self._lock(user)
+        try:
+            answer = self._forward(environ, body)
+        except Exception:
+            if used_key is not None:
+                self.store.delete(used_key)
+            raise
+        if answer.status.startswith('201'):
+            self.store.delete(fail_key)
+        elif used_key is not None:
+            self.store.delete(used_key)
+        return self._police(answer)
+
+    # -- the lock ---------------------------------------------------------
+
+    def _still_locked(self, user: _User, raw: str) -> bool:
+        """False when an administrator ended a marked lock (and then the
+        lock and the count are removed)."""
+        lock = json.loads(raw)
+        if not lock.get('marked') or user.user_id is None:
+            return True
+        mark = self.directory.lock_mark(user.user_id)
+        if isinstance(mark, dict) and mark.get('since') == lock['since']:
+            return True
+        self.store.delete(user.storage_key('lock'))
+        self.store.delete(user.storage_key('fail'))
+        LOG.info(
+            'MFA guard: the TOTP lock of user %s was ended on its record.',
+            user.user_id,
+        )
+        return False
+
+    def _lock(self, user: _User) -> answers.Answer:
+        duration = self.settings.lockout_duration
+        now = self._now()
+        since = answers.iso_z(now)
+        until = answers.iso_z(now + datetime.timedelta(seconds=duration))
+        lock = {'since': since, 'until': until, 'marked': False}
+        lock_key = user.storage_key('lock')
+        if not self.store.add(lock_key, json.dumps(lock), duration):
+            # NOTE: a concurrent try locked first: its lock counts.
+            return self._locked(user, self.store.get(lock_key))
+        self.store.delete(user.storage_key('fail'))
+        LOG.warning(
+            'MFA guard: TOTP sign-in of user %s locked until %s after %d '
+            'wrong passcodes.',
+            user.shown,
+            until,
+            self.settings.max_failures,
+        )
+        if user.user_id is not None:
+            try:
+                self.directory.set_lock_mark(
+                    user.user_id, {'since': since, 'until': until}
+                )
+            except Exception as exc:
+                # NOTE: a read-only identity backend (LDAP): the lock then
+                # lasts lockout_duration, and no one can end it early.
+                LOG.warning(
+                    'MFA guard: the lock of user %s could not be marked on '
+                    'its record (%s); it ends at %s.',
+                    user.user_id,
+                    _where(exc),
+                    until,
+                )
+            else:
+                lock['marked'] = True
+                self.store.set(lock_key, json.dumps(lock), duration)
+        return self._locked(user, json.dumps(lock))
+
+    def _locked(self, user: _User, raw: str | None) -> answers.Answer:
+        now = self._now()
+        until = now + datetime.timedelta(
+            seconds=self.settings.lockout_duration
+        )
+        if raw is not None:
+            until = datetime.datetime.strptime(
+                json.loads(raw)['until'], '%Y-%m-%dT%H:%M:%SZ'
+            ).replace(tzinfo=datetime.UTC)
+        retry_after = max(1, math.ceil((until - now).total_seconds()))
+        return answers.locked(user.shown, until, retry_after)
+
+    # -- Keystone's answer --------------------------------------------------
+
+    def _forward(self, environ: dict[str, Any], body: bytes) -> answers.Answer:
+        """Keystone's whole answer to the request (with the body given
+        back to it)."""
+        environ['wsgi.input'] = io.BytesIO(body)
+        environ['CONTENT_LENGTH'] = str(len(body))
+        environ.pop('wsgi.input_terminated', None)
+        environ.pop('HTTP_TRANSFER_ENCODING', None)
+        started: list[tuple[str, list[tuple[str, str]]]] = []
+        chunks: list[bytes] = []
+
+        def start_response(
+            status: str,
+            headers: list[tuple[str, str]],
+            exc_info: object = None,
+        ) -> Callable[[bytes], object]:
+            started[:] = [(status, list(headers))]
+            return chunks.append
+
+        result = self.app(environ, start_response)
+        try:
+            chunks.extend(result)
+        finally:
+            close = getattr(result, 'close', None)
+            if close is not None:
+                close()
+        if not started:
+            raise RuntimeError('Keystone gave no answer')
+        status, headers = started[0]
+        return answers.Answer(
+            status, [*headers, answers.HEADER], b''.join(chunks)
+        )
+
+    def _police(self, answer: answers.Answer) -> answers.Answer:
+        """Keystone's answer, or the policy's refusal of its token."""
+        if not answer.status.startswith('201'):
+            return answer
+        token = json.loads(answer.body)['token']
+        domain_id = policy.domain_to_check(
+            token, self.settings.policy_exempt_users
+        )
+        if domain_id is None:
+            return answer
+        try:
+            stored = self.policies.get(domain_id, self.directory.domain_policy)
+        except Exception as exc:
+            LOG.error(
+                'MFA guard: the policy of domain %s could not be read (%s); '
+                'a sign-in is refused with 503.',
+                domain_id,
+                _where(exc),
+            )
+            return answers.unavailable("the domain's policy cannot be read")
+        refusal = policy.judge(token, stored, self._now().date())
+        if refusal is None:
+            return answer
+        user_id = token.get('user', {}).get('id')
+        LOG.info(
+            'MFA guard: a token of user %s without a second factor was '
+            "refused by its domain's policy.",
+            user_id,
+        )
+        self._revoke(answer)
+        return answers.policy(refusal.deadline)
+
+    def _revoke(self, answer: answers.Answer) -> None:
+        """Revoke a refused token (it was never handed out: best effort)."""
+        token_id = next(
+            (
+                value
+                for name, value in answer.headers
+                if name.lower() == 'x-subject-token'
+            ),
+            None,
+        )
+        if token_id is None:
+            return
+        try:
+            self.directory.revoke_token(token_id)
+        except Exception as exc:
+            LOG.warning(
+                'MFA guard: a refused token could not be revoked (%s); it '
+                'was not handed out.',
+                _where(exc),
+            )

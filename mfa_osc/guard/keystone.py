@@ -1,0 +1,88 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The guard's reads and writes in Keystone, in process.
+
+Through Keystone's own provider APIs (``ProviderAPIs.identity_api``,
+``resource_api``, ``token_provider_api``), set up by the Keystone
+application the guard wraps: the same database, drivers and cache as
+Keystone's own requests, no HTTP round trip and no credentials of the
+guard's own. Keystone has no type hints; the values are narrowed here.
+
+* a user's ID from a name and a domain (as Keystone's TOTP method finds
+  the user);
+* the user record's lock mark, ``mfa_osc_lock`` (an extra attribute:
+  ``openstack mfa status`` and ``audit`` show it, ``openstack mfa
+  unlock`` removes it through Keystone's own API and policy);
+* a domain's stored MFA policy, ``mfa_policy``;
+* revoking a token the policy refused.
+
+Writing an extra attribute with ``identity_api.update_user`` changes
+nothing else: Keystone revokes a user's tokens only when a password is
+set or the user is disabled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mfa_osc import policy_record
+
+#: The user record's extra attribute that marks a lock.
+LOCK_MARK = 'mfa_osc_lock'
+
+
+class KeystoneDirectory:
+    """:class:`mfa_osc.guard.guard.Directory` on Keystone's provider
+    APIs (in a process where Keystone's application is loaded)."""
+
+    def __init__(self) -> None:
+        # NOTE: imported here: only a process running Keystone has them.
+        from keystone import exception
+        from keystone.common import provider_api
+
+        self._providers: Any = provider_api.ProviderAPIs
+        self._exception: Any = exception
+
+    def user_id_by_name(
+        self, name: str, domain_id: str | None, domain_name: str | None
+    ) -> str | None:
+        exc = self._exception
+        try:
+            if domain_name is not None:
+                domain = self._providers.resource_api.get_domain_by_name(
+                    domain_name
+                )
+                domain_id = str(domain['id'])
+            user = self._providers.identity_api.get_user_by_name(
+                name, domain_id
+            )
+        except (exc.UserNotFound, exc.DomainNotFound):
+            return None
+        return str(user['id'])
+
+    def lock_mark(self, user_id: str) -> object:
+        try:
+            user = self._providers.identity_api.get_user(user_id)
+        except self._exception.UserNotFound:
+            return None
+        return user.get(LOCK_MARK)
+
+    def set_lock_mark(self, user_id: str, mark: dict[str, str]) -> None:
+        self._providers.identity_api.update_user(user_id, {LOCK_MARK: mark})
+
+    def domain_policy(self, domain_id: str) -> object:
+        domain = self._providers.resource_api.get_domain(domain_id)
+        return domain.get(policy_record.KEY)
+
+    def revoke_token(self, token_id: str) -> None:
+        self._providers.token_provider_api.revoke_token(token_id)
