@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""One user's MFA account as Keystone holds it, and mfa-osc's bookkeeping.
+"""One user's MFA account as Keystone holds it, read and written as one.
 
 Where things live in Keystone:
 
@@ -22,53 +22,32 @@ Where things live in Keystone:
   an administrator names it;
 * a recovery code stands for one more ``totp`` credential
   (:mod:`mfa_osc.recovery`);
-* one ``mfa-osc`` credential per user holds the bookkeeping, no secret:
-  device names, which credentials are recovery codes, the fingerprints of
-  secrets whose verification is under way (so that the leftovers of an
-  interrupted run are told apart from hand-made devices), and the MFA
-  options the user had before enrolling. The user can edit it through the
-  credentials API, so nothing in it is trusted beyond what Keystone holds:
-  it only names credentials of this user that exist, and a credential it
-  calls both a device and a recovery code is a device (never deleted as a
-  used code).
+* one ``mfa-osc`` credential per user holds the bookkeeping
+  (:mod:`mfa_osc.bookkeeping`), no secret. The user can edit it through
+  the credentials API, so nothing in it is trusted beyond what Keystone
+  holds: it only names credentials of this user that exist, and a
+  credential it calls both a device and a recovery code is a device
+  (never deleted as a used code).
 
 The rules are read as Keystone reads them (:mod:`mfa_osc.rules`), against
-the methods the cloud enables.
-
-The module is longer than the others (about 590 lines): telling a
-device, a recovery code, a leftover and a hand-made credential apart, and
-writing the bookkeeping so that two runs at once keep each other's marks,
-are one model; split, the reading and the writes that must keep it true
-would sit in different files.
+the methods the cloud enables. Telling a device, a recovery code, a
+leftover and a hand-made credential apart and the merged writes that keep
+the bookkeeping true for two runs at once are one model, kept together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from collections.abc import Mapping
 import dataclasses
-import datetime
-import hashlib
-import json
 import time
-from typing import Any
 
+from mfa_osc import bookkeeping
 from mfa_osc import client as mfa_client
 from mfa_osc import recovery
 from mfa_osc import redact
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 
-BOOK_VERSION = 2
-#: At most this many names and fingerprints are read from a bookkeeping
-#: blob (a crafted one must not cost memory or time).
-_BOOK_LIMIT = 256
-#: How long a pending mark belongs to an enrollment that may still be
-#: running. A run holds its mark from just before its credential is made
-#: until its last write: seconds, or a few prompts. Only older marks are
-#: leftovers of an interrupted run, to be deleted; a younger one may be
-#: another run's device, under verification right now.
-PENDING_GRACE = datetime.timedelta(minutes=15)
 #: With another run at work on the same bookkeeping, how long to wait
 #: before reading a write back: longer than a read, merge and write takes.
 SETTLE_SECONDS = 2.0
@@ -82,160 +61,6 @@ class NotFound(AccountError):
     """No such user, device or recovery code."""
 
 
-def now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
-
-
-def _young(when: str | None) -> bool:
-    """Whether a mark's time is within :data:`PENDING_GRACE` of now."""
-    if not when:
-        return False
-    try:
-        at = datetime.datetime.strptime(when, '%Y-%m-%dT%H:%M:%SZ')
-    except ValueError:
-        return False
-    age = datetime.datetime.now(datetime.UTC) - at.replace(tzinfo=datetime.UTC)
-    return age < PENDING_GRACE
-
-
-def fingerprint(secret: str) -> str:
-    """A one-way name of a secret, kept while its device is verified."""
-    digest = hashlib.sha256(b'mfa-osc pending device\0' + secret.encode())
-    return digest.hexdigest()[:32]
-
-
-def _strings(value: object) -> list[str]:
-    if not isinstance(value, list):
-        return []
-    return [v for v in value[:_BOOK_LIMIT] if isinstance(v, str)]
-
-
-@dataclasses.dataclass
-class Before:
-    """The MFA options a user had before the first enrollment."""
-
-    flag: bool | None
-    rules: mfa_rules.Rules
-
-    @classmethod
-    def from_json(cls, data: object) -> Before | None:
-        if not isinstance(data, Mapping):
-            return None
-        rules = mfa_rules.parse(data.get('rules'))
-        if 'flag' in data:
-            flag = data.get('flag')
-            return cls(flag if isinstance(flag, bool) else None, rules)
-        # NOTE: version 1 kept `enabled` read as `bool(option)`, which
-        # cannot tell unset from false: unset (Keystone reads it as on)
-        # is the reading that never turns rules off by restoring them.
-        enabled = data.get('enabled')
-        return cls(None if enabled is not True else True, rules)
-
-    def to_json(self) -> dict[str, Any]:
-        return {'flag': self.flag, 'rules': self.rules}
-
-
-@dataclasses.dataclass
-class Book:
-    """The ``mfa-osc`` bookkeeping credential of a user (no secrets)."""
-
-    credential_id: str | None = None
-    #: credential id -> ``{"name": ..., "created_at": ...}``.
-    devices: dict[str, dict[str, str]] = dataclasses.field(
-        default_factory=dict
-    )
-    recovery_codes: list[str] = dataclasses.field(default_factory=list)
-    pending: list[str] = dataclasses.field(default_factory=list)
-    before: Before | None = None
-    #: fingerprint -> when it was marked (books of before have none).
-    pending_at: dict[str, str] = dataclasses.field(default_factory=dict)
-
-    def mark(self, *fingerprints: str) -> None:
-        """Mark secrets whose verification starts now."""
-        when = now()
-        for value in fingerprints:
-            if value not in self.pending:
-                self.pending.append(value)
-            self.pending_at[value] = when
-
-    def merged(self, other: Book) -> Book:
-        """This book with what ``other`` adds (this one wins on a name)."""
-        devices = {**other.devices, **self.devices}
-        codes = list(dict.fromkeys(self.recovery_codes + other.recovery_codes))
-        pending = list(dict.fromkeys(self.pending + other.pending))
-        return Book(
-            credential_id=self.credential_id or other.credential_id,
-            devices=devices,
-            recovery_codes=[c for c in codes if c not in devices],
-            pending=pending,
-            pending_at={**other.pending_at, **self.pending_at},
-            before=self.before or other.before,
-        )
-
-    def fresh_marks(self) -> set[str]:
-        """Marks younger than :data:`PENDING_GRACE`: a run may hold them."""
-        return {m for m in self.pending if _young(self.pending_at.get(m))}
-
-    @classmethod
-    def from_credential(cls, credential: mfa_client.Credential) -> Book:
-        try:
-            data = json.loads(credential.blob or '{}')
-        except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        devices: dict[str, dict[str, str]] = {}
-        raw = data.get('devices')
-        if isinstance(raw, dict):
-            for key, info in list(raw.items())[:_BOOK_LIMIT]:
-                if not isinstance(info, dict):
-                    continue
-                devices[str(key)] = {
-                    k: v
-                    for k, v in info.items()
-                    if k in ('name', 'created_at') and isinstance(v, str)
-                }
-        before = data.get('rules_before')
-        raw_at = data.get('pending_at')
-        pending_at = (
-            {
-                str(k): v
-                for k, v in list(raw_at.items())[:_BOOK_LIMIT]
-                if isinstance(v, str)
-            }
-            if isinstance(raw_at, dict)
-            else {}
-        )
-        return cls(
-            credential_id=credential.id,
-            devices=devices,
-            recovery_codes=[
-                c
-                for c in _strings(data.get('recovery_codes'))
-                if c not in devices
-            ],  # fmt: skip
-            pending=_strings(data.get('pending')),
-            pending_at=pending_at,
-            before=Before.from_json(before),
-        )
-
-    def blob(self) -> str:
-        return mfa_client.dump_blob(
-            {
-                'version': BOOK_VERSION,
-                'devices': self.devices,
-                'recovery_codes': self.recovery_codes,
-                'pending': self.pending,
-                'pending_at': {
-                    k: v
-                    for k, v in self.pending_at.items()
-                    if k in self.pending
-                },
-                'rules_before': self.before.to_json() if self.before else None,
-            }
-        )
-
-
 @dataclasses.dataclass
 class Account:
     """One user's MFA state as Keystone holds it."""
@@ -244,7 +69,7 @@ class Account:
     options: mfa_rules.MFAOptions
     #: credential id -> blob of every ``totp`` credential of the user.
     totp: dict[str, str]
-    book: Book
+    book: bookkeeping.Book
 
     @property
     def user_id(self) -> str:
@@ -313,19 +138,23 @@ class Account:
         return sorted(
             c
             for c in self.usable
-            if c not in known and fingerprint(self.totp[c]) in marks
+            if c not in known
+            and bookkeeping.fingerprint(self.totp[c]) in marks
         )
 
     @property
     def leftovers(self) -> list[str]:
         """Pending credentials of runs that ended: safe to delete.
 
-        A credential whose mark is younger than :data:`PENDING_GRACE` may
+        A credential whose mark is younger than
+        :data:`mfa_osc.bookkeeping.PENDING_GRACE` may
         be another run's device under verification, and stays.
         """
         fresh = self.book.fresh_marks()
         return [
-            c for c in self.pending if fingerprint(self.totp[c]) not in fresh
+            c
+            for c in self.pending
+            if bookkeeping.fingerprint(self.totp[c]) not in fresh
         ]
 
     @property
@@ -410,7 +239,7 @@ def account_from(
     whether they were given); assumed ones are for reading only.
     """
     found: dict[str, str] = {}
-    books: list[Book] = []
+    books: list[bookkeeping.Book] = []
     for cred in credentials:
         if cred.user_id not in (None, user.id):
             continue
@@ -418,12 +247,12 @@ def account_from(
             redact.register(cred.blob)
             found[cred.id] = cred.blob
         elif cred.type == mfa_client.BOOK_TYPE:
-            books.append(Book.from_credential(cred))
+            books.append(bookkeeping.Book.from_credential(cred))
     # NOTE: two first enrollments at once may each make a book: the one
     # of the smallest id counts, so that both runs write their last, merged
     # update (write_book_merged) to the same one.
     books.sort(key=lambda b: b.credential_id or '')
-    book = books[0] if books else Book()
+    book = books[0] if books else bookkeeping.Book()
     options = mfa_rules.MFAOptions.of(
         user.options,
         frozenset(methods) if methods else None,
@@ -579,7 +408,7 @@ def write_book_merged(
         )
         book = mine.merged(theirs)
         book.credential_id = theirs.credential_id or mine.credential_id
-        alive = {fingerprint(blob) for blob in fresh.totp.values()}
+        alive = {bookkeeping.fingerprint(blob) for blob in fresh.totp.values()}
         young = book.fresh_marks()
         book.pending = [
             m

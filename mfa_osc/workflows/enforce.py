@@ -18,6 +18,7 @@ import dataclasses
 import time
 
 from mfa_osc import account as mfa_account
+from mfa_osc import bookkeeping
 from mfa_osc import client as mfa_client
 from mfa_osc import rules as mfa_rules
 from mfa_osc.client import records as mfa_client_records
@@ -62,7 +63,7 @@ class EnforceResult:
 def revocation_mark() -> dict[str, str]:
     """The extra attribute, PATCHed with the rules that tighten, that
     says the user's older tokens are still to be revoked."""
-    return {mfa_client_records.REVOKE_KEY: mfa_account.now()}
+    return {mfa_client_records.REVOKE_KEY: bookkeeping.now()}
 
 
 def tighten(

@@ -46,6 +46,7 @@ from __future__ import annotations
 import dataclasses
 
 from mfa_osc import account as mfa_account
+from mfa_osc import bookkeeping
 from mfa_osc import client as mfa_client
 from mfa_osc import recovery
 from mfa_osc import redact
@@ -291,7 +292,7 @@ def _verify(
         # NOTE: earlier runs' marks stay until their leftovers are gone.
         account.book.mark(*recovery_flow.fingerprints(codes))
         if create:
-            account.book.mark(mfa_account.fingerprint(secret))
+            account.book.mark(bookkeeping.fingerprint(secret))
         # NOTE: merged: a run that ended since this one read the account
         # keeps its device listed.
         mfa_account.write_book_merged(client, account)
@@ -353,9 +354,9 @@ def _guard(
     options = account.options
     if account.book.before is None:
         account.book.before = (
-            mfa_account.Before(None, [])
+            bookkeeping.Before(None, [])
             if mfa_rules.is_guard(options.rules, options.methods)
-            else mfa_account.Before(options.flag, options.rules)
+            else bookkeeping.Before(options.flag, options.rules)
         )
     if plan.can_update and not options.totp_alone_refused:
         # NOTE: rules under which a code alone signs in and nothing else
@@ -476,7 +477,7 @@ def _record(
 
     book = account.book
     verified = dict(account.verified)
-    verified[device_id] = {'name': plan.name, 'created_at': mfa_account.now()}
+    verified[device_id] = {'name': plan.name, 'created_at': bookkeeping.now()}
     book.devices = verified
     book.pending = []
     if codes:
@@ -487,7 +488,7 @@ def _record(
         book.recovery_codes = account.recovery_ids
     resolved = set(recovery_flow.fingerprints(codes))
     if not result.adopted:
-        resolved.add(mfa_account.fingerprint(device_secret))
+        resolved.add(bookkeeping.fingerprint(device_secret))
     mfa_account.write_book_merged(client, account, resolved, seen=seen)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from mfa_osc import account as mfa_account
+from mfa_osc import bookkeeping
 from mfa_osc import client as mfa_client
 from mfa_osc import recovery
 from mfa_osc.workflows import errors
@@ -48,7 +49,7 @@ def fingerprints(codes: list[str]) -> list[str]:
     An interrupted run then leaves credentials that are told apart from
     hand-made devices, and deleted by the next run.
     """
-    return [mfa_account.fingerprint(recovery.secret(c)) for c in codes]
+    return [bookkeeping.fingerprint(recovery.secret(c)) for c in codes]
 
 
 def make_codes(
@@ -132,7 +133,7 @@ def regenerate(
         # NOTE: the old codes stay marked until they are deleted, so that
         # an interruption now leaves leftovers, never "hand-made" devices.
         account.book.pending = [
-            mfa_account.fingerprint(account.totp[c])
+            bookkeeping.fingerprint(account.totp[c])
             for c in old
             if c in account.totp and c not in account.book.devices
         ]

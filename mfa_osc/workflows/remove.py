@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 
 from mfa_osc import account as mfa_account
+from mfa_osc import bookkeeping
 from mfa_osc import client as mfa_client
 from mfa_osc import rules as mfa_rules
 from mfa_osc.workflows import errors
@@ -130,19 +131,19 @@ def plan(
 
 def _restore_target(
     account: mfa_account.Account,
-) -> tuple[mfa_account.Before, str]:
+) -> tuple[bookkeeping.Before, str]:
     """The MFA options to leave once no device is left, and a note."""
     before = account.book.before
     if before is None:
-        before = mfa_account.Before(
+        before = bookkeeping.Before(
             account.options.flag, account.options.rules
         )
         if mfa_rules.is_guard(before.rules, account.options.methods):
-            before = mfa_account.Before(None, [])
+            before = bookkeeping.Before(None, [])
     target = account.options.with_rules(before.rules, before.flag)
     if target.password_alone_ok:
         return before, ''
-    return mfa_account.Before(None, []), (
+    return bookkeeping.Before(None, []), (
         f'the rules {mfa_rules.text(before.rules)} require TOTP and no '
         'device is left, so they were removed (keeping them would lock the '
         'account out)'
@@ -150,7 +151,7 @@ def _restore_target(
 
 
 def _relaxed(
-    account: mfa_account.Account, target: mfa_account.Before
+    account: mfa_account.Account, target: bookkeeping.Before
 ) -> mfa_rules.Rules:
     """The rules while the last device's credentials are deleted.
 

@@ -22,6 +22,7 @@ from unittest import mock
 from oslotest import base
 
 from mfa_osc import account as mfa_account
+from mfa_osc import bookkeeping
 from mfa_osc import client as mfa_client
 from mfa_osc import recovery
 from mfa_osc import rules as mfa_rules
@@ -50,7 +51,7 @@ def user(options: dict[str, Any] | None = None) -> mfa_client.User:
 class TestBook(base.BaseTestCase):
     def test_not_json(self) -> None:
         for blob in ('{', 'not json', '', '\x00'):
-            book = mfa_account.Book.from_credential(book_cred(blob))
+            book = bookkeeping.Book.from_credential(book_cred(blob))
             self.assertEqual('b', book.credential_id)
             self.assertEqual({}, book.devices)
             self.assertEqual([], book.recovery_codes)
@@ -59,7 +60,7 @@ class TestBook(base.BaseTestCase):
 
     def test_json_not_an_object(self) -> None:
         for blob in ([1, 2], 'text', 42, None, True):
-            book = mfa_account.Book.from_credential(
+            book = bookkeeping.Book.from_credential(
                 book_cred(json.dumps(blob))
             )
             self.assertEqual({}, book.devices)
@@ -68,11 +69,11 @@ class TestBook(base.BaseTestCase):
 
     def test_devices_not_dicts(self) -> None:
         for devices in (['d1'], 'd1', 7, None):
-            book = mfa_account.Book.from_credential(
+            book = bookkeeping.Book.from_credential(
                 book_cred({'devices': devices})
             )
             self.assertEqual({}, book.devices)
-        book = mfa_account.Book.from_credential(
+        book = bookkeeping.Book.from_credential(
             book_cred(
                 {
                     'devices': {
@@ -90,7 +91,7 @@ class TestBook(base.BaseTestCase):
         self.assertEqual({'d3': {'name': 'phone'}}, book.devices)
 
     def test_corrupt_lists(self) -> None:
-        book = mfa_account.Book.from_credential(
+        book = bookkeeping.Book.from_credential(
             book_cred(
                 {
                     'recovery_codes': ['r1', 2, None, ['r3'], 'r4'],
@@ -102,7 +103,7 @@ class TestBook(base.BaseTestCase):
         self.assertEqual([], book.pending)
 
     def test_device_and_recovery_code_is_a_device(self) -> None:
-        book = mfa_account.Book.from_credential(
+        book = bookkeeping.Book.from_credential(
             book_cred(
                 {
                     'devices': {'d1': {'name': 'phone'}},
@@ -115,7 +116,7 @@ class TestBook(base.BaseTestCase):
 
     def test_huge_lists_capped(self) -> None:
         many = [f'c{n}' for n in range(10000)]
-        book = mfa_account.Book.from_credential(
+        book = bookkeeping.Book.from_credential(
             book_cred(
                 {
                     'devices': {c: {'name': c} for c in many},
@@ -128,64 +129,64 @@ class TestBook(base.BaseTestCase):
         self.assertEqual(LIMIT, len(book.pending))
         # The first 256 names are the devices: none is a recovery code.
         self.assertEqual([], book.recovery_codes)
-        book = mfa_account.Book.from_credential(
+        book = bookkeeping.Book.from_credential(
             book_cred({'recovery_codes': many})
         )
         self.assertEqual(many[:LIMIT], book.recovery_codes)
 
     def test_blob_round_trip(self) -> None:
-        book = mfa_account.Book(
+        book = bookkeeping.Book(
             'b',
             {'d1': {'name': 'phone', 'created_at': '2026-01-01T00:00:00Z'}},
             ['r1'],
             ['f' * 32],
-            mfa_account.Before(None, [['password']]),
+            bookkeeping.Before(None, [['password']]),
         )
         data = json.loads(book.blob())
-        self.assertEqual(mfa_account.BOOK_VERSION, data['version'])
+        self.assertEqual(bookkeeping.BOOK_VERSION, data['version'])
         self.assertEqual(
             {'flag': None, 'rules': [['password']]}, data['rules_before']
         )
-        again = mfa_account.Book.from_credential(book_cred(book.blob()))
+        again = bookkeeping.Book.from_credential(book_cred(book.blob()))
         self.assertEqual(book, again)
         self.assertIsNone(
-            json.loads(mfa_account.Book().blob())['rules_before']
+            json.loads(bookkeeping.Book().blob())['rules_before']
         )
 
 
 class TestBefore(base.BaseTestCase):
     def test_v1_enabled(self) -> None:
-        before = mfa_account.Before.from_json
+        before = bookkeeping.Before.from_json
         self.assertEqual(
-            mfa_account.Before(True, ENFORCED),
+            bookkeeping.Before(True, ENFORCED),
             before({'enabled': True, 'rules': ENFORCED}),
         )
         # v1 wrote `bool(option)`: false may have been unset, which
         # Keystone reads as on; restoring "unset" never turns rules off.
         self.assertEqual(
-            mfa_account.Before(None, []),
+            bookkeeping.Before(None, []),
             before({'enabled': False, 'rules': []}),
         )
-        self.assertEqual(mfa_account.Before(None, []), before({}))
+        self.assertEqual(bookkeeping.Before(None, []), before({}))
 
     def test_v2_flag(self) -> None:
-        before = mfa_account.Before.from_json
+        before = bookkeeping.Before.from_json
         for flag in (True, False, None):
             self.assertEqual(
-                mfa_account.Before(flag, [['password']]),
+                bookkeeping.Before(flag, [['password']]),
                 before({'flag': flag, 'rules': [['password']]}),
             )
         self.assertEqual(
-            mfa_account.Before(None, []), before({'flag': 'yes', 'rules': 7})
+            bookkeeping.Before(None, []), before({'flag': 'yes', 'rules': 7})
         )
         # The flag wins over a v1 key left beside it.
         self.assertEqual(
-            mfa_account.Before(False, []),
+            bookkeeping.Before(False, []),
             before({'flag': False, 'enabled': True}),
         )
 
     def test_rules_parsed(self) -> None:
-        before = mfa_account.Before.from_json(
+        before = bookkeeping.Before.from_json(
             {'flag': True, 'rules': [['password', 1], [], ['password']]}
         )
         assert before is not None
@@ -194,13 +195,13 @@ class TestBefore(base.BaseTestCase):
     def test_not_a_mapping(self) -> None:
         data: object
         for data in (None, [], 'x', 1):
-            self.assertIsNone(mfa_account.Before.from_json(data))
+            self.assertIsNone(bookkeeping.Before.from_json(data))
 
     def test_in_book(self) -> None:
-        book = mfa_account.Book.from_credential(
+        book = bookkeeping.Book.from_credential(
             book_cred({'version': 1, 'rules_before': {'enabled': False}})
         )
-        self.assertEqual(mfa_account.Before(None, []), book.before)
+        self.assertEqual(bookkeeping.Before(None, []), book.before)
         assert book.before is not None
         self.assertEqual({'flag': None, 'rules': []}, book.before.to_json())
 
@@ -232,7 +233,7 @@ class TestAccount(base.BaseTestCase):
                         'lower': {'name': 'bad'},
                     },
                     'recovery_codes': ['r1', 'gone-code'],
-                    'pending': [mfa_account.fingerprint(self.pending)],
+                    'pending': [bookkeeping.fingerprint(self.pending)],
                     'rules_before': {'flag': None, 'rules': []},
                 }
             ),
@@ -311,11 +312,11 @@ class TestAccount(base.BaseTestCase):
         self.assertEqual(mfa_rules.STATE_CODE_ALONE, account.state())
 
     def test_fingerprint(self) -> None:
-        value = mfa_account.fingerprint(self.pending)
+        value = bookkeeping.fingerprint(self.pending)
         self.assertEqual(32, len(value))
         self.assertNotIn(self.pending, value)
-        self.assertEqual(value, mfa_account.fingerprint(self.pending))
-        self.assertNotEqual(value, mfa_account.fingerprint(self.hand))
+        self.assertEqual(value, bookkeeping.fingerprint(self.pending))
+        self.assertNotEqual(value, bookkeeping.fingerprint(self.hand))
 
     def test_recovery_code_listed_as_device(self) -> None:
         creds = [

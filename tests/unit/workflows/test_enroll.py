@@ -25,6 +25,7 @@ import fixtures
 from oslotest import base
 
 from mfa_osc import account as mfa_account
+from mfa_osc import bookkeeping
 from mfa_osc import recovery
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
@@ -82,7 +83,7 @@ class TestEnroll(base.BaseTestCase):
         self.assertEqual([result.device_id], list(data['devices']))
         self.assertEqual(8, len(data['recovery_codes']))
         self.assertEqual([], data['pending'])
-        self.assertEqual(mfa_account.BOOK_VERSION, data['version'])
+        self.assertEqual(bookkeeping.BOOK_VERSION, data['version'])
         # Unset before: restoring it leaves the flag unset, not false.
         self.assertEqual({'flag': None, 'rules': []}, data['rules_before'])
         # No secret in the bookkeeping.
@@ -148,9 +149,9 @@ class TestEnroll(base.BaseTestCase):
         cred = 'late'
         ks.add_totp('u1', secret, cred)
         book = ks.book('u1')
-        fp = mfa_account.fingerprint(secret)
+        fp = bookkeeping.fingerprint(secret)
         book['pending'] = [fp]
-        book['pending_at'] = {fp: mfa_account.now()}
+        book['pending_at'] = {fp: bookkeeping.now()}
         (stored,) = [c for c in ks.creds.values() if c['type'] == 'mfa-osc']
         stored['blob'] = json.dumps(book)
         fakes.do_enroll(ks, name='c')
@@ -158,7 +159,7 @@ class TestEnroll(base.BaseTestCase):
         self.assertEqual([cred], fakes.get_status(ks).unverified_credentials)
         self.useFixture(
             fixtures.MonkeyPatch(
-                'mfa_osc.account.PENDING_GRACE', datetime.timedelta(0)
+                'mfa_osc.bookkeeping.PENDING_GRACE', datetime.timedelta(0)
             )
         )
         result, _ = fakes.do_enroll(ks, name='d')
@@ -458,7 +459,7 @@ class TestEnroll(base.BaseTestCase):
         # is still going: see test_fresh_mark_of_another_run_kept).
         self.useFixture(
             fixtures.MonkeyPatch(
-                'mfa_osc.account.PENDING_GRACE', datetime.timedelta(0)
+                'mfa_osc.bookkeeping.PENDING_GRACE', datetime.timedelta(0)
             )
         )
         for fail_at, ks in interrupted:

@@ -107,7 +107,7 @@ class TestRecoveryCodes(base.BaseTestCase):
             interrupted.append((fail_at, ks))
         self.useFixture(
             fixtures.MonkeyPatch(
-                'mfa_osc.account.PENDING_GRACE', datetime.timedelta(0)
+                'mfa_osc.bookkeeping.PENDING_GRACE', datetime.timedelta(0)
             )
         )
         for fail_at, ks in interrupted:
