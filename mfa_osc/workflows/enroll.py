@@ -36,9 +36,9 @@ account no weaker and not locked out:
 Hand-made credentials are never deleted here: they may be what the user
 signs in with today.
 
-The module is longer than the others (about 460 lines): the steps above
-are safe only in that order, and kept in one module they read top to
-bottom, each with the checks that come before it.
+The steps are safe only in this order, so they stay in one module, read
+top to bottom; checking the new device's code is
+:mod:`mfa_osc.workflows.device_code`.
 """
 
 from __future__ import annotations
@@ -52,14 +52,10 @@ from mfa_osc import recovery
 from mfa_osc import redact
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
+from mfa_osc.workflows import device_code
 from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import errors
 from mfa_osc.workflows import recovery as recovery_flow
-
-_NOT_THIS_CODE = (
-    'That passcode is not the current code of this secret; enter the 6 '
-    'digits the authenticator app shows now.'
-)
 
 
 @dataclasses.dataclass
@@ -218,56 +214,6 @@ def prepare(
     return plan
 
 
-def _local_code(
-    secret: str, passcodes: errors.PasscodeSource, first_hint: str = ''
-) -> tuple[str | None, int, str]:
-    """A code of ``secret`` from ``passcodes``: (code, attempts, hint)."""
-    hint = first_hint
-    for attempt in range(errors.PASSCODE_ATTEMPTS):
-        raw = passcodes(attempt, hint)
-        if raw is None:
-            return None, attempt, hint
-        redact.register(raw)
-        try:
-            code = totp.normalize_passcode(raw)
-        except totp.InvalidPasscode as exc:
-            hint = str(exc)
-            continue
-        if totp.window_offset(secret, code) is None:
-            hint = _NOT_THIS_CODE
-            continue
-        return code, attempt + 1, ''
-    return None, errors.PASSCODE_ATTEMPTS, hint
-
-
-def _why_refused(
-    client: mfa_client.Keystone, user: mfa_client.User, offset: int
-) -> tuple[str, bool]:
-    """Why Keystone refused a code that is right here: (hint, final)."""
-    if user.domain_id and client.domain_enabled(user.domain_id) is False:
-        return (
-            f'Keystone refused the code because the domain {user.domain_id} '
-            'of this user is disabled (no one in it can sign in): enable it '
-            f'first (`openstack domain set --enable {user.domain_id}`).',
-            True,
-        )
-    if offset != 0:
-        way = 'ahead of' if offset > 0 else 'behind'
-        return (
-            f'That passcode is the code of about {abs(offset) * 30} seconds '
-            f"{way} this machine's clock: the phone's clock or this "
-            "machine's is off; set both to network time and try again."
-            + errors.clock_hint(client),
-            False,
-        )
-    return (
-        "Keystone refused a passcode that is right by this machine's "
-        "clock: Keystone's clock or this machine's is off."
-        + (errors.clock_hint(client) or ' Check both against network time.'),
-        False,
-    )
-
-
 def _verify(
     client: mfa_client.Keystone,
     plan: EnrollPlan,
@@ -279,7 +225,7 @@ def _verify(
 ) -> str:
     """Check codes (here, then by Keystone); the device's credential id."""
     account = plan.account
-    code, used, hint = _local_code(secret, passcodes)
+    code, used, hint = device_code.local_code(secret, passcodes)
     if code is None:
         raise errors.PasscodeRefused(
             (hint + ' ' if hint else '')
@@ -306,10 +252,10 @@ def _verify(
         if client.check_totp_alone(account.user_id, code):
             return device_id
         offset = totp.window_offset(secret, code) or 0
-        hint, final = _why_refused(client, account.user, offset)
+        hint, final = device_code.why_refused(client, account.user, offset)
         if not final and used < errors.PASSCODE_ATTEMPTS:
-            code, tries, hint = _local_code(
-                secret, _shifted(passcodes, used), hint
+            code, tries, hint = device_code.local_code(
+                secret, device_code.shifted(passcodes, used), hint
             )
             used += max(tries, 1)
             if code is not None:
@@ -322,15 +268,6 @@ def _verify(
             + 'The device was not enrolled and nothing is enforced; run the '
             'command again with the current code.'
         )
-
-
-def _shifted(
-    passcodes: errors.PasscodeSource, by: int
-) -> errors.PasscodeSource:
-    def source(attempt: int, hint: str) -> str | None:
-        return passcodes(by + attempt, hint)
-
-    return source
 
 
 def _other_user(client: mfa_client.Keystone, user_id: str) -> bool:
