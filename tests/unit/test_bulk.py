@@ -31,7 +31,7 @@ from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import errors
 from mfa_osc.workflows import policy as policy_flow
 from tests.unit import test_client
-from tests.unit import test_workflows as fake
+from tests.unit.workflows import fakes as fake
 
 REVOKE_KEY = records.REVOKE_KEY
 

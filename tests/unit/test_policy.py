@@ -39,8 +39,8 @@ from mfa_osc.workflows import errors
 from mfa_osc.workflows import policy as policy_flow
 from mfa_osc.workflows import status as status_flow
 from tests.unit import test_bulk
-from tests.unit import test_workflows as fake
 from tests.unit.osc import fakes
+from tests.unit.workflows import fakes as fake
 
 GUARD = mfa_rules.guard_rules(fake.METHODS)
 TODAY = datetime.date(2027, 3, 1)

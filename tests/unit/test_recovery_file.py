@@ -35,7 +35,7 @@ from mfa_osc import account as mfa_account
 from mfa_osc import recovery
 from mfa_osc.osc import files
 from mfa_osc.workflows import recovery as recovery_flow
-from tests.unit import test_workflows as fakes
+from tests.unit.workflows import fakes
 
 
 class Keeper:
