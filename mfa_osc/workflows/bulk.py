@@ -296,46 +296,67 @@ def _apply_one(
         row.result = RESULT_DONE
     else:
         try:
-            if action == ACTION_LIFT:
-                client.update_user_options(
-                    account.user_id,
-                    {
-                        mfa_rules.RULES_OPTION: None,
-                        mfa_rules.ENABLED_OPTION: None,
-                    },
-                )
-            elif revoke:
-                enforce_flow.tighten(
-                    client,
-                    account.user_id,
-                    rules,
-                    account.options,
-                    keep_sessions=keep_sessions,
-                )
-            else:
-                client.update_user_options(
-                    account.user_id,
-                    mfa_rules.turned_on(
-                        rules, account.options.write_methods()
-                    ),
-                )
+            _write(client, account, action, rules, revoke, keep_sessions)
             row.result = RESULT_DONE
         except mfa_client.ClientError as exc:
             row.result = f'failed: {exc}'
             if not due:
                 return row
-    if not (revoke or due):
-        return row
+    if revoke or due:
+        row.sessions = _sessions(
+            client, account.user_id, dry_run, keep_sessions, me
+        )
+    return row
+
+
+def _write(
+    client: mfa_client.Keystone,
+    account: mfa_account.Account,
+    action: str,
+    rules: mfa_rules.Rules,
+    revoke: bool,
+    keep_sessions: bool,
+) -> None:
+    """The one request that changes a user's rules for ``action``."""
+    if action == ACTION_LIFT:
+        client.update_user_options(
+            account.user_id,
+            {
+                mfa_rules.RULES_OPTION: None,
+                mfa_rules.ENABLED_OPTION: None,
+            },
+        )
+    elif revoke:
+        enforce_flow.tighten(
+            client,
+            account.user_id,
+            rules,
+            account.options,
+            keep_sessions=keep_sessions,
+        )
+    else:
+        client.update_user_options(
+            account.user_id,
+            mfa_rules.turned_on(rules, account.options.write_methods()),
+        )
+
+
+def _sessions(
+    client: mfa_client.Keystone,
+    user_id: str,
+    dry_run: bool,
+    keep_sessions: bool,
+    me: str,
+) -> str:
+    """What becomes of the older tokens of a user whose rules tightened
+    (or whose revocation is due); one's own are revoked last, by
+    :func:`apply`."""
     if dry_run or keep_sessions:
-        row.sessions = (
+        return (
             enforce_flow.SESSIONS_KEPT
             if keep_sessions
             else enforce_flow.SESSIONS_PLANNED
         )
-    elif account.user_id == me:
-        row.sessions = enforce_flow.SESSIONS_PLANNED
-    else:
-        row.sessions = enforce_flow.end_sessions(
-            client, account.user_id, marked=True
-        )
-    return row
+    if user_id == me:
+        return enforce_flow.SESSIONS_PLANNED
+    return enforce_flow.end_sessions(client, user_id, marked=True)

@@ -123,40 +123,61 @@ def end_sessions(
     """
     if keep:
         return SESSIONS_KEPT
+    if _signed_in_as(client, user_id):
+        return _end_own(client, user_id, marked)
+    return _end_other(client, user_id, marked)
+
+
+def _signed_in_as(client: mfa_client.Keystone, user_id: str) -> bool:
     try:
-        own = user_id == client.current_user_id()
+        return user_id == client.current_user_id()
     except mfa_client.ClientError:
-        own = False
-    if marked and own:
+        return False
+
+
+def _failed(exc: mfa_client.ClientError) -> str:
+    return (
+        f'{SESSIONS_FAILED} ({exc}); tokens issued before stay valid until '
+        'they expire'
+    )
+
+
+def _end_own(client: mfa_client.Keystone, user_id: str, marked: bool) -> str:
+    """:func:`end_sessions` for the signed-in user: the mark cleared
+    first, and set again if the revocation fails."""
+    if marked:
         try:
             _clear_mark(client, user_id)
         except mfa_client.ClientError as exc:
-            return (
-                f'{SESSIONS_FAILED} ({exc}); tokens issued before stay valid '
-                'until they expire'
-            )
+            return _failed(exc)
     try:
         revoked = client.revoke_user_tokens(user_id)
     except mfa_client.ClientError as exc:
-        if marked and own:
+        if marked:
             try:
                 client.update_user_options(
                     user_id, {}, extra=revocation_mark()
                 )
             except mfa_client.ClientError:
                 pass
-        return (
-            f'{SESSIONS_FAILED} ({exc}); tokens issued before stay valid '
-            'until they expire'
-        )
-    if revoked and own:
+        return _failed(exc)
+    if revoked:
         # NOTE: Keystone compares a token's issue time, in whole seconds,
         # with the revocation's: a token issued in the same second as the
         # revocation counts as revoked too. The signed-in user's next
         # command signs in again at once (a script's does): it must land
         # in a later second, or its new token fails with 404.
         time.sleep(REVOCATION_SECOND)
-    if marked and not own:
+    return SESSIONS_ENDED if revoked else SESSIONS_UNSUPPORTED
+
+
+def _end_other(client: mfa_client.Keystone, user_id: str, marked: bool) -> str:
+    """:func:`end_sessions` for another user: the mark cleared after."""
+    try:
+        revoked = client.revoke_user_tokens(user_id)
+    except mfa_client.ClientError as exc:
+        return _failed(exc)
+    if marked:
         try:
             _clear_mark(client, user_id)
         except mfa_client.ClientError:

@@ -166,6 +166,56 @@ def _relaxed(
     return options.guard() or mfa_rules.guard_rules(options.methods)
 
 
+def _remove_some(
+    client: mfa_client.Keystone, removal: RemovalPlan
+) -> RemoveResult:
+    """Delete devices that are not the last: the rules stay as they are."""
+    account = removal.account
+    book = account.book
+    labels = removal.labels  # NOTE: named before the bookkeeping changes.
+    for cred_id in removal.targets:
+        client.delete_credential(cred_id)
+        account.totp.pop(cred_id, None)
+    if book.credential_id:
+        book.devices = account.verified
+        book.recovery_codes = account.recovery_ids
+        mfa_account.write_book(client, account)
+    return RemoveResult(
+        account.user_id,
+        labels,
+        False,
+        account.options.rules,
+        account.options.flag,
+        left=[account.device_label(c) for c in account.devices],
+    )
+
+
+def _restore(
+    client: mfa_client.Keystone,
+    account: mfa_account.Account,
+    target: bookkeeping.Before,
+    *,
+    relaxed: bool,
+    noted: bool,
+) -> None:
+    """Leave the rules of ``target`` once the last device is gone: where
+    this run relaxed them, where guard rules stand, or where the rules
+    in force would lock the account out (``noted``)."""
+    current = account.options
+    wanted = current.with_rules(target.rules, target.flag)
+    if relaxed or (
+        wanted.stored() != current.stored()
+        and (mfa_rules.is_guard(current.rules, current.methods) or noted)
+    ):
+        try:
+            client.update_user_options(account.user_id, wanted.stored())
+            account.options = wanted
+        except mfa_client.Forbidden:
+            # NOTE: guard rules an administrator set stay; they refuse TOTP
+            # alone and leave password sign-in as it was.
+            pass
+
+
 def remove(
     client: mfa_client.Keystone,
     removal: RemovalPlan,
@@ -181,21 +231,7 @@ def remove(
         client.delete_credential(used_recovery)
         account.totp.pop(used_recovery, None)
     if not removal.last:
-        for cred_id in removal.targets:
-            client.delete_credential(cred_id)
-            account.totp.pop(cred_id, None)
-        if book.credential_id:
-            book.devices = account.verified
-            book.recovery_codes = account.recovery_ids
-            mfa_account.write_book(client, account)
-        return RemoveResult(
-            user_id,
-            labels,
-            False,
-            account.options.rules,
-            account.options.flag,
-            left=[account.device_label(c) for c in account.devices],
-        )
+        return _remove_some(client, removal)
 
     target, note = _restore_target(account)
     relaxed = False
@@ -217,19 +253,7 @@ def remove(
         account.totp.pop(cred_id, None)
     if book.credential_id:
         client.delete_credential(book.credential_id)
-    current = account.options
-    wanted = current.with_rules(target.rules, target.flag)
-    if relaxed or (
-        wanted.stored() != current.stored()
-        and (mfa_rules.is_guard(current.rules, current.methods) or note)
-    ):
-        try:
-            client.update_user_options(user_id, wanted.stored())
-            account.options = wanted
-        except mfa_client.Forbidden:
-            # NOTE: guard rules an administrator set stay; they refuse TOTP
-            # alone and leave password sign-in as it was.
-            pass
+    _restore(client, account, target, relaxed=relaxed, noted=bool(note))
     return RemoveResult(
         user_id,
         labels,

@@ -142,6 +142,35 @@ def _warnings(
     state = account.state()
     user_id = account.user_id
     flag = errors.user_flag(client, user_id)
+    out = _rule_warnings(account, state, flag)
+    out += _credential_warnings(account, flag)
+    if state == mfa_rules.STATE_NOT_ENFORCED:
+        out.append(
+            'A device is set up but the MFA rules do not require it yet: '
+            f'an administrator runs `openstack mfa enforce --user {user_id}`.'
+        )
+    if account.verified and not account.recovery_ids:
+        out.append(
+            'No recovery codes left; make new ones with `openstack mfa '
+            f'recovery code create{flag}`.'
+        )
+    skew = client.clock_skew
+    if skew is not None and abs(skew) > totp.CLOCK_SKEW_WARNING:
+        out.append(errors.clock_hint(client).strip())
+    if client.enabled_methods() is None:
+        out.append(
+            'Keystone did not say which auth methods it enables, so the '
+            'rules are judged as if totp were enabled; check with a real '
+            'sign-in (`openstack token issue --os-auth-type v3multifactor`).'
+        )
+    return out
+
+
+def _rule_warnings(
+    account: mfa_account.Account, state: str, flag: str
+) -> list[str]:
+    """What the account's MFA rules let in, or keep out, that they should
+    not, and what Keystone ignores of them."""
     options = account.options
     out: list[str] = []
     if state == mfa_rules.STATE_CODE_ALONE and not options.totp_alone_refused:
@@ -176,6 +205,12 @@ def _warnings(
             else 'multi_factor_auth_enabled is false: Keystone ignores the '
             f'rules {mfa_rules.text(options.rules)}.'
         )
+    return out
+
+
+def _credential_warnings(account: mfa_account.Account, flag: str) -> list[str]:
+    """Credentials mfa-osc did not verify, cannot use, or no longer finds."""
+    out: list[str] = []
     if account.hand_made:
         out.append(
             f'{len(account.hand_made)} TOTP credential(s) were not made by '
@@ -201,25 +236,6 @@ def _warnings(
         out.append(
             'The bookkeeping names credentials that no longer exist; '
             f'`openstack mfa recovery code create{flag}` repairs it.'
-        )
-    if state == mfa_rules.STATE_NOT_ENFORCED:
-        out.append(
-            'A device is set up but the MFA rules do not require it yet: '
-            f'an administrator runs `openstack mfa enforce --user {user_id}`.'
-        )
-    if account.verified and not account.recovery_ids:
-        out.append(
-            'No recovery codes left; make new ones with `openstack mfa '
-            f'recovery code create{flag}`.'
-        )
-    skew = client.clock_skew
-    if skew is not None and abs(skew) > totp.CLOCK_SKEW_WARNING:
-        out.append(errors.clock_hint(client).strip())
-    if client.enabled_methods() is None:
-        out.append(
-            'Keystone did not say which auth methods it enables, so the '
-            'rules are judged as if totp were enabled; check with a real '
-            'sign-in (`openstack token issue --os-auth-type v3multifactor`).'
         )
     return out
 
