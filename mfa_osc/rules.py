@@ -32,6 +32,10 @@ methods the cloud all disables lets ANY sign-in in, the code alone and the
 password alone included. So mfa-osc never writes such a rule
 (:func:`turned_on` drops them as a last line of defence), and an account
 whose rules hold one is never reported enforced (:func:`state`).
+
+One module, because each reading above builds on the last (the rules
+reduced to the enabled methods, the guard rules, an account's state): a
+change to how Keystone reads a rule is made here once, for every judgement.
 """
 
 from __future__ import annotations
