@@ -14,21 +14,12 @@
 
 One file per cloud and user, named by the plugin's unscoped cache id (a hash
 of the auth URL, user and domain: never of a password or passcode), in
-``$XDG_CACHE_HOME/mfa-osc`` (``~/.cache/mfa-osc``). A directory made here is
-0700 (one named by ``MFA_OSC_CACHE_DIR`` is used as it is, never chmodded),
-the files 0600; a file is written to a temporary name and renamed into
-place, so a reader sees a whole file or none, and several commands may run
-at once. A file that cannot be read or parsed counts as absent.
-
-Someone else on the machine must not be able to hand a command a token of
-their choosing (every command would then act in their project), nor read
-one: the directory is used only if it is a real directory (not a symbolic
-link) owned by this user and writable by no one else; a file only if it
-is a regular file (never followed through a symbolic link) owned by this
-user and readable or writable by no one else; and an entry only if it has
-the shape of a token (a token id, a body with a well-formed
-``expires_at`` and a user), and so has every token rescoped from it.
-Anything else counts as absent, and the reason (when it is unsafe) is
+mfa-osc's private directory (:mod:`mfa_osc.auth.private_files`, which
+checks that no one else may read or plant a file there), so several
+commands may run at once. An entry is used only if it has the shape of a
+token (a token id, a body with a well-formed ``expires_at`` and a user),
+and so has every token rescoped from it; a file that cannot be read,
+parsed or trusted counts as absent, and the reason (when it is unsafe) is
 logged once.
 """
 
@@ -39,17 +30,13 @@ from collections.abc import Iterator
 import contextlib
 import datetime
 import json
-import logging
 import os
 from pathlib import Path
 import re
-import stat
 import tempfile
 from typing import Any
 
-LOG = logging.getLogger(__name__)
-
-ENV_DIR = 'MFA_OSC_CACHE_DIR'
+from mfa_osc.auth import private_files
 
 # NOTE: Keystone writes 2026-05-01T12:00:00.000000Z; keystoneauth parses
 # it with iso8601, which refuses forms that datetime accepts: only the
@@ -57,29 +44,6 @@ ENV_DIR = 'MFA_OSC_CACHE_DIR'
 _ISO_TIME = re.compile(
     r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$'
 )
-_warned: set[str] = set()
-
-
-class UnsafeCache(OSError):
-    """The cache directory or a file in it may be someone else's."""
-
-
-def warn_unsafe(why: str) -> None:
-    """Log, once per reason, why the cache or a file in it is not used."""
-    if why not in _warned:
-        _warned.add(why)
-        LOG.warning('The token cache is not used: %s.', why)
-
-
-def cache_dir() -> Path:
-    """Where the cache lives (``MFA_OSC_CACHE_DIR`` overrides it)."""
-    override = os.environ.get(ENV_DIR)
-    if override:
-        return Path(override)
-    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(
-        os.path.expanduser('~'), '.cache'
-    )
-    return Path(base) / 'mfa-osc'
 
 
 def entry_path(cache_id: str, directory: Path | None = None) -> Path:
@@ -87,65 +51,9 @@ def entry_path(cache_id: str, directory: Path | None = None) -> Path:
     name = base64.urlsafe_b64encode(
         base64.b64decode(cache_id.encode('ascii'))
     ).decode('ascii')
-    return (directory or cache_dir()) / f'{name.rstrip("=")}.json'
-
-
-def _check_dir(directory: Path) -> None:
-    """Refuse a directory that is a link or that others may write."""
-    info = os.lstat(directory)
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-        raise UnsafeCache(
-            f'{directory} is not a directory (a symbolic link or a file '
-            'stands in its place); remove it'
-        )
-    if info.st_uid != os.geteuid():
-        raise UnsafeCache(
-            f'{directory} belongs to another user (uid {info.st_uid}); '
-            'remove it, or set MFA_OSC_CACHE_DIR to a directory of yours'
-        )
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o022:
-        # NOTE: never chmod it: it may be a folder of the user's own
-        # (MFA_OSC_CACHE_DIR=$HOME) whose mode is theirs to choose. One
-        # others may write to could get files of their choosing.
-        raise UnsafeCache(
-            f'{directory} may be written by other users (mode {mode:o}); '
-            f'remove their write permission (`chmod go-w {directory}`), or '
-            f'set {ENV_DIR} to a directory that only you may write'
-        )
-
-
-def _ensure_dir(directory: Path) -> None:
-    if not os.path.lexists(directory):
-        directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(directory, 0o700)
-    _check_dir(directory)
-
-
-def _read(path: Path) -> Any:
-    """The JSON in a file of this user's that no one else may touch."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    with os.fdopen(fd, encoding='utf-8') as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsafeCache(f'{path} is not a regular file')
-        if info.st_uid != os.geteuid():
-            raise UnsafeCache(f'{path} belongs to another user')
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            raise UnsafeCache(
-                f'{path} may be read or written by other users (mode '
-                f'{stat.S_IMODE(info.st_mode):o}); it was ignored'
-            )
-        return json.load(handle)
-
-
-def read_private(path: Path) -> Any:
-    """The JSON of a file of this user's that no one else may touch.
-
-    :raises UnsafeCache: it is another user's, or others may read it.
-    """
-    return _read(path)
+    return (
+        directory or private_files.cache_dir()
+    ) / f'{name.rstrip("=")}.json'
 
 
 def _good_time(value: object) -> bool:
@@ -231,13 +139,13 @@ def load(
     cache_id: str, directory: Path | None = None
 ) -> dict[str, Any] | None:
     """The entry stored under ``cache_id``, or None."""
-    directory = directory or cache_dir()
+    directory = directory or private_files.cache_dir()
     path = entry_path(cache_id, directory)
     try:
-        _check_dir(directory)
-        data = _read(path)
-    except UnsafeCache as exc:
-        warn_unsafe(str(exc))
+        private_files.check_dir(directory)
+        data = private_files.read_private(path)
+    except private_files.UnsafeCache as exc:
+        private_files.warn_unsafe(str(exc))
         return None
     except (OSError, ValueError):
         return None
@@ -248,35 +156,35 @@ def save(
     cache_id: str, entry: dict[str, Any], directory: Path | None = None
 ) -> None:
     """Store ``entry`` atomically, readable by this user only."""
-    directory = directory or cache_dir()
+    directory = directory or private_files.cache_dir()
     try:
-        _ensure_dir(directory)
-        write_private(entry_path(cache_id, directory), entry)
-    except UnsafeCache as exc:
-        warn_unsafe(str(exc))
+        private_files.ensure_dir(directory)
+        private_files.write_private(entry_path(cache_id, directory), entry)
+    except private_files.UnsafeCache as exc:
+        private_files.warn_unsafe(str(exc))
         raise
     except OSError as exc:
         # NOTE: a read-only home, a full disk: every command would ask
         # for a code again, and the user would not know why.
-        warn_unsafe(
+        private_files.warn_unsafe(
             f'{directory} cannot be written ({exc.strerror or exc}); set '
-            f'{ENV_DIR} to a directory you can write, or turn the cache '
-            'off (OS_TOKEN_CACHE=off)'
+            f'{private_files.ENV_DIR} to a directory you can write, or turn '
+            'the cache off (OS_TOKEN_CACHE=off)'
         )
         raise
 
 
 def delete(cache_id: str, directory: Path | None = None) -> bool:
     """Remove an entry; True if there was one."""
-    directory = directory or cache_dir()
+    directory = directory or private_files.cache_dir()
     try:
-        _check_dir(directory)
+        private_files.check_dir(directory)
         # NOTE: unlink removes a symbolic link itself, never its target.
         os.unlink(entry_path(cache_id, directory))
     except FileNotFoundError:
         return False
-    except UnsafeCache as exc:
-        warn_unsafe(str(exc))
+    except private_files.UnsafeCache as exc:
+        private_files.warn_unsafe(str(exc))
         return False
     return True
 
@@ -291,13 +199,13 @@ def entries(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
     An entry that cannot be read, or is not safe or not well formed, comes
     as None (its file is still removed by signing out).
     """
-    directory = directory or cache_dir()
+    directory = directory or private_files.cache_dir()
     try:
-        _check_dir(directory)
+        private_files.check_dir(directory)
     except FileNotFoundError:
         return
-    except UnsafeCache as exc:
-        warn_unsafe(str(exc))
+    except private_files.UnsafeCache as exc:
+        private_files.warn_unsafe(str(exc))
         return
     except OSError:
         return
@@ -307,9 +215,9 @@ def entries(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
         if not _ENTRY_NAME.match(path.name):
             continue
         try:
-            data = _read(path)
-        except UnsafeCache as exc:
-            warn_unsafe(str(exc))
+            data = private_files.read_private(path)
+        except private_files.UnsafeCache as exc:
+            private_files.warn_unsafe(str(exc))
             data = None
         except (OSError, ValueError):
             data = None
@@ -326,12 +234,12 @@ def needs_totp(cache_id: str, directory: Path | None = None) -> bool:
     The record sits beside the token's entry, in a file of its own that
     holds no secret and no token, so that it outlives the token.
     """
-    directory = directory or cache_dir()
+    directory = directory or private_files.cache_dir()
     try:
-        _check_dir(directory)
-        data = _read(_record_path(cache_id, directory))
-    except UnsafeCache as exc:
-        warn_unsafe(str(exc))
+        private_files.check_dir(directory)
+        data = private_files.read_private(_record_path(cache_id, directory))
+    except private_files.UnsafeCache as exc:
+        private_files.warn_unsafe(str(exc))
         return False
     except (OSError, ValueError):
         return False
@@ -342,14 +250,14 @@ def set_needs_totp(
     cache_id: str, needed: bool, directory: Path | None = None
 ) -> None:
     """Record (or forget) that Keystone asks this user for TOTP."""
-    directory = directory or cache_dir()
+    directory = directory or private_files.cache_dir()
     path = _record_path(cache_id, directory)
     try:
         if not needed:
-            _check_dir(directory)
+            private_files.check_dir(directory)
             os.unlink(path)
             return
-        _ensure_dir(directory)
+        private_files.ensure_dir(directory)
         fd, tmp = tempfile.mkstemp(
             dir=directory, prefix='.tmp-', suffix='.needs-totp'
         )
@@ -362,68 +270,8 @@ def set_needs_totp(
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-    except UnsafeCache as exc:
-        warn_unsafe(str(exc))
+    except private_files.UnsafeCache as exc:
+        private_files.warn_unsafe(str(exc))
     except OSError:
         # NOTE: a record that cannot be kept costs one request later.
         pass
-
-
-# -- state files beside the cache ------------------------------------------
-
-
-def read_state(name: str, directory: Path | None = None) -> Any:
-    """The JSON of the state file ``name`` in the cache directory.
-
-    None when there is none or it cannot be used (another user's, one
-    others may read, not JSON), without a warning: a state file (the
-    policy check's) only saves a request.
-    """
-    try:
-        return _read((directory or cache_dir()) / name)
-    except (OSError, ValueError):
-        return None
-
-
-def write_state(name: str, data: Any, directory: Path | None = None) -> None:
-    """Write the state file ``name`` atomically, 0600.
-
-    :raises OSError: it cannot be written (:class:`UnsafeCache`: the
-        directory is not safe).
-    """
-    directory = directory or cache_dir()
-    _ensure_dir(directory)
-    write_private(directory / name, data)
-
-
-def check_dir(directory: Path) -> None:
-    """Refuse a directory that is a link, another user's, or that others
-    may write (:class:`UnsafeCache`; OSError when it is not there)."""
-    _check_dir(directory)
-
-
-def private_dir(name: str, directory: Path | None = None) -> Path:
-    """The subdirectory ``name`` of the cache directory, made 0700.
-
-    :raises OSError: it cannot be made, or is not safe (UnsafeCache).
-    """
-    directory = directory or cache_dir()
-    _ensure_dir(directory)
-    _ensure_dir(directory / name)
-    return directory / name
-
-
-def write_private(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` atomically, 0600 (its directory checked)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.tmp-', suffix='.json')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -75,9 +75,9 @@ from keystoneauth1 import session as ks_session
 from mfa_osc import identity
 from mfa_osc import policy_record
 from mfa_osc import terminal
-from mfa_osc.auth import cache
 from mfa_osc.auth import exceptions
 from mfa_osc.auth import hooks
+from mfa_osc.auth import private_files
 from mfa_osc.client import errors as client_errors
 from mfa_osc.client import tokens
 
@@ -115,14 +115,14 @@ def _key(auth_url: str | None, user_id: str) -> str:
 
 
 def _load(directory: Path) -> dict[str, Any]:
-    data = cache.read_state(STATE_FILE, directory)
+    data = private_files.read_state(STATE_FILE, directory)
     return data if isinstance(data, dict) else {}
 
 
 def _store(directory: Path, state: dict[str, Any]) -> None:
     """Write the state; a failure only costs a request later."""
     with contextlib.suppress(OSError):
-        cache.write_state(STATE_FILE, state, directory)
+        private_files.write_state(STATE_FILE, state, directory)
 
 
 def _parse(value: object) -> dict[str, Any] | None:
@@ -379,7 +379,7 @@ def check(
         return None
     today = today or _today()
     checked = _Checked(
-        directory or cache.cache_dir(), auth_url, str(ref.user_id)
+        directory or private_files.cache_dir(), auth_url, str(ref.user_id)
     )
     try:
         policy, read_now = _policy_for(session, ref, auth_url, checked, today)

@@ -32,6 +32,7 @@ import time
 from typing import Any
 
 from mfa_osc.auth import cache
+from mfa_osc.auth import private_files
 
 # NOTE: names no folder of the user's own is likely to have: the cache
 # directory may be one the user named (MFA_OSC_CACHE_DIR=$HOME).
@@ -42,7 +43,7 @@ _PENDING_NAME = re.compile(r'^[A-Za-z0-9_-]+\.\d+-\d+\.json$')
 
 def revoke_dir(directory: Path | None = None) -> Path:
     """Where the tokens that still wait for revocation are kept."""
-    return (directory or cache.cache_dir()) / REVOKE_DIR
+    return (directory or private_files.cache_dir()) / REVOKE_DIR
 
 
 def _pending_name(stem: str) -> str:
@@ -54,10 +55,10 @@ def retire_file(path: Path, directory: Path | None = None) -> Path | None:
 
     None when there was no such file (another command signed out first).
     """
-    directory = directory or cache.cache_dir()
+    directory = directory or private_files.cache_dir()
     target_dir = revoke_dir(directory)
-    cache.check_dir(directory)
-    cache.private_dir(REVOKE_DIR, directory)
+    private_files.check_dir(directory)
+    private_files.private_dir(REVOKE_DIR, directory)
     target = target_dir / _pending_name(path.name.split('.')[0])
     try:
         # NOTE: a rename does not follow a symbolic link: a link in the
@@ -77,15 +78,15 @@ def add_pending(
     auth_url: str, tokens: list[str], directory: Path | None = None
 ) -> Path:
     """Remember that ``tokens`` of ``auth_url`` are to be revoked."""
-    target_dir = cache.private_dir(REVOKE_DIR, directory)
+    target_dir = private_files.private_dir(REVOKE_DIR, directory)
     path = target_dir / _pending_name('tokens')
-    cache.write_private(path, {'auth_url': auth_url, 'tokens': tokens})
+    private_files.write_private(path, {'auth_url': auth_url, 'tokens': tokens})
     return path
 
 
 def keep_pending(path: Path, auth_url: str, tokens: list[str]) -> None:
     """Rewrite a revocation with the tokens that are left."""
-    cache.write_private(path, {'auth_url': auth_url, 'tokens': tokens})
+    private_files.write_private(path, {'auth_url': auth_url, 'tokens': tokens})
 
 
 def pending_tokens(data: object) -> tuple[str | None, list[str]]:
@@ -123,9 +124,9 @@ def pending(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
     """
     target_dir = revoke_dir(directory)
     try:
-        cache.check_dir(target_dir)
-    except cache.UnsafeCache as exc:
-        cache.warn_unsafe(str(exc))
+        private_files.check_dir(target_dir)
+    except private_files.UnsafeCache as exc:
+        private_files.warn_unsafe(str(exc))
         return
     except OSError:
         return
@@ -133,9 +134,9 @@ def pending(directory: Path | None = None) -> Iterator[tuple[Path, Any]]:
         if not _PENDING_NAME.match(path.name):
             continue
         try:
-            data = cache.read_private(path)
-        except cache.UnsafeCache as exc:
-            cache.warn_unsafe(str(exc))
+            data = private_files.read_private(path)
+        except private_files.UnsafeCache as exc:
+            private_files.warn_unsafe(str(exc))
             continue
         except (OSError, ValueError):
             data = None

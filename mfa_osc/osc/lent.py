@@ -35,7 +35,7 @@ import shutil
 import tempfile
 from typing import Any
 
-from mfa_osc.auth import cache
+from mfa_osc.auth import private_files
 from mfa_osc.auth import revocations
 
 LOG = logging.getLogger(__name__)
@@ -70,9 +70,9 @@ def collect(directory: Path | None = None) -> int:
     The token each held waits for ``mfa logout`` to revoke it. Never
     fails: a file that cannot be removed now is tried the next time.
     """
-    base = (directory or cache.cache_dir()) / LENT_DIR
+    base = (directory or private_files.cache_dir()) / LENT_DIR
     try:
-        cache.check_dir(base)
+        private_files.check_dir(base)
         names = sorted(os.listdir(base))
     except OSError:
         return 0
@@ -96,7 +96,7 @@ def _collect_one(folder: Path, directory: Path | None) -> bool:
         if os.path.lexists(path):
             # NOTE: read as the cache reads its own files: this user's,
             # private, not followed through a link.
-            url, tokens = _tokens_of(cache.read_private(path))
+            url, tokens = _tokens_of(private_files.read_private(path))
             if url and tokens:
                 revocations.add_pending(url, tokens, directory)
         shutil.rmtree(folder)
@@ -114,7 +114,7 @@ def lend(text: str, directory: Path | None = None) -> Iterator[str]:
     directory cannot be used (as before: then nothing finds it later).
     """
     try:
-        base: Path | None = cache.private_dir(LENT_DIR, directory)
+        base: Path | None = private_files.private_dir(LENT_DIR, directory)
     except OSError as exc:
         LOG.debug('The temporary clouds.yaml goes to /tmp: %s', exc)
         base = None

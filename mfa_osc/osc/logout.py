@@ -144,6 +144,7 @@ class Logout(command.Command):
         each is kept, 0600, until Keystone confirms its revocation.
         """
         from mfa_osc.auth import cache
+        from mfa_osc.auth import private_files
         from mfa_osc.auth import revocations
 
         moved: list[Path | None] = []
@@ -162,8 +163,9 @@ class Logout(command.Command):
         except OSError as exc:
             raise exceptions.CommandError(
                 f'The cached sign-ins could not be taken out of use ({exc}); '
-                f'check the token cache directory {cache.cache_dir()}, or '
-                'set MFA_OSC_CACHE_DIR to the one you use.'
+                'check the token cache directory '
+                f'{private_files.cache_dir()}, or set MFA_OSC_CACHE_DIR to '
+                'the one you use.'
             ) from None
         return {path for path in moved if path is not None}, auth_url
 
@@ -218,6 +220,7 @@ class Logout(command.Command):
         import os
 
         from mfa_osc.auth import cache
+        from mfa_osc.auth import private_files
         from mfa_osc.auth import revocations
         from mfa_osc.osc import exported as export_mark
 
@@ -239,7 +242,7 @@ class Logout(command.Command):
             raise exceptions.CommandError(
                 'The token that `openstack mfa export` put in this shell '
                 f'could not be recorded for revocation ({exc}); check the '
-                f'token cache directory {cache.cache_dir()}.'
+                f'token cache directory {private_files.cache_dir()}.'
             ) from None
 
     def _revoke_all(

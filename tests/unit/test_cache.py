@@ -32,6 +32,7 @@ from mfa_osc.auth import cache
 from mfa_osc.auth import cached
 from mfa_osc.auth import exceptions
 from mfa_osc.auth import plugin
+from mfa_osc.auth import private_files
 from mfa_osc.auth import revocations
 from tests.unit import test_plugin as tp
 
@@ -346,7 +347,7 @@ class TestTokenCache(base.BaseTestCase):
             lambda e: e.update(confirmed='yesterday'),
         ]
         for change in changes:
-            for old in cache.cache_dir().glob('*.json'):
+            for old in private_files.cache_dir().glob('*.json'):
                 old.unlink()
             path = self.plant(change)
             self.assert_fresh_sign_in(path, project_name='other')
@@ -583,8 +584,12 @@ class TestCacheAttacks(base.BaseTestCase):
         super().setUp()
         self.root = self.useFixture(fixtures.TempDir()).path
         self.dir = cache.Path(self.root) / 'mfa-osc'
-        self.logs = self.useFixture(fixtures.FakeLogger(name=cache.__name__))
-        self.useFixture(fixtures.MockPatchObject(cache, '_warned', set()))
+        self.logs = self.useFixture(
+            fixtures.FakeLogger(name=private_files.__name__)
+        )
+        self.useFixture(
+            fixtures.MockPatchObject(private_files, '_warned', set())
+        )
 
     def saved(self) -> cache.Path:
         cache.save(self.CACHE_ID, dict(self.ENTRY), self.dir)
@@ -676,7 +681,7 @@ class TestCacheAttacks(base.BaseTestCase):
         elsewhere.mkdir(mode=0o700)
         self.dir.symlink_to(elsewhere)
         self.assertRaises(
-            cache.UnsafeCache,
+            private_files.UnsafeCache,
             cache.save,
             self.CACHE_ID,
             dict(self.ENTRY),
@@ -694,7 +699,7 @@ class TestCacheAttacks(base.BaseTestCase):
         self.useFixture(fixtures.MockPatch('os.geteuid', return_value=uid + 1))
         self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
         self.assertRaises(
-            cache.UnsafeCache,
+            private_files.UnsafeCache,
             cache.save,
             self.CACHE_ID,
             dict(self.ENTRY),
@@ -725,7 +730,7 @@ class TestCacheAttacks(base.BaseTestCase):
         os.chmod(self.dir, 0o777)  # noqa: S103 - the attack
         self.assertIsNone(cache.load(self.CACHE_ID, self.dir))
         self.assertRaises(
-            cache.UnsafeCache,
+            private_files.UnsafeCache,
             cache.save,
             self.CACHE_ID,
             dict(self.ENTRY),
@@ -845,7 +850,7 @@ class TestPendingRevocations(base.BaseTestCase):
         self.assertTrue(path.exists())
 
     def test_other_files_among_the_revocations_are_left_alone(self) -> None:
-        folder = cache.private_dir(revocations.REVOKE_DIR, self.dir)
+        folder = private_files.private_dir(revocations.REVOKE_DIR, self.dir)
         mine = folder / 'settings.json'
         mine.write_text('{}')
         os.chmod(mine, 0o600)
@@ -874,24 +879,26 @@ class TestStateFiles(base.BaseTestCase):
     def test_written_0600_in_a_0700_directory_and_read_back(self) -> None:
         from pathlib import Path
 
-        cache.write_state('x.state', {'a': 1}, Path(self.dir))
+        private_files.write_state('x.state', {'a': 1}, Path(self.dir))
         self.assertEqual(0o700, stat.S_IMODE(os.stat(self.dir).st_mode))
         path = os.path.join(self.dir, 'x.state')
         self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
-        self.assertEqual({'a': 1}, cache.read_state('x.state', Path(self.dir)))
+        self.assertEqual(
+            {'a': 1}, private_files.read_state('x.state', Path(self.dir))
+        )
         self.assertEqual(['x.state'], os.listdir(self.dir))
 
     def test_missing_unreadable_or_loose_reads_as_none(self) -> None:
         from pathlib import Path
 
         directory = Path(self.dir)
-        self.assertIsNone(cache.read_state('x.state', directory))
-        cache.write_state('x.state', {'a': 1}, directory)
+        self.assertIsNone(private_files.read_state('x.state', directory))
+        private_files.write_state('x.state', {'a': 1}, directory)
         os.chmod(directory / 'x.state', 0o644)
-        self.assertIsNone(cache.read_state('x.state', directory))
+        self.assertIsNone(private_files.read_state('x.state', directory))
         (directory / 'y.state').write_text('not json')
         os.chmod(directory / 'y.state', 0o600)
-        self.assertIsNone(cache.read_state('y.state', directory))
+        self.assertIsNone(private_files.read_state('y.state', directory))
 
     def test_a_directory_others_may_write_is_refused(self) -> None:
         from pathlib import Path
@@ -899,8 +906,8 @@ class TestStateFiles(base.BaseTestCase):
         os.mkdir(self.dir, 0o700)
         os.chmod(self.dir, 0o777)  # noqa: S103 - the attack
         self.assertRaises(
-            cache.UnsafeCache,
-            cache.write_state,
+            private_files.UnsafeCache,
+            private_files.write_state,
             'x.state',
             {},
             Path(self.dir),
