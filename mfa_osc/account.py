@@ -272,28 +272,6 @@ def load_account(
     return account_from(record, creds, methods, known)
 
 
-def load_all(
-    client: mfa_client.Keystone, domain_id: str | None = None
-) -> list[Account]:
-    """Every user's account (of a domain), from whole lists, not per user.
-
-    Users, every ``totp`` credential and every ``mfa-osc`` credential, each
-    read a page at a time, and the enabled methods: the requests grow with
-    the pages, never with the users.
-    """
-    users = client.list_users(domain_id)
-    owners = [user.id for user in users]
-    creds = client.list_credentials(type=mfa_client.TOTP_TYPE, owners=owners)
-    creds += client.list_credentials(type=mfa_client.BOOK_TYPE, owners=owners)
-    methods = client.enabled_methods()
-    by_user: dict[str, list[mfa_client.Credential]] = {}
-    for cred in creds:
-        by_user.setdefault(str(cred.user_id), []).append(cred)
-    return [
-        account_from(user, by_user.get(user.id, []), methods) for user in users
-    ]
-
-
 def guard_methods(
     client: mfa_client.Keystone,
 ) -> tuple[frozenset[str], bool]:
@@ -311,40 +289,6 @@ def guard_methods(
     if methods is not None:
         return methods, True
     return mfa_rules.ASSUMED_METHODS | client.federation_protocols(), False
-
-
-def load_all_readable(
-    client: mfa_client.Keystone, domain_id: str | None = None
-) -> tuple[list[Account], list[mfa_client.User]]:
-    """:func:`load_all` for the bulk changes: every account that can be
-    read whole, and the users whose credentials Keystone cannot list
-    (more than one answer holds, where it does not page them).
-
-    The audit refuses a partial answer (:func:`load_all`); a change for
-    each user who can be judged, with the others reported, is right for
-    ``enforce --all`` and ``policy set``: one user creating credentials
-    must not stop them for everyone else.
-    """
-    users = client.list_users(domain_id)
-    owners = [user.id for user in users]
-    cut: list[str] = []
-    creds = client.list_credentials(
-        type=mfa_client.TOTP_TYPE, owners=owners, cut=cut
-    )
-    creds += client.list_credentials(
-        type=mfa_client.BOOK_TYPE, owners=owners, cut=cut
-    )
-    methods, known = guard_methods(client)
-    unread = set(cut)
-    by_user: dict[str, list[mfa_client.Credential]] = {}
-    for cred in creds:
-        by_user.setdefault(str(cred.user_id), []).append(cred)
-    accounts = [
-        account_from(user, by_user.get(user.id, []), methods, known)
-        for user in users
-        if user.id not in unread
-    ]
-    return accounts, [user for user in users if user.id in unread]
 
 
 def write_book(client: mfa_client.Keystone, account: Account) -> None:

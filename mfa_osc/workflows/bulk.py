@@ -43,6 +43,7 @@ from collections.abc import Callable
 import dataclasses
 
 from mfa_osc import account as mfa_account
+from mfa_osc import all_accounts
 from mfa_osc import client as mfa_client
 from mfa_osc import rules as mfa_rules
 from mfa_osc.workflows import enforce as enforce_flow
@@ -166,7 +167,7 @@ def enforce_all(
     the others are done.
     """
     domain_id = client.find_domain_id(domain) if domain else None
-    accounts, unread = mfa_account.load_all_readable(client, domain_id)
+    accounts, unread = all_accounts.load_all_readable(client, domain_id)
     todo: list[Change] = []
     rest = []
     for account in accounts:

@@ -35,6 +35,7 @@ import datetime
 from typing import Any
 
 from mfa_osc import account as mfa_account
+from mfa_osc import all_accounts
 from mfa_osc import client as mfa_client
 from mfa_osc import policy_record
 from mfa_osc import rules as mfa_rules
@@ -272,7 +273,7 @@ def set_policy(
         raise mfa_rules.MethodsUnknown()
     if not dry_run:
         client.set_domain_extra(domain_id, POLICY_KEY, policy.to_json())
-    accounts, unread = mfa_account.load_all_readable(client, domain_id)
+    accounts, unread = all_accounts.load_all_readable(client, domain_id)
     covered = covered_ids(client, policy, accounts)
     todo: list[bulk.Change] = []
     for account in accounts:
@@ -321,7 +322,7 @@ def unset(
     """
     domain_id = client.find_domain_id(domain)
     client.set_domain_extra(domain_id, POLICY_KEY, None)
-    accounts, unread = mfa_account.load_all_readable(client, domain_id)
+    accounts, unread = all_accounts.load_all_readable(client, domain_id)
     todo: list[bulk.Change] = []
     for account in accounts:
         options = account.options

@@ -23,6 +23,7 @@ import datetime
 from typing import Any
 
 from mfa_osc import account as mfa_account
+from mfa_osc import all_accounts
 from mfa_osc import client as mfa_client
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
@@ -358,7 +359,7 @@ def audit(
     names).
     """
     domain_id = client.find_domain_id(domain) if domain else None
-    accounts = mfa_account.load_all(client, domain_id)
+    accounts = all_accounts.load_all(client, domain_id)
     admins = admin_ids(client)
     covering = policies(client, accounts)
     rows = []

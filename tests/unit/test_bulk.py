@@ -20,7 +20,7 @@ from unittest import mock
 
 from oslotest import base
 
-from mfa_osc import account as mfa_account
+from mfa_osc import all_accounts
 from mfa_osc import client as mfa_client
 from mfa_osc import identity
 from mfa_osc import rules as mfa_rules
@@ -749,7 +749,7 @@ class TestUnknownMethods(base.BaseTestCase):
         ks = cloud()
         ks.enabled = None  # type: ignore[assignment]
         ks.protocols = {'openid'}
-        accounts, _ = mfa_account.load_all_readable(fake.as_keystone(ks))
+        accounts, _ = all_accounts.load_all_readable(fake.as_keystone(ks))
         for account in accounts:
             self.assertFalse(account.options.known)
             self.assertIn('openid', account.options.methods)
