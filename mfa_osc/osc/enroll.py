@@ -33,6 +33,7 @@ from mfa_osc import totp
 from mfa_osc.osc import common
 from mfa_osc.osc import files
 from mfa_osc.workflows import enroll as enroll_flow
+from mfa_osc.workflows import enroll_plan
 
 LOG = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ class EnrollMFA(command.ShowOne):
                 client, args.user, args.user_domain
             )
             kept.user = str(user.name)
-            plan = enroll_flow.prepare(
+            plan = enroll_plan.prepare(
                 client,
                 user,
                 name=args.name,

@@ -36,6 +36,7 @@ from mfa_osc.auth import clock
 from mfa_osc.auth import policy as mfa_policy
 from mfa_osc.osc import common
 from mfa_osc.workflows import enroll as enroll_flow
+from mfa_osc.workflows import enroll_plan
 from mfa_osc.workflows import errors as workflow_errors
 
 
@@ -49,7 +50,7 @@ def enroll_at_sign_in(
     )
     try:
         user = client.get_user(str(ref.user_id))
-        plan = enroll_flow.prepare(client, user, name=None)
+        plan = enroll_plan.prepare(client, user, name=None)
         secret = totp.generate_secret()
         redact.register(secret)
         label = f'{user.name}@{ref.user_domain_name or user.domain_id}'

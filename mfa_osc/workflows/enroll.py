@@ -37,8 +37,9 @@ Hand-made credentials are never deleted here: they may be what the user
 signs in with today.
 
 The steps are safe only in this order, so they stay in one module, read
-top to bottom; checking the new device's code is
-:mod:`mfa_osc.workflows.device_code`.
+top to bottom. The checks and the plan before any of them (and before any
+secret is shown) are :mod:`mfa_osc.workflows.enroll_plan`; checking the
+new device's code is :mod:`mfa_osc.workflows.device_code`.
 """
 
 from __future__ import annotations
@@ -54,26 +55,9 @@ from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 from mfa_osc.workflows import device_code
 from mfa_osc.workflows import enforce as enforce_flow
+from mfa_osc.workflows import enroll_plan
 from mfa_osc.workflows import errors
 from mfa_osc.workflows import recovery as recovery_flow
-
-
-@dataclasses.dataclass
-class EnrollPlan:
-    """What :func:`prepare` found, before any secret is shown."""
-
-    account: mfa_account.Account
-    name: str
-    can_update: bool
-    #: The hand-made credential to adopt, or None for a new device.
-    adopt: str | None = None
-    warnings: list[str] = dataclasses.field(default_factory=list)
-    #: The guard step marked the user's older tokens as due to be revoked.
-    marked: bool = False
-
-    @property
-    def adopted_secret(self) -> str | None:
-        return self.account.totp.get(self.adopt) if self.adopt else None
 
 
 @dataclasses.dataclass
@@ -98,125 +82,9 @@ class EnrollResult:
         return self.sessions.startswith(enforce_flow.SESSIONS_FAILED)
 
 
-def _device_name(
-    account: mfa_account.Account, name: str | None, flag: str
-) -> str:
-    names = {d.get('name') for d in account.verified.values()}
-    if name is None:
-        number = 1
-        while f'device-{number}' in names:
-            number += 1
-        return f'device-{number}'
-    if len(name) > 64 or not name.strip():
-        raise errors.WorkflowError(
-            'A device name must be 1 to 64 characters; choose another with '
-            '--name.'
-        )
-    if name in names and account.state() == mfa_rules.STATE_NOT_ENFORCED:
-        raise errors.WorkflowError(
-            f'Device {name!r} is already verified but MFA is not enforced '
-            '(an earlier run was interrupted, or this account may not set '
-            f'its own rules): run `openstack mfa enforce{flag}`, or enroll '
-            'under another --name.'
-        )
-    if name in names:
-        raise errors.WorkflowError(
-            f'This user already has a device named {name!r}; choose another '
-            'name with --name, or remove that device first with `openstack '
-            f'mfa remove{flag} --device {name}`.'
-        )
-    return name
-
-
-def prepare(
-    client: mfa_client.Keystone,
-    user: mfa_client.User,
-    *,
-    name: str | None,
-    allow_weaker: bool = False,
-    adopt: str | None = None,
-) -> EnrollPlan:
-    """Read, check and plan, before any secret is shown or anything changes.
-
-    Raises when enrolling could weaken the account or cannot work.
-    """
-    account = mfa_account.load_account(client, user)
-    user_id = account.user_id
-    flag = errors.user_flag(client, user_id)
-    who = user.name or user_id
-    if not user.enabled:
-        raise errors.WorkflowError(
-            f'User {who} is disabled, so Keystone refuses every sign-in and '
-            'every code: enable the user first (`openstack user set '
-            f'--enable {user_id}`). Nothing was changed.'
-        )
-    # NOTE: only for another user: one's own domain is enabled, or one
-    # could not have signed in.
-    if (
-        user.domain_id
-        and flag
-        and client.domain_enabled(user.domain_id) is False
-    ):
-        raise errors.WorkflowError(
-            f'The domain {user.domain_id} of user {who} is disabled, so '
-            'Keystone refuses every sign-in and every code in it: enable it '
-            f'first (`openstack domain set --enable {user.domain_id}`). '
-            'Nothing was changed.'
-        )
-    if 'totp' not in account.options.methods:
-        raise errors.WorkflowError(
-            "This cloud's Keystone does not enable the totp method (it "
-            f'enables {", ".join(sorted(account.options.methods))}), so no '
-            'code could be checked and rules naming totp are ignored. The '
-            'operator adds totp to [auth] methods in keystone.conf. Nothing '
-            'was changed.'
-        )
-    if adopt is not None:
-        if adopt not in account.hand_made and adopt not in account.pending:
-            raise errors.NotFound(
-                f'{adopt!r} is not a TOTP credential of {who} that mfa-osc '
-                'does not know yet; `openstack mfa status'
-                f'{flag}` lists hand-made devices.'
-            )
-    plan = EnrollPlan(account, _device_name(account, name, flag), False, adopt)
-    if adopt is None and account.hand_made:
-        plan.warnings.append(
-            f'{who} already has a hand-made TOTP credential '
-            f'({", ".join(account.hand_made)}), which is kept. To make it a '
-            'named, verified device instead of adding a new one, run '
-            f'`openstack mfa enroll{flag} --adopt {account.hand_made[0]}` (a '
-            'code from it is checked).'
-        )
-    plan.can_update = client.can_update_user(account.user)
-    if plan.can_update:
-        # NOTE: enrolling writes rules (the guard, then the rules that
-        # require the code), by the methods the cloud enables: refused
-        # before any secret is shown when those could not be read.
-        account.options.write_methods()
-    if not plan.can_update and not account.options.totp_alone_refused:
-        if not allow_weaker:
-            command = errors.guard_command(user_id, account.options)
-            raise errors.NeedsAdministrator(
-                'This account may not set its own MFA rules (Keystone policy '
-                'identity:update_user), and a TOTP device without rules '
-                'would let the code alone sign in, without the password: '
-                'nothing was changed. Ask an administrator to enroll you '
-                f'(`openstack mfa enroll --user {user_id}`, handing you the '
-                'QR code), or to allow self-enrollment by setting guard '
-                f'rules first (`{command}`), then run this command again.'
-            )
-        plan.warnings.append(
-            'WARNING: --allow-weaker: this account has no MFA rules and may '
-            'not set them, so until an administrator runs `openstack mfa '
-            f'enforce --user {user_id}` the TOTP code ALONE, without the '
-            'password, signs in to this account.'
-        )
-    return plan
-
-
 def _verify(
     client: mfa_client.Keystone,
-    plan: EnrollPlan,
+    plan: enroll_plan.EnrollPlan,
     secret: str,
     passcodes: errors.PasscodeSource,
     create: bool,
@@ -277,7 +145,9 @@ def _other_user(client: mfa_client.Keystone, user_id: str) -> bool:
 
 
 def _guard(
-    client: mfa_client.Keystone, plan: EnrollPlan, keep_sessions: bool
+    client: mfa_client.Keystone,
+    plan: enroll_plan.EnrollPlan,
+    keep_sessions: bool,
 ) -> None:
     """Guard rules before any credential is made, and note the rules.
 
@@ -314,7 +184,7 @@ def _guard(
 
 def enroll(
     client: mfa_client.Keystone,
-    plan: EnrollPlan,
+    plan: enroll_plan.EnrollPlan,
     *,
     secret: str | None,
     passcodes: errors.PasscodeSource,
@@ -392,7 +262,7 @@ def enroll(
 
 def _record(
     client: mfa_client.Keystone,
-    plan: EnrollPlan,
+    plan: enroll_plan.EnrollPlan,
     result: EnrollResult,
     device_secret: str,
     stale: list[str],
@@ -431,7 +301,7 @@ def _record(
 
 def _enforce(
     client: mfa_client.Keystone,
-    plan: EnrollPlan,
+    plan: enroll_plan.EnrollPlan,
     result: EnrollResult,
     before: mfa_rules.MFAOptions,
     application_credentials: bool,

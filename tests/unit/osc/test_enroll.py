@@ -162,7 +162,7 @@ class TestEnroll(fakes.CommandTestCase):
         with (
             mock.patch.object(mfa_account, 'resolve_user'),
             mock.patch.object(
-                enroll.enroll_flow, 'prepare', return_value=plan
+                enroll.enroll_plan, 'prepare', return_value=plan
             ),
             mock.patch.object(
                 enroll.enroll_flow,

@@ -50,7 +50,7 @@ class TestEnrollAtSignIn(base.BaseTestCase):
                 'for_token',
                 return_value=self.client,
             ),
-            mock.patch.object(sign_in.enroll_flow, 'prepare'),
+            mock.patch.object(sign_in.enroll_plan, 'prepare'),
             mock.patch.object(
                 sign_in.enroll_flow, 'enroll', return_value=self.result
             ),

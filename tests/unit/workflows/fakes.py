@@ -38,6 +38,7 @@ from mfa_osc import client as mfa_client
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 from mfa_osc.workflows import enroll as enroll_flow
+from mfa_osc.workflows import enroll_plan
 from mfa_osc.workflows import errors
 from mfa_osc.workflows import proof as proof_flow
 from mfa_osc.workflows import remove as remove_flow
@@ -436,7 +437,7 @@ def do_enroll(
 ) -> tuple[enroll_flow.EnrollResult, str]:
     client = as_keystone(ks)
     user = ks.get_user(user_id)
-    plan = enroll_flow.prepare(
+    plan = enroll_plan.prepare(
         client, user, name=name, allow_weaker=allow_weaker, adopt=adopt
     )
     if adopt is not None:

@@ -31,6 +31,7 @@ from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import enroll as enroll_flow
+from mfa_osc.workflows import enroll_plan
 from mfa_osc.workflows import errors
 from mfa_osc.workflows import recovery as recovery_flow
 from tests.unit.workflows import fakes
@@ -133,7 +134,7 @@ class TestEnroll(base.BaseTestCase):
         ks = fakes.FakeKeystone()
         secret = totp.generate_secret()
         client = fakes.as_keystone(ks)
-        plan = enroll_flow.prepare(client, ks.get_user('u1'), name='a')
+        plan = enroll_plan.prepare(client, ks.get_user('u1'), name='a')
         other = fakes.do_enroll(ks, name='b')  # starts and ends meanwhile
         result = enroll_flow.enroll(
             client, plan, secret=secret, passcodes=fakes.passcodes_of(secret)
