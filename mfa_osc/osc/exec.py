@@ -32,8 +32,6 @@ import logging
 import os
 import shlex
 import shutil
-import signal
-import subprocess
 import sys
 from typing import Any
 
@@ -41,6 +39,7 @@ from osc_lib import exceptions
 from osc_lib.command import command
 
 from mfa_osc import redact
+from mfa_osc.osc import child
 from mfa_osc.osc import exported
 
 LOG = logging.getLogger(__name__)
@@ -52,10 +51,6 @@ CLOUD_ENTRY = 'mfa-exec'
 #: Exit statuses of a program that could not be run, as shells have them.
 NOT_FOUND = 127
 NOT_EXECUTABLE = 126
-
-
-class NotStarted(Exception):
-    """The program was found but could not be started."""
 
 
 def _locate(name: str) -> str | None:
@@ -263,7 +258,7 @@ class ExecMFA(command.Command):
         # written and come out only after it is removed: a SIGTERM or
         # SIGHUP in between would otherwise end this process at once and
         # leave a file with a live token behind.
-        with forwarding() as forwarder, contextlib.ExitStack() as stack:
+        with child.forwarding() as forwarder, contextlib.ExitStack() as stack:
             if _from_cloud(self.app):
                 path = stack.enter_context(temporary_clouds_yaml(settings))
                 settings = {
@@ -273,8 +268,8 @@ class ExecMFA(command.Command):
                 }
             env = child_environment(os.environ, settings)
             try:
-                return _run(program, argv, env, forwarder)
-            except NotStarted as exc:
+                return child.run(program, argv, env, forwarder)
+            except child.NotStarted as exc:
                 self.app.stderr.write(
                     f'{argv[0]!r} could not be run: {exc}.\n'
                 )
@@ -296,115 +291,6 @@ class ExecMFA(command.Command):
             f'{path}` makes a script executable).\n'
         )
         return NOT_EXECUTABLE
-
-
-#: The signals passed on to the child.
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
-#: Of those, the ones a terminal sends to its whole foreground group
-#: (Ctrl-C, Ctrl-\).
-TERMINAL_SIGNALS = frozenset({signal.SIGINT, signal.SIGQUIT})
-
-
-def _terminal_group() -> int | None:
-    """The foreground process group of the controlling terminal, if any."""
-    try:
-        fd = os.open('/dev/tty', os.O_RDONLY | os.O_NOCTTY)
-    except OSError:  # no controlling terminal
-        return None
-    try:
-        return os.tcgetpgrp(fd)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
-def should_forward(signum: int, child_pid: int) -> bool:
-    """Whether ``signum``, received by this process, goes on to the child.
-
-    SIGTERM and SIGHUP always do. SIGINT and SIGQUIT do unless the child
-    is in this process's group and that group is the terminal's
-    foreground group: then the terminal has sent the signal to the child
-    already, and a second SIGINT tells Terraform and OpenTofu to exit at
-    once, without their graceful shutdown.
-    """
-    if signum not in TERMINAL_SIGNALS:
-        return True
-    try:
-        group = os.getpgid(child_pid)
-    except OSError:
-        return True
-    # NOTE: a `kill -INT` of this process alone while it runs in the
-    # terminal's foreground is not passed on either: a handler cannot tell
-    # it from Ctrl-C (as in terragrunt, which made the same choice).
-    return not (group == os.getpgrp() == _terminal_group())
-
-
-class Forwarder:
-    """The signal handler: passes the signals on to the child.
-
-    Before the child runs, it only notes them in :attr:`pending`.
-    """
-
-    def __init__(self) -> None:
-        self.child: subprocess.Popen[bytes] | None = None
-        self.pending: list[int] = []
-
-    def __call__(self, signum: int, frame: object) -> None:
-        # NOTE: either way this process goes on waiting for the child, so
-        # the temporary files go only after it has ended.
-        child = self.child
-        if child is None:
-            self.pending.append(signum)
-            return
-        if child.returncode is None and should_forward(signum, child.pid):
-            with contextlib.suppress(ProcessLookupError):
-                child.send_signal(signum)
-
-
-@contextlib.contextmanager
-def forwarding() -> Iterator[Forwarder]:
-    """:class:`Forwarder` handles :data:`FORWARDED` in this block."""
-    forwarder = Forwarder()
-    previous = {sig: signal.signal(sig, forwarder) for sig in FORWARDED}
-    try:
-        yield forwarder
-    finally:
-        for sig, handler in previous.items():
-            # NOTE: None: a handler set outside Python, which Python
-            # cannot put back; ours stays (the child has ended by then).
-            if handler is not None:
-                signal.signal(sig, handler)
-
-
-def _run(
-    program: str, argv: list[str], env: dict[str, str], forwarder: Forwarder
-) -> int:
-    """Run the child; Ctrl-C and SIGTERM reach it; its exit status.
-
-    A signal that came before the child started (while the temporary
-    clouds.yaml was written) means it is not started: 128 + the signal.
-    """
-    if forwarder.pending:
-        # Told to stop before the child started: do not start it.
-        return 128 + forwarder.pending[0]
-    try:
-        from mfa_osc.osc import lent
-
-        # NOTE: the lock of the temporary clouds.yaml is the child's too:
-        # the file stays while the child runs, should exec be killed.
-        child = subprocess.Popen(
-            [program, *argv[1:]], env=env, pass_fds=tuple(lent.HELD)
-        )
-    except OSError as exc:
-        raise NotStarted(exc.strerror or str(exc)) from exc
-    forwarder.child = child
-    for signum in forwarder.pending:  # while the child was starting
-        forwarder(signum, None)
-    code = child.wait()
-    if code < 0:
-        return 128 - code
-    return code
 
 
 class ExportMFA(command.Command):

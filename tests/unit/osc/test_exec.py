@@ -34,6 +34,7 @@ from keystoneauth1 import fixture as ks_fixture
 from osc_lib.test import base
 
 from mfa_osc import redact
+from mfa_osc.osc import child
 from mfa_osc.osc import exec as exec_
 from tests.unit.osc import fakes
 
@@ -139,42 +140,42 @@ class TestShouldForward(base.TestCase):
         ).mock
         self.terminal = self.useFixture(
             fixtures.MockPatchObject(
-                exec_, '_terminal_group', return_value=100
+                child, '_terminal_group', return_value=100
             )
         ).mock
 
     def test_terminal_signals_not_sent_twice(self) -> None:
         for signum in (signal.SIGINT, signal.SIGQUIT):
-            self.assertFalse(exec_.should_forward(signum, 4242))
+            self.assertFalse(child.should_forward(signum, 4242))
         self.getpgid.assert_called_with(4242)
 
     def test_sigterm_and_sighup_always(self) -> None:
         for signum in (signal.SIGTERM, signal.SIGHUP):
-            self.assertTrue(exec_.should_forward(signum, 4242))
+            self.assertTrue(child.should_forward(signum, 4242))
 
     def test_sigint_without_a_terminal(self) -> None:
         # `kill -INT <exec pid>` from a script: the child saw nothing.
         self.terminal.return_value = None
-        self.assertTrue(exec_.should_forward(signal.SIGINT, 4242))
+        self.assertTrue(child.should_forward(signal.SIGINT, 4242))
 
     def test_sigint_in_the_background(self) -> None:
         self.terminal.return_value = 200
-        self.assertTrue(exec_.should_forward(signal.SIGINT, 4242))
+        self.assertTrue(child.should_forward(signal.SIGINT, 4242))
 
     def test_sigint_child_in_a_group_of_its_own(self) -> None:
         self.getpgid.return_value = 4242
-        self.assertTrue(exec_.should_forward(signal.SIGINT, 4242))
+        self.assertTrue(child.should_forward(signal.SIGINT, 4242))
 
     def test_sigint_child_gone(self) -> None:
         self.getpgid.side_effect = ProcessLookupError()
-        self.assertTrue(exec_.should_forward(signal.SIGINT, 4242))
+        self.assertTrue(child.should_forward(signal.SIGINT, 4242))
 
 
 class TestTerminalGroup(base.TestCase):
     def test_no_controlling_terminal(self) -> None:
         error = OSError(errno.ENXIO, 'No such device or address')
         with mock.patch('os.open', side_effect=error):
-            self.assertIsNone(exec_._terminal_group())
+            self.assertIsNone(child._terminal_group())
 
     def test_foreground_group(self) -> None:
         with (
@@ -182,7 +183,7 @@ class TestTerminalGroup(base.TestCase):
             mock.patch('os.tcgetpgrp', return_value=321) as tcgetpgrp,
             mock.patch('os.close') as closed,
         ):
-            self.assertEqual(321, exec_._terminal_group())
+            self.assertEqual(321, child._terminal_group())
         opened.assert_called_once_with('/dev/tty', mock.ANY)
         tcgetpgrp.assert_called_once_with(9)
         closed.assert_called_once_with(9)
@@ -254,7 +255,7 @@ class TestSignalsAroundTheFiles(fakes.CommandTestCase):
         for when in ('before', 'inside', 'after'):
             for sig, handler in self.seen[when].items():
                 self.assertIsInstance(
-                    handler, exec_.Forwarder, f'{when}: {sig!r}'
+                    handler, child.Forwarder, f'{when}: {sig!r}'
                 )
         self.assertEqual(original, self.handlers())
         self.assertFalse(os.path.exists(self.seen['path']))
@@ -285,9 +286,9 @@ class TestForwarder(base.TestCase):
     def setUp(self) -> None:
         super().setUp()
         self.should = self.useFixture(
-            fixtures.MockPatchObject(exec_, 'should_forward')
+            fixtures.MockPatchObject(child, 'should_forward')
         ).mock
-        self.forwarder = exec_.Forwarder()
+        self.forwarder = child.Forwarder()
         self.child = mock.Mock(pid=4242, returncode=None)
 
     def test_pending_before_the_child(self) -> None:
