@@ -15,11 +15,9 @@
 ``v3multifactor`` calls :func:`check` after a sign-in whose token lacks
 ``totp``. A domain's MFA policy is the domain's ``mfa_policy`` attribute,
 which every user of the domain reads with their own token (``GET
-/v3/domains/{id}``). The answer is cached for a day in a file beside the
-token cache (``policy-check.state``, 0600): per cloud and user, the date
-checked, the policy and whether a device was seen, no secret and no
-token; so a user whom no policy covers pays at most one small request per
-day.
+/v3/domains/{id}``), at most once a day
+(:mod:`mfa_osc.auth.policy_read`): a user whom no policy covers pays at
+most one small request per day.
 
 A covered user who has a device (verified by mfa-osc, or hand-made) is
 left alone: enforcing its rules is an administrator's ``mfa enforce``.
@@ -60,9 +58,7 @@ client carrying the policy out: Keystone enforces only the users' rules.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import hashlib
 import logging
 from pathlib import Path
 import sys
@@ -73,17 +69,14 @@ from keystoneauth1 import access
 from keystoneauth1 import session as ks_session
 
 from mfa_osc import identity
-from mfa_osc import policy_record
 from mfa_osc import terminal
 from mfa_osc.auth import exceptions
 from mfa_osc.auth import hooks
+from mfa_osc.auth import policy_read
 from mfa_osc.auth import private_files
-from mfa_osc.client import errors as client_errors
-from mfa_osc.client import tokens
 
 LOG = logging.getLogger(__name__)
 
-STATE_FILE = 'policy-check.state'
 COMMAND = 'openstack mfa enroll'
 
 
@@ -94,136 +87,6 @@ class PolicyRequired(exceptions.MFAError):
 class PolicyUnreadable(PolicyRequired):
     """The domain's MFA policy could not be read with this token, and the
     user has no device: the policy may require one."""
-
-
-class _Unreadable(Exception):
-    """The policy could not be read; ``why`` says how, in words."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
-
-
-def _today() -> datetime.date:
-    return datetime.datetime.now(datetime.UTC).date()
-
-
-def _key(auth_url: str | None, user_id: str) -> str:
-    # NOTE: names the cloud and user without storing either in clear.
-    text = f'{auth_url or ""}\n{user_id}'
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()[:32]
-
-
-def _load(directory: Path) -> dict[str, Any]:
-    data = private_files.read_state(STATE_FILE, directory)
-    return data if isinstance(data, dict) else {}
-
-
-def _store(directory: Path, state: dict[str, Any]) -> None:
-    """Write the state; a failure only costs a request later."""
-    with contextlib.suppress(OSError):
-        private_files.write_state(STATE_FILE, state, directory)
-
-
-def _parse(value: object) -> dict[str, Any] | None:
-    """The policy as stored, reduced to what the check needs (and what
-    ``policy-check.state`` keeps of it)."""
-    record = policy_record.parse(value)
-    if record is None:
-        return None
-    return {'deadline': record.deadline, 'roles': list(record.roles)}
-
-
-def _why_forbidden(ref: access.AccessInfoV3) -> str:
-    """Why Keystone refused the token the user's own domain, in words."""
-    if ref.project_id and ref.project_domain_id != ref.user_domain_id:
-        return (
-            'Keystone answered 403: the token is scoped to project '
-            f'{ref.project_id} of domain {ref.project_domain_id}, not to a '
-            'project of your own domain'
-        )
-    if not (ref.project_id or ref.domain_id or ref.system):
-        return 'Keystone answered 403: the token is unscoped'
-    return 'Keystone answered 403'
-
-
-def _read_policy(
-    session: ks_session.Session, ref: access.AccessInfoV3, auth_url: str
-) -> dict[str, Any] | None:
-    """One GET of the user's own domain, with the new token.
-
-    :returns: the policy, or None when the domain has none (a 200).
-    :raises _Unreadable: any other answer, or none.
-    """
-    domain_id = ref.user_domain_id
-    if not domain_id:
-        raise _Unreadable('the token names no domain of the user')
-    try:
-        domain = tokens.read_domain(
-            session, auth_url, str(ref.auth_token), domain_id
-        )
-    except client_errors.Forbidden:
-        raise _Unreadable(_why_forbidden(ref)) from None
-    except client_errors.ClientError as exc:
-        if exc.status is not None:
-            raise _Unreadable(f'Keystone answered HTTP {exc.status}') from None
-        if isinstance(exc, client_errors.Malformed):
-            raise _Unreadable('the answer was not a domain') from None
-        raise _Unreadable(_failed(exc.original or exc)) from None
-    except Exception as exc:  # noqa: BLE001
-        raise _Unreadable(_failed(exc)) from None
-    return _parse(domain.get(policy_record.KEY))
-
-
-def _failed(exc: Exception) -> str:
-    # NOTE: the class only: a message may carry more than the user should
-    # see (never a token here, but keep it short).
-    return f'the request failed ({type(exc).__name__})'
-
-
-class _Checked:
-    """This user's entry of ``policy-check.state``: read once per check."""
-
-    def __init__(self, directory: Path, auth_url: str, user_id: str):
-        self.directory = directory
-        self.state = _load(directory)
-        self.key = _key(auth_url, user_id)
-
-    @property
-    def entry(self) -> dict[str, Any]:
-        entry = self.state.get(self.key)
-        return entry if isinstance(entry, dict) else {}
-
-    def store(self, **values: Any) -> None:
-        self.state[self.key] = {**self.entry, **values}
-        _store(self.directory, self.state)
-
-
-def _policy_for(
-    session: ks_session.Session,
-    ref: access.AccessInfoV3,
-    auth_url: str,
-    checked: _Checked,
-    today: datetime.date,
-    *,
-    fresh: bool = False,
-) -> tuple[dict[str, Any] | None, bool]:
-    """The policy of the user's domain, read at most once a day (or now,
-    with ``fresh``), and whether it was read now.
-
-    :raises _Unreadable: it could not be read (nothing is stored then).
-    """
-    entry = checked.entry
-    if not fresh and entry.get('checked') == today.isoformat():
-        policy = entry.get('policy')
-        return (policy if isinstance(policy, dict) else None), False
-    # NOTE: only a 200 answer is kept for the day: a refusal or a failure
-    # cached as "no policy" would let every sign-in of the day through.
-    policy = _read_policy(session, ref, auth_url)
-    # NOTE: a new day's answer starts afresh (no device seen yet today).
-    checked.state[checked.key] = {}
-    checked.store(checked=today.isoformat(), policy=policy)
-    return policy, True
 
 
 def _covers(policy: dict[str, Any], ref: access.AccessInfoV3) -> bool:
@@ -237,7 +100,7 @@ def _device_seen(
     session: ks_session.Session,
     ref: access.AccessInfoV3,
     auth_url: str,
-    checked: _Checked,
+    checked: policy_read.Checked,
     today: datetime.date,
 ) -> bool:
     """Whether the user has a device; once seen, remembered for the day."""
@@ -285,7 +148,7 @@ def _set_up_or_refuse(
     session: ks_session.Session,
     ref: access.AccessInfoV3,
     auth_url: str,
-    checked: _Checked,
+    checked: policy_read.Checked,
     today: datetime.date,
     *,
     offer: str,
@@ -313,7 +176,7 @@ def _undecided(
     session: ks_session.Session,
     ref: access.AccessInfoV3,
     auth_url: str,
-    checked: _Checked,
+    checked: policy_read.Checked,
     today: datetime.date,
     why: str,
     *,
@@ -377,13 +240,15 @@ def check(
         return None
     if hooks.registered.exempt:
         return None
-    today = today or _today()
-    checked = _Checked(
+    today = today or policy_read.today_utc()
+    checked = policy_read.Checked(
         directory or private_files.cache_dir(), auth_url, str(ref.user_id)
     )
     try:
-        policy, read_now = _policy_for(session, ref, auth_url, checked, today)
-    except _Unreadable as exc:
+        policy, read_now = policy_read.policy_for(
+            session, ref, auth_url, checked, today
+        )
+    except policy_read.Unreadable as exc:
         return _undecided(
             session,
             ref,
@@ -403,10 +268,10 @@ def check(
     # brought forward, or a policy lifted, applies at once for them.
     if not read_now:
         try:
-            policy, _ = _policy_for(
+            policy, _ = policy_read.policy_for(
                 session, ref, auth_url, checked, today, fresh=True
             )
-        except _Unreadable as exc:
+        except policy_read.Unreadable as exc:
             return _undecided(
                 session, ref, auth_url, checked, today, exc.why,
                 has_device=False, stderr=stderr, stdin=stdin,

@@ -36,6 +36,7 @@ from mfa_osc import totp
 from mfa_osc.auth import exceptions
 from mfa_osc.auth import plugin
 from mfa_osc.auth import policy as auth_policy
+from mfa_osc.auth import policy_read
 
 AUTH_URL = 'http://keystone.test/v3'
 #: The check itself, before PluginTestCase replaces it.
@@ -1278,7 +1279,7 @@ class TestPolicyAtSignIn(PluginTestCase):
             self.make().get_auth_ref(self.session)
         self.assertEqual(1, domain.call_count)
         self.assertEqual(4, len(self.requests.request_history))
-        state = os.path.join(self.cache_dir, auth_policy.STATE_FILE)
+        state = os.path.join(self.cache_dir, policy_read.STATE_FILE)
         self.assertEqual(0o600, stat.S_IMODE(os.stat(state).st_mode))
 
     def test_a_domain_it_cannot_read_refuses_without_a_device(self) -> None:

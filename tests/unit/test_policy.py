@@ -33,6 +33,7 @@ from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 from mfa_osc.auth import hooks
 from mfa_osc.auth import policy as auth_policy
+from mfa_osc.auth import policy_read
 from mfa_osc.osc import policy as policy_cmd
 from mfa_osc.workflows import bulk
 from mfa_osc.workflows import errors
@@ -356,7 +357,7 @@ class TestSignInCheck(base.BaseTestCase):
         self.check(self.ref(['password']), today=TODAY.replace(day=2))
         self.assertEqual(2, self.requests.call_count)
         # The state file holds no token and no secret, and is 0600.
-        path = self.dir / auth_policy.STATE_FILE
+        path = self.dir / policy_read.STATE_FILE
         self.assertNotIn('tok-1', path.read_text())
         self.assertEqual(0o600, path.stat().st_mode & 0o777)
 
@@ -612,7 +613,7 @@ class TestSignInCheck(base.BaseTestCase):
             )
             self.assertIn('`openstack mfa enroll`', str(exc))
             self.assertIn(f'with this token ({why}), so', str(exc))
-        self.assertFalse((self.dir / auth_policy.STATE_FILE).exists())
+        self.assertFalse((self.dir / policy_read.STATE_FILE).exists())
         # A 200 answer (no policy) is what is kept for the day.
         self.requests.get(self.URL + '/domains/d1', json=self.domain)
         self.assertEqual('', self.check(self.ref(['password'])))
