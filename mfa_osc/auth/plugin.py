@@ -23,6 +23,10 @@ sign-in the cached token is tried first (:mod:`mfa_osc.auth.reuse`), then
 a sign-in with a password and a passcode (:mod:`mfa_osc.auth.sign_in`),
 then, without a second factor, the domain's MFA policy
 (:mod:`mfa_osc.auth.policy`).
+
+keystoneauth and openstacksdk reach the plugin only through the methods of
+its one class, so those stay here; the work each part does is in the
+modules it holds.
 """
 
 from __future__ import annotations
