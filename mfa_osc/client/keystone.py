@@ -14,11 +14,12 @@
 
 One method per Keystone request, in one client, so that every request the
 commands make maps its errors and keeps its secrets out of the logs in one
-place: the module grows with the Keystone API mfa-osc uses. HTTP and connection errors are turned
-into the exceptions below here, once, with messages that say what failed
-and never hold a secret. Requests and responses that carry a TOTP secret
-(credential blobs) or a passcode are sent with ``log=False``, so that
-keystoneauth's ``--debug`` request logging never prints them.
+place: the module grows with the Keystone API mfa-osc uses. HTTP and
+connection errors are turned into the exceptions below here, once, with
+messages that say what failed and never hold a secret. Requests and
+responses that carry a TOTP secret (credential blobs) or a passcode are
+sent with ``log=False``, so that keystoneauth's ``--debug`` request
+logging never prints them.
 
 Every ID that goes into a URL path is checked and quoted
 (:func:`mfa_osc.identity.path_id`), so ``--user ..`` or a crafted
