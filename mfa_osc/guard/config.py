@@ -124,6 +124,15 @@ def settings(conf: Any) -> guard.Settings:
     )
 
 
+def _socket_timeout(cache: Any) -> float:
+    """``[cache] socket_timeout`` (recent oslo.cache), else its
+    older name ``memcache_socket_timeout``."""
+    try:
+        return float(cache.socket_timeout)
+    except (cfg.NoSuchOptError, AttributeError):
+        return float(cache.memcache_socket_timeout)
+
+
 def make_store(conf: Any) -> store.Store:
     """The shared store of ``[cache]``, or the per-process one.
 
@@ -136,7 +145,7 @@ def make_store(conf: Any) -> store.Store:
         if servers:
             return store.MemcacheStore(
                 servers,
-                float(cache.memcache_socket_timeout),
+                _socket_timeout(cache),
                 float(cache.memcache_dead_retry),
             )
     if getattr(conf, GROUP).local_state:

@@ -229,14 +229,20 @@ class Guard:
     ) -> Iterable[bytes]:
         if not is_token_request(environ):
             return self.app(environ, start_response)
+        failure = None
         try:
             answer = self._handle(environ)
         except Exception as exc:
+            failure = _where(exc)
+            answer = answers.unavailable('an internal error')
+        if failure is not None:
+            # NOTE: logged outside the except block: oslo.log appends the
+            # exception being handled, message and all, to an error
+            # logged inside one, and a message may quote a value.
             LOG.error(
                 'MFA guard: a token request failed (%s); refused with 503.',
-                _where(exc),
+                failure,
             )
-            answer = answers.unavailable('an internal error')
         start_response(answer.status, answer.headers)
         return [answer.body]
 
@@ -247,17 +253,19 @@ class Guard:
         if body is None:
             return answers.too_large(MAX_BODY)
         user_payload = _totp_user(body)
-        user = None
+        user, failure = None, None
         if user_payload is not None:
             try:
                 user = self._identify(user_payload)
             except Exception as exc:
-                LOG.error(
-                    'MFA guard: the user of a TOTP sign-in could not be '
-                    'looked up (%s); refused with 503.',
-                    _where(exc),
-                )
-                return answers.unavailable("Keystone's user lookup failed")
+                failure = _where(exc)
+        if failure is not None:
+            LOG.error(
+                'MFA guard: the user of a TOTP sign-in could not be looked '
+                'up (%s); refused with 503.',
+                failure,
+            )
+            return answers.unavailable("Keystone's user lookup failed")
         if user is None:
             # NOTE: no passcode is checked by Keystone without a user it
             # can find in the request: nothing to count.
@@ -266,12 +274,13 @@ class Guard:
         try:
             return self._guarded(environ, body, user, user_payload)
         except guard_store.StoreError as exc:
-            LOG.error(
-                'MFA guard: the shared state cannot be used (%s); a TOTP '
-                'sign-in is refused with 503.',
-                exc,
-            )
-            return answers.unavailable('memcached cannot be reached')
+            failure = str(exc)
+        LOG.error(
+            'MFA guard: the shared state cannot be used (%s); a TOTP sign-in '
+            'is refused with 503.',
+            failure,
+        )
+        return answers.unavailable('memcached cannot be reached')
 
     def _identify(self, payload: Mapping[str, Any]) -> _User | None:
         """The request's user, as Keystone's TOTP method finds it."""
@@ -374,23 +383,26 @@ class Guard:
             self.settings.max_failures,
         )
         if user.user_id is not None:
+            failure = None
             try:
                 self.directory.set_lock_mark(
                     user.user_id, {'since': since, 'until': until}
                 )
             except Exception as exc:
+                failure = _where(exc)
+            if failure is None:
+                lock['marked'] = True
+                self.store.set(lock_key, json.dumps(lock), duration)
+            else:
                 # NOTE: a read-only identity backend (LDAP): the lock then
                 # lasts lockout_duration, and no one can end it early.
                 LOG.warning(
                     'MFA guard: the lock of user %s could not be marked on '
                     'its record (%s); it ends at %s.',
                     user.user_id,
-                    _where(exc),
+                    failure,
                     until,
                 )
-            else:
-                lock['marked'] = True
-                self.store.set(lock_key, json.dumps(lock), duration)
         return self._locked(user, json.dumps(lock))
 
     def _locked(self, user: _User, raw: str | None) -> answers.Answer:
@@ -449,14 +461,18 @@ class Guard:
         )
         if domain_id is None:
             return answer
+        stored: object = None
+        failure: str | None = None
         try:
             stored = self.policies.get(domain_id, self.directory.domain_policy)
         except Exception as exc:
+            failure = _where(exc)
+        if failure is not None:
             LOG.error(
                 'MFA guard: the policy of domain %s could not be read (%s); '
                 'a sign-in is refused with 503.',
                 domain_id,
-                _where(exc),
+                failure,
             )
             return answers.unavailable("the domain's policy cannot be read")
         refusal = policy.judge(token, stored, self._now().date())
@@ -483,11 +499,14 @@ class Guard:
         )
         if token_id is None:
             return
+        failure = None
         try:
             self.directory.revoke_token(token_id)
         except Exception as exc:
+            failure = _where(exc)
+        if failure is not None:
             LOG.warning(
                 'MFA guard: a refused token could not be revoked (%s); it '
                 'was not handed out.',
-                _where(exc),
+                failure,
             )

@@ -29,6 +29,14 @@ guard's own. Keystone has no type hints; the values are narrowed here.
 Writing an extra attribute with ``identity_api.update_user`` changes
 nothing else: Keystone revokes a user's tokens only when a password is
 set or the user is disabled.
+
+Each call runs in a new, empty oslo.context request context. Keystone's
+cache keeps what a request read in the thread's current context
+(``keystone.common.cache._context_cache``), and outside a request that is
+the context of the thread's last request: without a new one, the guard
+read a user record as it was before another process changed it
+(measured: a lock mark written by one uWSGI process read as absent by
+the other).
 """
 
 from __future__ import annotations
@@ -49,13 +57,20 @@ class KeystoneDirectory:
         # NOTE: imported here: only a process running Keystone has them.
         from keystone import exception
         from keystone.common import provider_api
+        from oslo_context import context
 
         self._providers: Any = provider_api.ProviderAPIs
         self._exception: Any = exception
+        self._context: Any = context.RequestContext
+
+    def _fresh(self) -> None:
+        """A new current request context (see the module's docstring)."""
+        self._context(overwrite=True)
 
     def user_id_by_name(
         self, name: str, domain_id: str | None, domain_name: str | None
     ) -> str | None:
+        self._fresh()
         exc = self._exception
         try:
             if domain_name is not None:
@@ -71,6 +86,7 @@ class KeystoneDirectory:
         return str(user['id'])
 
     def lock_mark(self, user_id: str) -> object:
+        self._fresh()
         try:
             user = self._providers.identity_api.get_user(user_id)
         except self._exception.UserNotFound:
@@ -78,11 +94,14 @@ class KeystoneDirectory:
         return user.get(LOCK_MARK)
 
     def set_lock_mark(self, user_id: str, mark: dict[str, str]) -> None:
+        self._fresh()
         self._providers.identity_api.update_user(user_id, {LOCK_MARK: mark})
 
     def domain_policy(self, domain_id: str) -> object:
+        self._fresh()
         domain = self._providers.resource_api.get_domain(domain_id)
         return domain.get(policy_record.KEY)
 
     def revoke_token(self, token_id: str) -> None:
+        self._fresh()
         self._providers.token_provider_api.revoke_token(token_id)

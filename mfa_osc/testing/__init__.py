@@ -32,7 +32,8 @@ else):
 
 * :mod:`mfa_osc.testing.keystone`: :class:`~.keystone.LocalKeystone` (a
   context manager: a sqlite Keystone with ``totp`` enabled on 127.0.0.1,
-  over HTTPS with ``tls=True``; ``os_env()``, ``admin_session()``,
+  over HTTPS with ``tls=True``, behind mfa-osc's guard with
+  ``guard=True``; ``os_env()``, ``admin_session()``,
   ``admin_adapter()``, ``create_user()``, ``set_mfa_rules()``,
   ``create_totp_credential()``), :class:`~.keystone.KeystoneUser`,
   :exc:`~.keystone.KeystoneNotInstalledError`,
@@ -41,6 +42,10 @@ else):
   ``process_group_members`` and ``main`` (``python -m
   mfa_osc.testing.keystone``: start one by hand and print its ``OS_*``
   settings);
+* :mod:`mfa_osc.testing.memcached`: :class:`~.memcached.LocalMemcached`
+  (Debian's ``memcached`` on a free port of 127.0.0.1), which
+  ``LocalKeystone(guard=True)`` starts for Keystone behind mfa-osc's
+  guard, and :exc:`~.memcached.MemcachedNotInstalledError`;
 * :mod:`mfa_osc.testing.terminal`: ``run_on_pty`` (run a program on a
   pseudo-terminal and answer its prompts, as a person at a terminal
   would), ``Answer``, ``PtyTimeoutError``, ``DEFAULT_TIMEOUT``.

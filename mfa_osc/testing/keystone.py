@@ -39,6 +39,11 @@ stays where it is.  Every release is served as
 mode after ``db_sync``: readers then never block the writer (Keystone 25
 and 27 hit "database is locked" without it, even with one uWSGI process).
 
+With ``guard=True`` it serves ``mfa_osc.guard.wsgi:application`` (the
+guard in front of Keystone's sign-in) with two uWSGI processes and a
+memcached of its own (:mod:`mfa_osc.testing.memcached`) as ``[cache]``;
+``python -m mfa_osc.testing.keystone --guard`` does so by hand.
+
 No process outlives its owner: :meth:`LocalKeystone.stop` (also registered
 with :mod:`atexit`) ends the server's whole process group, and on Linux the
 server is started with ``PR_SET_PDEATHSIG`` so that it is killed even when
@@ -84,9 +89,12 @@ from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
+from mfa_osc.testing.memcached import LocalMemcached
+
 __all__ = [
     'KeystoneNotInstalledError',
     'KeystoneStartError',
+    'GUARD_APPLICATION',
     'KEYSTONE_BIN_ENV',
     'KeystoneUser',
     'LocalKeystone',
@@ -149,6 +157,9 @@ _KEEP_FILE = 'keep'
 
 #: Keystone's WSGI application, as operators serve it (Keystone 27+).
 KEYSTONE_APPLICATION = 'keystone.wsgi.api:application'
+
+#: Keystone's application behind mfa-osc's guard (:mod:`mfa_osc.guard`).
+GUARD_APPLICATION = 'mfa_osc.guard.wsgi:application'
 
 #: The module uWSGI imports first on Keystone 26 and older, which have no
 #: ``keystone.wsgi``: it gives them Keystone 27's ``keystone.wsgi.api``,
@@ -681,6 +692,14 @@ class LocalKeystone:
         ``keystone-manage`` and ``uwsgi`` (another Keystone release than
         the client's); by default ``$MFA_OSC_KEYSTONE_BIN``, else they are
         found next to ``sys.executable`` or on ``PATH``.
+    :param guard: serve Keystone behind mfa-osc's guard
+        (:data:`GUARD_APPLICATION`, unless ``application`` is given), with
+        a memcached of its own (:attr:`memcached`, Debian's ``memcached``)
+        as ``[cache]``, shared by Keystone's cache and the guard;
+        ``config`` may set ``[mfa_guard]``.
+    :param processes: uWSGI worker processes; by default 2 with ``guard``
+        (as production serves it: the guard's counts must hold across
+        them), else 1.
     """
 
     admin_username = 'admin'
@@ -698,9 +717,17 @@ class LocalKeystone:
         tls: bool = False,
         application: str | None = None,
         bin_dir: str | None = None,
+        guard: bool = False,
+        processes: int | None = None,
     ) -> None:
         self.tls = tls
-        self.application = application or KEYSTONE_APPLICATION
+        self.guard = guard
+        self.application = application or (
+            GUARD_APPLICATION if guard else KEYSTONE_APPLICATION
+        )
+        self.processes = processes or (2 if guard else 1)
+        #: The memcached of a Keystone behind the guard, once started.
+        self.memcached: LocalMemcached | None = None
         #: Whether Keystone 27's ``keystone.wsgi.api`` is given to an older
         #: release (:data:`_COMPAT_MODULE`), known once started.
         self.wsgi_compat = False
@@ -816,6 +843,8 @@ class LocalKeystone:
             atexit.register(self.stop)
             try:
                 self._spawner = _Spawner()
+                if self.guard:
+                    self.memcached = LocalMemcached().start()
                 self._start(manage, uwsgi, started)
             except BaseException:
                 self.stop()
@@ -835,6 +864,9 @@ class LocalKeystone:
                     _stop_process_group(proc)
             self._setup = None
             self._server = None
+            if self.memcached is not None:
+                self.memcached.stop()
+                self.memcached = None
             if self._spawner is not None:
                 self._spawner.close()
                 self._spawner = None
@@ -916,6 +948,21 @@ class LocalKeystone:
                 'backend': 'dogpile.cache.memory_pickle',
             },
         }
+        if self.memcached is not None:
+            # NOTE: one memcached for Keystone's cache and the guard's
+            # state, as deployments have: Keystone's cache must be shared
+            # by its processes too (a user record changed through one
+            # would be read stale by the other). oslo_cache.memcache_pool
+            # (python-memcached), as kolla-ansible configures it: with
+            # memcached down Keystone answers on (measured: with
+            # dogpile.cache.pymemcache its requests failed, 500).
+            sections['cache'] = {
+                'enabled': 'true',
+                'backend': 'oslo_cache.memcache_pool',
+                'memcache_servers': self.memcached.address,
+                'socket_timeout': '1',
+                'memcache_dead_retry': '1',
+            }
         if self.tls:
             # NOTE: behind the TLS proxy Keystone sees plain HTTP; its
             # links (version discovery) must still say https.
@@ -1154,14 +1201,15 @@ class LocalKeystone:
             self.application,
             '--need-app',
             '--master',
-            # One process, one thread: requests are served one at a time.
-            # Keystone writes on every password sign-in (last_active_at);
-            # two at once on sqlite can fail with "database is locked" and
-            # leave the other request unanswered until uWSGI's 60 s
-            # http-timeout (measured: 1 run in 40 of two concurrent
-            # sign-ins under load).
+            # By default one process, one thread: requests are served one
+            # at a time. Keystone writes on every password sign-in
+            # (last_active_at); two at once on sqlite can fail with
+            # "database is locked" and leave the other request unanswered
+            # until uWSGI's 60 s http-timeout (measured: 1 run in 40 of
+            # two concurrent sign-ins under load). Behind the guard, two
+            # (the sqlite database is in WAL mode).
             '--processes',
-            '1',
+            str(self.processes),
             '--enable-threads',
             # Die on SIGTERM (not reload), workers die with the master.
             '--die-on-term',
@@ -1372,6 +1420,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         '--admin-password', help='admin password (default: random)'
     )
     parser.add_argument(
+        '--guard',
+        action='store_true',
+        help="serve Keystone behind mfa-osc's guard (mfa_osc.guard), two "
+        'uWSGI processes and a memcached of its own',
+    )
+    parser.add_argument(
         '--tls',
         action='store_true',
         help='serve over HTTPS with a certificate of a CA made for the run '
@@ -1379,7 +1433,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     keystone = LocalKeystone(
-        port=args.port, admin_password=args.admin_password, tls=args.tls
+        port=args.port,
+        admin_password=args.admin_password,
+        tls=args.tls,
+        guard=args.guard,
     )
     try:
         with _stop_on_signals():
