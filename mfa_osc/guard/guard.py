@@ -110,6 +110,10 @@ class Directory(Protocol):
         """The user's ID; None when the user or the domain is unknown."""
         ...
 
+    def user_id(self, user_id: str) -> str | None:
+        """The user's ID as Keystone spells it; None when unknown."""
+        ...
+
     def lock_mark(self, user_id: str) -> object:
         """The user record's lock mark (None when absent)."""
         ...
@@ -301,10 +305,16 @@ class Guard:
                 return _User(user_id, user_id, user_id)
             where = f'name={domain_name}' if domain_name else domain_id
             return _User(f'unknown:{where}:{name}', None, str(name))
-        user_id = payload.get('id')
-        if not user_id:
+        given = payload.get('id')
+        if not given:
             return None
-        return _User(str(user_id), str(user_id), str(user_id))
+        # NOTE: the ID as Keystone stores it, not as sent: on MySQL's
+        # usual collations an ID in capitals, or with trailing spaces,
+        # finds the same user, and each spelling would be counted apart.
+        user_id = self.directory.user_id(str(given))
+        if user_id is not None:
+            return _User(user_id, user_id, user_id)
+        return _User(f'unknown:{given}', None, str(given))
 
     def _guarded(
         self,

@@ -18,8 +18,8 @@ application the guard wraps: the same database, drivers and cache as
 Keystone's own requests, no HTTP round trip and no credentials of the
 guard's own. Keystone has no type hints; the values are narrowed here.
 
-* a user's ID from a name and a domain (as Keystone's TOTP method finds
-  the user);
+* a user's ID from a name and a domain, or from an ID as sent (as
+  Keystone's TOTP method finds the user);
 * the user record's lock mark, ``mfa_osc_lock`` (an extra attribute:
   ``openstack mfa status`` and ``audit`` show it, ``openstack mfa
   unlock`` removes it through Keystone's own API and policy);
@@ -82,6 +82,14 @@ class KeystoneDirectory:
                 name, domain_id
             )
         except (exc.UserNotFound, exc.DomainNotFound):
+            return None
+        return str(user['id'])
+
+    def user_id(self, user_id: str) -> str | None:
+        self._fresh()
+        try:
+            user = self._providers.identity_api.get_user(user_id)
+        except self._exception.UserNotFound:
             return None
         return str(user['id'])
 

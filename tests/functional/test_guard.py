@@ -283,6 +283,23 @@ class TestLockout(GuardTestCase):
         response = self.with_code(user, totp.passcode(secret))
         self.assertEqual(201, response.status_code, response.text)
 
+    def test_a_name_and_an_id_count_together(self) -> None:
+        user, secret = self.totp_user()
+        wrong = self.wrong_codes(secret, MAX_FAILURES)
+        by_name = {'name': user.name, 'domain': {'name': 'Default'}}
+        whom = (by_name, {'id': user.id}, by_name)
+        for code, who in zip(wrong, whom, strict=True):
+            response = self.post(
+                {
+                    'identity': {
+                        'methods': ['totp'],
+                        'totp': {'user': {**who, 'passcode': code}},
+                    }
+                }
+            )
+            self.assertEqual(401, response.status_code, response.text)
+        self.assert_locked(self.with_code(user, totp.passcode(secret)), user)
+
     def test_a_good_code_tested_alone_is_a_try(self) -> None:
         user, secret = self.totp_user()
         code = totp.passcode(secret)

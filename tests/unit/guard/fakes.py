@@ -113,6 +113,12 @@ class FakeDirectory:
             domain_id = DOMAIN_ID if domain_name == 'Default' else None
         return self.users.get((name, str(domain_id)))
 
+    def user_id(self, user_id: str) -> str | None:
+        self._check()
+        # NOTE: as on MySQL's case-insensitive collations.
+        known = {USER_ID, 'bob'}
+        return next((u for u in known if u == user_id.lower()), None)
+
     def lock_mark(self, user_id: str) -> object:
         self._check()
         return self.marks.get(user_id)

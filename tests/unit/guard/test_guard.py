@@ -156,6 +156,12 @@ class TestLockout(testtools.TestCase):
         call(self.guard, totp_request(user=other))
         self.assertEqual(429, call(self.guard, totp_request()).code)
 
+    def test_an_id_counts_as_keystone_spells_it(self) -> None:
+        for _ in range(3):
+            self.keystone.answer(401)
+            call(self.guard, totp_request(user={'id': fakes.USER_ID.upper()}))
+        self.assertEqual(429, call(self.guard, totp_request()).code)
+
     def test_an_unknown_user_is_counted_by_name(self) -> None:
         ghost = {'name': 'ghost', 'domain': {'name': 'Default'}}
         for _ in range(3):
