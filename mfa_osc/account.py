@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 import dataclasses
+import datetime
 import time
 
 from mfa_osc import bookkeeping
@@ -181,6 +182,16 @@ class Account:
             self.recovery_ids
         ) != len(self.book.recovery_codes)
 
+    def totp_lock(self, now: datetime.datetime) -> mfa_client.TotpLock | None:
+        """The lock of the user's TOTP sign-in by mfa-osc's guard in force
+        at ``now`` (Keystone's clock, :func:`keystone_now`), or None.
+
+        Read from the user record's mark (an extra attribute, which lists
+        of users carry too): a mark whose end has passed is no lock.
+        """
+        lock = self.user.totp_lock
+        return lock if lock is not None and lock.in_force(now) else None
+
     def state(self) -> str:
         return mfa_rules.state(
             self.options, len(self.usable), len(self.devices)
@@ -260,6 +271,16 @@ def account_from(
         known=known,
     )
     return Account(user, options, found, book)
+
+
+def keystone_now(client: mfa_client.Keystone) -> datetime.datetime:
+    """Now by Keystone's clock, the one that counts: this machine's,
+    corrected by the skew the client measured on Keystone's latest answer
+    (its ``Date``); this machine's own when none was measured."""
+    skew = client.clock_skew or 0.0
+    return datetime.datetime.now(datetime.UTC) - datetime.timedelta(
+        seconds=skew
+    )
 
 
 def load_account(

@@ -34,6 +34,7 @@ from mfa_osc.client.records import KEYSTONE_MAX_ROWS
 from mfa_osc.client.records import TOTP_TYPE
 from mfa_osc.client.records import Credential
 from mfa_osc.client.records import Keystone
+from mfa_osc.client.records import TotpLock
 from mfa_osc.client.records import User
 from mfa_osc.client.records import dump_blob
 
@@ -52,6 +53,7 @@ __all__ = [
     'Malformed',
     'NotFound',
     'Unauthorized',
+    'TotpLock',
     'Unavailable',
     'User',
     'dump_blob',

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from collections.abc import Mapping
 import dataclasses
+import datetime
 import json
 from typing import Any
 from typing import Protocol
@@ -38,6 +39,13 @@ BOOK_TYPE = 'mfa-osc'
 #: tightened. Set in the same PATCH as the rules, cleared once Keystone
 #: revoked the tokens; lists of users return it, so every run sees it.
 REVOKE_KEY = 'mfa_osc_revoke'
+
+#: The user record's extra attribute by which mfa-osc's guard
+#: (:mod:`mfa_osc.guard`) marks a lock of the user's TOTP sign-in:
+#: ``{"since": ISO, "until": ISO}``, written when the lock starts and left
+#: in place when it expires. Removing it (null) ends the lock at once;
+#: lists of users return it, as every extra attribute.
+LOCK_KEY = 'mfa_osc_lock'
 
 #: Keystone's default ``[DEFAULT] max_db_limit``: no list answer holds
 #: more rows than this, and Keystone 30 does not always flag the cut.
@@ -60,6 +68,9 @@ class User:
     #: :data:`REVOKE_KEY`: when a revocation of the user's older tokens
     #: became due that has not happened yet; None when none is due.
     revoke_due: str | None = None
+    #: :data:`LOCK_KEY`: the guard's mark of a TOTP lock, in force or
+    #: expired; None when the record has none.
+    totp_lock: TotpLock | None = None
 
     @classmethod
     def from_json(cls, data: object) -> User:
@@ -82,7 +93,54 @@ class User:
             options=dict(options) if isinstance(options, Mapping) else {},
             federated=_protocols(data.get('federated')),
             revoke_due=str(due) if due else None,
+            totp_lock=TotpLock.from_json(data.get(LOCK_KEY)),
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class TotpLock:
+    """The guard's mark of a lock of a user's TOTP sign-in.
+
+    The lock is in force while ``until`` is ahead of Keystone's clock;
+    the mark stays on the record after that. A mark whose ``until``
+    cannot be read (written by hand) has ``until`` None and counts as in
+    force: the guard ends a lock when its mark goes, never by its
+    ``until``, so only removing the mark says for sure that it is over.
+    """
+
+    since: str | None
+    until: datetime.datetime | None
+
+    @classmethod
+    def from_json(cls, data: object) -> TotpLock | None:
+        """The mark of a user record's :data:`LOCK_KEY`; None when it is
+        absent or null."""
+        if data is None:
+            return None
+        mark = data if isinstance(data, Mapping) else {}
+        since = mark.get('since')
+        return cls(
+            since=since if isinstance(since, str) else None,
+            until=_utc(mark.get('until')),
+        )
+
+    def in_force(self, now: datetime.datetime) -> bool:
+        """Whether the lock holds at ``now`` (aware, Keystone's clock)."""
+        return self.until is None or self.until > now
+
+
+def _utc(value: object) -> datetime.datetime | None:
+    """An ISO 8601 time as an aware UTC datetime (naive ones are UTC);
+    None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=datetime.UTC)
+    return moment.astimezone(datetime.UTC)
 
 
 def _protocols(federated: object) -> tuple[str, ...]:

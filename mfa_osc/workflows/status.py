@@ -49,6 +49,12 @@ class Status:
     session_used_totp: bool | None
     clock_skew_seconds: float | None
     warnings: list[str]
+    #: mfa-osc's guard refuses the user's TOTP sign-in for now (too many
+    #: wrong passcodes): its mark on the user record is in force.
+    totp_locked: bool = False
+    #: Until when (``YYYY-MM-DDTHH:MM:SSZ``, Keystone's clock); None when
+    #: not locked or when the mark does not say.
+    totp_locked_until: str | None = None
 
 
 @dataclasses.dataclass
@@ -69,6 +75,50 @@ class AuditRow:
     #: enforced``, ``not enrolled, N days left``, ``not enrolled,
     #: overdue``; None when no policy covers the user.
     compliance: str | None = None
+    #: As :attr:`Status.totp_locked` (from the list of users: no request
+    #: per user).
+    totp_locked: bool = False
+    #: As :attr:`Status.totp_locked_until`.
+    totp_locked_until: str | None = None
+
+
+def iso_z(moment: datetime.datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` of an aware datetime, as the guard writes
+    it."""
+    return moment.astimezone(datetime.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def shown_time(moment: datetime.datetime) -> str:
+    """``YYYY-MM-DD HH:MM:SS UTC``: a time in a sentence."""
+    return moment.astimezone(datetime.UTC).strftime('%Y-%m-%d %H:%M:%S UTC')
+
+
+def lock_columns(
+    lock: mfa_client.TotpLock | None,
+) -> tuple[bool, str | None]:
+    """The ``totp_locked`` and ``totp_locked_until`` of a lock in force
+    (None: not locked)."""
+    if lock is None:
+        return False, None
+    return True, None if lock.until is None else iso_z(lock.until)
+
+
+def lock_warning(
+    account: mfa_account.Account, lock: mfa_client.TotpLock
+) -> str:
+    """The warning of a locked TOTP sign-in, naming the command that
+    ends it."""
+    when = (
+        f"until {shown_time(lock.until)} (Keystone's clock)"
+        if lock.until is not None
+        else 'with an end its mark on the user record does not say'
+    )
+    return (
+        'TOTP sign-in is locked after too many wrong passcodes, '
+        f'{when}: even the right code is refused until then; an '
+        'administrator ends the lock with `openstack mfa unlock --user '
+        f'{account.user_id}`.'
+    )
 
 
 def columns(record: type[Any]) -> tuple[str, ...]:
@@ -263,6 +313,11 @@ def status(
         {'id': cid, 'name': None, 'created_at': None, 'origin': 'hand-made'}
         for cid in account.hand_made
     ]
+    lock = account.totp_lock(mfa_account.keystone_now(client))
+    warnings = _warnings(client, account)
+    if lock is not None:
+        warnings.insert(0, lock_warning(account, lock))
+    locked, until = lock_columns(lock)
     skew = client.clock_skew
     return Status(
         user_id=account.user_id,
@@ -280,7 +335,9 @@ def status(
             'totp' in client.current_methods() if is_self else None
         ),
         clock_skew_seconds=None if skew is None else round(skew, 1),
-        warnings=_warnings(client, account),
+        warnings=warnings,
+        totp_locked=locked,
+        totp_locked_until=until,
     )
 
 
@@ -362,9 +419,11 @@ def audit(
     accounts = all_accounts.load_all(client, domain_id)
     admins = admin_ids(client)
     covering = policies(client, accounts)
+    now = mfa_account.keystone_now(client)
     rows = []
     for account in accounts:
         policy = covering.get(account.user_id)
+        locked, until = lock_columns(account.totp_lock(now))
         rows.append(
             AuditRow(
                 id=account.user_id,
@@ -378,6 +437,8 @@ def audit(
                 policy=policy is not None,
                 deadline=policy.deadline if policy else None,
                 compliance=compliance(account, policy, today),
+                totp_locked=locked,
+                totp_locked_until=until,
             )
         )
     rows.sort(key=lambda r: (str(r.domain_id), str(r.name)))

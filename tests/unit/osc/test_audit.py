@@ -68,7 +68,8 @@ class TestAudit(fakes.CommandTestCase):
 
     def test_value(self) -> None:
         self.assertEqual(
-            'u1 alice default 1 8 0 enforced True False None None\n',
+            'u1 alice default 1 8 0 enforced True False None None False '
+            'None\n',
             self.audit('-f', 'value'),
         )
 
@@ -94,3 +95,46 @@ class TestAudit(fakes.CommandTestCase):
         # Issue 21: the advice for every release, list_limit included.
         self.assertIn(lists.LIMIT_ADVICE, logger.output)
         self.assertIn('[DEFAULT] list_limit', logger.output)
+
+
+class TestAuditLocked(fakes.CommandTestCase):
+    """A locked user's row: the two last columns, in every format."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.mfa_client.truncated = []
+        locked = dataclasses.replace(
+            fakes.ROW,
+            totp_locked=True,
+            totp_locked_until='2099-01-02T03:04:05Z',
+        )
+        self.useFixture(
+            fixtures.MockPatchObject(
+                status_flow, 'audit', return_value=[locked]
+            )
+        )
+
+    def audit(self, *argv: str) -> str:
+        return self.run_command(audit.AuditMFA(self.app, None), list(argv))
+
+    def test_json(self) -> None:
+        (row,) = json.loads(self.audit('-f', 'json'))
+        self.assertEqual(list(ROW), list(row))
+        self.assertTrue(row['totp_locked'])
+        self.assertEqual('2099-01-02T03:04:05Z', row['totp_locked_until'])
+
+    def test_yaml(self) -> None:
+        (row,) = yaml.safe_load(self.audit('-f', 'yaml'))
+        self.assertEqual('2099-01-02T03:04:05Z', row['totp_locked_until'])
+
+    def test_csv(self) -> None:
+        header, row = csv.reader(io.StringIO(self.audit('-f', 'csv')))
+        self.assertEqual(list(ROW), header)
+        self.assertEqual(['True', '2099-01-02T03:04:05Z'], row[-2:])
+
+    def test_value(self) -> None:
+        self.assertEqual(
+            'u1 alice default 1 8 0 enforced True False None None True '
+            '2099-01-02T03:04:05Z\n',
+            self.audit('-f', 'value'),
+        )

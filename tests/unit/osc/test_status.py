@@ -21,6 +21,7 @@ import logging
 import fixtures
 from osc_lib import exceptions
 
+from mfa_osc import client as mfa_client
 from mfa_osc.osc import audit
 from mfa_osc.osc import listing
 from mfa_osc.osc import status
@@ -102,3 +103,47 @@ class TestStatusAll(fakes.CommandTestCase):
         )
         self.assertIn('`openstack mfa audit --domain DOMAIN`', str(exc))
         self.assertEqual([], self.mfa_client.mock_calls)
+
+
+class TestStatusLocked(fakes.CommandTestCase):
+    """A locked TOTP sign-in: the columns, and the warning naming unlock."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.mfa_client.current_user_id.return_value = 'u1'
+        self.mfa_client.clock_skew = 0.0
+        record = {
+            'id': 'u2',
+            'name': 'bob',
+            'domain_id': 'default',
+            'mfa_osc_lock': {
+                'since': '2099-01-02T02:34:05Z',
+                'until': '2099-01-02T03:04:05Z',
+            },
+        }
+        self.mfa_client.find_users.return_value = []
+        self.mfa_client.get_user.return_value = mfa_client.User.from_json(
+            record
+        )
+        self.mfa_client.list_credentials.return_value = []
+        self.mfa_client.enabled_methods.return_value = frozenset(
+            {'password', 'totp'}
+        )
+        self.log = self.useFixture(
+            fixtures.FakeLogger(name=status.__name__, level=logging.INFO)
+        )
+
+    def test_locked_until_and_the_unlock_command(self) -> None:
+        out = self.run_command(
+            status.ShowMFAStatus(self.app, None),
+            ['--user', 'u2', '-f', 'json'],
+        )
+        shown = json.loads(out)
+        self.assertTrue(shown['totp_locked'])
+        self.assertEqual('2099-01-02T03:04:05Z', shown['totp_locked_until'])
+        self.assertIn(
+            'TOTP sign-in is locked after too many wrong passcodes, until '
+            "2099-01-02 03:04:05 UTC (Keystone's clock)",
+            self.log.output,
+        )
+        self.assertIn('`openstack mfa unlock --user u2`', self.log.output)

@@ -244,3 +244,95 @@ class TestStatusAudit(base.BaseTestCase):
         self.assertEqual(8, by_id['u1'].recovery_codes_left)
         self.assertEqual(mfa_rules.STATE_NOT_ENROLLED, by_id['u2'].state)
         self.assertFalse(by_id['u2'].admin)
+
+
+class TestTotpLock(testtools.TestCase):
+    """A lock of the guard, from the user record's mark (no request of its
+    own): shown as locked, with its end, while in force."""
+
+    @staticmethod
+    def mark(seconds_from_now: float) -> dict[str, str]:
+        now = datetime.datetime.now(datetime.UTC)
+        until = now + datetime.timedelta(seconds=seconds_from_now)
+        return {
+            'since': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
+            'until': until.strftime('%Y-%m-%dT%H:%M:%SZ'),
+        }
+
+    def test_status_of_a_locked_user(self) -> None:
+        ks = fakes.FakeKeystone()
+        fakes.do_enroll(ks, 'u2')
+        lock = self.mark(600)
+        ks.users['u2']['mfa_osc_lock'] = lock
+        data = fakes.get_status(ks, 'u2', is_self=False)
+        self.assertTrue(data.totp_locked)
+        self.assertEqual(lock['until'], data.totp_locked_until)
+        shown = lock['until'].replace('T', ' ').replace('Z', ' UTC')
+        self.assertEqual(
+            'TOTP sign-in is locked after too many wrong passcodes, until '
+            f"{shown} (Keystone's clock): even the right code is refused "
+            'until then; an administrator ends the lock with `openstack '
+            'mfa unlock --user u2`.',
+            data.warnings[0],
+        )
+        # NOTE: the last columns: the others keep their places.
+        self.assertEqual(
+            ('totp_locked', 'totp_locked_until'),
+            status_flow.columns(status_flow.Status)[-2:],
+        )
+
+    def test_an_expired_mark_is_no_lock(self) -> None:
+        ks = fakes.FakeKeystone()
+        ks.users['u1']['mfa_osc_lock'] = self.mark(-5)
+        data = fakes.get_status(ks)
+        self.assertFalse(data.totp_locked)
+        self.assertIsNone(data.totp_locked_until)
+        self.assertFalse(any('locked' in w for w in data.warnings))
+
+    def test_by_keystones_clock(self) -> None:
+        ks = fakes.FakeKeystone()
+        ks.users['u1']['mfa_osc_lock'] = self.mark(60)
+        # This machine 120 s behind Keystone: the lock is over there.
+        ks.clock_skew = -120.0
+        self.assertFalse(fakes.get_status(ks).totp_locked)
+        ks.clock_skew = 120.0
+        self.assertTrue(fakes.get_status(ks).totp_locked)
+
+    def test_a_mark_whose_end_cannot_be_read(self) -> None:
+        ks = fakes.FakeKeystone()
+        ks.users['u1']['mfa_osc_lock'] = {'since': 'x'}
+        data = fakes.get_status(ks)
+        self.assertTrue(data.totp_locked)
+        self.assertIsNone(data.totp_locked_until)
+        self.assertIn('an end its mark on the user record does not say',
+                      data.warnings[0])  # fmt: skip
+
+    def test_audit_rows_from_the_list_alone(self) -> None:
+        ks = fakes.FakeKeystone()
+        lock = self.mark(600)
+        ks.users['u2']['mfa_osc_lock'] = lock
+        ks.users['u3'] = {
+            'id': 'u3',
+            'name': 'carol',
+            'domain_id': 'default',
+            'mfa_osc_lock': self.mark(-600),
+        }
+        rows = {r.id: r for r in status_flow.audit(fakes.as_keystone(ks))}
+        self.assertEqual(
+            (True, lock['until']),
+            (rows['u2'].totp_locked, rows['u2'].totp_locked_until),
+        )
+        self.assertEqual(
+            (False, None),
+            (rows['u3'].totp_locked, rows['u3'].totp_locked_until),
+        )
+        self.assertEqual(
+            (False, None),
+            (rows['u1'].totp_locked, rows['u1'].totp_locked_until),
+        )
+        # NOTE: no request per user.
+        self.assertNotIn('get_user', ks.calls)
+        self.assertEqual(
+            ('compliance', 'totp_locked', 'totp_locked_until'),
+            status_flow.columns(status_flow.AuditRow)[-3:],
+        )
