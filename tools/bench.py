@@ -24,7 +24,10 @@ Run with ``tox -e bench``. Starts a throwaway local Keystone, then prints:
 6. the audit at cloud scale: 20,000 users on PostgreSQL (sqlite where it
    is missing), against listing the same users page by page;
 7. sign-in round trips over a 100 ms network, per path, against upstream
-   v3password and upstream v3multifactor.
+   v3password and upstream v3multifactor;
+8. Keystone behind mfa-osc's guard against Keystone served directly: the
+   cost per sign-in, and the wrong passcodes an attacker gets checked
+   (``tools/bench_guard.py``, which also runs alone).
 
 No number here is a pass/fail threshold; tests assert behaviour, this
 script measures it.
@@ -53,6 +56,7 @@ from mfa_osc.testing import keystone as local_keystone
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import bench_guard  # noqa: E402
 import bench_scale  # noqa: E402
 import bench_trips  # noqa: E402
 
@@ -356,6 +360,8 @@ def main() -> int:
         bench_scale.bench(
             OPENSTACK, clean_env, line, args.scale_users, args.scale_totp
         )
+    print('8. Keystone behind the guard')
+    bench_guard.bench(line)
     return 0
 
 
