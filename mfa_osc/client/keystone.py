@@ -35,6 +35,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
+import time
 from typing import Any
 
 from keystoneauth1 import adapter as ks_adapter
@@ -88,6 +89,9 @@ class MFAClient(lists.ListReader):
         self.truncated: list[str] = []
         self._methods: frozenset[str] | None = None
         self._methods_known = False
+        #: ``time.monotonic()`` of this client's last revocation of a
+        #: user's tokens (None: none yet).
+        self.revoked_at: float | None = None
         #: Called after each page of a list with (what, rows so far).
         self.on_page: Callable[[str, int], None] | None = None
         #: The token's user, where the session's auth cannot say it.
@@ -458,6 +462,7 @@ class MFAClient(lists.ListReader):
         )
         if response.status_code >= 400:
             return False
+        self.revoked_at = time.monotonic()
         if own:
             # NOTE: the session's own token was revoked with the others:
             # drop it (and the token cache's copy), so that nothing sends

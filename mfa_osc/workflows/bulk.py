@@ -258,6 +258,7 @@ def apply(
         raise Interrupted(rows) from None
     if mine is not None:
         mine.sessions = enforce_flow.end_sessions(client, mine.id, marked=True)
+    enforce_flow.settle(client)
     return rows
 
 

@@ -95,7 +95,7 @@ def _clear_mark(client: mfa_client.Keystone, user_id: str) -> None:
     )
 
 
-#: Seconds to wait after revoking the signed-in user's own tokens: the
+#: Seconds to wait after revoking tokens (:func:`settle`): the
 #: granularity of Keystone's revocation check.
 REVOCATION_SECOND = 1.0
 
@@ -162,13 +162,28 @@ def _end_own(client: mfa_client.Keystone, user_id: str, marked: bool) -> str:
                 pass
         return _failed(exc)
     if revoked:
-        # NOTE: Keystone compares a token's issue time, in whole seconds,
-        # with the revocation's: a token issued in the same second as the
-        # revocation counts as revoked too. The signed-in user's next
-        # command signs in again at once (a script's does): it must land
-        # in a later second, or its new token fails with 404.
-        time.sleep(REVOCATION_SECOND)
+        # NOTE: the signed-in user's next command signs in again at once.
+        settle(client)
     return SESSIONS_ENDED if revoked else SESSIONS_UNSUPPORTED
+
+
+def settle(client: mfa_client.Keystone) -> None:
+    """Wait until a sign-in made now outlives this client's revocations.
+
+    Keystone compares a token's issue time, in whole seconds, with the
+    revocation's: a token issued in the same second as a revocation of
+    its user counts as revoked too (its first use fails with 404). A
+    command that revoked tokens returns only once a sign-in can no longer
+    land in that second, so a script's next command (the user's, or the
+    signed-in administrator's own) gets a token that works. At most
+    :data:`REVOCATION_SECOND` once per command, whatever the number of
+    users revoked: the wait is counted from the last revocation.
+    """
+    if client.revoked_at is None:
+        return
+    left = client.revoked_at + REVOCATION_SECOND - time.monotonic()
+    if left > 0:
+        time.sleep(left)
 
 
 def _end_other(client: mfa_client.Keystone, user_id: str, marked: bool) -> str:
@@ -258,6 +273,7 @@ def enforce(
         result.sessions = end_sessions(
             client, account.user_id, keep=keep_sessions, marked=True
         )
+    settle(client)
     return result
 
 

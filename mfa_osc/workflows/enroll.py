@@ -346,6 +346,7 @@ def _enforce(
             result.sessions = enforce_flow.end_sessions(
                 client, user_id, marked=True
             )
+            enforce_flow.settle(client)
             if result.sessions_failed:
                 result.warnings.append(
                     f'MFA is enforced, but the older sessions of the user '

@@ -173,6 +173,7 @@ class TestSessionsEnded(base.BaseTestCase):
         # NOTE: a token issued in the second of the revocation counts as
         # revoked: the signed-in user's next sign-in must come later.
         ks = cloud()
+        ks.revocation_age = 0.0
         client = fake.as_keystone(ks)
         me = client.current_user_id()
         other = next(u for u in ks.users if u != me)
@@ -180,9 +181,31 @@ class TestSessionsEnded(base.BaseTestCase):
             enforce_flow.end_sessions(client, other)
             sleep.assert_not_called()
             enforce_flow.end_sessions(client, me)
-        sleep.assert_called_once_with(enforce_flow.REVOCATION_SECOND)
+        sleep.assert_called_once()
+        (waited,) = sleep.call_args.args
+        self.assertTrue(0 < waited <= enforce_flow.REVOCATION_SECOND)
         self.assertGreaterEqual(enforce_flow.REVOCATION_SECOND, 1.0)
         self.assertEqual([other, me], ks.revoked)
+
+    def test_bulk_waits_out_keystones_second_once(self) -> None:
+        # NOTE: a user's sign-in in the second of their revocation gets a
+        # token that fails at once: the command returns after that second,
+        # waiting once, not once per user.
+        ks = cloud()
+        ks.revocation_age = 0.0
+        with mock.patch.object(enforce_flow.time, 'sleep') as sleep:
+            bulk.enforce_all(fake.as_keystone(ks))
+        self.assertEqual(['u2', 'u3'], ks.revoked)
+        sleep.assert_called_once()
+        (waited,) = sleep.call_args.args
+        self.assertTrue(0 < waited <= enforce_flow.REVOCATION_SECOND)
+
+    def test_no_revocation_no_wait(self) -> None:
+        ks = cloud()
+        client = fake.as_keystone(ks)
+        with mock.patch.object(enforce_flow.time, 'sleep') as sleep:
+            enforce_flow.settle(client)
+        sleep.assert_not_called()
 
     def test_enforce_all_revokes_after_each_change(self) -> None:
         ks = cloud()

@@ -75,6 +75,12 @@ class FakeKeystone:
         self.calls: list[str] = []
         self.fail_at: int | None = None
         self.allow_weaker = False
+        #: ``time.monotonic()`` of the last revocation (as the client's),
+        #: made ``revocation_age`` seconds old: by default a second ago, so
+        #: that no test waits out Keystone's second (the tests of that
+        #: wait set it to 0).
+        self.revoked_at: float | None = None
+        self.revocation_age = 1.0
         #: The methods of the signed-in session's token.
         self.methods = ['password', 'totp']
         #: The cloud's ``[auth] methods``.
@@ -262,6 +268,7 @@ class FakeKeystone:
         if self.no_revocation:
             return False
         self.revoked.append(user_id)
+        self.revoked_at = time.monotonic() - self.revocation_age
         if user_id == self.me:
             self.session_ended = True
         return True
