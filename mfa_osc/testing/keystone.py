@@ -844,7 +844,9 @@ class LocalKeystone:
             try:
                 self._spawner = _Spawner()
                 if self.guard:
-                    self.memcached = LocalMemcached().start()
+                    self.memcached = LocalMemcached().start(
+                        popen=self._spawner.popen
+                    )
                 self._start(manage, uwsgi, started)
             except BaseException:
                 self.stop()

@@ -22,6 +22,7 @@ As root, memcached must be told which user to run as: ``-u root``.
 from __future__ import annotations
 
 import atexit
+from collections.abc import Callable
 import contextlib
 import ctypes
 import os
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import time
 import types
+from typing import Any
 
 __all__ = ['LocalMemcached', 'MemcachedNotInstalledError']
 
@@ -94,8 +96,19 @@ class LocalMemcached:
     ) -> None:
         self.stop()
 
-    def start(self, timeout: float = 10.0) -> LocalMemcached:
-        """Start it and wait until it accepts connections."""
+    def start(
+        self,
+        timeout: float = 10.0,
+        popen: Callable[..., subprocess.Popen[bytes]] | None = None,
+    ) -> LocalMemcached:
+        """Start it and wait until it accepts connections.
+
+        :param popen: starts the process (``subprocess.Popen``'s
+            arguments); by default ``subprocess.Popen`` with a
+            ``preexec_fn`` that makes memcached die with the thread that
+            started it. LocalKeystone passes the one of its long-lived
+            spawning thread.
+        """
         binary = shutil.which('memcached') or (
             '/usr/bin/memcached'
             if os.path.exists('/usr/bin/memcached')
@@ -117,14 +130,16 @@ class LocalMemcached:
         ]  # fmt: skip
         if os.geteuid() == 0:
             argv += ['-u', 'root']
-        self._proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads here)
-        )
+        kwargs: dict[str, Any] = {
+            'stdin': subprocess.DEVNULL,
+            'stdout': subprocess.DEVNULL,
+            'stderr': subprocess.PIPE,
+            'start_new_session': True,
+        }
+        if popen is None:
+            popen = subprocess.Popen
+            kwargs['preexec_fn'] = _die_with_parent
+        self._proc = popen(argv, **kwargs)
         atexit.register(self.stop)
         deadline = time.monotonic() + timeout
         while True:
