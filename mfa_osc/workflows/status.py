@@ -413,7 +413,9 @@ def audit(
     assignments, and each domain's MFA policy:
     ``ceil(users / page) + ceil(credentials / page) + 4 + domains`` requests
     (one more with a domain name to look up, and two per role a policy
-    names).
+    names). A lock of the guard comes from each user's record in the list
+    (:data:`~mfa_osc.client.records.LOCK_KEY`), judged by Keystone's clock
+    as the answers' ``Date`` measured it: no request of its own.
     """
     domain_id = client.find_domain_id(domain) if domain else None
     accounts = all_accounts.load_all(client, domain_id)
