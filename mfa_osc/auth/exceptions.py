@@ -105,3 +105,32 @@ class NoRoleOnScope(_Refused):
     Also a keystoneauth ``Unauthorized``: Keystone answers 401 for such a
     scope, which the in-tree plugins raise as that.
     """
+
+
+class GuardRefusal(MFAError):
+    """Keystone's MFA guard (served in front of Keystone, see
+    :mod:`mfa_osc.auth.guarded`) refused the sign-in itself."""
+
+
+class TOTPLocked(GuardRefusal):
+    """The guard locked the account's TOTP sign-in after too many wrong
+    passcodes (HTTP 429): never retried."""
+
+
+class PasscodeReplayed(GuardRefusal):
+    """The guard refused a passcode that signed this user in already
+    (HTTP 401): a passcode works once."""
+
+
+class GuardPolicyRefused(GuardRefusal):
+    """The guard refused a token without a second factor: the domain's
+    MFA policy requires one (HTTP 403)."""
+
+    def __init__(self, message: str, deadline: str | None = None) -> None:
+        super().__init__(message)
+        #: The policy's deadline (YYYY-MM-DD), or None.
+        self.deadline = deadline
+
+
+class GuardUnavailable(GuardRefusal):
+    """The guard could not decide, so it refused (HTTP 503)."""

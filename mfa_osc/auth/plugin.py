@@ -54,6 +54,7 @@ from mfa_osc import redact
 from mfa_osc.auth import cached
 from mfa_osc.auth import clock
 from mfa_osc.auth import exceptions
+from mfa_osc.auth import guarded
 from mfa_osc.auth import options as auth_options
 from mfa_osc.auth import passcodes
 from mfa_osc.auth import refusals
@@ -167,6 +168,10 @@ class MultiFactor(base.Auth):
         self.said_not_needed = False
         #: Requests sent to ``/auth/tokens`` by the last sign-in.
         self.sign_in_requests = 0
+        #: Whether Keystone's last answer to a token request came through
+        #: mfa-osc's guard, which holds the domain's MFA policy on the
+        #: server (:mod:`mfa_osc.auth.guarded`).
+        self.server_enforced = False
         #: The session of the last sign-in, for :meth:`invalidate`.
         self._session: ks_session.Session | None = None
         #: keystoneauth sends ``auth_methods``; outside a request they are,
@@ -256,12 +261,22 @@ class MultiFactor(base.Auth):
             raise
         except ksa_exc.HttpError as exc:
             self.cache.saw(exc.response)
+            self.server_enforced = guarded.enforced(exc.response)
+            # NOTE: the guard's own refusals (a lock, a used passcode, the
+            # domain's policy) are no wrong password or passcode: they are
+            # raised as such, so that no path retries them as one.
+            refusal = guarded.refusal(
+                exc.response, self.user_id or self.username
+            )
+            if refusal is not None:
+                raise refusal from None
             raise
         issued = ref._data.get('token') if isinstance(ref._data, dict) else {}
         self.cache.saw(
             recording.response,
             issued.get('issued_at') if isinstance(issued, dict) else None,
         )
+        self.server_enforced = guarded.enforced(recording.response)
         return ref
 
     # -- the sign-in --------------------------------------------------------
@@ -301,24 +316,22 @@ class MultiFactor(base.Auth):
         """A domain's MFA policy, after a sign-in without a second factor.
 
         When a device was set up just now, sign in again with its code so
-        the command carries on with a token that carries ``totp``.
+        the command carries on with a token that carries ``totp``. Behind
+        mfa-osc's guard (:attr:`server_enforced`) a policy the check cannot
+        read is the server's to judge.
         """
         # NOTE: imported here: a sign-in with a second factor never needs
         # it.
         from mfa_osc.auth import policy as mfa_policy
 
-        code = mfa_policy.check(session, ref, self.auth_url)
+        code = mfa_policy.check(
+            session, ref, self.auth_url, server_enforced=self.server_enforced
+        )
         if code is None:
             return ref
-        redact.register(code)
-        self.cache.record_totp(True)
-        return self.send(
-            session,
-            [
-                self.password_method(),
-                v3_totp.TOTPMethod(passcode=code, **self.user()),
-            ],
-        )
+        from mfa_osc.auth import sign_in
+
+        return sign_in.SignIn(self, session).with_new_device(code)
 
     def _use_up_recovery_code(
         self, session: ks_session.Session, ref: access.AccessInfoV3, code: str

@@ -54,6 +54,12 @@ The plugin never imports the workflows: the OSC layer passes the
 enrollment in. It also says which commands are exempt (``openstack mfa
 enroll`` and ``mfa status``), so that no one is ever stuck. This is the
 client carrying the policy out: Keystone enforces only the users' rules.
+Where Keystone is served behind mfa-osc's guard (the token's answer says
+``OpenStack-MFA-Guard: 1``), the server holds the policy too: a token it
+handed out was judged by it, so where the policy cannot be read here the
+server's decision stands (and where it can, the warnings and the set-up
+are as above). The guard's own refusal of a password alone is answered
+in :mod:`mfa_osc.auth.sign_in`.
 """
 
 from __future__ import annotations
@@ -144,6 +150,32 @@ def _domain(ref: access.AccessInfoV3) -> str:
     )
 
 
+def offer_set_up(
+    session: ks_session.Session,
+    ref: access.AccessInfoV3,
+    auth_url: str,
+    *,
+    offer: str,
+    refusal: PolicyRequired,
+    stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
+) -> str:
+    """On a terminal with a set-up registered, offer it (``offer`` says
+    why): a current passcode of the device enrolled; otherwise, or when
+    none was, ``refusal`` is raised."""
+    enroll = hooks.registered.enroll
+    if enroll is not None and terminal.is_terminal(stdin or sys.stdin):
+        stderr = stderr or sys.stderr
+        stderr.write(
+            offer + ': set up a device now, then your command carries on.\n'
+        )
+        stderr.flush()
+        code = enroll(session, ref, auth_url)
+        if code is not None:
+            return code
+    raise refusal
+
+
 def _set_up_or_refuse(
     session: ks_session.Session,
     ref: access.AccessInfoV3,
@@ -158,18 +190,17 @@ def _set_up_or_refuse(
 ) -> str:
     """The policy requires (or may require) a device the user lacks: on a
     terminal with a set-up registered, offer it; otherwise refuse."""
-    enroll = hooks.registered.enroll
-    if enroll is not None and terminal.is_terminal(stdin or sys.stdin):
-        stderr = stderr or sys.stderr
-        stderr.write(
-            offer + ': set up a device now, then your command carries on.\n'
-        )
-        stderr.flush()
-        code = enroll(session, ref, auth_url)
-        if code is not None:
-            checked.store(device=today.isoformat())
-            return code
-    raise refusal
+    code = offer_set_up(
+        session,
+        ref,
+        auth_url,
+        offer=offer,
+        refusal=refusal,
+        stderr=stderr,
+        stdin=stdin,
+    )
+    checked.store(device=today.isoformat())
+    return code
 
 
 def _undecided(
@@ -181,14 +212,27 @@ def _undecided(
     why: str,
     *,
     has_device: bool | None = None,
+    server_enforced: bool = False,
     stderr: TextIO | None,
     stdin: TextIO | None,
 ) -> str | None:
     """The policy could not be read: a user with a device is let through
-    (as a covered user with one is), anyone else is not.
+    (as a covered user with one is), anyone else is not, unless the
+    server holds the policy itself (``server_enforced``).
 
     ``has_device``: None when not read yet.
     """
+    if server_enforced:
+        # NOTE: the token came through mfa-osc's guard, which judged it by
+        # the domain's policy before handing it out: the server decided,
+        # and a sign-in it let through stands.
+        LOG.debug(
+            'The MFA policy of domain %s could not be read (%s); the MFA '
+            'guard on the server let this sign-in through.',
+            ref.user_domain_id,
+            why,
+        )
+        return None
     if has_device is None:
         has_device = _device_seen(session, ref, auth_url, checked, today)
     if has_device:
@@ -224,11 +268,15 @@ def check(
     directory: Path | None = None,
     stderr: TextIO | None = None,
     stdin: TextIO | None = None,
+    server_enforced: bool = False,
 ) -> str | None:
     """After a sign-in: carry out the domain's MFA policy, if any.
 
     Returns a passcode of a device enrolled here, with which the caller
     signs in again; None when the sign-in stands as it is.
+    ``server_enforced``: the token's answer came through mfa-osc's guard
+    (``OpenStack-MFA-Guard: 1``), which holds the policy on the server:
+    where the policy cannot be read here, the server's decision stands.
 
     :raises PolicyRequired: the policy requires a device the user lacks.
     :raises PolicyUnreadable: the policy could not be read and the user
@@ -256,6 +304,7 @@ def check(
             checked,
             today,
             exc.why,
+            server_enforced=server_enforced,
             stderr=stderr,
             stdin=stdin,
         )
@@ -274,7 +323,8 @@ def check(
         except policy_read.Unreadable as exc:
             return _undecided(
                 session, ref, auth_url, checked, today, exc.why,
-                has_device=False, stderr=stderr, stdin=stdin,
+                has_device=False, server_enforced=server_enforced,
+                stderr=stderr, stdin=stdin,
             )  # fmt: skip
         if policy is None or not _covers(policy, ref):
             return None

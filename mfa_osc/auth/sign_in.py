@@ -29,6 +29,15 @@ once a refusal's ``Date`` has told how far this machine's clock is off.
 Each request is the plugin's (:meth:`MultiFactor.send
 <mfa_osc.auth.plugin.MultiFactor.send>`); each refusal's wording is in
 :mod:`mfa_osc.auth.refusals`.
+
+Behind mfa-osc's guard (:mod:`mfa_osc.auth.guarded`), its own refusals are
+no wrong password or passcode, and no path retries them as one: a lock
+ends the sign-in; a passcode used already is asked again at the prompt,
+waited out for a passcode command (or a TOTP secret's code: the next
+window by Keystone's clock, once) and said in one sentence for a code
+given up front; the domain's policy refusing the password alone is
+answered with a second factor where there is a way to one (an exempt
+command goes on unscoped, which the guard lets through).
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ from keystoneauth1 import access
 from keystoneauth1 import exceptions as ksa_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity.v3 import base
+from keystoneauth1.identity.v3 import password as v3_password
 from keystoneauth1.identity.v3 import receipt as v3_receipt
 from keystoneauth1.identity.v3 import totp as v3_totp
 
@@ -49,6 +59,8 @@ from mfa_osc import redact
 from mfa_osc import totp
 from mfa_osc.auth import clock
 from mfa_osc.auth import exceptions
+from mfa_osc.auth import guarded
+from mfa_osc.auth import hooks
 from mfa_osc.auth import refusals
 from mfa_osc.auth import sources
 
@@ -145,6 +157,8 @@ class SignIn:
             ref = self._send(
                 [v3_receipt.ReceiptMethod(receipt=needs.receipt or ''), again]
             )
+        except exceptions.GuardRefusal:
+            raise
         except ksa_exc.ClientException:
             return None
         self.sources.sent_recovery = recovering
@@ -171,6 +185,8 @@ class SignIn:
             return self._continue(needs)
         except ksa_exc.Unauthorized as exc:
             raise refusals.password_refused(exc) from None
+        except exceptions.GuardPolicyRefused as refused:
+            return self._policy_refused(refused)
         self.plugin.cache.record_totp(False)
         return ref
 
@@ -194,6 +210,8 @@ class SignIn:
             return self._send([again])
         except ksa_exc.MissingAuthMethods as needs:
             raise self._unsatisfiable(needs) from None
+        except exceptions.PasscodeReplayed:
+            return self._replayed_up_front([], source)
         except ksa_exc.Unauthorized as exc:
             raise self._refused(exc, source, None) from None
 
@@ -235,15 +253,22 @@ class SignIn:
         password = self.plugin.password_method()
         method = self._totp_method(code, source)
         recovering = self.sources.sent_recovery
+        refused: ksa_exc.Unauthorized | None = None
         try:
             return self._send([password, method])
         except ksa_exc.MissingAuthMethods as needs:
             raise self._unsatisfiable(needs) from None
+        except exceptions.PasscodeReplayed:
+            # NOTE: a good code, used already (by another sign-in in its
+            # window): the next one, with the receipt the password earns.
+            self._before_next_code(source)
         except ksa_exc.Unauthorized as exc:
             refused = exc
         try:
             ref = self._send([password])
         except ksa_exc.MissingAuthMethods as needs:
+            if refused is None:
+                return self._next_code(needs, source)
             fixed = self._answer_by_keystone_clock(needs, method, recovering)
             if fixed is not None:
                 return fixed
@@ -258,6 +283,10 @@ class SignIn:
             raise refusals.password_refused(
                 exc, ' (also when sent without the passcode)'
             ) from None
+        except exceptions.GuardPolicyRefused as policy:
+            if refused is not None and not hooks.registered.exempt:
+                raise self._refused(refused, source, True) from None
+            return self._policy_refused(policy)
         self.plugin.cache.record_totp(False)
         return ref
 
@@ -271,6 +300,8 @@ class SignIn:
             return self._send([password, method])
         except ksa_exc.MissingAuthMethods as needs:
             raise self._unsatisfiable(needs) from None
+        except exceptions.PasscodeReplayed:
+            return self._replayed_up_front([password], source)
         except ksa_exc.Unauthorized as exc:
             refused = exc
         # NOTE: Keystone does not say which of the two it refused, and a
@@ -295,6 +326,13 @@ class SignIn:
             raise refusals.password_refused(
                 exc, ' (also when sent without the passcode)'
             ) from None
+        except exceptions.GuardPolicyRefused:
+            # NOTE: the password is right and the policy wants a second
+            # factor: the code given was not accepted, which is what to fix
+            # (an exempt command goes on unscoped).
+            if hooks.registered.exempt:
+                return self._unscoped([password])
+            raise self._refused(refused, source, True) from None
         self._not_needed(source, refusals.enabled_methods(refused))
         return ref
 
@@ -328,7 +366,11 @@ class SignIn:
         )
 
     def _continue(
-        self, needs: ksa_exc.MissingAuthMethods, tries_used: int = 0
+        self,
+        needs: ksa_exc.MissingAuthMethods,
+        tries_used: int = 0,
+        *,
+        waited: bool = False,
     ) -> access.AccessInfoV3:
         """Answer an auth receipt with a passcode."""
         done = set(needs.methods)
@@ -338,7 +380,7 @@ class SignIn:
         )
         if not can_finish:
             raise self._unsatisfiable(needs) from None
-        return self._finish_with_passcode(needs, tries_used)
+        return self._finish_with_passcode(needs, tries_used, waited=waited)
 
     def _unsatisfiable(
         self, needs: ksa_exc.MissingAuthMethods
@@ -347,23 +389,38 @@ class SignIn:
         return refusals.unsatisfiable(needs, self.plugin.methods)
 
     def _finish_with_passcode(
-        self, needs: ksa_exc.MissingAuthMethods | None, tries_used: int = 0
+        self,
+        needs: ksa_exc.MissingAuthMethods | None,
+        tries_used: int = 0,
+        *,
+        password: v3_password.PasswordMethod | None = None,
+        first: str | None = None,
+        waited: bool = False,
     ) -> access.AccessInfoV3:
-        """Get a passcode (command or prompt) and send it, with the receipt.
+        """Get a passcode (command or prompt) and send it, with the receipt
+        (or with ``password``, which Keystone accepted already).
 
         At the prompt, a typo or a refused code is asked again,
         :data:`PROMPT_ATTEMPTS` tries in all (``tries_used`` of them before
-        the receipt), and a recovery code is taken as well as a passcode.
+        the receipt), and a recovery code is taken as well as a passcode;
+        ``first`` is an answer typed already. A passcode the MFA guard says
+        was used already is asked again at the prompt; from the passcode
+        command, the next 30-second window is waited for (by Keystone's
+        clock) and the command run again, once (``waited``: done already).
         """
-        for attempt in range(tries_used, PROMPT_ATTEMPTS):
+        attempt = tries_used
+        while attempt < PROMPT_ATTEMPTS:
             last = attempt + 1 == PROMPT_ATTEMPTS
-            if self.sources.passcode_command:
+            if first is not None:
+                origin, code, first = 'prompt', first, None
+            elif self.sources.passcode_command:
                 origin = 'command'
                 code = self.sources.command_passcode()
             else:
                 origin = 'prompt'
                 typed = self.sources.prompted(attempt)
                 if typed is None:
+                    attempt += 1
                     continue
                 code = typed
             sent: list[base.AuthMethod] = []
@@ -376,11 +433,23 @@ class SignIn:
                 sent.append(
                     v3_receipt.ReceiptMethod(receipt=needs.receipt or '')
                 )
+            elif password is not None:
+                sent.append(password)
             sent.append(self._totp_method(code, origin))
             try:
                 return self._send(sent)
             except ksa_exc.MissingAuthMethods as more:
                 raise self._unsatisfiable(more) from None
+            except exceptions.PasscodeReplayed:
+                if origin == 'command' and not waited:
+                    waited = True
+                    guarded.wait_for_next_window(self._skew())
+                    continue
+                if origin == 'command' or last:
+                    raise guarded.replayed_again(origin) from None
+                sources.tell(guarded.REPLAYED_AT_PROMPT)
+                attempt += 1
+                continue
             except ksa_exc.Unauthorized as exc:
                 if needs is not None and refusals.receipt_expired_by_clock(
                     needs, self._skew()
@@ -388,7 +457,9 @@ class SignIn:
                     raise refusals.receipt_expired() from None
                 self._try_unscoped(sent)
                 error = self._refused(
-                    exc, origin, None if needs is None else True
+                    exc,
+                    origin,
+                    None if needs is None and password is None else True,
                 )
             if (
                 origin != 'prompt'
@@ -403,7 +474,138 @@ class SignIn:
                 f'That {what} was not accepted; enter the current code, or a '
                 'recovery code.' + error.hint
             )
+            attempt += 1
         raise AssertionError('unreachable')
+
+    # -- the MFA guard's answers (mfa_osc.auth.guarded) ---------------------
+
+    def _replayed_up_front(
+        self, lead: list[base.AuthMethod], source: str
+    ) -> access.AccessInfoV3:
+        """A passcode given up front signed in already: a TOTP secret's is
+        computed again for the next window (once); any other cannot be
+        read again, and the error says to give the next one."""
+        secret = (
+            self.sources.secret_of(source) if source == 'totp_secret' else None
+        )
+        if secret is None:
+            raise guarded.replayed_fixed(
+                self.sources.given(source),
+                recovering=bool(self.sources.sent_recovery)
+                or source == 'recovery_code',
+            )
+        guarded.wait_for_next_window(self._skew())
+        again = ComputedTOTP(
+            passcode=self._at_keystone_time(secret),
+            secret=secret,
+            **self.plugin.user(),
+        )
+        try:
+            return self._send([*lead, again])
+        except exceptions.PasscodeReplayed:
+            raise guarded.replayed_again(
+                source, self.sources.given(source)
+            ) from None
+        except ksa_exc.Unauthorized as exc:
+            raise self._refused(exc, source, None) from None
+
+    def _before_next_code(self, source: str) -> None:
+        """A code from the command or the prompt signed in already: say so
+        (and, for the command, wait for its next window)."""
+        if source == 'command':
+            guarded.wait_for_next_window(self._skew())
+        else:
+            sources.tell(guarded.REPLAYED_AT_PROMPT)
+
+    def _next_code(
+        self, needs: ksa_exc.MissingAuthMethods, source: str
+    ) -> access.AccessInfoV3:
+        """The receipt, answered with the code after a used one."""
+        if source == 'command':
+            return self._continue(needs, waited=True)
+        if self.tries_used >= PROMPT_ATTEMPTS:
+            raise guarded.replayed_again(source)
+        return self._continue(needs, self.tries_used)
+
+    def _unscoped(self, sent: list[base.AuthMethod]) -> access.AccessInfoV3:
+        """The same methods, sent unscoped (which the guard's policy lets
+        through: it is what setting a device up needs)."""
+        with self.plugin.without_scope():
+            return self._send(sent)
+
+    def _policy_refused(
+        self, refused: exceptions.GuardPolicyRefused
+    ) -> access.AccessInfoV3:
+        """The guard refused a token of the password alone: the domain's
+        policy wants a second factor.
+
+        An exempt command (``mfa enroll``, ``mfa status``) goes on with an
+        unscoped token; else a passcode from the command, or typed at the
+        prompt, signs in with the password; at the prompt an empty answer
+        (or, without a prompt, a terminal) offers the set-up the OSC layer
+        registered; elsewhere :class:`~mfa_osc.auth.policy.PolicyRequired`.
+        """
+        # NOTE: imported here: only a refused sign-in needs it.
+        from mfa_osc.auth import policy as mfa_policy
+
+        password = self.plugin.password_method()
+        if hooks.registered.exempt:
+            return self._unscoped([password])
+        if self.sources.passcode_command:
+            ref = self._finish_with_passcode(None, password=password)
+            self.plugin.cache.record_totp(True)
+            return ref
+        set_up = hooks.registered.enroll is not None
+        on_terminal = sources.terminal_attached()
+        if self.sources.prompt and on_terminal:
+            since = f' since {refused.deadline}' if refused.deadline else ''
+            sources.tell(
+                f"Your domain's policy requires MFA{since}: enter a passcode "
+                'of your device'
+                + (', or press Enter to set one up now.' if set_up else '.')
+            )
+            typed = self.sources.prompted(0, blank_ok=True)
+            if typed != '':
+                ref = self._finish_with_passcode(
+                    None,
+                    0 if typed is not None else 1,
+                    password=password,
+                    first=typed,
+                )
+                self.plugin.cache.record_totp(True)
+                return ref
+        if not (set_up and on_terminal):
+            raise mfa_policy.PolicyRequired(str(refused)) from None
+        unscoped = self._unscoped([password])
+        since = f' since {refused.deadline}' if refused.deadline else ''
+        code = mfa_policy.offer_set_up(
+            self.session,
+            unscoped,
+            self.plugin.auth_url,
+            offer=f"Your domain's policy requires MFA{since}",
+            refusal=mfa_policy.PolicyRequired(str(refused)),
+        )
+        return self.with_new_device(code)
+
+    def with_new_device(self, code: str) -> access.AccessInfoV3:
+        """Sign in again with the password and ``code``, a current passcode
+        of the device set up just now (the policy's set-up at sign-in)."""
+        redact.register(code)
+        self.plugin.cache.record_totp(True)
+        password = self.plugin.password_method()
+        try:
+            return self._send(
+                [
+                    password,
+                    v3_totp.TOTPMethod(passcode=code, **self.plugin.user()),
+                ]
+            )
+        except exceptions.PasscodeReplayed:
+            # NOTE: the set-up's own check signs in with the code when the
+            # account has no MFA rules yet (a user who may not set their
+            # own): the guard then counts it used. The next one, typed.
+            sources.tell(guarded.REPLAYED_AT_PROMPT)
+            return self._finish_with_passcode(None, password=password)
 
     def _try_unscoped(self, sent: list[base.AuthMethod]) -> None:
         """After a refused scoped sign-in: was it the scope, not the code?
@@ -420,6 +622,8 @@ class SignIn:
         with plugin.without_scope():
             try:
                 ref = self._send(sent)
+            except exceptions.GuardRefusal:
+                raise
             except ksa_exc.ClientException:
                 return
             key = plugin.scope_key()

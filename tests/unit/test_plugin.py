@@ -1244,7 +1244,9 @@ class TestPolicyAtSignIn(PluginTestCase):
         self.policy_check.assert_not_called()
         self.requests.post(TOKEN_URL, **PASSWORD_TOKEN_RESPONSE)
         ref = self.make(token_cache=False).get_auth_ref(self.session)
-        self.policy_check.assert_called_once_with(self.session, ref, AUTH_URL)
+        self.policy_check.assert_called_once_with(
+            self.session, ref, AUTH_URL, server_enforced=False
+        )
 
     def test_a_device_set_up_now_signs_in_again_with_its_code(self) -> None:
         self.requests.post(
