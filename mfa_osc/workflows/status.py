@@ -109,14 +109,15 @@ def lock_warning(
     """The warning of a locked TOTP sign-in, naming the command that
     ends it."""
     when = (
-        f"until {shown_time(lock.until)} (Keystone's clock)"
+        f"until {shown_time(lock.until)} (Keystone's clock): even the "
+        'right code is refused until then'
         if lock.until is not None
-        else 'with an end its mark on the user record does not say'
+        else 'and its mark on the user record does not say until when: '
+        'even the right code is refused while it lasts'
     )
     return (
-        'TOTP sign-in is locked after too many wrong passcodes, '
-        f'{when}: even the right code is refused until then; an '
-        'administrator ends the lock with `openstack mfa unlock --user '
+        f'TOTP sign-in is locked after too many wrong passcodes, {when}; '
+        'an administrator ends the lock with `openstack mfa unlock --user '
         f'{account.user_id}`.'
     )
 

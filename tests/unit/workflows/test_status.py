@@ -304,8 +304,13 @@ class TestTotpLock(testtools.TestCase):
         data = fakes.get_status(ks)
         self.assertTrue(data.totp_locked)
         self.assertIsNone(data.totp_locked_until)
-        self.assertIn('an end its mark on the user record does not say',
-                      data.warnings[0])  # fmt: skip
+        self.assertEqual(
+            'TOTP sign-in is locked after too many wrong passcodes, and its '
+            'mark on the user record does not say until when: even the '
+            'right code is refused while it lasts; an administrator ends '
+            'the lock with `openstack mfa unlock --user u1`.',
+            data.warnings[0],
+        )
 
     def test_audit_rows_from_the_list_alone(self) -> None:
         ks = fakes.FakeKeystone()
