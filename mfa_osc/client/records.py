@@ -193,6 +193,8 @@ class Keystone(Protocol):
 
     clock_skew: float | None
     truncated: list[str]
+    #: ``time.monotonic()`` of the last revocation of a user's tokens.
+    revoked_at: float | None
 
     def current_user_id(self) -> str: ...
     def current_methods(self) -> list[str]: ...
