@@ -24,8 +24,9 @@ is the operator's page.
 
 The modules, one job each:
 
-* :mod:`~mfa_osc.guard.wsgi`: the application object; loads Keystone's
-  application and configuration and builds the guard around it;
+* :mod:`~mfa_osc.guard.wsgi`: the application object, made on import;
+* :mod:`~mfa_osc.guard.app`: loads Keystone's application and
+  configuration and builds the guard around it;
 * :mod:`~mfa_osc.guard.config`: the ``[mfa_guard]`` options and the
   start-up checks of ``[cache]``;
 * :mod:`~mfa_osc.guard.store`: the shared state (memcached), or a

@@ -12,55 +12,13 @@
 
 """The WSGI application to serve instead of ``keystone.wsgi.api``.
 
-``mfa_osc.guard.wsgi:application`` loads Keystone's own application as
-``keystone.wsgi.api`` does (``keystone.server.wsgi.
-initialize_public_application()``, which reads ``OS_KEYSTONE_CONFIG_FILES``
-or ``OS_KEYSTONE_CONFIG_DIR`` as Keystone does, and exists on every
-Keystone release, those without ``keystone.wsgi`` included), then the
-``[mfa_guard]`` settings from the same configuration, and wraps it in
-:class:`~mfa_osc.guard.guard.Guard`. A configuration that cannot give the
-guard its shared state stops the worker at start, with one sentence in
-the log (uWSGI's ``--need-app`` then refuses to serve).
+``mfa_osc.guard.wsgi:application`` is Keystone's own application behind
+the guard (:func:`mfa_osc.guard.app.build`), made when uWSGI or mod_wsgi
+imports this module, as ``keystone.wsgi.api`` makes Keystone's.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from mfa_osc.guard import app
 
-from mfa_osc.guard import config
-from mfa_osc.guard import guard
-from mfa_osc.guard import keystone as guard_keystone
-
-LOG = logging.getLogger(__name__)
-
-
-def build() -> guard.Guard:
-    """Keystone's application behind the guard."""
-    # NOTE: imported here: importing this module's siblings (tests, the
-    # docs) must not load Keystone.
-    from keystone import conf as keystone_conf
-    from keystone.server import wsgi as keystone_wsgi
-
-    inner: Any = keystone_wsgi.initialize_public_application()
-    conf: Any = keystone_conf.CONF
-    config.register(conf)
-    try:
-        store = config.make_store(conf)
-    except config.GuardConfigError as exc:
-        LOG.critical('%s', exc)
-        raise
-    settings = config.settings(conf)
-    LOG.info(
-        'MFA guard: on (max_failures %d, lockout_duration %d s, replay '
-        'protection %s, policy cache %d s).',
-        settings.max_failures,
-        settings.lockout_duration,
-        'on' if settings.replay_protection else 'off',
-        settings.policy_cache_time,
-    )
-    directory = guard_keystone.KeystoneDirectory()
-    return guard.Guard(inner, settings, store, directory)
-
-
-application = build()
+application = app.build()

@@ -161,6 +161,23 @@ KEYSTONE_APPLICATION = 'keystone.wsgi.api:application'
 #: Keystone's application behind mfa-osc's guard (:mod:`mfa_osc.guard`).
 GUARD_APPLICATION = 'mfa_osc.guard.wsgi:application'
 
+#: The environment variable that puts every LocalKeystone behind the guard
+#: unless told otherwise (``1``): the whole functional suite can run so.
+GUARD_ENV = 'MFA_OSC_KEYSTONE_GUARD'
+
+#: The module uWSGI imports first when the guard is to wrap another
+#: application than Keystone's (a test's wrapper of ``keystone.wsgi.api``):
+#: Keystone's application in ``keystone.wsgi.api`` is replaced by itself
+#: behind the guard, so that the wrapper wraps the guard.
+_GUARD_MODULE = '_mfa_osc_guarded_keystone'
+_GUARD_SOURCE = """\
+from keystone.wsgi import api
+
+from mfa_osc.guard import app
+
+api.application = app.wrap(api.application)
+"""
+
 #: The module uWSGI imports first on Keystone 26 and older, which have no
 #: ``keystone.wsgi``: it gives them Keystone 27's ``keystone.wsgi.api``,
 #: whose ``application`` is what their ``keystone-wsgi-public`` script
@@ -693,10 +710,12 @@ class LocalKeystone:
         the client's); by default ``$MFA_OSC_KEYSTONE_BIN``, else they are
         found next to ``sys.executable`` or on ``PATH``.
     :param guard: serve Keystone behind mfa-osc's guard
-        (:data:`GUARD_APPLICATION`, unless ``application`` is given), with
-        a memcached of its own (:attr:`memcached`, Debian's ``memcached``)
-        as ``[cache]``, shared by Keystone's cache and the guard;
-        ``config`` may set ``[mfa_guard]``.
+        (:data:`GUARD_APPLICATION`; a given ``application`` that wraps
+        ``keystone.wsgi.api`` then wraps the guard), with a memcached of
+        its own (:attr:`memcached`, Debian's ``memcached``) as ``[cache]``,
+        shared by Keystone's cache and the guard; ``config`` may set
+        ``[mfa_guard]``. By default, whether ``$MFA_OSC_KEYSTONE_GUARD``
+        is ``1``.
     :param processes: uWSGI worker processes; by default 2 with ``guard``
         (as production serves it: the guard's counts must hold across
         them), else 1.
@@ -717,10 +736,12 @@ class LocalKeystone:
         tls: bool = False,
         application: str | None = None,
         bin_dir: str | None = None,
-        guard: bool = False,
+        guard: bool | None = None,
         processes: int | None = None,
     ) -> None:
         self.tls = tls
+        if guard is None:
+            guard = os.environ.get(GUARD_ENV, '') == '1'
         self.guard = guard
         self.application = application or (
             GUARD_APPLICATION if guard else KEYSTONE_APPLICATION
@@ -1091,11 +1112,32 @@ class LocalKeystone:
             ) as f:
                 f.write(_COMPAT_SOURCE)
 
+    @property
+    def _guard_wraps(self) -> bool:
+        """Whether the guard is put inside a given application."""
+        return self.guard and self.application != GUARD_APPLICATION
+
+    def _server_imports(self) -> list[str]:
+        """uWSGI's ``--import`` arguments (writing the modules)."""
+        modules = []
+        if self.wsgi_compat:
+            modules.append(_COMPAT_MODULE)
+        if self._guard_wraps:
+            os.makedirs(self._path('python'), exist_ok=True)
+            with open(self._path('python', f'{_GUARD_MODULE}.py'), 'w') as f:
+                f.write(_GUARD_SOURCE)
+            modules.append(_GUARD_MODULE)
+        return [arg for module in modules for arg in ('--import', module)]
+
     def _python_path(self) -> list[str]:
-        """uWSGI's extra import path: the compat module's directory, and
-        the given application's package where Keystone has its own
-        virtualenv (which has no mfa-osc)."""
-        paths = [self._path('python')] if self.wsgi_compat else []
+        """uWSGI's extra import path: the directory of the modules it
+        imports first, and the given application's package where Keystone
+        has its own virtualenv (which has no mfa-osc)."""
+        paths = (
+            [self._path('python')]
+            if self.wsgi_compat or self._guard_wraps
+            else []
+        )
         if self.bin_dir is not None and self.application != (
             KEYSTONE_APPLICATION
         ):
@@ -1198,7 +1240,7 @@ class LocalKeystone:
                 for path in self._python_path()
                 for arg in ('--pythonpath', path)
             ),
-            *(['--import', _COMPAT_MODULE] if self.wsgi_compat else []),
+            *self._server_imports(),
             '--module',
             self.application,
             '--need-app',
