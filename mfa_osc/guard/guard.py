@@ -136,6 +136,15 @@ class _User:
     user_id: str | None
     shown: str
 
+    @property
+    def logged(self) -> str:
+        """The user as logged: the ID, or a digest of an unknown name
+        (people type passwords into the user name field)."""
+        if self.user_id is not None:
+            return self.user_id
+        digest = hashlib.sha256(self.key.encode()).hexdigest()[:12]
+        return f'unknown ({digest})'
+
     def storage_key(self, kind: str, *more: str) -> str:
         digest = hashlib.sha256(
             '\0'.join((self.key, *more)).encode()
@@ -178,7 +187,7 @@ def _totp_user(body: bytes) -> dict[str, Any] | None:
     before it checks a passcode)."""
     try:
         request = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     identity = _dict(_dict(request).get('auth')).get('identity')
     methods = _dict(identity).get('methods')
@@ -388,7 +397,7 @@ class Guard:
         LOG.warning(
             'MFA guard: TOTP sign-in of user %s locked until %s after %d '
             'wrong passcodes.',
-            user.shown,
+            user.logged,
             until,
             self.settings.max_failures,
         )

@@ -31,7 +31,8 @@ on what Keystone put in it:
 * federated tokens (``mapped``, ``saml2``, ``openid``, ...) are judged as
   password ones: the identity provider's own second factor is not known
   to Keystone;
-* users named in ``[mfa_guard] policy_exempt_users`` (service users) pass.
+* users named in ``[mfa_guard] policy_exempt_users`` (service users), by
+  ID or as ``NAME@DOMAIN`` (the domain's name), pass.
 
 A user is covered when the policy names no roles, or one of the token's
 roles is among them (as the plugin's check does).
@@ -84,11 +85,14 @@ def domain_to_check(
     user = token.get('user')
     if not isinstance(user, dict):
         raise ValueError('the token has no user')
-    if user.get('id') in exempt_users or user.get('name') in exempt_users:
-        return None
     domain = user.get('domain')
     if not isinstance(domain, dict) or not domain.get('id'):
         raise ValueError("the token has no user's domain")
+    # NOTE: a name alone would exempt a user of that name in every
+    # domain, one a domain's administrator could create.
+    named = f'{user.get("name")}@{domain.get("name")}'
+    if user.get('id') in exempt_users or named in exempt_users:
+        return None
     return str(domain['id'])
 
 

@@ -342,6 +342,12 @@ class TestPassThrough(testtools.TestCase):
             self.assertEqual(400, call(self.guard, body).code)
         self.assertEqual(3, len(self.keystone.seen))
 
+    def test_a_body_nested_too_deep_goes_to_keystone(self) -> None:
+        self.keystone.answer(400)
+        body = b'[' * 30000 + b']' * 30000
+        self.assertEqual(400, call(self.guard, body).code)
+        self.assertEqual(body, self.keystone.seen[0]['body'])
+
     def test_a_body_too_large_is_refused(self) -> None:
         body = totp_request()
         body['padding'] = 'x' * guard.MAX_BODY
@@ -513,11 +519,26 @@ class TestPolicy(testtools.TestCase):
         self.assertEqual(403, self._sign_in(admin).code)
 
     def test_exempt_users(self) -> None:
-        self.guard.settings = guard.Settings(policy_exempt_users=frozenset(
-            {'alice'}))  # fmt: skip
-        self.assertEqual(
-            201, self._sign_in(fakes.token_body(['password'])).code
-        )
+        for exempt, status in (
+            ('alice', 403),  # a name alone would do for every domain
+            ('alice@Other', 403),
+            ('alice@Default', 201),
+            (fakes.USER_ID, 201),
+        ):
+            self.guard.settings = guard.Settings(
+                policy_exempt_users=frozenset({exempt})
+            )
+            response = self._sign_in(fakes.token_body(['password']))
+            self.assertEqual(status, response.code, exempt)
+
+    def test_an_unknown_name_is_not_logged(self) -> None:
+        logger = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        ghost = {'name': 'correct horse', 'domain': {'name': 'Default'}}
+        for _ in range(4):
+            self.keystone.answer(401)
+            call(self.guard, totp_request(user=ghost))
+        self.assertIn('locked until', logger.output)
+        self.assertNotIn('correct horse', logger.output)
 
     def test_the_policy_is_cached_for_policy_cache_time(self) -> None:
         self.assertEqual(
