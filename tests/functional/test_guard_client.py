@@ -296,3 +296,26 @@ class TestPolicyOnTheServer(GuardClientCase):
 
         self.assertEqual(worker.project_id, token['project_id'])
         self.assertIn('totp', self.token_methods(token['id']))
+
+
+class TestPluginCheckTrustsTheGuard(GuardClientCase):
+    """Where the plugin cannot read the user's domain (a token scoped to a
+    project of another domain answers 403), the guard judged the token
+    already: the sign-in stands (without the guard it is refused,
+    test_policy_sign_in.TestPolicyUnreadable)."""
+
+    def test_another_domains_project_signs_in(self) -> None:
+        api = self.keystone.admin_adapter()
+        home, home_id = self.make_domain('home')
+        _, other_id = self.make_domain('work')
+        elsewhere = self.domain_project(other_id, 'p')
+        member = api.get('/roles?name=member').json()['roles'][0]['id']
+        user = self.domain_user(home, home_id, f'r-{secrets.token_hex(3)}')
+        api.put(f'/projects/{elsewhere}/users/{user.id}/roles/{member}')
+        self.keystone.set_mfa_rules(user.id, mfa_rules.guard_rules(METHODS))
+        env = self.mfa_env(user, OS_PROJECT_ID=elsewhere)
+
+        token = self.openstack_json('token', 'issue', env=env)
+
+        self.assertEqual(elsewhere, token['project_id'])
+        self.assertEqual(['password'], self.token_methods(token['id']))
