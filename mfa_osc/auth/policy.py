@@ -102,16 +102,11 @@ def _covers(policy: dict[str, Any], ref: access.AccessInfoV3) -> bool:
     return not roles or bool(roles & set(ref.role_names or []))
 
 
-def _device_seen(
-    session: ks_session.Session,
-    ref: access.AccessInfoV3,
-    auth_url: str,
-    checked: policy_read.Checked,
-    today: datetime.date,
+def has_device(
+    session: ks_session.Session, ref: access.AccessInfoV3, auth_url: str
 ) -> bool:
-    """Whether the user has a device; once seen, remembered for the day."""
-    if checked.entry.get('device') == today.isoformat():
-        return True
+    """Whether the user of ``ref`` has a device (one request with the
+    token: the user's own credentials); False when that cannot be read."""
     # NOTE: imported here: only a covered user's sign-in gets this far.
     from mfa_osc import account as mfa_account
     from mfa_osc import client as mfa_client
@@ -131,7 +126,20 @@ def _device_seen(
         # offered a set-up, which reads the account again) rather than let
         # through against the policy.
         return False
-    if not account.devices:
+    return bool(account.devices)
+
+
+def _device_seen(
+    session: ks_session.Session,
+    ref: access.AccessInfoV3,
+    auth_url: str,
+    checked: policy_read.Checked,
+    today: datetime.date,
+) -> bool:
+    """Whether the user has a device; once seen, remembered for the day."""
+    if checked.entry.get('device') == today.isoformat():
+        return True
+    if not has_device(session, ref, auth_url):
         return False
     checked.store(device=today.isoformat())
     return True

@@ -394,7 +394,6 @@ class SignIn:
         tries_used: int = 0,
         *,
         password: v3_password.PasswordMethod | None = None,
-        first: str | None = None,
         waited: bool = False,
     ) -> access.AccessInfoV3:
         """Get a passcode (command or prompt) and send it, with the receipt
@@ -402,18 +401,16 @@ class SignIn:
 
         At the prompt, a typo or a refused code is asked again,
         :data:`PROMPT_ATTEMPTS` tries in all (``tries_used`` of them before
-        the receipt), and a recovery code is taken as well as a passcode;
-        ``first`` is an answer typed already. A passcode the MFA guard says
-        was used already is asked again at the prompt; from the passcode
-        command, the next 30-second window is waited for (by Keystone's
-        clock) and the command run again, once (``waited``: done already).
+        the receipt), and a recovery code is taken as well as a passcode.
+        A passcode the MFA guard says was used already is asked again at
+        the prompt; from the passcode command, the next 30-second window is
+        waited for (by Keystone's clock) and the command run again, once
+        (``waited``: done already).
         """
         attempt = tries_used
         while attempt < PROMPT_ATTEMPTS:
             last = attempt + 1 == PROMPT_ATTEMPTS
-            if first is not None:
-                origin, code, first = 'prompt', first, None
-            elif self.sources.passcode_command:
+            if self.sources.passcode_command:
                 origin = 'command'
                 code = self.sources.command_passcode()
             else:
@@ -540,10 +537,12 @@ class SignIn:
         policy wants a second factor.
 
         An exempt command (``mfa enroll``, ``mfa status``) goes on with an
-        unscoped token; else a passcode from the command, or typed at the
-        prompt, signs in with the password; at the prompt an empty answer
-        (or, without a prompt, a terminal) offers the set-up the OSC layer
-        registered; elsewhere :class:`~mfa_osc.auth.policy.PolicyRequired`.
+        unscoped token; else a passcode from the command signs in with the
+        password; on a terminal with the set-up registered, a user without
+        a device (read with an unscoped token, which the guard lets
+        through) is offered it, as the plugin's own check does; a user
+        with one, or without the set-up, is asked for a passcode at the
+        prompt; elsewhere :class:`~mfa_osc.auth.policy.PolicyRequired`.
         """
         # NOTE: imported here: only a refused sign-in needs it.
         from mfa_osc.auth import policy as mfa_policy
@@ -555,37 +554,29 @@ class SignIn:
             ref = self._finish_with_passcode(None, password=password)
             self.plugin.cache.record_totp(True)
             return ref
-        set_up = hooks.registered.enroll is not None
         on_terminal = sources.terminal_attached()
-        if self.sources.prompt and on_terminal:
-            since = f' since {refused.deadline}' if refused.deadline else ''
-            sources.tell(
-                f"Your domain's policy requires MFA{since}: enter a passcode "
-                'of your device'
-                + (', or press Enter to set one up now.' if set_up else '.')
-            )
-            typed = self.sources.prompted(0, blank_ok=True)
-            if typed != '':
-                ref = self._finish_with_passcode(
-                    None,
-                    0 if typed is not None else 1,
-                    password=password,
-                    first=typed,
-                )
-                self.plugin.cache.record_totp(True)
-                return ref
-        if not (set_up and on_terminal):
-            raise mfa_policy.PolicyRequired(str(refused)) from None
-        unscoped = self._unscoped([password])
         since = f' since {refused.deadline}' if refused.deadline else ''
-        code = mfa_policy.offer_set_up(
-            self.session,
-            unscoped,
-            self.plugin.auth_url,
-            offer=f"Your domain's policy requires MFA{since}",
-            refusal=mfa_policy.PolicyRequired(str(refused)),
+        if on_terminal and hooks.registered.enroll is not None:
+            unscoped = self._unscoped([password])
+            auth_url = self.plugin.auth_url
+            if not mfa_policy.has_device(self.session, unscoped, auth_url):
+                code = mfa_policy.offer_set_up(
+                    self.session,
+                    unscoped,
+                    auth_url,
+                    offer=f"Your domain's policy requires MFA{since}",
+                    refusal=mfa_policy.PolicyRequired(str(refused)),
+                )
+                return self.with_new_device(code)
+        if not (self.sources.prompt and on_terminal):
+            raise mfa_policy.PolicyRequired(str(refused)) from None
+        sources.tell(
+            f"Your domain's policy requires MFA{since}: enter a passcode of "
+            'your device.'
         )
-        return self.with_new_device(code)
+        ref = self._finish_with_passcode(None, password=password)
+        self.plugin.cache.record_totp(True)
+        return ref
 
     def with_new_device(self, code: str) -> access.AccessInfoV3:
         """Sign in again with the password and ``code``, a current passcode

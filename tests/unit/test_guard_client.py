@@ -101,6 +101,14 @@ class GuardTestCase(tp.PluginTestCase):
     def told(self) -> list[str]:
         return [c.args[0] for c in self.tell.call_args_list]
 
+    def bodies(self) -> list[Any]:
+        """The token requests' bodies (not the reads between them)."""
+        return [
+            r.json()
+            for r in self.requests.request_history
+            if r.method == 'POST'
+        ]
+
     def methods(self, index: int) -> list[str]:
         return list(self.bodies()[index]['auth']['identity']['methods'])
 
@@ -453,7 +461,25 @@ class TestPolicyOnTheServer(GuardTestCase):
             self.told(),
         )
 
-    def test_empty_answer_offers_the_set_up_unscoped(self) -> None:
+    def credentials(self, *blobs: str) -> None:
+        """The user's own credentials, as the unscoped token reads them."""
+        self.requests.get(
+            tp.AUTH_URL + '/credentials',
+            json={
+                'credentials': [
+                    {
+                        'id': f'c{n}',
+                        'user_id': 'u1',
+                        'type': 'totp',
+                        'blob': blob,
+                    }
+                    for n, blob in enumerate(blobs)
+                ],
+                'links': {'next': None},
+            },
+        )
+
+    def test_without_a_device_the_set_up_unscoped(self) -> None:
         self.terminal.return_value = True
         self.useFixture(
             fixtures.MockPatch(
@@ -462,7 +488,7 @@ class TestPolicyOnTheServer(GuardTestCase):
         )
         enroll = mock.Mock(return_value='424242')
         hooks.register(enroll)
-        self.prompt.side_effect = ['']
+        self.credentials()
         self.requests.post(
             tp.TOKEN_URL, [POLICY, UNSCOPED_TOKEN, tp.TOKEN_RESPONSE]
         )
@@ -470,15 +496,38 @@ class TestPolicyOnTheServer(GuardTestCase):
         ref = self.make().get_auth_ref(self.session)
 
         self.assertEqual(['password', 'totp'], plugin.token_methods(ref))
-        self.assertIn('or press Enter to set one up now.', self.told()[0])
+        self.prompt.assert_not_called()
         enroll.assert_called_once()
         self.assertEqual(
             'gAAAAAB-unscoped', enroll.call_args.args[1].auth_token
         )
+        self.assertIn(
+            "Your domain's policy requires MFA since 2027-01-01: set up a "
+            'device now',
+            self.stderr.getvalue(),
+        )
         self.assertEqual('unscoped', self.bodies()[1]['auth']['scope'])
         third = self.bodies()[2]['auth']
         self.assertEqual(self.scope(), third['scope'])
+        self.assertEqual(['password', 'totp'], third['identity']['methods'])
         self.assertEqual('424242', self.passcode(2))
+
+    def test_with_a_device_and_the_set_up_the_prompt(self) -> None:
+        self.terminal.return_value = True
+        enroll = mock.Mock(return_value='424242')
+        hooks.register(enroll)
+        self.credentials(tp.SECRET)
+        self.prompt.side_effect = ['135790']
+        self.requests.post(
+            tp.TOKEN_URL, [POLICY, UNSCOPED_TOKEN, tp.TOKEN_RESPONSE]
+        )
+
+        ref = self.make().get_auth_ref(self.session)
+
+        self.assertEqual(['password', 'totp'], plugin.token_methods(ref))
+        enroll.assert_not_called()
+        self.assertEqual('135790', self.passcode(2))
+        self.assertEqual(self.scope(), self.bodies()[2]['auth']['scope'])
 
     def test_no_way_to_a_second_factor(self) -> None:
         self.requests.post(tp.TOKEN_URL, [POLICY])
