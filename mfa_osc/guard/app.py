@@ -47,11 +47,16 @@ def wrap(inner: Any) -> guard.Guard:
 
     conf: Any = keystone_conf.CONF
     config.register(conf)
+    error: config.GuardConfigError | None = None
     try:
         store = config.make_store(conf)
     except config.GuardConfigError as exc:
-        LOG.critical('%s', exc)
-        raise
+        error = exc
+    if error is not None:
+        # NOTE: logged outside the except block: oslo.log would append the
+        # exception, the same sentence again.
+        LOG.critical('%s', error)
+        raise error
     settings = config.settings(conf)
     LOG.info(
         'MFA guard: on (max_failures %d, lockout_duration %d s, replay '

@@ -516,3 +516,34 @@ class TestMemcachedDown(GuardTestCase):
         while self.post(probe).status_code == 503:
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.1)
+
+
+class TestStart(base.BaseTestCase):
+    def test_without_memcached_it_does_not_start(self) -> None:
+        keystone = local_keystone.LocalKeystone(
+            application=local_keystone.GUARD_APPLICATION
+        )
+        self.addCleanup(keystone.stop)
+        error = self.assertRaises(
+            local_keystone.KeystoneStartError, keystone.start
+        )
+        self.assertIn(
+            'The MFA guard keeps its counts in memcached and none is '
+            'configured: set [cache] enabled = true',
+            str(error),
+        )
+
+    def test_local_state_starts_with_a_warning(self) -> None:
+        keystone = local_keystone.LocalKeystone(
+            application=local_keystone.GUARD_APPLICATION,
+            config={'mfa_guard': {'local_state': 'true'}},
+        )
+        self.addCleanup(keystone.stop)
+        keystone.start()
+        response = requests.post(
+            keystone.auth_url + '/auth/tokens', json={}, timeout=60
+        )
+        self.assertEqual('1', response.headers.get(GUARD_HEADER))
+        assert keystone.log_path is not None
+        with open(keystone.log_path) as f:
+            self.assertIn('WARNING mfa_osc.guard.config', f.read())
