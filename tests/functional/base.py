@@ -35,6 +35,7 @@ import fixtures
 from oslotest import base
 
 import mfa_osc
+from mfa_osc import totp
 from mfa_osc.testing.keystone import KeystoneUser
 from mfa_osc.testing.keystone import LocalKeystone
 from mfa_osc.testing.keystone import find_executable
@@ -44,6 +45,9 @@ from mfa_osc.testing.terminal import run_on_pty
 
 #: Seconds a single CLI run may take before the test fails.
 CLI_TIMEOUT = 120.0
+
+#: ``openstack`` arguments that sign in and print only the user's id.
+TOKEN_USER_ID = ('token', 'issue', '-f', 'value', '-c', 'user_id')
 
 
 def _package_modules() -> list[str]:
@@ -173,6 +177,50 @@ class FunctionalTestCase(base.BaseTestCase):
         """A fresh user with a unique name (member of its own project)."""
         return self.keystone.create_user(project=project, rules=rules)
 
+    def make_totp_user(
+        self,
+        rules: Sequence[Sequence[str]] | None = None,
+        secret: str | None = None,
+    ) -> tuple[KeystoneUser, str]:
+        """:meth:`make_user` with a TOTP credential of ``secret`` (a new
+        one by default) made by hand, not by ``mfa enroll``: the user and
+        the secret."""
+        user = self.make_user(rules=rules)
+        secret = secret or totp.generate_secret()
+        self.keystone.create_totp_credential(user.id, secret)
+        return user, secret
+
+    def multifactor_cloud(
+        self, user: KeystoneUser, **auth: str
+    ) -> dict[str, Any]:
+        """A ``clouds.yaml`` cloud: v3multifactor on this test's Keystone
+        as ``user`` (password and project, Default domain), ``auth``
+        added to its ``auth``."""
+        return {
+            'auth_type': 'v3multifactor',
+            'auth': {
+                'auth_url': self.keystone.auth_url,
+                'username': user.name,
+                'password': user.password,
+                'project_name': user.project_name,
+                'user_domain_name': 'Default',
+                'project_domain_name': 'Default',
+                **auth,
+            },
+            'region_name': self.keystone.region_name,
+            'identity_api_version': '3',
+        }
+
+    def write_clouds_yaml(
+        self, config: Mapping[str, Any], folder: str | None = None
+    ) -> str:
+        """Write ``config`` as ``clouds.yaml`` (JSON is YAML) in ``folder``
+        (this test's home by default): its path."""
+        path = os.path.join(folder or self.home, 'clouds.yaml')
+        with open(path, 'w') as out:
+            json.dump(config, out)
+        return path
+
     def cli_env(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment of a CLI run.
 
@@ -244,6 +292,31 @@ class FunctionalTestCase(base.BaseTestCase):
         if not expect_fail and result.returncode != 0:
             self.fail(f'expected success:\n{result.describe()}')
         return result
+
+    def run_unchecked(
+        self, argv: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> CLIResult:
+        """Run a program as :meth:`run_command` does (no TTY, stdin
+        /dev/null), checking nothing, not even its stderr: for the fault
+        tests, which judge each failure themselves."""
+        argv = list(argv)
+        proc = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=self.cli_env(env),
+            cwd=self.home,
+            timeout=CLI_TIMEOUT,
+            check=False,
+        )
+        return CLIResult(argv, proc.returncode, proc.stdout, proc.stderr)
+
+    def openstack_unchecked(
+        self, *args: str, env: Mapping[str, str] | None = None
+    ) -> CLIResult:
+        """Run the real ``openstack ARGS``; see :meth:`run_unchecked`."""
+        return self.run_unchecked([openstack_executable(), *args], env)
 
     def assert_no_unexpected_stderr(self, result: CLIResult) -> None:
         """No traceback (but with ``--debug``, where OSC prints them on

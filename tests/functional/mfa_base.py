@@ -13,8 +13,10 @@
 """Helpers of the ``openstack mfa`` functional tests.
 
 A loopback proxy in front of the LocalKeystone that counts requests and
-can fail the Nth one, and checks of the enrollment invariant made
-directly against Keystone.
+can fail the Nth one, checks of the enrollment invariant made directly
+against Keystone, and the set-up the tests share: domains and their
+users, an enrollment without the CLI, the ``mfa enroll`` arguments,
+sign-ins and token checks straight against Keystone.
 """
 
 from __future__ import annotations
@@ -24,14 +26,19 @@ import email.utils
 import http.client
 import http.server
 import json
+import secrets
 import threading
 import time
 from typing import Any
 
 import requests
 
+from mfa_osc import client as mfa_client
 from mfa_osc import totp
+from mfa_osc.client import records
 from mfa_osc.testing import keystone as local_keystone
+from mfa_osc.workflows import enroll as enroll_flow
+from mfa_osc.workflows import enroll_plan
 from tests.functional import base
 
 #: How the proxy fails its Nth request: 503 without forwarding, closing
@@ -197,8 +204,139 @@ class Proxy:
         self.server.server_close()
 
 
+def start_proxy(
+    case: base.FunctionalTestCase,
+    keystone: local_keystone.LocalKeystone | None = None,
+) -> Proxy:
+    """A :class:`Proxy` in front of ``keystone`` (the test's own by
+    default), closed when the test ends."""
+    proxy = Proxy((keystone or case.keystone).port or 0)
+    case.addCleanup(proxy.close)
+    return proxy
+
+
 class MFATestCase(base.FunctionalTestCase):
     """Users, sign-in environments and invariant checks for mfa tests."""
+
+    def start_proxy(
+        self, keystone: local_keystone.LocalKeystone | None = None
+    ) -> Proxy:
+        """See :func:`start_proxy`."""
+        return start_proxy(self, keystone)
+
+    def enroll_in_process(
+        self,
+        user_id: str,
+        secret: str,
+        *,
+        name: str = 'p',
+        recovery_codes: int = 0,
+        keep_sessions: bool = False,
+        keystone: local_keystone.LocalKeystone | None = None,
+    ) -> None:
+        """An administrator's enrollment of a verified device (the first
+        code accepted), without the CLI's start-up: the enroll workflow
+        on an admin session of ``keystone`` (the test's own by default)."""
+        keystone = keystone or self.keystone
+        client = mfa_client.MFAClient(keystone.admin_session())
+        plan = enroll_plan.prepare(client, client.get_user(user_id), name=name)
+        enroll_flow.enroll(
+            client,
+            plan,
+            secret=secret,
+            passcodes=lambda attempt, hint: (
+                totp.passcode(secret) if attempt == 0 else None
+            ),
+            recovery_codes=recovery_codes,
+            keep_sessions=keep_sessions,
+        )
+
+    def enroll_args(
+        self, secret: str, *more: str, name: str | None = None
+    ) -> list[str]:
+        """``mfa enroll`` of ``secret`` with its current code
+        (``--name NAME`` first where given), then ``more``."""
+        named = ['--name', name] if name is not None else []
+        return [
+            'mfa',
+            'enroll',
+            *named,
+            '--secret',
+            secret,
+            '--passcode',
+            self.good_code(secret),
+            *more,
+        ]
+
+    def make_domain(self, prefix: str) -> tuple[str, str]:
+        """A new domain of the test's own, ``PREFIX-<hex>``: its name and
+        id (other tests' users are never in its runs)."""
+        name = f'{prefix}-{secrets.token_hex(4)}'
+        api = self.keystone.admin_adapter()
+        domain = api.post('/domains', json={'domain': {'name': name}})
+        return name, str(domain.json()['domain']['id'])
+
+    def domain_project(self, domain_id: str, prefix: str) -> str:
+        """A new project ``PREFIX-<hex>`` of the domain: its id."""
+        body = {
+            'name': f'{prefix}-{secrets.token_hex(3)}',
+            'domain_id': domain_id,
+        }
+        api = self.keystone.admin_adapter()
+        project = api.post('/projects', json={'project': body})
+        return str(project.json()['project']['id'])
+
+    def domain_user(
+        self,
+        domain: str,
+        domain_id: str,
+        name: str | None = None,
+        role: str | None = None,
+    ) -> local_keystone.KeystoneUser:
+        """A user of the domain with a password (named ``name``, or
+        ``u-<hex>`` with the id as its name): without ``role``, of no
+        project; with it, given ``role`` on a new project of the domain,
+        its default project (``project_id``; no ``project_name``, so that
+        its :meth:`env` signs in to that default)."""
+        api = self.keystone.admin_adapter()
+        password = secrets.token_urlsafe(12)
+        body = {
+            'name': name or f'u-{secrets.token_hex(3)}',
+            'password': password,
+            'domain_id': domain_id,
+        }
+        project = None
+        if role is not None:
+            project = self.domain_project(domain_id, name or 'p')
+            body['default_project_id'] = project
+        user_id = str(
+            api.post('/users', json={'user': body}).json()['user']['id']
+        )
+        if project is not None:
+            roles = api.get(f'/roles?name={role}').json()['roles']
+            api.put(
+                f'/projects/{project}/users/{user_id}/roles/{roles[0]["id"]}'
+            )
+        return local_keystone.KeystoneUser(
+            user_id, name or user_id, password, project, None, domain
+        )
+
+    def token_status(self, token: str) -> int:
+        """Keystone's status for validating ``token`` (200 or 404)."""
+        return int(
+            self.keystone.admin_adapter()
+            .get(
+                '/auth/tokens',
+                headers={'X-Subject-Token': token},
+                raise_exc=False,
+            )
+            .status_code
+        )
+
+    def revocation_due(self, user_id: str) -> Any:
+        """What the user record says of a revocation still due (None)."""
+        record = self.user_record(user_id)
+        return record.get(records.REVOKE_KEY)
 
     def admin_user(self) -> local_keystone.KeystoneUser:
         """A user with the admin role on its project (may set own rules)."""
@@ -221,6 +359,19 @@ class MFATestCase(base.FunctionalTestCase):
             env['OS_TOTP_SECRET'] = secret
         if auth_url:
             env['OS_AUTH_URL'] = auth_url
+        return env
+
+    def mfa_env(
+        self,
+        user: local_keystone.KeystoneUser,
+        auth_url: str | None = None,
+        **extra: str,
+    ) -> dict[str, str]:
+        """:meth:`env` of ``user`` signing in with v3multifactor, no
+        passcode up front (it asks, or reads ``extra``'s ``OS_*``)."""
+        env = self.env(user, auth_url=auth_url)
+        env['OS_AUTH_TYPE'] = 'v3multifactor'
+        env.update(extra)
         return env
 
     def user_record(self, user_id: str) -> dict[str, Any]:
@@ -249,17 +400,73 @@ class MFATestCase(base.FunctionalTestCase):
             timeout=30,
         )
 
-    def password_status(self, user: local_keystone.KeystoneUser) -> int:
+    def password_sign_in(
+        self, user_id: str, password: str
+    ) -> requests.Response:
+        """Keystone's answer to a sign-in with the password alone."""
         return self.sign_in(
             {
                 'methods': ['password'],
+                'password': {'user': {'id': user_id, 'password': password}},
+            }
+        )
+
+    def password_status(self, user: local_keystone.KeystoneUser) -> int:
+        return self.password_sign_in(user.id, user.password).status_code
+
+    def password_token(self, user_id: str, password: str) -> str:
+        """A token opened with the password alone (the sign-in must
+        succeed)."""
+        response = self.password_sign_in(user_id, password)
+        self.assertEqual(201, response.status_code, response.text)
+        return str(response.headers['X-Subject-Token'])
+
+    def password_and_code_status(
+        self, user: local_keystone.KeystoneUser, passcode: str
+    ) -> int:
+        """Keystone's status for a sign-in with the password and
+        ``passcode`` together."""
+        return self.sign_in(
+            {
+                'methods': ['password', 'totp'],
                 'password': {
                     'user': {'id': user.id, 'password': user.password}
+                },
+                'totp': {'user': {'id': user.id, 'passcode': passcode}},
+            }
+        ).status_code
+
+    def make_app_cred(self, user_id: str, password: str) -> dict[str, str]:
+        """A new application credential named ``ci`` of the user, made
+        with a password-alone token (both requests must succeed): its id
+        and secret."""
+        response = requests.post(
+            f'{self.keystone.auth_url}/users/{user_id}/application_credentials',
+            json={'application_credential': {'name': 'ci'}},
+            headers={'X-Auth-Token': self.password_token(user_id, password)},
+            timeout=30,
+        )
+        self.assertEqual(201, response.status_code, response.text)
+        body = response.json()['application_credential']
+        return {'id': body['id'], 'secret': body['secret']}
+
+    def app_cred_status(self, app: dict[str, str]) -> int:
+        """Keystone's status for a sign-in with the application
+        credential ``app`` (``id`` and ``secret``)."""
+        return self.sign_in(
+            {
+                'methods': ['application_credential'],
+                'application_credential': {
+                    'id': app['id'],
+                    'secret': app['secret'],
                 },
             }
         ).status_code
 
-    def totp_alone_status(self, user_id: str, secret: str) -> int:
+    def totp_alone_sign_in(
+        self, user_id: str, secret: str
+    ) -> requests.Response:
+        """Keystone's answer to a sign-in with the current code alone."""
         return self.sign_in(
             {
                 'methods': ['totp'],
@@ -267,7 +474,10 @@ class MFATestCase(base.FunctionalTestCase):
                     'user': {'id': user_id, 'passcode': totp.passcode(secret)}
                 },
             }
-        ).status_code
+        )
+
+    def totp_alone_status(self, user_id: str, secret: str) -> int:
+        return self.totp_alone_sign_in(user_id, secret).status_code
 
     def assert_invariant(self, user: local_keystone.KeystoneUser) -> None:
         """Never weaker, never locked out: checked by signing in."""

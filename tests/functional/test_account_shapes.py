@@ -108,38 +108,12 @@ class ShapesCase(mfa_base.MFATestCase):
             f'/OS-FEDERATION/identity_providers/{self.idp}/protocols/mapped',
             json={'protocol': {'mapping_id': mapping}},
         )
-        self.member = self.api.get('/roles?name=member').json()['roles'][0][
-            'id'
-        ]
 
     # -- accounts
 
     def local_user(self, name: str) -> tuple[str, str]:
-        password = secrets.token_urlsafe(12)
-        project = self.api.post(
-            '/projects',
-            json={
-                'project': {
-                    'name': f'{name}-{secrets.token_hex(3)}',
-                    'domain_id': self.domain_id,
-                }
-            },
-        ).json()['project']['id']
-        user_id = self.api.post(
-            '/users',
-            json={
-                'user': {
-                    'name': name,
-                    'password': password,
-                    'domain_id': self.domain_id,
-                    'default_project_id': project,
-                }
-            },
-        ).json()['user']['id']
-        self.api.put(
-            f'/projects/{project}/users/{user_id}/roles/{self.member}'
-        )
-        return user_id, password
+        user = self.domain_user(self.domain, self.domain_id, name, 'member')
+        return user.id, user.password
 
     def set_rules(self, user_id: str, rules: Any, flag: bool | None) -> None:
         options: dict[str, Any] = {}
@@ -151,21 +125,6 @@ class ShapesCase(mfa_base.MFATestCase):
             self.api.patch(
                 f'/users/{user_id}', json={'user': {'options': options}}
             )
-
-    def app_cred(self, user_id: str, password: str) -> dict[str, str]:
-        token = self.sign_in(
-            {
-                'methods': ['password'],
-                'password': {'user': {'id': user_id, 'password': password}},
-            }
-        ).headers['X-Subject-Token']
-        body = requests.post(
-            f'{self.keystone.auth_url}/users/{user_id}/application_credentials',
-            json={'application_credential': {'name': 'ci'}},
-            headers={'X-Auth-Token': token},
-            timeout=30,
-        ).json()['application_credential']
-        return {'id': body['id'], 'secret': body['secret']}
 
     def shapes(self) -> list[Shape]:
         out = []
@@ -183,12 +142,12 @@ class ShapesCase(mfa_base.MFATestCase):
                 'app-holder',
                 user_id,
                 password,
-                app=self.app_cred(user_id, password),
+                app=self.make_app_cred(user_id, password),
             )
         )
         for name, (rules, flag) in TOTP_SHAPES.items():
             user_id, password = self.local_user(name)
-            app = self.app_cred(user_id, password)
+            app = self.make_app_cred(user_id, password)
             secret = totp.generate_secret()
             self.keystone.create_totp_credential(user_id, secret)
             self.set_rules(user_id, rules, flag)

@@ -19,7 +19,6 @@ import os
 import re
 import stat
 import subprocess
-import urllib.parse
 
 import requests
 
@@ -35,12 +34,8 @@ AUTH_TOKENS = '/v3/auth/tokens'
 class CacheTestCase(base.FunctionalTestCase):
     def setUp(self) -> None:
         super().setUp()
-        self.user = self.make_user(rules=MFA_RULES)
-        self.keystone.create_totp_credential(self.user.id, SECRET)
-        port = urllib.parse.urlparse(self.keystone.auth_url).port
-        assert port is not None
-        self.proxy = mfa_base.Proxy(port)
-        self.addCleanup(self.proxy.close)
+        self.user, _ = self.make_totp_user(MFA_RULES, SECRET)
+        self.proxy = mfa_base.start_proxy(self)
 
     def env(self, **extra: str) -> dict[str, str]:
         env = self.keystone.os_env(self.user)
@@ -232,12 +227,7 @@ class TestCache(CacheTestCase):
         )
         self.assertEqual(404, check.status_code)
         code, output = self.openstack_on_pty(
-            'token',
-            'issue',
-            '-f',
-            'value',
-            '-c',
-            'user_id',
+            *base.TOKEN_USER_ID,
             env=self.env(),
             inputs=[('Passcode: ', totp.passcode(SECRET))],
         )

@@ -18,56 +18,20 @@ password alone opened."""
 
 from __future__ import annotations
 
-import secrets
-from typing import Any
-
 from mfa_osc import totp
-from mfa_osc.client import records
 from tests.functional import mfa_base
 
 
 class TestEnrollRevocationDue(mfa_base.MFATestCase):
     def setUp(self) -> None:
         super().setUp()
-        self.proxy = mfa_base.Proxy(self.keystone.port or 0)
-        self.addCleanup(self.proxy.close)
-        self.api = self.keystone.admin_adapter()
-        self.domain = f'enroll-revoke-{secrets.token_hex(4)}'
-        self.domain_id = self.api.post(
-            '/domains', json={'domain': {'name': self.domain}}
-        ).json()['domain']['id']
-
-    def validate(self, token: str) -> int:
-        return int(
-            self.api.get(
-                '/auth/tokens',
-                headers={'X-Subject-Token': token},
-                raise_exc=False,
-            ).status_code
-        )
-
-    def due(self, user_id: str) -> Any:
-        record = self.api.get(f'/users/{user_id}').json()['user']
-        return record.get(records.REVOKE_KEY)
+        self.proxy = self.start_proxy()
+        self.domain, self.domain_id = self.make_domain('enroll-revoke')
 
     def test_failed_revocation_is_done_by_the_next_enforce(self) -> None:
-        password = secrets.token_urlsafe(12)
-        user_id = self.api.post(
-            '/users',
-            json={
-                'user': {
-                    'name': f'u-{secrets.token_hex(3)}',
-                    'password': password,
-                    'domain_id': self.domain_id,
-                }
-            },
-        ).json()['user']['id']
-        signed = self.sign_in(
-            {
-                'methods': ['password'],
-                'password': {'user': {'id': user_id, 'password': password}},
-            }
-        )
+        user = self.domain_user(self.domain, self.domain_id)
+        user_id, password = user.id, user.password
+        signed = self.password_sign_in(user_id, password)
         self.assertEqual(201, signed.status_code, signed.text)
         token = str(signed.headers['X-Subject-Token'])
 
@@ -82,14 +46,11 @@ class TestEnrollRevocationDue(mfa_base.MFATestCase):
         self.assertIn('not ended', enrolled.stdout, enrolled.describe())
         # MFA is enforced; the session the password alone opened is not
         # ended yet, and the user record says it is due.
-        self.assertEqual(401, self.sign_in(
-            {
-                'methods': ['password'],
-                'password': {'user': {'id': user_id, 'password': password}},
-            }
-        ).status_code)  # fmt: skip
-        self.assertEqual(200, self.validate(token))
-        self.assertIsNotNone(self.due(user_id))
+        self.assertEqual(
+            401, self.password_sign_in(user_id, password).status_code
+        )
+        self.assertEqual(200, self.token_status(token))
+        self.assertIsNotNone(self.revocation_due(user_id))
 
         self.proxy.fail_match = None
         rows = self.openstack_json(
@@ -98,5 +59,5 @@ class TestEnrollRevocationDue(mfa_base.MFATestCase):
         self.assertEqual(
             [(user_id, 'ended')], [(r['id'], r['sessions']) for r in rows]
         )
-        self.assertEqual(404, self.validate(token))
-        self.assertIsNone(self.due(user_id))
+        self.assertEqual(404, self.token_status(token))
+        self.assertIsNone(self.revocation_due(user_id))

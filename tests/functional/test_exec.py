@@ -28,7 +28,6 @@ import subprocess
 import sys
 import time
 
-from mfa_osc import totp
 from tests.functional import base
 from tests.functional import mfa_base
 
@@ -94,12 +93,10 @@ sys.exit(3)
 class TestExec(mfa_base.MFATestCase):
     def setUp(self) -> None:
         super().setUp()
-        self.user = self.make_user(rules=RULES)
-        self.secret = totp.generate_secret()
-        self.keystone.create_totp_credential(self.user.id, self.secret)
+        self.user, self.secret = self.make_totp_user(RULES)
         self.command = f'{sys.executable} -c "{PASSCODE_SCRIPT}" {self.secret}'
 
-    def mfa_env(self, **extra: str) -> dict[str, str]:
+    def exec_env(self, **extra: str) -> dict[str, str]:
         """v3multifactor with the token cache on, no passcode up front."""
         env = self.keystone.os_env(self.user)
         env.update(OS_AUTH_TYPE='v3multifactor', **extra)
@@ -109,7 +106,7 @@ class TestExec(mfa_base.MFATestCase):
         self.openstack(
             'token',
             'issue',
-            env=self.mfa_env(OS_PASSCODE_COMMAND=self.command),
+            env=self.exec_env(OS_PASSCODE_COMMAND=self.command),
         )
 
     def child_env(self, env: dict[str, str], *args: str) -> dict[str, str]:
@@ -145,7 +142,7 @@ class TestExec(mfa_base.MFATestCase):
         self.sign_in_once()
         # No passcode source now: the cached MFA sign-in serves, no prompt;
         # the planted ones would fail it if they were used.
-        env = self.mfa_env(**PLANTED)
+        env = self.exec_env(**PLANTED)
         result = self.openstack(
             'mfa', 'exec', '--', base.openstack_executable(), 'token', 'issue',
             '-f', 'json', env=env,
@@ -178,13 +175,13 @@ class TestExec(mfa_base.MFATestCase):
         result = self.openstack(
             '--os-project-name', other['name'], 'mfa', 'exec', '--',
             base.openstack_executable(), 'token', 'issue', '-f', 'value',
-            '-c', 'project_id', env=self.mfa_env(),
+            '-c', 'project_id', env=self.exec_env(),
         )  # fmt: skip
         self.assertEqual(other['id'], result.stdout.strip())
 
     def test_exit_statuses(self) -> None:
         self.sign_in_once()
-        env = self.mfa_env()
+        env = self.exec_env()
         for code in (0, 1, 7):
             result = self.openstack(
                 'mfa', 'exec', '--', 'sh', '-c', f'exit {code}', env=env,
@@ -194,7 +191,7 @@ class TestExec(mfa_base.MFATestCase):
 
     def test_clear_errors(self) -> None:
         self.sign_in_once()
-        env = self.mfa_env()
+        env = self.exec_env()
         missing = self.openstack('mfa', 'exec', env=env, expect_fail=True)
         self.assertIn('Give the command to run after "--"', missing.stderr)
         unknown = self.openstack(
@@ -219,23 +216,10 @@ class TestExec(mfa_base.MFATestCase):
             self.assertEqual(1, len(result.stderr.strip().splitlines()))
 
     def clouds_yaml(self) -> str:
-        path = os.path.join(self.home, 'clouds.yaml')
-        cloud = {
-            'auth_type': 'v3multifactor',
-            'auth': {
-                'auth_url': self.keystone.auth_url,
-                'username': self.user.name,
-                'password': self.user.password,
-                'project_name': self.user.project_name,
-                'user_domain_name': 'Default',
-                'project_domain_name': 'Default',
-                'passcode_command': self.command,
-            },
-            'region_name': self.keystone.region_name,
-            'identity_api_version': '3',
-        }
-        with open(path, 'w') as out:
-            json.dump({'clouds': {'mine': cloud}}, out)
+        cloud = self.multifactor_cloud(
+            self.user, passcode_command=self.command
+        )
+        path = self.write_clouds_yaml({'clouds': {'mine': cloud}})
         return path
 
     def test_clouds_yaml_for_the_child(self) -> None:
@@ -335,7 +319,7 @@ class TestExec(mfa_base.MFATestCase):
     def test_export(self) -> None:
         self.sign_in_once()
         result = self.openstack(
-            'mfa', 'export', env=self.mfa_env(OS_TOTP_SECRET=self.secret)
+            'mfa', 'export', env=self.exec_env(OS_TOTP_SECRET=self.secret)
         )
         self.assertIn('export OS_TOKEN=', result.stdout)
         self.assertIn('unset OS_PASSWORD', result.stdout)
@@ -346,17 +330,9 @@ class TestExec(mfa_base.MFATestCase):
         script = f'eval "$1"; exec {base.openstack_executable()} token issue'
         shell = self.run_command(
             ['sh', '-c', script + ' -f value -c user_id', 'sh', result.stdout],
-            env=self.mfa_env(),
+            env=self.exec_env(),
         )
         self.assertEqual(self.user.id, shell.stdout.strip())
-
-    def token_status(self, token: str) -> int:
-        response = self.keystone.admin_adapter().get(
-            '/auth/tokens',
-            headers={'X-Subject-Token': token},
-            raise_exc=False,
-        )
-        return int(response.status_code)
 
     def revoke_users_tokens(self) -> None:
         """As an administrator would (or a password change does)."""
@@ -367,7 +343,7 @@ class TestExec(mfa_base.MFATestCase):
         # export check it with Keystone before a child or a shell gets it.
         self.sign_in_once()
         self.revoke_users_tokens()
-        env = self.mfa_env(OS_PASSCODE_COMMAND=self.command)
+        env = self.exec_env(OS_PASSCODE_COMMAND=self.command)
         child = self.openstack(
             'mfa', 'exec', '--', sys.executable, '-c',
             'import os; print(os.environ["OS_TOKEN"])', env=env,
@@ -387,7 +363,7 @@ class TestExec(mfa_base.MFATestCase):
         self.revoke_users_tokens()
         marker = os.path.join(self.home, 'ran')
         result = self.openstack(
-            'mfa', 'exec', '--', 'touch', marker, env=self.mfa_env(),
+            'mfa', 'exec', '--', 'touch', marker, env=self.exec_env(),
             expect_fail=True,
         )  # fmt: skip
         self.assertFalse(os.path.exists(marker))
@@ -401,7 +377,7 @@ class TestExec(mfa_base.MFATestCase):
         script = f'eval "$1"; shift; exec {base.openstack_executable()} "$@"'
         return self.run_command(
             ['sh', '-c', script, 'sh', exported, *args],
-            env=self.mfa_env(),
+            env=self.exec_env(),
             expect_fail=expect_fail,
         )
 
@@ -415,7 +391,7 @@ class TestExec(mfa_base.MFATestCase):
 
     def test_logout_in_the_exported_shell_revokes_its_token(self) -> None:
         self.sign_in_once()
-        exported = self.openstack('mfa', 'export', env=self.mfa_env()).stdout
+        exported = self.openstack('mfa', 'export', env=self.exec_env()).stdout
         token = self.exported_token(exported)
         # A token in OS_TOKEN that export did not put there is left alone.
         foreign = exported.replace('MFA_OSC_EXPORTED=', 'MFA_OSC_EXPORTED=0')
@@ -431,7 +407,7 @@ class TestExec(mfa_base.MFATestCase):
         self.assertEqual(404, self.token_status(token))
         # The cached sign-in it came from is signed out too.
         after = self.openstack(
-            'token', 'issue', env=self.mfa_env(), expect_fail=True
+            'token', 'issue', env=self.exec_env(), expect_fail=True
         )
         self.assertIn('needs a TOTP passcode', after.stderr)
 
@@ -445,7 +421,7 @@ class TestExec(mfa_base.MFATestCase):
         member = api.get('/roles?name=member').json()['roles'][0]['id']
         api.put(f'/projects/{other["id"]}/users/{self.user.id}/roles/{member}')
         self.sign_in_once()
-        exported = self.openstack('mfa', 'export', env=self.mfa_env()).stdout
+        exported = self.openstack('mfa', 'export', env=self.exec_env()).stdout
         result = self.in_exported_shell(
             exported, '--os-project-name', other['name'], 'token', 'issue',
             '-f', 'value', '-c', 'project_id',
@@ -472,7 +448,7 @@ class TestExec(mfa_base.MFATestCase):
         self.sign_in_once()
         argv, count = self.sigint_counter('--stop-parent')
         code, output = self.run_on_pty(
-            argv, env=self.mfa_env(), inputs=[('counting SIGINTs', '\x03')]
+            argv, env=self.exec_env(), inputs=[('counting SIGINTs', '\x03')]
         )
         self.assertEqual(3, code, output)
         with open(count) as f:
@@ -483,7 +459,7 @@ class TestExec(mfa_base.MFATestCase):
         self.sign_in_once()
         argv, count = self.sigint_counter()
         proc = subprocess.Popen(
-            argv, env=self.cli_env(self.mfa_env()), cwd=self.home,
+            argv, env=self.cli_env(self.exec_env()), cwd=self.home,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True,
             # NOTE: no controlling terminal, even when the tests run on one.

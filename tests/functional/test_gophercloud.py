@@ -32,7 +32,6 @@ import sys
 import tempfile
 from typing import Any
 
-from mfa_osc import totp
 from tests.functional import mfa_base
 
 RULES = [['password', 'totp']]
@@ -117,9 +116,7 @@ class TestGophercloudChild(mfa_base.MFATestCase):
             cls._built = build(go, tempfile.mkdtemp(prefix='mfa-osc-go-'))
         self.program = cls._built
         super().setUp()
-        self.user = self.make_user(rules=RULES)
-        self.secret = totp.generate_secret()
-        self.keystone.create_totp_credential(self.user.id, self.secret)
+        self.user, self.secret = self.make_totp_user(RULES)
         self.command = f'{sys.executable} -c "{PASSCODE_SCRIPT}" {self.secret}'
 
     def report(self, stdout: str) -> dict[str, Any]:
@@ -156,23 +153,10 @@ class TestGophercloudChild(mfa_base.MFATestCase):
         self.assertEqual('', seen['cloud'])
 
     def clouds_yaml(self) -> str:
-        path = os.path.join(self.home, 'clouds.yaml')
-        cloud = {
-            'auth_type': 'v3multifactor',
-            'auth': {
-                'auth_url': self.keystone.auth_url,
-                'username': self.user.name,
-                'password': self.user.password,
-                'project_name': self.user.project_name,
-                'user_domain_name': 'Default',
-                'project_domain_name': 'Default',
-                'passcode_command': self.command,
-            },
-            'region_name': self.keystone.region_name,
-            'identity_api_version': '3',
-        }
-        with open(path, 'w') as out:
-            json.dump({'clouds': {'mine': cloud}}, out)
+        cloud = self.multifactor_cloud(
+            self.user, passcode_command=self.command
+        )
+        path = self.write_clouds_yaml({'clouds': {'mine': cloud}})
         os.chmod(path, 0o600)
         return path
 

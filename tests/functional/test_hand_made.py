@@ -24,8 +24,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
 from tests.functional import mfa_base
@@ -48,7 +46,7 @@ class TestHandMade(mfa_base.MFATestCase):
         app_cred: bool = False,
     ) -> tuple[local_keystone.KeystoneUser, list[str], dict[str, str]]:
         user = self.make_user()
-        app = self.make_app_cred(user) if app_cred else {}
+        app = self.make_app_cred(user.id, user.password) if app_cred else {}
         options: dict[str, Any] = {}
         if rules is not None:
             options['multi_factor_auth_rules'] = rules
@@ -63,48 +61,10 @@ class TestHandMade(mfa_base.MFATestCase):
         ]
         return user, ids, app
 
-    def make_app_cred(
-        self, user: local_keystone.KeystoneUser
-    ) -> dict[str, str]:
-        token = self.sign_in(
-            {
-                'methods': ['password'],
-                'password': {
-                    'user': {'id': user.id, 'password': user.password}
-                },
-            }
-        ).headers['X-Subject-Token']
-        body = requests.post(
-            f'{self.keystone.auth_url}/users/{user.id}/application_credentials',
-            json={'application_credential': {'name': 'ci'}},
-            headers={'X-Auth-Token': token},
-            timeout=30,
-        ).json()['application_credential']
-        return {'id': body['id'], 'secret': body['secret']}
-
-    def app_cred_status(self, app: dict[str, str]) -> int:
-        return self.sign_in(
-            {
-                'methods': ['application_credential'],
-                'application_credential': {
-                    'id': app['id'],
-                    'secret': app['secret'],
-                },
-            }
-        ).status_code
-
     def both_status(
         self, user: local_keystone.KeystoneUser, secret: str
     ) -> int:
-        return self.sign_in(
-            {
-                'methods': ['password', 'totp'],
-                'password': {
-                    'user': {'id': user.id, 'password': user.password}
-                },
-                'totp': {'user': {'id': user.id, 'passcode': _code(secret)}},
-            }
-        ).status_code
+        return self.password_and_code_status(user, _code(secret))
 
     def status(self, user: local_keystone.KeystoneUser) -> dict[str, Any]:
         data = self.openstack_json(

@@ -41,11 +41,9 @@ import secrets
 
 from oslotest import base as oslotest_base
 
-from mfa_osc import client as mfa_client
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
 from mfa_osc.workflows import enforce as enforce_flow
-from mfa_osc.workflows import enroll as enroll_flow
 from tests.functional import mfa_base
 
 #: Rows a list of the test's own Keystone holds at most (list_limit).
@@ -124,29 +122,11 @@ class TestRevocation(mfa_base.MFATestCase):
         assert release is not None
         user = self.make_user()
         secret = totp.generate_secret()
-        client = mfa_client.MFAClient(self.keystone.admin_session())
-        plan = enroll_flow.prepare(client, client.get_user(user.id), name='p')
-        enroll_flow.enroll(
-            client,
-            plan,
-            secret=secret,
-            passcodes=lambda attempt, hint: (
-                totp.passcode(secret) if attempt == 0 else None
-            ),
-            recovery_codes=0,
-            keep_sessions=True,
-        )
+        self.enroll_in_process(user.id, secret, keep_sessions=True)
         self.keystone.set_mfa_rules(
             user.id, [['password'], ['application_credential']]
         )
-        response = self.sign_in(
-            {
-                'methods': ['password'],
-                'password': {
-                    'user': {'id': user.id, 'password': user.password}
-                },
-            }
-        )
+        response = self.password_sign_in(user.id, user.password)
         self.assertEqual(201, response.status_code, response.text)
         old = response.headers['X-Subject-Token']
 
@@ -180,9 +160,7 @@ class TestRuleOfDisabledMethods(mfa_base.MFATestCase):
         assert release is not None
         enabled = local_keystone.AUTH_METHODS.split(',')
         self.assertNotIn('oauth1', enabled)
-        secret = totp.generate_secret()
-        user = self.make_user(rules=[['password', 'totp'], ['oauth1']])
-        self.keystone.create_totp_credential(user.id, secret)
+        user, secret = self.make_totp_user([['password', 'totp'], ['oauth1']])
 
         status = self.totp_alone_status(user.id, secret)
 
@@ -193,28 +171,11 @@ class TestRuleOfDisabledMethods(mfa_base.MFATestCase):
             201 if release < (28,) else 401, self.password_status(user)
         )
 
-    def both_status(
-        self, user: local_keystone.KeystoneUser, secret: str
-    ) -> int:
-        return self.sign_in(
-            {
-                'methods': ['password', 'totp'],
-                'password': {
-                    'user': {'id': user.id, 'password': user.password}
-                },
-                'totp': {
-                    'user': {'id': user.id, 'passcode': totp.passcode(secret)}
-                },
-            }
-        ).status_code
-
     def test_such_a_rule_is_not_enforced_and_enforce_drops_it(self) -> None:
         """mfa-osc never reports such rules enforced (it cannot tell the
         release cheaply), and enforce drops the rule: on every release
         the code alone and the password alone are then refused."""
-        secret = totp.generate_secret()
-        user = self.make_user(rules=[['password', 'totp'], ['oauth1']])
-        self.keystone.create_totp_credential(user.id, secret)
+        user, secret = self.make_totp_user([['password', 'totp'], ['oauth1']])
         admin = self.env()
         report = self.openstack_json(
             'mfa', 'status', '--user', user.id, env=admin
@@ -227,15 +188,15 @@ class TestRuleOfDisabledMethods(mfa_base.MFATestCase):
         self.assertNotIn(['oauth1'], rules)
         self.assertEqual(401, self.totp_alone_status(user.id, secret))
         self.assertEqual(401, self.password_status(user))
-        self.assertEqual(201, self.both_status(user, secret))
+        self.assertEqual(
+            201, self.password_and_code_status(user, totp.passcode(secret))
+        )
 
     def test_guard_rules_name_only_enabled_methods(self) -> None:
         """A hand-made credential with no rules gets guard rules: none
         names oauth1 (not enabled here), so the code alone is refused on
         every release, and the password still signs in."""
-        secret = totp.generate_secret()
-        user = self.make_user()
-        self.keystone.create_totp_credential(user.id, secret)
+        user, secret = self.make_totp_user()
         self.assertEqual(201, self.totp_alone_status(user.id, secret))
 
         self.openstack('mfa', 'enforce', '--user', user.id, env=self.env())

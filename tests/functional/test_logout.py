@@ -28,9 +28,7 @@ import stat
 import subprocess
 import threading
 import time
-import urllib.parse
 
-from mfa_osc import totp
 from tests.functional import base
 from tests.functional import mfa_base
 
@@ -91,9 +89,7 @@ class Relay:
 class TestLogoutRemembers(mfa_base.MFATestCase):
     def setUp(self) -> None:
         super().setUp()
-        self.user = self.make_user(rules=RULES)
-        self.secret = totp.generate_secret()
-        self.keystone.create_totp_credential(self.user.id, self.secret)
+        self.user, self.secret = self.make_totp_user(RULES)
 
     def env(self, auth_url: str, **extra: str) -> dict[str, str]:
         env = self.keystone.os_env(self.user)
@@ -107,14 +103,6 @@ class TestLogoutRemembers(mfa_base.MFATestCase):
             env=self.env(auth_url, OS_PASSCODE=self.good_code(self.secret)),
         )
         return str(token['id'])
-
-    def token_status(self, token: str) -> int:
-        response = self.keystone.admin_adapter().get(
-            '/auth/tokens',
-            headers={'X-Subject-Token': token},
-            raise_exc=False,
-        )
-        return int(response.status_code)
 
     def cache_dir(self) -> str:
         return os.path.join(self.home, '.cache', 'mfa-osc')
@@ -166,10 +154,7 @@ class TestLogoutRemembers(mfa_base.MFATestCase):
         self.assertEqual([], self.waiting())
 
     def test_failed_revoke_is_kept_and_retried(self) -> None:
-        proxy = mfa_base.Proxy(
-            urllib.parse.urlparse(self.keystone.auth_url).port or 0
-        )
-        self.addCleanup(proxy.close)
+        proxy = mfa_base.start_proxy(self)
         token = self.sign_in(proxy.auth_url)
         env = self.env(proxy.auth_url)
         del env['OS_PASSWORD']

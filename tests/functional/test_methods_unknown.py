@@ -23,8 +23,6 @@ the audit still reads.
 
 from __future__ import annotations
 
-import secrets
-
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
 from tests.functional import mfa_base
@@ -35,16 +33,13 @@ REFUSED = 'Keystone did not say which auth methods it enables'
 class TestMethodsUnknown(mfa_base.MFATestCase):
     def setUp(self) -> None:
         super().setUp()
-        self.proxy = mfa_base.Proxy(self.keystone.port or 0)
-        self.addCleanup(self.proxy.close)
+        self.proxy = self.start_proxy()
         self.admin = self.env(auth_url=self.proxy.auth_url)
 
     def code_alone_user(self) -> tuple[local_keystone.KeystoneUser, str]:
         """A hand-made TOTP credential and no rules: the code alone signs
         in, which ``enforce`` would guard."""
-        secret = totp.generate_secret()
-        user = self.make_user()
-        self.keystone.create_totp_credential(user.id, secret)
+        user, secret = self.make_totp_user()
         self.assertEqual(201, self.totp_alone_status(user.id, secret))
         return user, secret
 
@@ -80,13 +75,11 @@ class TestMethodsUnknown(mfa_base.MFATestCase):
         # As before: not weaker, not changed (the command said so).
         self.assertEqual(201, self.totp_alone_status(user.id, secret))
 
-    def domain_user(self) -> tuple[str, str]:
+    def code_alone_domain(self) -> tuple[str, str]:
         """A domain of this test's own (other tests' users, whatever
         their rules, are never in its runs) with a code-alone user."""
         api = self.keystone.admin_adapter()
-        name = f'methods-{secrets.token_hex(4)}'
-        domain_id = api.post('/domains', json={'domain': {'name': name}})
-        domain_id = domain_id.json()['domain']['id']
+        name, domain_id = self.make_domain('methods')
         user_id = api.post(
             '/users',
             json={'user': {'name': 'carol', 'domain_id': domain_id}},
@@ -97,7 +90,7 @@ class TestMethodsUnknown(mfa_base.MFATestCase):
         return name, user_id
 
     def test_enforce_all_refuses_and_audit_reads(self) -> None:
-        domain, user_id = self.domain_user()
+        domain, user_id = self.code_alone_domain()
         scope = ('--domain', domain)
         at = self.probe_at('mfa', 'enforce', '--all', '--dry-run', *scope)
 

@@ -110,27 +110,13 @@ class TestSelfService(mfa_base.MFATestCase):
         # A second device, then remove it with a recovery code as proof.
         second = totp.generate_secret()
         result = self.openstack_json(
-            'mfa',
-            'enroll',
-            '--name',
-            'laptop',
-            '--secret',
-            second,
-            '--passcode',
-            self.good_code(second),
+            *self.enroll_args(second, name='laptop'),
             env=self.env(user, secret),
         )
         self.assertEqual([], result['recovery_codes'])
         self.assertTrue(result['enforced'])
         failed = self.openstack(
-            'mfa',
-            'enroll',
-            '--name',
-            'laptop',
-            '--secret',
-            second,
-            '--passcode',
-            self.good_code(second),
+            *self.enroll_args(second, name='laptop'),
             env=self.env(user, secret),
             expect_fail=True,
         )
@@ -208,14 +194,9 @@ class TestSelfService(mfa_base.MFATestCase):
         with open(os.path.join(self.home, 'taken.txt'), 'w') as f:
             f.write('keep me\n')
         failed = self.openstack(
-            'mfa',
-            'enroll',
-            '--secret',
-            secret,
-            '--passcode',
-            self.good_code(secret),
-            '--recovery-file',
-            os.path.join(self.home, 'taken.txt'),
+            *self.enroll_args(
+                secret, '--recovery-file', os.path.join(self.home, 'taken.txt')
+            ),
             env=self.env(user),
             expect_fail=True,
         )
@@ -301,12 +282,7 @@ class TestNonAdmin(mfa_base.MFATestCase):
         user = self.make_user()
         secret = totp.generate_secret()
         failed = self.openstack(
-            'mfa',
-            'enroll',
-            '--secret',
-            secret,
-            '--passcode',
-            self.good_code(secret),
+            *self.enroll_args(secret),
             env=self.env(user),
             expect_fail=True,
         )
@@ -332,14 +308,7 @@ class TestNonAdmin(mfa_base.MFATestCase):
         )
         self.assertNotIn('oauth1', failed.stderr)
         result = self.openstack_json(
-            'mfa',
-            'enroll',
-            '--name',
-            'phone',
-            '--secret',
-            secret,
-            '--passcode',
-            self.good_code(secret),
+            *self.enroll_args(secret, name='phone'),
             env=self.env(user),
         )
         self.assertFalse(result['enforced'])
@@ -480,8 +449,7 @@ class TestAdmin(mfa_base.MFATestCase):
         )
         keystone.start()
         self.addCleanup(keystone.stop)
-        proxy = mfa_base.Proxy(keystone.port or 0)
-        self.addCleanup(proxy.close)
+        proxy = self.start_proxy(keystone)
         env = keystone.os_env()
         env.update(OS_AUTH_URL=proxy.auth_url, OS_TOKEN_CACHE='off')
         api = keystone.admin_adapter()
@@ -645,9 +613,7 @@ class TestGuardRules(mfa_base.MFATestCase):
     """What the design relies on, measured on the real Keystone."""
 
     def test_guard_and_enforced_rules(self) -> None:
-        user = self.make_user(rules=GUARD)
-        secret = totp.generate_secret()
-        self.keystone.create_totp_credential(user.id, secret)
+        user, secret = self.make_totp_user(GUARD)
         # Guard rules: TOTP alone refused (401 + receipt for a good code,
         # 401 without one for a bad code), password as before.
         good = self.totp_alone_status(user.id, secret)

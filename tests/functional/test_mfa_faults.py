@@ -22,16 +22,13 @@ failure left, so every run is also the repair of the one before.
 
 from __future__ import annotations
 
-import subprocess
 from typing import Any
 
 import testtools.content
 
-from mfa_osc import client as mfa_client
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
-from mfa_osc.workflows import enroll as enroll_flow
 from tests.functional import base
 from tests.functional import mfa_base
 
@@ -43,22 +40,7 @@ class FaultCase(mfa_base.MFATestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.proxy = mfa_base.Proxy(self.keystone.port or 0)
-        self.addCleanup(self.proxy.close)
-
-    def run_cli(self, *args: str, env: dict[str, str]) -> base.CLIResult:
-        argv = [base.openstack_executable(), *args]
-        proc = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            env=self.cli_env(env),
-            cwd=self.home,
-            timeout=base.CLI_TIMEOUT,
-            check=False,
-        )
-        return base.CLIResult(argv, proc.returncode, proc.stdout, proc.stderr)
+        self.proxy = self.start_proxy()
 
     def user_env(
         self, user: local_keystone.KeystoneUser, secret: str
@@ -76,19 +58,8 @@ class FaultCase(mfa_base.MFATestCase):
         self.assertNotEqual(0, result.returncode)
         self.assertNotIn('Traceback', result.stderr, result.describe())
 
-    def enroll_args(self, secret: str) -> list[str]:
-        return [
-            'mfa',
-            'enroll',
-            '--name',
-            'phone',
-            '--secret',
-            secret,
-            '--passcode',
-            totp.passcode(secret),
-            '--recovery-codes',
-            '2',
-        ]
+    def enroll_phone_args(self, secret: str) -> list[str]:
+        return self.enroll_args(secret, '--recovery-codes', '2', name='phone')
 
     def reset_user(self, user: local_keystone.KeystoneUser) -> None:
         api = self.keystone.admin_adapter()
@@ -108,23 +79,11 @@ class FaultCase(mfa_base.MFATestCase):
             },
         )
 
-    def enroll_in_process(
+    def enroll_phone(
         self, user: local_keystone.KeystoneUser, secret: str
     ) -> None:
         """An administrator's enrollment, without the CLI's start-up."""
-        client = mfa_client.MFAClient(self.keystone.admin_session())
-        plan = enroll_flow.prepare(
-            client, client.get_user(user.id), name='phone'
-        )
-        enroll_flow.enroll(
-            client,
-            plan,
-            secret=secret,
-            passcodes=lambda attempt, hint: (
-                totp.passcode(secret) if attempt == 0 else None
-            ),
-            recovery_codes=2,
-        )
+        self.enroll_in_process(user.id, secret, name='phone', recovery_codes=2)
 
     def assert_enrolled(
         self, user: local_keystone.KeystoneUser, secret: str
@@ -169,7 +128,9 @@ class TestFaults(FaultCase):
             mode = mfa_base.FAIL_MODES[n % len(mfa_base.FAIL_MODES)]
             env = self.user_env(user, secret)
             self.proxy.reset(fail_at=n, mode=mode)
-            result = self.run_cli(*self.enroll_args(secret), env=env)
+            result = self.openstack_unchecked(
+                *self.enroll_phone_args(secret), env=env
+            )
             injected = n <= len(self.proxy.requests)
             log.append(
                 f'{n} {mode} rc={result.returncode}: '
@@ -183,7 +144,9 @@ class TestFaults(FaultCase):
             if 'openstack mfa enforce' in result.stderr:
                 # Verified, not enforced: the run the error names repairs.
                 self.proxy.reset()
-                self.run_cli('mfa', 'enforce', env=self.user_env(user, secret))
+                self.openstack_unchecked(
+                    'mfa', 'enforce', env=self.user_env(user, secret)
+                )
             if result.returncode == 0 or (
                 'openstack mfa enforce' in result.stderr
                 or "already has a device named 'phone'" in result.stderr
@@ -199,13 +162,13 @@ class TestFaults(FaultCase):
     def test_remove_interrupted_everywhere(self) -> None:
         user = self.admin_user()
         secret = totp.generate_secret()
-        self.enroll_in_process(user, secret)
+        self.enroll_phone(user, secret)
         log: list[str] = []
         for n in range(1, MAX_RUNS + 1):
             mode = mfa_base.FAIL_MODES[n % len(mfa_base.FAIL_MODES)]
             env = self.user_env(user, secret)
             self.proxy.reset(fail_at=n, mode=mode)
-            result = self.run_cli(
+            result = self.openstack_unchecked(
                 'mfa',
                 'remove',
                 '--all',
@@ -230,7 +193,7 @@ class TestFaults(FaultCase):
             ):
                 # Done despite the failure (a retried or lost request).
                 self.assert_removed(user)
-                self.enroll_in_process(user, secret)
+                self.enroll_phone(user, secret)
         else:
             self.fail('remove never succeeded:\n' + '\n'.join(log))
         self.assertGreater(n, 8, '\n'.join(log))
@@ -241,13 +204,13 @@ class TestFaults(FaultCase):
         secret = totp.generate_secret()
         self.proxy.reset()
         env = self.user_env(user, secret)
-        args = self.enroll_args(secret)
+        args = self.enroll_phone_args(secret)
         args[-1] = '8'
-        result = self.run_cli(*args, env=env)
+        result = self.openstack_unchecked(*args, env=env)
         self.assertEqual(0, result.returncode, result.describe())
         enroll = [f'{m} {p.split("?")[0]}' for m, p in self.proxy.requests]
         self.proxy.reset()
-        result = self.run_cli(
+        result = self.openstack_unchecked(
             'mfa',
             'remove',
             '--all',
@@ -331,9 +294,9 @@ class TestFaultsOverHandMade(FaultCase):
         log: list[str] = []
         for n in range(1, MAX_RUNS + 1):
             mode = mfa_base.FAIL_MODES[n % len(mfa_base.FAIL_MODES)]
-            args = [*self.enroll_args(secret), '--user', user.id]
+            args = [*self.enroll_phone_args(secret), '--user', user.id]
             self.proxy.reset(fail_at=n, mode=mode)
-            result = self.run_cli(*args, env=self.admin_env())
+            result = self.openstack_unchecked(*args, env=self.admin_env())
             injected = n <= len(self.proxy.requests)
             log.append(
                 f'{n} {mode} rc={result.returncode}: '
@@ -357,7 +320,7 @@ class TestFaultsOverHandMade(FaultCase):
                 )
                 if not injected:
                     break
-                self.run_cli(
+                self.openstack_unchecked(
                     'mfa', 'remove', '--user', user.id, '--device', 'phone',
                     '--yes', env=self.admin_env(),
                 )  # fmt: skip
@@ -376,7 +339,7 @@ class TestFaultsOverHandMade(FaultCase):
         for n in range(1, MAX_RUNS + 1):
             mode = mfa_base.FAIL_MODES[n % len(mfa_base.FAIL_MODES)]
             self.proxy.reset(fail_at=n, mode=mode)
-            result = self.run_cli(
+            result = self.openstack_unchecked(
                 'mfa', 'remove', '--user', user.id, '--device', 'phone',
                 '--yes', env=self.admin_env(),
             )  # fmt: skip
@@ -392,8 +355,8 @@ class TestFaultsOverHandMade(FaultCase):
             if done:
                 # Removed despite the failure: put the device back.
                 self.proxy.reset()
-                args = [*self.enroll_args(secret), '--user', user.id]
-                back = self.run_cli(*args, env=self.admin_env())
+                args = [*self.enroll_phone_args(secret), '--user', user.id]
+                back = self.openstack_unchecked(*args, env=self.admin_env())
                 self.assertEqual(0, back.returncode, back.describe())
         else:
             self.fail('remove never succeeded')

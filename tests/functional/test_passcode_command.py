@@ -21,7 +21,6 @@ import subprocess
 import sys
 import time
 
-from mfa_osc import totp
 from tests.functional import base
 from tests.functional import mfa_base
 
@@ -50,9 +49,7 @@ PLANTED = {
 class TestPasscodeCommand(mfa_base.MFATestCase):
     def setUp(self) -> None:
         super().setUp()
-        self.user = self.make_user(rules=RULES)
-        self.secret = totp.generate_secret()
-        self.keystone.create_totp_credential(self.user.id, self.secret)
+        self.user, self.secret = self.make_totp_user(RULES)
         self.script = os.path.join(self.home, 'otp.py')
         with open(self.script, 'w') as out:
             out.write(COMMAND)

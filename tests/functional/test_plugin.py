@@ -36,8 +36,7 @@ def code_command(secret: str) -> str:
 
 class PluginTestCase(base.FunctionalTestCase):
     def mfa_user(self) -> local_keystone.KeystoneUser:
-        user = self.make_user(rules=MFA_RULES)
-        self.keystone.create_totp_credential(user.id, SECRET)
+        user, _ = self.make_totp_user(MFA_RULES, SECRET)
         return user
 
     def env(
@@ -68,19 +67,8 @@ class TestWithoutMFA(PluginTestCase):
     def test_no_prompt_even_on_a_terminal(self) -> None:
         user = self.make_user()
         env = self.env(user)
-        code, output = self.run_on_pty(
-            [
-                self.openstack_path,
-                'token',
-                'issue',
-                '-f',
-                'value',
-                '-c',
-                'user_id',
-            ],
-            env,
-            [],
-            timeout=60,
+        code, output = self.openstack_on_pty(
+            *base.TOKEN_USER_ID, env=env, timeout=60
         )
         self.assertEqual(0, code, output)
         self.assertIn(user.id, output)
@@ -122,18 +110,10 @@ class TestPasscodeSources(PluginTestCase):
 
     def test_prompt_after_receipt_on_a_terminal(self) -> None:
         env = self.env(self.user)
-        code, output = self.run_on_pty(
-            [
-                self.openstack_path,
-                'token',
-                'issue',
-                '-f',
-                'value',
-                '-c',
-                'user_id',
-            ],
-            env,
-            [('Passcode: ', totp.passcode(SECRET))],
+        code, output = self.openstack_on_pty(
+            *base.TOKEN_USER_ID,
+            env=env,
+            inputs=[('Passcode: ', totp.passcode(SECRET))],
             timeout=60,
         )
         self.assertEqual(0, code, output)
@@ -284,7 +264,6 @@ class TestSecretsStayOut(PluginTestCase):
 
 class TestConfigPaths(PluginTestCase):
     def clouds_yaml(self, auth: dict[str, Any]) -> str:
-        path = os.path.join(self.useFixture_tempdir(), 'clouds.yaml')
         clouds = {
             'clouds': {
                 'mfa': {
@@ -294,8 +273,7 @@ class TestConfigPaths(PluginTestCase):
                 }
             }
         }
-        with open(path, 'w') as handle:
-            json.dump(clouds, handle)  # JSON is YAML
+        path = self.write_clouds_yaml(clouds, self.useFixture_tempdir())
         os.chmod(path, 0o600)
         return path
 

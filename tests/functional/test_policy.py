@@ -22,17 +22,14 @@ from __future__ import annotations
 
 import datetime
 import os
-import secrets
 import time
 
 import openstack
 import requests
 
-from mfa_osc import client as mfa_client
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
-from mfa_osc.workflows import enroll as enroll_flow
 from tests.functional import mfa_base
 
 #: Today's guard rules on the test Keystone: every way in but the code.
@@ -43,71 +40,16 @@ class TestSessionsEnded(mfa_base.MFATestCase):
     def enrolled_not_enforced(self, user: local_keystone.KeystoneUser) -> str:
         """A verified device, and guard rules (a password alone signs in)."""
         secret = totp.generate_secret()
-        client = mfa_client.MFAClient(self.keystone.admin_session())
-        plan = enroll_flow.prepare(client, client.get_user(user.id), name='p')
-        enroll_flow.enroll(
-            client,
-            plan,
-            secret=secret,
-            passcodes=lambda attempt, hint: (
-                totp.passcode(secret) if attempt == 0 else None
-            ),
-            recovery_codes=0,
-            keep_sessions=True,
-        )
+        self.enroll_in_process(user.id, secret, keep_sessions=True)
         self.keystone.set_mfa_rules(user.id, GUARD)
         return secret
-
-    def password_token(self, user: local_keystone.KeystoneUser) -> str:
-        response = self.sign_in(
-            {
-                'methods': ['password'],
-                'password': {
-                    'user': {'id': user.id, 'password': user.password}
-                },
-            }
-        )
-        self.assertEqual(201, response.status_code, response.text)
-        return str(response.headers['X-Subject-Token'])
-
-    def validate(self, token: str) -> int:
-        api = self.keystone.admin_adapter()
-        return int(
-            api.get(
-                '/auth/tokens',
-                headers={'X-Subject-Token': token},
-                raise_exc=False,
-            ).status_code
-        )
-
-    def app_cred(self, user: local_keystone.KeystoneUser) -> dict[str, str]:
-        response = requests.post(
-            f'{self.keystone.auth_url}/users/{user.id}/application_credentials',
-            json={'application_credential': {'name': 'ci'}},
-            headers={'X-Auth-Token': self.password_token(user)},
-            timeout=30,
-        )
-        self.assertEqual(201, response.status_code, response.text)
-        body = response.json()['application_credential']
-        return {'id': body['id'], 'secret': body['secret']}
-
-    def app_cred_status(self, app: dict[str, str]) -> int:
-        return self.sign_in(
-            {
-                'methods': ['application_credential'],
-                'application_credential': {
-                    'id': app['id'],
-                    'secret': app['secret'],
-                },
-            }
-        ).status_code
 
     def test_enforce_revokes_older_tokens_app_creds_keep_working(
         self,
     ) -> None:
         user = self.make_user()
         self.enrolled_not_enforced(user)
-        app = self.app_cred(user)
+        app = self.make_app_cred(user.id, user.password)
         # An openstacksdk connection on the application credential, open
         # (signed in) before the rules are tightened.
         conn = openstack.connect(
@@ -121,9 +63,9 @@ class TestSessionsEnded(mfa_base.MFATestCase):
         )
         self.addCleanup(conn.close)
         sdk_token = conn.session.get_token()
-        self.assertEqual(200, self.validate(sdk_token))
-        old = self.password_token(user)
-        self.assertEqual(200, self.validate(old))
+        self.assertEqual(200, self.token_status(sdk_token))
+        old = self.password_token(user.id, user.password)
+        self.assertEqual(200, self.token_status(old))
 
         result = self.openstack_json(
             'mfa', 'enforce', '--user', user.id, env=self.env()
@@ -132,11 +74,11 @@ class TestSessionsEnded(mfa_base.MFATestCase):
         self.assertEqual('enforced', result['action'])
         self.assertEqual('ended', result['sessions'])
         # The password-only session ends now, not when it expires.
-        self.assertEqual(404, self.validate(old))
+        self.assertEqual(404, self.token_status(old))
         self.assertEqual(401, self.password_status(user))
         # Application credentials still sign in, and the open connection
         # signs in again on its next request.
-        self.assertEqual(404, self.validate(sdk_token))
+        self.assertEqual(404, self.token_status(sdk_token))
         # NOTE: Keystone compares a token's issue time, in whole seconds,
         # with the revocation's: a token issued in the same second as the
         # revocation counts as revoked too. A client signing in again a
@@ -149,7 +91,7 @@ class TestSessionsEnded(mfa_base.MFATestCase):
     def test_keep_sessions(self) -> None:
         user = self.make_user()
         self.enrolled_not_enforced(user)
-        old = self.password_token(user)
+        old = self.password_token(user.id, user.password)
         result = self.openstack_json(
             'mfa',
             'enforce',
@@ -159,12 +101,12 @@ class TestSessionsEnded(mfa_base.MFATestCase):
             env=self.env(),
         )
         self.assertEqual('kept (--keep-sessions)', result['sessions'])
-        self.assertEqual(200, self.validate(old))
+        self.assertEqual(200, self.token_status(old))
         self.assertEqual(401, self.password_status(user))
 
     def test_administrator_enroll_revokes(self) -> None:
         user = self.make_user()
-        old = self.password_token(user)
+        old = self.password_token(user.id, user.password)
         secret = totp.generate_secret()
         secret_file = os.path.join(self.home, 'secret')
         with open(secret_file, 'w') as f:
@@ -184,7 +126,7 @@ class TestSessionsEnded(mfa_base.MFATestCase):
         )
         self.assertTrue(result['enforced'])
         self.assertEqual('ended', result['sessions'])
-        self.assertEqual(404, self.validate(old))
+        self.assertEqual(404, self.token_status(old))
         self.assert_invariant(user)
 
     def test_enforce_yourself_finishes_cleanly(self) -> None:
@@ -199,7 +141,7 @@ class TestSessionsEnded(mfa_base.MFATestCase):
         self.assertNotIn('Traceback', result.stderr)
         self.assertIn('"sessions": "ended"', result.stdout)
         issued = self.openstack_json('token', 'issue', env=env)
-        self.assertEqual(200, self.validate(issued['id']))
+        self.assertEqual(200, self.token_status(issued['id']))
         self.assertEqual(401, self.password_status(admin))
 
 
@@ -210,40 +152,14 @@ class DomainCase(mfa_base.MFATestCase):
     def setUp(self) -> None:
         super().setUp()
         self.api = self.keystone.admin_adapter()
-        self.domain = f'policy-{secrets.token_hex(4)}'
-        self.domain_id = self.api.post(
-            '/domains', json={'domain': {'name': self.domain}}
-        ).json()['domain']['id']
+        self.domain, self.domain_id = self.make_domain('policy')
 
     def user(
         self, name: str, role: str | None = None
     ) -> local_keystone.KeystoneUser:
-        password = secrets.token_urlsafe(12)
-        project = self.api.post(
-            '/projects',
-            json={
-                'project': {
-                    'name': f'{name}-{secrets.token_hex(3)}',
-                    'domain_id': self.domain_id,
-                }
-            },
-        ).json()['project']['id']
-        body = {
-            'name': name,
-            'password': password,
-            'domain_id': self.domain_id,
-            'default_project_id': project,
-        }
-        user_id = self.api.post('/users', json={'user': body}).json()['user'][
-            'id'
-        ]
-        role_name = role or 'member'
-        role_id = self.api.get(f'/roles?name={role_name}').json()['roles'][0][
-            'id'
-        ]
-        self.api.put(f'/projects/{project}/users/{user_id}/roles/{role_id}')
-        return local_keystone.KeystoneUser(
-            user_id, name, password, project, None, self.domain
+        """A user of the domain with ``role`` (member) on a project."""
+        return self.domain_user(
+            self.domain, self.domain_id, name, role or 'member'
         )
 
     def audit(self) -> dict[str, dict[str, object]]:
@@ -300,14 +216,9 @@ class TestPolicy(DomainCase):
             {'required': True, 'deadline': deadline, 'roles': []}, shown
         )
         # A user reads the policy of their own domain, cannot change it.
-        token = self.sign_in(
-            {
-                'methods': ['password'],
-                'password': {
-                    'user': {'id': worker.id, 'password': worker.password}
-                },
-            }
-        ).headers['X-Subject-Token']
+        token = self.password_sign_in(worker.id, worker.password).headers[
+            'X-Subject-Token'
+        ]
         url = f'{self.keystone.auth_url}/domains/{self.domain_id}'
         mine = requests.get(url, headers={'X-Auth-Token': token}, timeout=30)
         self.assertEqual(200, mine.status_code)
@@ -325,19 +236,7 @@ class TestPolicy(DomainCase):
         # Each compliance state in the audit.
         enrolled = self.user('enrolled')
         secret = totp.generate_secret()
-        client = mfa_client.MFAClient(self.keystone.admin_session())
-        plan = enroll_flow.prepare(
-            client, client.get_user(enrolled.id), name='p'
-        )
-        enroll_flow.enroll(
-            client,
-            plan,
-            secret=secret,
-            passcodes=lambda attempt, hint: (
-                totp.passcode(secret) if attempt == 0 else None
-            ),
-            recovery_codes=0,
-        )
+        self.enroll_in_process(enrolled.id, secret)
         self.keystone.set_mfa_rules(enrolled.id, GUARD)
         added = self.user('added')  # after `policy set`
         rows = self.audit()

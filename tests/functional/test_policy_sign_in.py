@@ -29,18 +29,15 @@ import secrets
 
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
-from tests.functional import mfa_base
 from tests.functional import test_policy
 
 
 class TestSetUpAtSignIn(test_policy.DomainCase):
-    def mfa_env(
+    def project_env(
         self, user: local_keystone.KeystoneUser, auth_url: str | None = None
     ) -> dict[str, str]:
-        env = self.env(user, auth_url=auth_url)
-        env['OS_AUTH_TYPE'] = 'v3multifactor'
-        env['OS_PROJECT_ID'] = str(user.project_id)
-        return env
+        """:meth:`mfa_env` scoped to the user's project by id."""
+        return self.mfa_env(user, auth_url, OS_PROJECT_ID=str(user.project_id))
 
     def set_policy(self, *extra: str) -> None:
         self.openstack(
@@ -66,7 +63,7 @@ class TestSetUpAtSignIn(test_policy.DomainCase):
         self.set_policy('--deadline', deadline)
         result = self.openstack(
             'token', 'issue', '-f', 'value', '-c', 'user_id',
-            env=self.mfa_env(worker),
+            env=self.project_env(worker),
         )  # fmt: skip
         self.assertEqual(worker.id, result.stdout.strip())
         notice = [
@@ -83,7 +80,7 @@ class TestSetUpAtSignIn(test_policy.DomainCase):
         worker = self.user('worker')
         self.set_policy('--deadline', self.days(0))
         result = self.openstack(
-            'token', 'issue', env=self.mfa_env(worker), expect_fail=True
+            'token', 'issue', env=self.project_env(worker), expect_fail=True
         )
         self.assertEqual(1, result.returncode)
         self.assertIn('openstack mfa enroll', result.stderr)
@@ -91,15 +88,17 @@ class TestSetUpAtSignIn(test_policy.DomainCase):
         self.assertNotIn('Traceback', result.stderr)
         self.assertEqual('', result.stdout)
         # No one is stuck: `mfa status` works, and `mfa enroll` enrolls.
-        status = self.openstack_json('mfa', 'status', env=self.mfa_env(worker))
+        status = self.openstack_json(
+            'mfa', 'status', env=self.project_env(worker)
+        )
         self.assertEqual([], status['devices'])
         secret = totp.generate_secret()
         self.openstack(
             'mfa', 'enroll', '--name', 'phone', '--secret', secret,
-            '--passcode', self.good_code(secret), env=self.mfa_env(worker),
+            '--passcode', self.good_code(secret), env=self.project_env(worker),
         )  # fmt: skip
         # With a device, the policy no longer stands in the way.
-        env = self.mfa_env(worker)
+        env = self.project_env(worker)
         env['OS_TOTP_SECRET'] = secret
         self.openstack('token', 'issue', env=env)
         self.assert_invariant(worker)
@@ -115,7 +114,7 @@ class TestSetUpAtSignIn(test_policy.DomainCase):
             seen['secret'] = match.group(1).replace(' ', '')
             return totp.passcode(seen['secret'])
 
-        env = self.mfa_env(worker)
+        env = self.project_env(worker)
         del env['OS_TOKEN_CACHE']  # the token cache, as users have it
         returncode, output = self.openstack_on_pty(
             'token', 'issue', '-f', 'value', '-c', 'id',
@@ -143,10 +142,9 @@ class TestSetUpAtSignIn(test_policy.DomainCase):
         self.assertNotIn('Scan', result.stderr)
 
     def test_outside_the_policy_one_request_a_day(self) -> None:
-        proxy = mfa_base.Proxy(self.keystone.port or 0)
-        self.addCleanup(proxy.close)
+        proxy = self.start_proxy()
         worker = self.user('worker')
-        env = self.mfa_env(worker, auth_url=proxy.auth_url)
+        env = self.project_env(worker, auth_url=proxy.auth_url)
         runs = []
         for _ in range(3):
             proxy.reset()
@@ -169,10 +167,10 @@ class TestSetUpAtSignIn(test_policy.DomainCase):
         boss = self.user('boss', role='admin')
         worker = self.user('worker')
         self.set_policy('--role', 'admin')
-        result = self.openstack('token', 'issue', env=self.mfa_env(worker))
+        result = self.openstack('token', 'issue', env=self.project_env(worker))
         self.assertNotIn('MFA', result.stderr)
         result = self.openstack(
-            'token', 'issue', env=self.mfa_env(boss), expect_fail=True
+            'token', 'issue', env=self.project_env(boss), expect_fail=True
         )
         self.assertIn('openstack mfa enroll', result.stderr)
         self.assert_invariant(boss)
@@ -189,10 +187,7 @@ class TestPolicyUnreadable(test_policy.DomainCase):
 
     def setUp(self) -> None:
         super().setUp()
-        other = self.api.post(
-            '/domains',
-            json={'domain': {'name': f'work-{secrets.token_hex(4)}'}},
-        ).json()['domain']['id']
+        _, other = self.make_domain('work')
         self.elsewhere = self.project(other)
         self.at_home = self.project(self.domain_id)
         self.member = self.api.get('/roles?name=member').json()['roles'][0][
@@ -200,40 +195,18 @@ class TestPolicyUnreadable(test_policy.DomainCase):
         ]
 
     def project(self, domain_id: str) -> str:
-        return str(
-            self.api.post(
-                '/projects',
-                json={
-                    'project': {
-                        'name': f'p-{secrets.token_hex(4)}',
-                        'domain_id': domain_id,
-                    }
-                },
-            ).json()['project']['id']
-        )
+        return self.domain_project(domain_id, 'p')
 
     def roamer(self) -> local_keystone.KeystoneUser:
         """A user of D without a default project, member of a project of
         another domain and of one of D."""
-        password = secrets.token_urlsafe(12)
         name = f'roamer-{secrets.token_hex(3)}'
-        user_id = self.api.post(
-            '/users',
-            json={
-                'user': {
-                    'name': name,
-                    'password': password,
-                    'domain_id': self.domain_id,
-                }
-            },
-        ).json()['user']['id']
+        user = self.domain_user(self.domain, self.domain_id, name)
         for project in (self.elsewhere, self.at_home):
             self.api.put(
-                f'/projects/{project}/users/{user_id}/roles/{self.member}'
+                f'/projects/{project}/users/{user.id}/roles/{self.member}'
             )
-        return local_keystone.KeystoneUser(
-            user_id, name, password, None, None, self.domain
-        )
+        return user
 
     def roamer_env(
         self, user: local_keystone.KeystoneUser, project: str | None

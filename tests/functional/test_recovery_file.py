@@ -80,12 +80,7 @@ class TestRecoveryFileOnAFullDisk(mfa_base.MFATestCase):
         user = self.admin_user()
         secret = totp.generate_secret()
         first = self.openstack_json(
-            'mfa',
-            'enroll',
-            '--secret',
-            secret,
-            '--passcode',
-            self.good_code(secret),
+            *self.enroll_args(secret),
             env=self.env(user),
         )['recovery_codes']
         self.assertEqual(8, len(first))
@@ -144,14 +139,7 @@ class TestRecoveryFileOnAFullDisk(mfa_base.MFATestCase):
         user = self.admin_user()
         secret = totp.generate_secret()
         failed = self.openstack(
-            'mfa',
-            'enroll',
-            '--secret',
-            secret,
-            '--passcode',
-            self.good_code(secret),
-            '--recovery-file',
-            self.path,
+            *self.enroll_args(secret, '--recovery-file', self.path),
             env=self.env(user),
             expect_fail=True,
         )
@@ -163,14 +151,7 @@ class TestRecoveryFileOnAFullDisk(mfa_base.MFATestCase):
 
         self.free_space()
         data = self.openstack_json(
-            'mfa',
-            'enroll',
-            '--secret',
-            secret,
-            '--passcode',
-            self.good_code(secret),
-            '--recovery-file',
-            self.path,
+            *self.enroll_args(secret, '--recovery-file', self.path),
             env=self.env(user),
         )
         self.assertTrue(data['enforced'])
@@ -187,19 +168,13 @@ class TestKeystoneFailsAfterTheFile(mfa_base.MFATestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.proxy = mfa_base.Proxy(self.keystone.port or 0)
-        self.addCleanup(self.proxy.close)
+        self.proxy = self.start_proxy()
 
     def test_recovery_code_create(self) -> None:
         user = self.admin_user()
         secret = totp.generate_secret()
         self.openstack(
-            'mfa',
-            'enroll',
-            '--secret',
-            secret,
-            '--passcode',
-            self.good_code(secret),
+            *self.enroll_args(secret),
             env=self.env(user),
         )
         env = self.env(user, secret, auth_url=self.proxy.auth_url)

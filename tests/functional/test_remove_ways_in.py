@@ -23,7 +23,6 @@ error, Ctrl-C) left those users locked out. Measured by real sign-ins.
 from __future__ import annotations
 
 from mfa_osc import totp
-from tests.functional import mfa_base
 from tests.functional import test_account_shapes as shapes
 
 
@@ -51,8 +50,7 @@ class TestRemoveKeepsWaysIn(shapes.ShapesCase):
 
         # The removal stops after relaxing the rules: Keystone fails every
         # DELETE (the credentials stay, the code alone is refused).
-        proxy = mfa_base.Proxy(self.keystone.port or 0)
-        self.addCleanup(proxy.close)
+        proxy = self.start_proxy()
         proxy.fail_match = ('DELETE', '')
         for user in users:
             failed = self.openstack(

@@ -24,13 +24,10 @@ with the code alone is refused (404 on validation).
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
-from typing import Any
 
 from mfa_osc import totp
-from mfa_osc.client import records
 from mfa_osc.testing import keystone as local_keystone
 from tests.functional import base
 from tests.functional import mfa_base
@@ -39,59 +36,20 @@ from tests.functional import mfa_base
 class TestRevocationDue(mfa_base.MFATestCase):
     def setUp(self) -> None:
         super().setUp()
-        self.proxy = mfa_base.Proxy(self.keystone.port or 0)
-        self.addCleanup(self.proxy.close)
-        self.api = self.keystone.admin_adapter()
-        self.domain = f'revoke-{secrets.token_hex(4)}'
-        self.api.post('/domains', json={'domain': {'name': self.domain}})
+        self.proxy = self.start_proxy()
+        self.domain, self.domain_id = self.make_domain('revoke')
 
     def code_alone_session(self) -> tuple[local_keystone.KeystoneUser, str]:
         """A user of the domain whose code alone signs in, and a token
         opened with the code alone."""
-        domain_id = self.api.get(f'/domains?name={self.domain}').json()[
-            'domains'
-        ][0]['id']
-        password = secrets.token_urlsafe(12)
-        user_id = self.api.post(
-            '/users',
-            json={
-                'user': {
-                    'name': f'u-{secrets.token_hex(3)}',
-                    'password': password,
-                    'domain_id': domain_id,
-                }
-            },
-        ).json()['user']['id']
-        user = local_keystone.KeystoneUser(
-            user_id, user_id, password, None, None, self.domain
-        )
+        user = self.domain_user(self.domain, self.domain_id)
         secret = totp.generate_secret()
         self.keystone.create_totp_credential(user.id, secret)
-        response = self.sign_in(
-            {
-                'methods': ['totp'],
-                'totp': {
-                    'user': {'id': user.id, 'passcode': totp.passcode(secret)}
-                },
-            }
-        )
+        response = self.totp_alone_sign_in(user.id, secret)
         self.assertEqual(201, response.status_code, response.text)
         token = str(response.headers['X-Subject-Token'])
-        self.assertEqual(200, self.validate(token))
+        self.assertEqual(200, self.token_status(token))
         return user, token
-
-    def validate(self, token: str) -> int:
-        return int(
-            self.api.get(
-                '/auth/tokens',
-                headers={'X-Subject-Token': token},
-                raise_exc=False,
-            ).status_code
-        )
-
-    def due(self, user_id: str) -> Any:
-        record = self.api.get(f'/users/{user_id}').json()['user']
-        return record.get(records.REVOKE_KEY)
 
     def via_proxy(self, *args: str) -> base.CLIResult:
         env = self.env(auth_url=self.proxy.auth_url)
@@ -108,8 +66,8 @@ class TestRevocationDue(mfa_base.MFATestCase):
         self.assertIn('not ended', failed.stdout)
         # The rules are on; the session opened with the code alone is not
         # ended yet, and the user record says so.
-        self.assertEqual(200, self.validate(token))
-        self.assertIsNotNone(self.due(user.id))
+        self.assertEqual(200, self.token_status(token))
+        self.assertIsNotNone(self.revocation_due(user.id))
 
         # The next run (another command that guards, as it happens) does
         # the revocation, and says so.
@@ -119,8 +77,8 @@ class TestRevocationDue(mfa_base.MFATestCase):
             env=self.env(),
         )  # fmt: skip
         self.assertEqual(0, result['users_guarded'])
-        self.assertEqual(404, self.validate(token))
-        self.assertIsNone(self.due(user.id))
+        self.assertEqual(404, self.token_status(token))
+        self.assertIsNone(self.revocation_due(user.id))
         again = self.openstack(
             'mfa', 'enforce', '--all', '--domain', self.domain, env=self.env()
         )
@@ -131,7 +89,7 @@ class TestRevocationDue(mfa_base.MFATestCase):
         self.proxy.fail_match = ('DELETE', '/tokens')
         failed = self.via_proxy('mfa', 'enforce', '--user', user.id)
         self.assertNotEqual(0, failed.returncode, failed.describe())
-        self.assertEqual(200, self.validate(token))
+        self.assertEqual(200, self.token_status(token))
         self.proxy.fail_match = None
         # Nothing else to change for this user (no verified device): the
         # command says so, and revokes what was due all the same.
@@ -139,8 +97,8 @@ class TestRevocationDue(mfa_base.MFATestCase):
             'mfa', 'enforce', '--user', user.id, env=self.env(), check=False
         )
         self.assertIn('were: ended', rerun.stderr, rerun.describe())
-        self.assertEqual(404, self.validate(token))
-        self.assertIsNone(self.due(user.id))
+        self.assertEqual(404, self.token_status(token))
+        self.assertIsNone(self.revocation_due(user.id))
 
     def test_killed_between_the_rules_and_the_revocation(self) -> None:
         user, token = self.code_alone_session()
@@ -168,8 +126,8 @@ class TestRevocationDue(mfa_base.MFATestCase):
         self.proxy.before = None
         self.proxy.fail_match = None
         self.assertEqual(-signal.SIGKILL, proc.returncode)
-        self.assertEqual(200, self.validate(token))
-        self.assertIsNotNone(self.due(user.id))
+        self.assertEqual(200, self.token_status(token))
+        self.assertIsNotNone(self.revocation_due(user.id))
         rows = self.openstack_json(
             'mfa', 'enforce', '--all', '--domain', self.domain, env=self.env()
         )
@@ -177,5 +135,5 @@ class TestRevocationDue(mfa_base.MFATestCase):
             [('end sessions (due)', 'ended')],
             [(r['action'], r['sessions']) for r in rows],
         )
-        self.assertEqual(404, self.validate(token))
-        self.assertIsNone(self.due(user.id))
+        self.assertEqual(404, self.token_status(token))
+        self.assertIsNone(self.revocation_due(user.id))

@@ -28,15 +28,12 @@ import io
 import json
 import math
 import secrets
-import subprocess
 from typing import Any
 
 import requests
 
-from mfa_osc import client as mfa_client
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
-from mfa_osc.workflows import enroll as enroll_flow
 from tests.functional import base
 from tests.functional import mfa_base
 
@@ -63,8 +60,7 @@ class TestScale(mfa_base.MFATestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.proxy = mfa_base.Proxy(self.big.port or 0)
-        self.addCleanup(self.proxy.close)
+        self.proxy = self.start_proxy(self.big)
         self.api = self.big.admin_adapter()
 
     # -- set-up
@@ -84,16 +80,8 @@ class TestScale(mfa_base.MFATestCase):
     ) -> tuple[local_keystone.KeystoneUser, str]:
         user = self.big.create_user()
         secret = totp.generate_secret()
-        client = mfa_client.MFAClient(self.big.admin_session())
-        plan = enroll_flow.prepare(client, client.get_user(user.id), name='p')
-        enroll_flow.enroll(
-            client,
-            plan,
-            secret=secret,
-            passcodes=lambda attempt, hint: (
-                totp.passcode(secret) if attempt == 0 else None
-            ),
-            recovery_codes=1,
+        self.enroll_in_process(
+            user.id, secret, recovery_codes=1, keystone=self.big
         )
         if not enforce:
             self.big.set_mfa_rules(
@@ -366,39 +354,17 @@ class TestEnforceAllFaults(mfa_base.MFATestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.proxy = mfa_base.Proxy(self.keystone.port or 0)
-        self.addCleanup(self.proxy.close)
+        self.proxy = self.start_proxy()
         self.api = self.keystone.admin_adapter()
-        self.domain = f'faults-{secrets.token_hex(4)}'
-        self.api.post('/domains', json={'domain': {'name': self.domain}})
+        self.domain, self.domain_id = self.make_domain('faults')
 
     def user(self, name: str) -> local_keystone.KeystoneUser:
-        domain_id = self.api.get(f'/domains?name={self.domain}').json()[
-            'domains'
-        ][0]['id']
-        password = secrets.token_urlsafe(12)
-        body = {'name': name, 'password': password, 'domain_id': domain_id}
-        user_id = self.api.post('/users', json={'user': body}).json()['user'][
-            'id'
-        ]
-        return local_keystone.KeystoneUser(
-            user_id, name, password, None, None, self.domain
-        )
+        return self.domain_user(self.domain, self.domain_id, name)
 
     def set_up(self) -> dict[str, tuple[local_keystone.KeystoneUser, str]]:
         bob, carol, dave = self.user('bob'), self.user('carol'), self.user('d')
         secret = totp.generate_secret()
-        client = mfa_client.MFAClient(self.keystone.admin_session())
-        plan = enroll_flow.prepare(client, client.get_user(bob.id), name='p')
-        enroll_flow.enroll(
-            client,
-            plan,
-            secret=secret,
-            passcodes=lambda attempt, hint: (
-                totp.passcode(secret) if attempt == 0 else None
-            ),
-            recovery_codes=0,
-        )
+        self.enroll_in_process(bob.id, secret)
         carol_secret = totp.generate_secret()
         self.keystone.create_totp_credential(carol.id, carol_secret)
         return {
@@ -452,19 +418,6 @@ class TestEnforceAllFaults(mfa_base.MFATestCase):
         # Never weaker: bob's code alone never signs in.
         self.assertNotEqual(201, self.totp_alone_status(bob.id, secret))
 
-    def run_raw(self, argv: list[str], env: dict[str, str]) -> base.CLIResult:
-        proc = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            env=self.cli_env(env),
-            cwd=self.home,
-            timeout=base.CLI_TIMEOUT,
-            check=False,
-        )
-        return base.CLIResult(argv, proc.returncode, proc.stdout, proc.stderr)
-
     def test_each_request_fails_in_turn(self) -> None:
         users = self.set_up()
         env = self.keystone.os_env()
@@ -474,7 +427,7 @@ class TestEnforceAllFaults(mfa_base.MFATestCase):
         for n in range(1, 30):
             mode = mfa_base.FAIL_MODES[n % len(mfa_base.FAIL_MODES)]
             self.proxy.reset(fail_at=n, mode=mode)
-            result = self.run_raw(argv, env)
+            result = self.run_unchecked(argv, env)
             injected = n <= len(self.proxy.requests)
             self.assertNotIn('Traceback', result.stderr)
             self.assert_safe(users)

@@ -40,7 +40,6 @@ SCRIPT = (
 
 class TestKeyringCache(base.FunctionalTestCase):
     def write_clouds(self, auth: dict[str, Any]) -> dict[str, str]:
-        path = os.path.join(self.home, 'clouds.yaml')
         clouds = {
             'cache': {'auth': True},
             'clouds': {
@@ -51,18 +50,16 @@ class TestKeyringCache(base.FunctionalTestCase):
                 }
             },
         }
-        with open(path, 'w') as handle:
-            json.dump(clouds, handle)
+        path = self.write_clouds_yaml(clouds)
         return {
             'OS_CLIENT_CONFIG_FILE': path,
             'PYTHON_KEYRING_BACKEND': 'keyrings.alt.file.PlaintextKeyring',
         }
 
     def test_second_process_needs_no_password_or_passcode(self) -> None:
-        user = self.make_user(
-            rules=[['password', 'totp'], ['application_credential']]
+        user, _ = self.make_totp_user(
+            [['password', 'totp'], ['application_credential']], SECRET
         )
-        self.keystone.create_totp_credential(user.id, SECRET)
         api = self.keystone.admin_adapter()
         other = api.post(
             '/projects',

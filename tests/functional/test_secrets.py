@@ -83,15 +83,8 @@ class SecretsCase(mfa_base.MFATestCase):
 
     def mfa_user(self) -> tuple[local_keystone.KeystoneUser, str]:
         """A user whose rules need TOTP, with a hand-made credential."""
-        user = self.make_user(rules=[['password', 'totp']])
-        secret = totp.generate_secret()
-        self.keystone.create_totp_credential(user.id, secret)
+        user, secret = self.make_totp_user([['password', 'totp']])
         return user, secret
-
-    def mfa_env(self, user: local_keystone.KeystoneUser) -> dict[str, str]:
-        env = self.env(user)
-        env['OS_AUTH_TYPE'] = 'v3multifactor'
-        return env
 
 
 class TestConfigurationShow(SecretsCase):
@@ -374,16 +367,9 @@ class TestFiles(SecretsCase):
         env = self.mfa_env(user)
         env['OS_TOKEN_CACHE'] = 'on'
         result = self.openstack_json(
-            'mfa',
-            'enroll',
-            '--secret',
-            secret,
-            '--passcode',
-            self.good_code(secret),
-            '--qr-file',
-            qr_png,
-            '--recovery-file',
-            codes_file,
+            *self.enroll_args(
+                secret, '--qr-file', qr_png, '--recovery-file', codes_file
+            ),
             env=env,
         )
         codes = result['recovery_codes']
@@ -825,8 +811,7 @@ class TestKeystoneGarbage(SecretsCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.proxy = mfa_base.Proxy(self.keystone.port or 0)
-        self.addCleanup(self.proxy.close)
+        self.proxy = self.start_proxy()
 
     def test_every_request_of_status_and_enroll(self) -> None:
         user, secret, _ = self.enrolled()
@@ -834,10 +819,7 @@ class TestKeystoneGarbage(SecretsCase):
         second = totp.generate_secret()
 
         def enroll(name: str) -> tuple[str, ...]:
-            return (
-                'mfa', 'enroll', '--name', name, '--secret', second,
-                '--passcode', self.good_code(second),
-            )  # fmt: skip
+            return tuple(self.enroll_args(second, name=name))
 
         plans = [
             (('mfa', 'status'), tuple(mfa_base.GARBAGE)),
@@ -854,7 +836,7 @@ class TestKeystoneGarbage(SecretsCase):
                     if args[1] == 'enroll':
                         args = enroll(f'd-{mode}-{n}')
                     self.proxy.reset(fail_at=n, mode=mode)
-                    out = self._run(args, env)
+                    out = self.openstack_unchecked(*args, env=env)
                     self.assertNotIn('Traceback', out.stderr, out.describe())
                     for python in ('Expecting value', 'KeyError', 'NoneType'):
                         self.assertNotIn(python, out.stderr, out.describe())
@@ -862,22 +844,6 @@ class TestKeystoneGarbage(SecretsCase):
                         self.assertTrue(out.stderr.strip(), out.describe())
                     self.proxy.reset()
                     self.assert_invariant(user)
-
-    def _run(
-        self, args: tuple[str, ...], env: dict[str, str]
-    ) -> base.CLIResult:
-        argv = [base.openstack_executable(), *args]
-        proc = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            env=self.cli_env(env),
-            cwd=self.home,
-            timeout=base.CLI_TIMEOUT,
-            check=False,
-        )
-        return base.CLIResult(argv, proc.returncode, proc.stdout, proc.stderr)
 
     def test_malformed_answer_message(self) -> None:
         user, secret, _ = self.enrolled()
@@ -890,7 +856,7 @@ class TestKeystoneGarbage(SecretsCase):
             if method == 'GET' and '/credentials' in path
         ][:1]
         self.proxy.reset(fail_at=n, mode='bad-json')
-        out = self._run(('mfa', 'status'), env)
+        out = self.openstack_unchecked('mfa', 'status', env=env)
         self.assertNotEqual(0, out.returncode)
         self.assertIn('not a JSON object', out.stderr)
 
@@ -899,7 +865,9 @@ class TestKeystoneGarbage(SecretsCase):
         env = self.env(admin, admin_secret, auth_url=self.proxy.auth_url)
         for bad in ('.', '..', '../credentials', 'a/b', '%2e', 'x?y=1'):
             self.proxy.reset()
-            out = self._run(('mfa', 'status', '--user', bad), env)
+            out = self.openstack_unchecked(
+                'mfa', 'status', '--user', bad, env=env
+            )
             self.assertNotEqual(0, out.returncode, out.describe())
             self.assertNotIn('Traceback', out.stderr)
             self.assertNotIn("'user'", out.stderr)

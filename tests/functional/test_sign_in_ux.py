@@ -27,6 +27,7 @@ import sys
 
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
+from tests.functional import base
 from tests.functional import mfa_base
 
 ENFORCED = [['password', 'totp'], ['application_credential']]
@@ -53,17 +54,8 @@ except Exception as exc:
 
 class SignInTestCase(mfa_base.MFATestCase):
     def mfa_user(self) -> local_keystone.KeystoneUser:
-        user = self.make_user(rules=ENFORCED)
-        self.keystone.create_totp_credential(user.id, SECRET)
+        user, _ = self.make_totp_user(ENFORCED, SECRET)
         return user
-
-    def mfa_env(
-        self, user: local_keystone.KeystoneUser, **extra: str
-    ) -> dict[str, str]:
-        env = self.env(user)
-        env['OS_AUTH_TYPE'] = 'v3multifactor'
-        env.update(extra)
-        return env
 
     def sdk(self, user: local_keystone.KeystoneUser, **extra: object) -> str:
         return self.run_python(
@@ -108,12 +100,7 @@ class TestNoChangeWithoutMFA(SignInTestCase):
         result = self.openstack(
             '--os-totp-secret',
             SECRET,
-            'token',
-            'issue',
-            '-f',
-            'value',
-            '-c',
-            'user_id',
+            *base.TOKEN_USER_ID,
             env=self.mfa_env(user),
         )
         self.assertEqual(user.id, result.stdout.strip())
@@ -122,8 +109,9 @@ class TestNoChangeWithoutMFA(SignInTestCase):
 
     def test_device_not_required_by_the_rules(self) -> None:
         # NOTE: enrolled, not enforced: a wrong code is not needed either.
-        user = self.make_user(rules=[['password'], ['application_credential']])
-        self.keystone.create_totp_credential(user.id, SECRET)
+        user, _ = self.make_totp_user(
+            [['password'], ['application_credential']], SECRET
+        )
         wrong = self.wrong()
         result = self.openstack(
             'token', 'issue', env=self.mfa_env(user, OS_PASSCODE=wrong)
@@ -179,12 +167,7 @@ class TestPrompt(SignInTestCase):
     def test_typo_and_empty_line_are_asked_again(self) -> None:
         user = self.mfa_user()
         code, output = self.openstack_on_pty(
-            'token',
-            'issue',
-            '-f',
-            'value',
-            '-c',
-            'user_id',
+            *base.TOKEN_USER_ID,
             env=self.mfa_env(user),
             inputs=[
                 ('Passcode: ', '12345'),
@@ -234,24 +217,12 @@ class TestPrompt(SignInTestCase):
         user = self.admin_user()
         secret = totp.generate_secret()
         enrolled = self.openstack_json(
-            'mfa',
-            'enroll',
-            '--name',
-            'phone',
-            '--secret',
-            secret,
-            '--passcode',
-            self.good_code(secret),
+            *self.enroll_args(secret, name='phone'),
             env=self.env(user),
         )
         codes = enrolled['recovery_codes']
         code, output = self.openstack_on_pty(
-            'token',
-            'issue',
-            '-f',
-            'value',
-            '-c',
-            'user_id',
+            *base.TOKEN_USER_ID,
             env=self.mfa_env(user),
             inputs=[('Passcode: ', codes[0].lower())],
         )
@@ -312,26 +283,12 @@ class TestCommandsAskOnlyWhatTheyUse(SignInTestCase):
         user = self.admin_user()
         phone = totp.generate_secret()
         self.openstack_json(
-            'mfa',
-            'enroll',
-            '--name',
-            'phone',
-            '--secret',
-            phone,
-            '--passcode',
-            self.good_code(phone),
+            *self.enroll_args(phone, name='phone'),
             env=self.env(user),
         )
         laptop = totp.generate_secret()
         self.openstack_json(
-            'mfa',
-            'enroll',
-            '--name',
-            'laptop',
-            '--secret',
-            laptop,
-            '--passcode',
-            self.good_code(laptop),
+            *self.enroll_args(laptop, name='laptop'),
             env=self.env(user, phone),
         )
         return user, phone
@@ -430,12 +387,7 @@ class TestPasscodeCommand(SignInTestCase):
             result = self.openstack(
                 '--debug',
                 *flags,
-                'token',
-                'issue',
-                '-f',
-                'value',
-                '-c',
-                'user_id',
+                *base.TOKEN_USER_ID,
                 env=self.mfa_env(user, **extra),
             )
             self.assertEqual(user.id, result.stdout.strip().splitlines()[-1])

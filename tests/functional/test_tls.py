@@ -67,23 +67,13 @@ class TestTLS(mfa_base.MFATestCase):
             verify=self.ca,
         )
 
-    def mfa_env(self, user: local_keystone.KeystoneUser) -> dict[str, str]:
-        env = self.env(user)
-        env.update(OS_AUTH_TYPE='v3multifactor', OS_TOKEN_CACHE='on')
-        return env
-
-    def token_status(self, token: str) -> int:
-        api = self.keystone.admin_adapter()
-        response = api.get(
-            '/auth/tokens',
-            headers={'X-Subject-Token': token},
-            raise_exc=False,
-        )
-        return int(response.status_code)
+    def tls_env(self, user: local_keystone.KeystoneUser) -> dict[str, str]:
+        """:meth:`mfa_env` with the token cache on."""
+        return self.mfa_env(user, OS_TOKEN_CACHE='on')
 
     def test_main_commands_with_the_cloud_ca(self) -> None:
         user = self.admin_user()
-        env = self.mfa_env(user)
+        env = self.tls_env(user)
         self.assertEqual(self.ca, env['OS_CACERT'])
         secret = totp.generate_secret()
         secret_file = os.path.join(self.home, 'secret')
@@ -172,10 +162,8 @@ class TestTLS(mfa_base.MFATestCase):
         self.assertEqual(404, self.token_status(first['id']))
 
     def test_exec_hands_the_ca_to_the_child(self) -> None:
-        user = self.make_user(rules=[['password', 'totp']])
-        secret = totp.generate_secret()
-        self.keystone.create_totp_credential(user.id, secret)
-        env = self.mfa_env(user)
+        user, secret = self.make_totp_user([['password', 'totp']])
+        env = self.tls_env(user)
         env['OS_TOTP_SECRET'] = secret
         result = self.openstack(
             'mfa', 'exec', '--', sys.executable, '-c',
@@ -191,7 +179,7 @@ class TestTLS(mfa_base.MFATestCase):
 
     def test_refused_without_the_ca(self) -> None:
         user = self.make_user()
-        env = self.mfa_env(user)
+        env = self.tls_env(user)
         del env['OS_CACERT']
         for args in (('token', 'issue'), ('mfa', 'status')):
             result = self.openstack(*args, env=env, expect_fail=True)
@@ -202,7 +190,7 @@ class TestTLS(mfa_base.MFATestCase):
 
     def test_cacert_flag_and_insecure(self) -> None:
         user = self.make_user()
-        env = self.mfa_env(user)
+        env = self.tls_env(user)
         del env['OS_CACERT']
         token = self.openstack_json(
             '--os-cacert', self.ca, 'token', 'issue', env=env
@@ -212,10 +200,8 @@ class TestTLS(mfa_base.MFATestCase):
         self.assertFalse(status['enforced'])
 
     def test_logout_revokes_with_cacert_from_the_cloud(self) -> None:
-        user = self.make_user(rules=[['password', 'totp']])
-        secret = totp.generate_secret()
-        self.keystone.create_totp_credential(user.id, secret)
-        env = self.mfa_env(user)
+        user, secret = self.make_totp_user([['password', 'totp']])
+        env = self.tls_env(user)
         env['OS_TOTP_SECRET'] = secret
         token = self.openstack_json('token', 'issue', env=env)
         self.assertEqual(200, self.token_status(token['id']))
