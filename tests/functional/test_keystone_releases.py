@@ -112,7 +112,7 @@ class TestSubset(oslotest_base.BaseTestCase):
                         continue
                     run |= _commands_run(function)
         commands = _mfa_commands()
-        self.assertEqual(13, len(commands))
+        self.assertEqual(14, len(commands))
         self.assertEqual(set(), commands - run)
 
 
