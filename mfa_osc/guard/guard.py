@@ -34,8 +34,9 @@ it:
 2. a passcode that signed the user in already is refused (401), without
    being counted: it is remembered as long as Keystone accepts it;
 3. the try is counted (memcached ``add`` then ``incr``: concurrent tries
-   cannot overtake the count); past ``max_failures`` the user is locked
-   and the request refused.
+   cannot overtake the count), unless the same passcode was tried in the
+   same 30-second window already (its answer cannot differ); past
+   ``max_failures`` the user is locked and the request refused.
 
 Then Keystone answers: a token (201) gives the tries back and uses the
 passcode up; any other answer (a wrong code, or a receipt: a good code
@@ -78,6 +79,8 @@ MAX_BODY = 64 * 1024
 
 TOKEN_PATH = '/v3/auth/tokens'  # noqa: S105 (a path)
 KEY_PREFIX = 'mfa_guard'
+#: Seconds of a TOTP window (Keystone's, RFC 6238's default).
+TOTP_STEP = 30
 
 StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -343,11 +346,10 @@ class Guard:
             used_key = user.storage_key('used', _passcode_digest(payload))
             if not self.store.add(used_key, '1', settings.replay_window):
                 return answers.replayed()
-        self.store.add(fail_key, '0', settings.lockout_duration)
-        count = self.store.incr(fail_key)
-        if count is None:  # expired between the two calls
-            self.store.add(fail_key, '1', settings.lockout_duration)
-            count = 1
+        if self._first_try(user, payload):
+            count = self._count(fail_key)
+        else:
+            count = int(self.store.get(fail_key) or 0)
         if count > settings.max_failures:
             if used_key is not None:
                 self.store.delete(used_key)
@@ -363,6 +365,33 @@ class Guard:
         elif used_key is not None:
             self.store.delete(used_key)
         return self._police(answer)
+
+    def _first_try(self, user: _User, payload: Mapping[str, Any]) -> bool:
+        """Whether this passcode is tried for the first time in this TOTP
+        window (atomically: memcached ``add``).
+
+        NOTE: the same passcode sent again within its 30-second window
+        learns nothing new (Keystone's answer to it cannot change within
+        the window), so it is not counted again: the ``v3multifactor``
+        plugin sends a refused code once more, unscoped, to tell a wrong
+        code from a missing role on the project, and that must not count
+        as a second wrong code. A code tried again in a later window is a
+        new guess and counts.
+        """
+        window = int(self._now().timestamp()) // TOTP_STEP
+        key = user.storage_key('tried', _passcode_digest(payload), str(window))
+        return self.store.add(key, '1', 2 * TOTP_STEP)
+
+    def _count(self, fail_key: str) -> int:
+        """Count one try (``add`` then ``incr``: concurrent tries cannot
+        overtake the count); the count so far."""
+        settings = self.settings
+        self.store.add(fail_key, '0', settings.lockout_duration)
+        count = self.store.incr(fail_key)
+        if count is None:  # expired between the two calls
+            self.store.add(fail_key, '1', settings.lockout_duration)
+            count = 1
+        return count
 
     # -- the lock ---------------------------------------------------------
 

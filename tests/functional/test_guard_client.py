@@ -132,9 +132,15 @@ class TestLocked(GuardClientCase):
         self,
     ) -> None:
         user, secret = self.totp_user()
-        bad = self.bad_code(secret)
-        for _ in range(MAX_FAILURES):
-            self.assertEqual(401, self.code_sign_in(user, bad))
+        # NOTE: a different wrong code each time, as a guesser sends them:
+        # the guard does not count one code twice in its window.
+        near = {
+            totp.passcode(secret, time.time() + 30 * k) for k in range(-3, 4)
+        }
+        codes = (f'{n:06d}' for n in range(1000000))
+        *wrong, bad = [c for c in codes if c not in near][: MAX_FAILURES + 1]
+        for code in wrong:
+            self.assertEqual(401, self.code_sign_in(user, code))
         env = self.mfa_env(user, OS_PASSCODE=bad)
 
         # The next wrong code locks; the right one is refused then too.

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 import datetime
 import io
+import itertools
 import json
 from typing import Any
 
@@ -173,13 +174,21 @@ def make_guard(
     return the_guard, keystone, directory, clock
 
 
+_codes = itertools.count(500000)
+
+
 def totp_request(
-    passcode: str = '123456',
+    passcode: str | None = None,
     user: dict[str, Any] | None = None,
     methods: tuple[str, ...] = ('password', 'totp'),
 ) -> dict[str, Any]:
+    """A token request with a passcode: by default one not sent before
+    (a guesser's next guess; the same code again in its window is not
+    counted again)."""
     totp_user = dict(user or {'id': USER_ID})
-    totp_user['passcode'] = passcode
+    totp_user['passcode'] = (
+        passcode if passcode is not None else f'{next(_codes):06d}'
+    )
     identity: dict[str, Any] = {
         'methods': list(methods),
         'totp': {'user': totp_user},

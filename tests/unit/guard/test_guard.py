@@ -39,6 +39,8 @@ class TestLockout(testtools.TestCase):
         )
 
     def _wrong(self, times: int) -> None:
+        # NOTE: a code not sent before each time (totp_request's default),
+        # as a guesser sends them.
         for _ in range(times):
             self.keystone.answer(401)
             self.assertEqual(401, call(self.guard, totp_request()).code)
@@ -200,6 +202,24 @@ class TestLockout(testtools.TestCase):
         self.keystone.answer(401)
         bob = {'id': 'bob'}
         self.assertEqual(401, call(self.guard, totp_request(user=bob)).code)
+
+    def test_the_same_code_again_in_its_window_is_not_counted(
+        self,
+    ) -> None:
+        # NOTE: v3multifactor sends a refused code once more, unscoped, to
+        # tell a wrong code from a missing role: one wrong code, one try.
+        for _ in range(5):
+            self.keystone.answer(401)
+            self.assertEqual(
+                401, call(self.guard, totp_request('246810')).code
+            )
+        self.assertEqual(5, len(self.keystone.seen))
+        self._wrong(1)
+        # In a later window the same code is a new guess, and counts.
+        self.clock.advance(30)
+        self.keystone.answer(401)
+        self.assertEqual(401, call(self.guard, totp_request('246810')).code)
+        self.assertEqual(429, call(self.guard, totp_request()).code)
 
     def test_password_requests_are_never_counted(self) -> None:
         for _ in range(10):
@@ -427,11 +447,11 @@ class TestFailures(testtools.TestCase):
 
     def test_no_secret_is_logged(self) -> None:
         the_guard, keystone, _, _ = fakes.make_guard()
-        for _ in range(5):
+        for n in range(5):
             keystone.answer(401)
-            call(the_guard, totp_request('987654'))
+            call(the_guard, totp_request(f'98765{n}'))
         self.assertIn('locked until', self.logger.output)
-        self.assertNotIn('987654', self.logger.output)
+        self.assertNotIn('98765', self.logger.output)
         self.assertNotIn('pw', self.logger.output.replace('passcodes', ''))
 
 
