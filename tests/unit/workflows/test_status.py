@@ -25,8 +25,8 @@ from mfa_osc import totp
 from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import policy as policy_flow
 from mfa_osc.workflows import status as status_flow
-from tests.unit import test_bulk
 from tests.unit.workflows import fakes
+from tests.unit.workflows import test_bulk
 
 
 class TestRowAgrees(testtools.TestCase):

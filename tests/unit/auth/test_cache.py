@@ -34,7 +34,7 @@ from mfa_osc.auth import exceptions
 from mfa_osc.auth import plugin
 from mfa_osc.auth import private_files
 from mfa_osc.auth import revocations
-from tests.unit import test_plugin as tp
+from tests.unit.auth import test_plugin as tp
 
 OTHER_TOKEN = 'gAAAAAB-other-project-token'
 #: 200 answers to GET /v3/auth/tokens that are not a token.

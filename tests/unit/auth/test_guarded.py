@@ -37,7 +37,7 @@ from mfa_osc.auth import hooks
 from mfa_osc.auth import plugin
 from mfa_osc.auth import policy as auth_policy
 from mfa_osc.guard import answers
-from tests.unit import test_plugin as tp
+from tests.unit.auth import test_plugin as tp
 
 GUARD = {guarded.HEADER: '1'}
 USER_ID = 'u1'

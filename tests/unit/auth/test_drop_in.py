@@ -167,7 +167,7 @@ class TestDropIn(base.BaseTestCase):
         from keystoneauth1 import session as ks_session
         from requests_mock.contrib import fixture as rm_fixture
 
-        from tests.unit import test_plugin as tp
+        from tests.unit.auth import test_plugin as tp
 
         requests = self.useFixture(rm_fixture.Fixture())
         requests.post(tp.TOKEN_URL, **tp.TOKEN_RESPONSE)

@@ -39,9 +39,9 @@ from mfa_osc.workflows import bulk
 from mfa_osc.workflows import errors
 from mfa_osc.workflows import policy as policy_flow
 from mfa_osc.workflows import status as status_flow
-from tests.unit import test_bulk
 from tests.unit.osc import fakes
 from tests.unit.workflows import fakes as fake
+from tests.unit.workflows import test_bulk
 
 GUARD = mfa_rules.guard_rules(fake.METHODS)
 TODAY = datetime.date(2027, 3, 1)

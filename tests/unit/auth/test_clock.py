@@ -33,7 +33,7 @@ from mfa_osc import totp
 from mfa_osc.auth import cache
 from mfa_osc.auth import clock
 from mfa_osc.auth import exceptions
-from tests.unit import test_plugin as tp
+from tests.unit.auth import test_plugin as tp
 
 #: This machine's clock is six minutes ahead of Keystone's.
 FAST = 360.0

@@ -30,7 +30,7 @@ from mfa_osc.workflows import bulk
 from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import errors
 from mfa_osc.workflows import policy as policy_flow
-from tests.unit import test_client
+from tests.unit.client import test_keystone as test_client
 from tests.unit.workflows import fakes as fake
 
 REVOKE_KEY = records.REVOKE_KEY
