@@ -29,6 +29,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 import fixtures
@@ -80,6 +81,57 @@ _WARNING = re.compile(
     r'^\S*/mfa_osc/\S+\.py:\d+: \w*Warning: .*$', re.MULTILINE
 )
 
+#: Seconds a window must still last for :func:`fresh_code` to hand out
+#: the previous window's code (which Keystone accepts until the current
+#: window ends): a CLI that starts slowly still sends it in time.
+PREVIOUS_WINDOW_MARGIN = 10
+
+#: The passcodes :func:`fresh_code` handed out in this process, per secret.
+_handed: dict[str, set[str]] = {}
+_handed_lock = threading.Lock()
+#: How many times :func:`fresh_code` waited for the next window.
+window_waits = 0
+
+
+def fresh_code(secret: str) -> str:
+    """A passcode of ``secret`` that Keystone accepts now and that no
+    earlier call handed out: the current window's, else the previous
+    window's (Keystone accepts both, ``[totp] included_previous_windows =
+    1``), else the next window's, waited for.
+
+    NOTE: behind the guard a passcode that signed a user in is refused a
+    second time (no replay); a test that signs in several times gets one
+    code per sign-in from here, with a wait only when both windows' codes
+    were handed out already.
+    """
+    global window_waits
+    key = totp.normalize_secret(secret)
+    with _handed_lock:
+        handed = _handed.setdefault(key, set())
+        while True:
+            now = time.time()
+            current = totp.passcode(key, now)
+            if current not in handed:
+                handed.add(current)
+                return current
+            previous = totp.passcode(key, now - totp.PERIOD)
+            if (
+                previous not in handed
+                and totp.seconds_left(now) > PREVIOUS_WINDOW_MARGIN
+            ):
+                handed.add(previous)
+                return previous
+            window_waits += 1
+            time.sleep(totp.PERIOD - now % totp.PERIOD + 0.05)
+
+
+def give_back(secret: str, code: str) -> None:
+    """``code`` of ``secret``, from :func:`fresh_code`, signed no one in
+    (Keystone's answer was not a token): it may be handed out again."""
+    with _handed_lock:
+        _handed.get(totp.normalize_secret(secret), set()).discard(code)
+
+
 _keystone: LocalKeystone | None = None
 _keystone_error: BaseException | None = None
 _keystone_lock = threading.Lock()
@@ -110,6 +162,11 @@ def get_keystone() -> LocalKeystone:
                     # NOTE: REMOTE_DOMAIN names the user's domain (the
                     # default domain without it, as by default).
                     'auth': {'external': 'Domain'},
+                    # NOTE: behind the guard (tox -e functional-guard), a
+                    # policy a test sets applies at once, on both uWSGI
+                    # processes (by default each keeps a domain's policy a
+                    # minute); the guard's other settings are its defaults.
+                    'mfa_guard': {'policy_cache_time': '0'},
                 },
             )
             try:
@@ -163,6 +220,16 @@ class FunctionalTestCase(base.BaseTestCase):
         super().setUp()
         self.keystone = keystone
         self.home = self.useFixture(fixtures.TempDir()).path
+
+    @property
+    def guarded(self) -> bool:
+        """Whether the test's Keystone runs behind mfa-osc's guard
+        (``tox -e functional-guard``): the server refuses first."""
+        return self.keystone.guard
+
+    def good_code(self, secret: str) -> str:
+        """A passcode of ``secret`` for one sign-in (:func:`fresh_code`)."""
+        return fresh_code(secret)
 
     @property
     def openstack_path(self) -> str:

@@ -245,7 +245,7 @@ class MFATestCase(base.FunctionalTestCase):
             plan,
             secret=secret,
             passcodes=lambda attempt, hint: (
-                totp.passcode(secret) if attempt == 0 else None
+                base.fresh_code(secret) if attempt == 0 else None
             ),
             recovery_codes=recovery_codes,
             keep_sessions=keep_sessions,
@@ -393,10 +393,17 @@ class MFATestCase(base.FunctionalTestCase):
         )
         return json.loads(creds[0]['blob']) if creds else None
 
-    def sign_in(self, body: dict[str, Any]) -> requests.Response:
+    def sign_in(
+        self, body: dict[str, Any], scope: Any = None
+    ) -> requests.Response:
+        """Keystone's answer to a sign-in with identity ``body`` (and
+        ``scope``: the user's default project without it)."""
+        auth: dict[str, Any] = {'identity': body}
+        if scope is not None:
+            auth['scope'] = scope
         return requests.post(
             self.keystone.auth_url + '/auth/tokens',
-            json={'auth': {'identity': body}},
+            json={'auth': auth},
             timeout=30,
         )
 
@@ -466,15 +473,18 @@ class MFATestCase(base.FunctionalTestCase):
     def totp_alone_sign_in(
         self, user_id: str, secret: str
     ) -> requests.Response:
-        """Keystone's answer to a sign-in with the current code alone."""
-        return self.sign_in(
+        """Keystone's answer to a sign-in with a code alone (one no
+        sign-in used: behind the guard a used one is refused first)."""
+        code = self.good_code(secret)
+        response = self.sign_in(
             {
                 'methods': ['totp'],
-                'totp': {
-                    'user': {'id': user_id, 'passcode': totp.passcode(secret)}
-                },
+                'totp': {'user': {'id': user_id, 'passcode': code}},
             }
         )
+        if response.status_code != 201:
+            base.give_back(secret, code)
+        return response
 
     def totp_alone_status(self, user_id: str, secret: str) -> int:
         return self.totp_alone_sign_in(user_id, secret).status_code
@@ -493,9 +503,6 @@ class MFATestCase(base.FunctionalTestCase):
             book = self.book(user.id) or {'devices': {}}
             verified = set(book['devices']) & {c['id'] for c in creds}
             self.assertTrue(verified, 'locked out: rules need TOTP')
-
-    def good_code(self, secret: str) -> str:
-        return totp.passcode(secret)
 
     @staticmethod
     def bad_code(secret: str) -> str:
