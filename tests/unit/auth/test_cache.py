@@ -34,7 +34,7 @@ from mfa_osc.auth import exceptions
 from mfa_osc.auth import plugin
 from mfa_osc.auth import private_files
 from mfa_osc.auth import revocations
-from tests.unit.auth import test_plugin as tp
+from tests.unit.auth import fakes
 
 OTHER_TOKEN = 'gAAAAAB-other-project-token'
 #: 200 answers to GET /v3/auth/tokens that are not a token.
@@ -72,10 +72,10 @@ class TestTokenCache(base.BaseTestCase):
             'passcode': '123456',
         }
         params.update(kwargs)
-        return plugin.MultiFactor(tp.AUTH_URL, **params)  # type: ignore
+        return plugin.MultiFactor(fakes.AUTH_URL, **params)  # type: ignore
 
     def sign_in_once(self) -> None:
-        self.requests.post(tp.TOKEN_URL, **tp.TOKEN_RESPONSE)
+        self.requests.post(fakes.TOKEN_URL, **fakes.TOKEN_RESPONSE)
         self.make().get_auth_ref(ks_session.Session())
         self.seen = len(self.requests.request_history)
 
@@ -99,7 +99,7 @@ class TestTokenCache(base.BaseTestCase):
 
         ref = auth.get_auth_ref(ks_session.Session())
 
-        self.assertEqual(tp.TOKEN_ID, ref.auth_token)
+        self.assertEqual(fakes.TOKEN_ID, ref.auth_token)
         self.assertEqual('p1', ref.project_id)
         self.assertEqual([], self.history())
         self.assertEqual(0, auth.sign_in_requests)
@@ -108,10 +108,10 @@ class TestTokenCache(base.BaseTestCase):
         self.sign_in_once()
         self.age()
         self.requests.post(
-            tp.TOKEN_URL,
+            fakes.TOKEN_URL,
             status_code=201,
             headers={'X-Subject-Token': OTHER_TOKEN},
-            json=tp.TOKEN_BODY,
+            json=fakes.TOKEN_BODY,
         )
         # NOTE: a new plugin, as in a new command, with no passcode at all.
         auth = self.make(passcode=None, password=None)
@@ -122,21 +122,21 @@ class TestTokenCache(base.BaseTestCase):
         (post,) = self.history()
         ident = post.json()['auth']['identity']  # type: ignore
         self.assertEqual(
-            {'methods': ['token'], 'token': {'id': tp.TOKEN_ID}}, ident
+            {'methods': ['token'], 'token': {'id': fakes.TOKEN_ID}}, ident
         )
         # Confirmed again: the next command sends nothing.
         self.seen = len(self.requests.request_history)
         ref = self.make(passcode=None).get_auth_ref(ks_session.Session())
-        self.assertEqual(tp.TOKEN_ID, ref.auth_token)
+        self.assertEqual(fakes.TOKEN_ID, ref.auth_token)
         self.assertEqual([], self.history())
 
     def test_renamed_project_is_rescoped_not_reused(self) -> None:
         self.sign_in_once()
         self.age()
-        body = json.loads(json.dumps(tp.TOKEN_BODY))
+        body = json.loads(json.dumps(fakes.TOKEN_BODY))
         body['token']['project']['id'] = 'p2'
         self.requests.post(
-            tp.TOKEN_URL,
+            fakes.TOKEN_URL,
             status_code=201,
             headers={'X-Subject-Token': OTHER_TOKEN},
             json=body,
@@ -152,17 +152,17 @@ class TestTokenCache(base.BaseTestCase):
     def test_renamed_user_means_fresh_sign_in(self) -> None:
         self.sign_in_once()
         self.age()
-        body = json.loads(json.dumps(tp.TOKEN_BODY))
+        body = json.loads(json.dumps(fakes.TOKEN_BODY))
         body['token']['user']['name'] = 'alice-old'
         self.requests.post(
-            tp.TOKEN_URL,
+            fakes.TOKEN_URL,
             [
                 {
                     'status_code': 201,
                     'json': body,
                     'headers': {'X-Subject-Token': OTHER_TOKEN},
                 },
-                tp.TOKEN_RESPONSE,
+                fakes.TOKEN_RESPONSE,
             ],
         )
         self.make(passcode='654321').get_auth_ref(ks_session.Session())
@@ -173,10 +173,10 @@ class TestTokenCache(base.BaseTestCase):
     def test_back_and_forth_costs_one_rescope_each(self) -> None:
         self.sign_in_once()
         self.requests.post(
-            tp.TOKEN_URL,
+            fakes.TOKEN_URL,
             status_code=201,
             headers={'X-Subject-Token': OTHER_TOKEN},
-            json=tp.TOKEN_BODY,
+            json=fakes.TOKEN_BODY,
         )
         for name in ('other', 'demo', 'other', 'demo'):
             self.make(passcode=None, project_name=name).get_auth_ref(
@@ -197,8 +197,8 @@ class TestTokenCache(base.BaseTestCase):
             )
         )
         self.sign_in_once()
-        self.requests.post(tp.TOKEN_URL, **tp.UNAUTHORIZED)
-        self.requests.get(tp.TOKEN_URL, json=tp.TOKEN_BODY)
+        self.requests.post(fakes.TOKEN_URL, **fakes.UNAUTHORIZED)
+        self.requests.get(fakes.TOKEN_URL, json=fakes.TOKEN_BODY)
         auth = self.make(passcode=None, project_name='typo')
         exc = self.assertRaises(
             exceptions.NoRoleOnScope, auth.get_auth_ref, ks_session.Session()
@@ -219,10 +219,10 @@ class TestTokenCache(base.BaseTestCase):
     def test_other_project_is_rescoped_from_the_cached_token(self) -> None:
         self.sign_in_once()
         self.requests.post(
-            tp.TOKEN_URL,
+            fakes.TOKEN_URL,
             status_code=201,
             headers={'X-Subject-Token': OTHER_TOKEN},
-            json=tp.TOKEN_BODY,
+            json=fakes.TOKEN_BODY,
         )
         auth = self.make(passcode=None, password=None, project_name='other')
 
@@ -235,7 +235,7 @@ class TestTokenCache(base.BaseTestCase):
                 'auth': {
                     'identity': {
                         'methods': ['token'],
-                        'token': {'id': tp.TOKEN_ID},
+                        'token': {'id': fakes.TOKEN_ID},
                     },
                     'scope': {
                         'project': {
@@ -251,8 +251,10 @@ class TestTokenCache(base.BaseTestCase):
     def test_revoked_token_means_fresh_sign_in(self) -> None:
         self.sign_in_once()
         self.age()
-        self.requests.get(tp.TOKEN_URL, status_code=404, json={})
-        self.requests.post(tp.TOKEN_URL, [tp.UNAUTHORIZED, tp.TOKEN_RESPONSE])
+        self.requests.get(fakes.TOKEN_URL, status_code=404, json={})
+        self.requests.post(
+            fakes.TOKEN_URL, [fakes.UNAUTHORIZED, fakes.TOKEN_RESPONSE]
+        )
         auth = self.make(passcode='654321')
 
         auth.get_auth_ref(ks_session.Session())
@@ -265,18 +267,18 @@ class TestTokenCache(base.BaseTestCase):
         self.sign_in_once()
         (path,) = [p for p, _ in cache.entries()]
         path.write_text('{not json')
-        self.requests.post(tp.TOKEN_URL, **tp.TOKEN_RESPONSE)
+        self.requests.post(fakes.TOKEN_URL, **fakes.TOKEN_RESPONSE)
         self.make().get_auth_ref(ks_session.Session())
         self.assertEqual(1, len(self.posts()))
         self.assertEqual(
-            tp.TOKEN_ID, json.loads(path.read_text())['auth_token']
+            fakes.TOKEN_ID, json.loads(path.read_text())['auth_token']
         )
 
     def test_wrong_shape_entry_means_fresh_sign_in(self) -> None:
         self.sign_in_once()
         (path,) = [p for p, _ in cache.entries()]
         path.write_text('{"auth_token": 5, "body": []}')
-        self.requests.post(tp.TOKEN_URL, **tp.TOKEN_RESPONSE)
+        self.requests.post(fakes.TOKEN_URL, **fakes.TOKEN_RESPONSE)
         self.make().get_auth_ref(ks_session.Session())
         self.assertEqual(1, len(self.posts()))
 
@@ -284,10 +286,10 @@ class TestTokenCache(base.BaseTestCase):
         """Sign in for demo and other, then ``change`` the file's entry."""
         self.sign_in_once()
         self.requests.post(
-            tp.TOKEN_URL,
+            fakes.TOKEN_URL,
             status_code=201,
             headers={'X-Subject-Token': OTHER_TOKEN},
-            json=tp.TOKEN_BODY,
+            json=fakes.TOKEN_BODY,
         )
         self.make(passcode=None, project_name='other').get_auth_ref(
             ks_session.Session()
@@ -300,20 +302,20 @@ class TestTokenCache(base.BaseTestCase):
 
     def assert_fresh_sign_in(self, path: cache.Path, **kwargs: Any) -> None:
         """The next command signs in afresh and replaces the file."""
-        self.requests.post(tp.TOKEN_URL, **tp.TOKEN_RESPONSE)
+        self.requests.post(fakes.TOKEN_URL, **fakes.TOKEN_RESPONSE)
         self.seen = len(self.requests.request_history)
         auth = self.make(passcode='654321', **kwargs)
 
         ref = auth.get_auth_ref(ks_session.Session())
 
-        self.assertEqual(tp.TOKEN_ID, ref.auth_token)
+        self.assertEqual(fakes.TOKEN_ID, ref.auth_token)
         self.assertEqual('u1', ref.user_id)
         (post,) = self.posts()
         ident = post.json()['auth']['identity']  # type: ignore
         self.assertEqual(['password', 'totp'], ident['methods'])
         entry = json.loads(path.read_text())
         self.assertTrue(cache.well_formed(entry))
-        self.assertEqual(tp.TOKEN_ID, entry['auth_token'])
+        self.assertEqual(fakes.TOKEN_ID, entry['auth_token'])
         self.assertEqual({}, entry['scopes'])
         # And the command after it sends nothing.
         self.seen = len(self.requests.request_history)
@@ -341,7 +343,7 @@ class TestTokenCache(base.BaseTestCase):
             lambda e: token(e).update(user={'id': 7}),
             lambda e: token(e).update(project='p1'),
             lambda e: e['scopes'].update(x={'auth_token': 'x'}),
-            lambda e: e['scopes'].update(x={'body': tp.TOKEN_BODY}),
+            lambda e: e['scopes'].update(x={'body': fakes.TOKEN_BODY}),
             lambda e: e['scopes'].update(x=[]),
             lambda e: e.update(scopes=[]),
             lambda e: e.update(confirmed='yesterday'),
@@ -379,10 +381,10 @@ class TestTokenCache(base.BaseTestCase):
             }
         }
         self.requests.post(
-            tp.TOKEN_URL,
+            fakes.TOKEN_URL,
             status_code=201,
             headers={'X-Subject-Token': OTHER_TOKEN},
-            json=tp.TOKEN_BODY,
+            json=fakes.TOKEN_BODY,
         )
 
         ref = auth.get_auth_ref(ks_session.Session())
@@ -400,8 +402,8 @@ class TestTokenCache(base.BaseTestCase):
             json.dumps({'auth_token': 'x', 'body': {'token': {}}}),
             json.dumps(
                 {
-                    'auth_token': tp.TOKEN_ID,
-                    'body': tp.TOKEN_BODY,
+                    'auth_token': fakes.TOKEN_ID,
+                    'body': fakes.TOKEN_BODY,
                     'scopes': {'k': {'auth_token': 'x', 'body': {}}},
                 }
             ),
@@ -409,7 +411,7 @@ class TestTokenCache(base.BaseTestCase):
             auth.set_unscoped_auth_state(state)
             self.assertIsNone(auth.get_unscoped_auth_state())
         # The next sign-in asks afresh.
-        self.requests.post(tp.TOKEN_URL, **tp.TOKEN_RESPONSE)
+        self.requests.post(fakes.TOKEN_URL, **fakes.TOKEN_RESPONSE)
         auth.sources.passcode = '123456'
         self.assertEqual('u1', auth.get_auth_ref(ks_session.Session()).user_id)
 
@@ -422,17 +424,17 @@ class TestTokenCache(base.BaseTestCase):
         self.assertNotIn('s3cret-pass', path.read_text())
 
     def test_cache_off(self) -> None:
-        self.requests.post(tp.TOKEN_URL, **tp.TOKEN_RESPONSE)
+        self.requests.post(fakes.TOKEN_URL, **fakes.TOKEN_RESPONSE)
         self.make(token_cache='off').get_auth_ref(ks_session.Session())
         self.assertFalse(os.path.exists(self.dir))
 
     def test_password_only_sign_in_is_not_cached(self) -> None:
-        body = json.loads(json.dumps(tp.TOKEN_BODY))
+        body = json.loads(json.dumps(fakes.TOKEN_BODY))
         body['token']['methods'] = ['password']
         self.requests.post(
-            tp.TOKEN_URL,
+            fakes.TOKEN_URL,
             status_code=201,
-            headers={'X-Subject-Token': tp.TOKEN_ID},
+            headers={'X-Subject-Token': fakes.TOKEN_ID},
             json=body,
         )
         # NOTE: the policy check after a sign-in without TOTP has tests of
@@ -447,7 +449,7 @@ class TestTokenCache(base.BaseTestCase):
         self.sign_in_once()
         auth = self.make(passcode=None)
         auth.get_access(ks_session.Session())
-        self.requests.get(tp.TOKEN_URL, status_code=404, json={})
+        self.requests.get(fakes.TOKEN_URL, status_code=404, json={})
         self.assertTrue(auth.invalidate())
         self.assertEqual([], list(cache.entries()))
 
@@ -457,7 +459,7 @@ class TestTokenCache(base.BaseTestCase):
         self.sign_in_once()
         auth = self.make(passcode=None)
         auth.get_access(ks_session.Session())
-        self.requests.get(tp.TOKEN_URL, json=tp.TOKEN_BODY)
+        self.requests.get(fakes.TOKEN_URL, json=fakes.TOKEN_BODY)
         self.assertFalse(auth.invalidate())
         self.assertEqual(1, len(list(cache.entries())))
         self.assertEqual(1, len(self.history()))
@@ -470,9 +472,9 @@ class TestTokenCache(base.BaseTestCase):
         for answer in GARBAGE:
             self.sign_in_once()
             self.age()
-            self.requests.get(tp.TOKEN_URL, status_code=200, **answer)
+            self.requests.get(fakes.TOKEN_URL, status_code=200, **answer)
             self.requests.post(
-                tp.TOKEN_URL, [tp.UNAUTHORIZED, tp.TOKEN_RESPONSE]
+                fakes.TOKEN_URL, [fakes.UNAUTHORIZED, fakes.TOKEN_RESPONSE]
             )
             auth = self.make(passcode='654321')
 
@@ -484,7 +486,7 @@ class TestTokenCache(base.BaseTestCase):
             ident = post.json()['auth']['identity']  # type: ignore
             self.assertEqual(['password', 'totp'], ident['methods'])
             ((path, entry),) = list(cache.entries())
-            self.assertEqual(tp.TOKEN_ID, entry['auth_token'])
+            self.assertEqual(fakes.TOKEN_ID, entry['auth_token'])
         self.assertIn(
             'did not answer the check of the cached sign-in with a '
             'Keystone token',
@@ -498,7 +500,7 @@ class TestTokenCache(base.BaseTestCase):
             self.sign_in_once()
             auth = self.make(passcode=None)
             auth.get_access(ks_session.Session())
-            self.requests.get(tp.TOKEN_URL, status_code=200, **answer)
+            self.requests.get(fakes.TOKEN_URL, status_code=200, **answer)
             self.assertTrue(auth.invalidate())
             self.assertEqual([], list(cache.entries()))
 
@@ -508,11 +510,11 @@ class TestTokenCache(base.BaseTestCase):
             {'json': 5, 'headers': {'X-Subject-Token': 't'}},
             {'json': {'token': {}}, 'headers': {'X-Subject-Token': 't'}},
             {'json': {'token': 'x'}, 'headers': {'X-Subject-Token': 't'}},
-            {'json': tp.TOKEN_BODY},  # no X-Subject-Token
+            {'json': fakes.TOKEN_BODY},  # no X-Subject-Token
         ]
         self.sign_in_once()
         for answer in answers:
-            self.requests.post(tp.TOKEN_URL, status_code=201, **answer)
+            self.requests.post(fakes.TOKEN_URL, status_code=201, **answer)
             auth = self.make(passcode=None, project_name='other')
 
             exc = self.assertRaises(
@@ -520,19 +522,19 @@ class TestTokenCache(base.BaseTestCase):
             )
 
             self.assertIn(
-                f'The server at {tp.AUTH_URL} did not answer the sign-in '
+                f'The server at {fakes.AUTH_URL} did not answer the sign-in '
                 'with a Keystone token',
                 str(exc),
             )
             # The sign-in is kept, unchanged.
             ((path, entry),) = list(cache.entries())
-            self.assertEqual(tp.TOKEN_ID, entry['auth_token'])
+            self.assertEqual(fakes.TOKEN_ID, entry['auth_token'])
             self.assertEqual({}, entry['scopes'])
 
     def test_keyring_hooks_round_trip(self) -> None:
         self.sign_in_once()
         first = self.make(token_cache=False)
-        self.requests.post(tp.TOKEN_URL, **tp.TOKEN_RESPONSE)
+        self.requests.post(fakes.TOKEN_URL, **fakes.TOKEN_RESPONSE)
         first.get_auth_ref(ks_session.Session())
         state = first.get_unscoped_auth_state()
         self.assertIsNotNone(state)
@@ -542,9 +544,10 @@ class TestTokenCache(base.BaseTestCase):
         )
         second.set_unscoped_auth_state(state)
         self.seen = len(self.requests.request_history)
-        self.requests.get(tp.TOKEN_URL, json=tp.TOKEN_BODY)
+        self.requests.get(fakes.TOKEN_URL, json=fakes.TOKEN_BODY)
         self.assertEqual(
-            tp.TOKEN_ID, second.get_auth_ref(ks_session.Session()).auth_token
+            fakes.TOKEN_ID,
+            second.get_auth_ref(ks_session.Session()).auth_token,
         )
         self.assertEqual([], self.posts())
         self.assertTrue(plugin.MultiFactor.interactive_unscoped_auth)

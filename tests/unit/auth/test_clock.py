@@ -33,7 +33,7 @@ from mfa_osc import totp
 from mfa_osc.auth import cache
 from mfa_osc.auth import clock
 from mfa_osc.auth import exceptions
-from tests.unit.auth import test_plugin as tp
+from tests.unit.auth import fakes
 
 #: This machine's clock is six minutes ahead of Keystone's.
 FAST = 360.0
@@ -49,20 +49,20 @@ def stamp(when: float) -> str:
 
 def receipt(fast: float = FAST) -> dict[str, Any]:
     """A fresh receipt (300 s) by Keystone's clock: expired by ours."""
-    answer = tp.receipt_response(expires_in=300 - fast)
+    answer = fakes.receipt_response(expires_in=300 - fast)
     answer['headers'] = dict(answer['headers'], Date=keystone_date(fast))
     return answer
 
 
 def token(fast: float = FAST, lifetime: float = 3600) -> dict[str, Any]:
     """A fresh token by Keystone's clock (``lifetime`` seconds)."""
-    body = json.loads(json.dumps(tp.TOKEN_BODY))
+    body = json.loads(json.dumps(fakes.TOKEN_BODY))
     body['token']['expires_at'] = stamp(time.time() - fast + lifetime)
     body['token']['issued_at'] = stamp(time.time() - fast)
     return {
         'status_code': 201,
         'headers': {
-            'X-Subject-Token': tp.TOKEN_ID,
+            'X-Subject-Token': fakes.TOKEN_ID,
             'Date': keystone_date(fast),
         },
         'json': body,
@@ -70,7 +70,7 @@ def token(fast: float = FAST, lifetime: float = 3600) -> dict[str, Any]:
 
 
 def refused(fast: float = FAST) -> dict[str, Any]:
-    return dict(tp.UNAUTHORIZED, headers={'Date': keystone_date(fast)})
+    return dict(fakes.UNAUTHORIZED, headers={'Date': keystone_date(fast)})
 
 
 def sent_codes(history: list[Any]) -> list[str | None]:
@@ -81,18 +81,18 @@ def sent_codes(history: list[Any]) -> list[str | None]:
     return codes
 
 
-class TestReceiptByKeystoneClock(tp.PluginTestCase):
+class TestReceiptByKeystoneClock(fakes.PluginTestCase):
     def test_a_fresh_receipt_is_answered_though_our_clock_says_late(
         self,
     ) -> None:
-        self.requests.post(tp.TOKEN_URL, [receipt(), token()])
+        self.requests.post(fakes.TOKEN_URL, [receipt(), token()])
         self.prompt.return_value = '123456'
         ref = self.make().get_auth_ref(self.session)
-        self.assertEqual(tp.TOKEN_ID, ref.auth_token)
+        self.assertEqual(fakes.TOKEN_ID, ref.auth_token)
         second = self.bodies()[1]['auth']
         self.assertEqual(['totp'], second['identity']['methods'])
         self.assertEqual(
-            tp.RECEIPT,
+            fakes.RECEIPT,
             self.requests.request_history[1].headers['Openstack-Auth-Receipt'],
         )
         # A typed passcode is the phone's: sent as typed.
@@ -100,9 +100,9 @@ class TestReceiptByKeystoneClock(tp.PluginTestCase):
 
     def test_an_expired_receipt_by_keystone_clock_still_stops(self) -> None:
         # Expired by Keystone's clock too: no request is wasted on it.
-        answer = tp.receipt_response(expires_in=-5 - FAST)
+        answer = fakes.receipt_response(expires_in=-5 - FAST)
         answer['headers'] = dict(answer['headers'], Date=keystone_date())
-        self.requests.post(tp.TOKEN_URL, **answer)
+        self.requests.post(fakes.TOKEN_URL, **answer)
         self.prompt.return_value = '123456'
         self.assertRaises(
             exceptions.ReceiptExpired, self.make().get_auth_ref, self.session
@@ -111,7 +111,7 @@ class TestReceiptByKeystoneClock(tp.PluginTestCase):
 
     def test_a_recovery_code_is_computed_for_keystone_time(self) -> None:
         code = recovery.display(recovery.new_code())
-        self.requests.post(tp.TOKEN_URL, [receipt(), token()])
+        self.requests.post(fakes.TOKEN_URL, [receipt(), token()])
         self.prompt.return_value = code
         auth = self.make(token_cache=False)
         used: list[str] = []
@@ -129,7 +129,7 @@ class TestReceiptByKeystoneClock(tp.PluginTestCase):
         return list(self.requests.request_history)
 
 
-class TestWithoutADateHeader(tp.PluginTestCase):
+class TestWithoutADateHeader(fakes.PluginTestCase):
     """uwsgi alone sends no ``Date``: the time of issue of the receipt or
     token Keystone has just issued tells its clock."""
 
@@ -137,20 +137,20 @@ class TestWithoutADateHeader(tp.PluginTestCase):
         answer = receipt()
         del answer['headers']['Date']
         answer['json']['receipt']['issued_at'] = stamp(time.time() - FAST)
-        self.requests.post(tp.TOKEN_URL, [answer, token()])
+        self.requests.post(fakes.TOKEN_URL, [answer, token()])
         self.prompt.return_value = '123456'
         ref = self.make(token_cache=False).get_auth_ref(self.session)
-        self.assertEqual(tp.TOKEN_ID, ref.auth_token)
+        self.assertEqual(fakes.TOKEN_ID, ref.auth_token)
 
     def test_the_tokens_time_of_issue(self) -> None:
         fast = TestCacheByKeystoneClock.FAST
         answer = token(fast)
         del answer['headers']['Date']
-        self.requests.post(tp.TOKEN_URL, **answer)
+        self.requests.post(fakes.TOKEN_URL, **answer)
         self.make(passcode='123456').get_auth_ref(self.session)
         later = self.make(password=None)
         self.assertEqual(
-            tp.TOKEN_ID, later.get_auth_ref(self.session).auth_token
+            fakes.TOKEN_ID, later.get_auth_ref(self.session).auth_token
         )
         self.assertEqual(1, len(self.requests.request_history))
         self.assertAlmostEqual(fast, later.cache.skew or 0, delta=5)
@@ -158,7 +158,7 @@ class TestWithoutADateHeader(tp.PluginTestCase):
     def test_a_date_header_wins(self) -> None:
         answer = token(0)
         answer['json']['token']['issued_at'] = stamp(time.time() - 999)
-        self.requests.post(tp.TOKEN_URL, **answer)
+        self.requests.post(fakes.TOKEN_URL, **answer)
         auth = self.make(passcode='123456')
         auth.get_auth_ref(self.session)
         self.assertAlmostEqual(0, auth.cache.skew or 0, delta=5)
@@ -168,20 +168,20 @@ def codes_between(start: float, end: float, fast: float = 0.0) -> set[str]:
     """The codes of the windows from ``start`` to ``end``, on a clock
     ``fast`` seconds behind this machine's (a sign-in may cross a 30-second
     boundary)."""
-    return {totp.passcode(tp.SECRET, when - fast) for when in (start, end)}
+    return {totp.passcode(fakes.SECRET, when - fast) for when in (start, end)}
 
 
-class TestComputedCodes(tp.PluginTestCase):
+class TestComputedCodes(fakes.PluginTestCase):
     def test_totp_secret_signs_in_by_keystone_time(self) -> None:
         # One request with our clock's code (refused, its Date measures
         # the clock), the password alone (a receipt: the password is
         # right), the receipt with the code of Keystone's time.
-        self.requests.post(tp.TOKEN_URL, [refused(), receipt(), token()])
-        auth = self.make(totp_secret=tp.SECRET, token_cache=False)
+        self.requests.post(fakes.TOKEN_URL, [refused(), receipt(), token()])
+        auth = self.make(totp_secret=fakes.SECRET, token_cache=False)
         start = time.time()
         ref = auth.get_auth_ref(self.session)
         end = time.time()
-        self.assertEqual(tp.TOKEN_ID, ref.auth_token)
+        self.assertEqual(fakes.TOKEN_ID, ref.auth_token)
         codes = sent_codes(list(self.requests.request_history))
         self.assertIn(codes[0], codes_between(start, end))
         self.assertIsNone(codes[1])
@@ -192,9 +192,9 @@ class TestComputedCodes(tp.PluginTestCase):
         self.assertTrue(auth.fresh_second_factor)
 
     def test_totp_secret_alone_tries_keystone_time(self) -> None:
-        self.requests.post(tp.TOKEN_URL, [refused(), token()])
+        self.requests.post(fakes.TOKEN_URL, [refused(), token()])
         auth = self.make(
-            totp_secret=tp.SECRET, auth_methods='totp', token_cache=False
+            totp_secret=fakes.SECRET, auth_methods='totp', token_cache=False
         )
         start = time.time()
         auth.get_auth_ref(self.session)
@@ -207,8 +207,8 @@ class TestComputedCodes(tp.PluginTestCase):
     def test_a_right_clock_costs_no_retry(self) -> None:
         # Keystone's refusal with the same time: a wrong secret, said so,
         # and no code is sent but our clock's.
-        self.requests.post(tp.TOKEN_URL, [refused(0), receipt(0)])
-        auth = self.make(totp_secret=tp.SECRET, token_cache=False)
+        self.requests.post(fakes.TOKEN_URL, [refused(0), receipt(0)])
+        auth = self.make(totp_secret=fakes.SECRET, token_cache=False)
         start = time.time()
         self.assertRaises(
             exceptions.PasscodeRejected, auth.get_auth_ref, self.session
@@ -222,7 +222,7 @@ class TestComputedCodes(tp.PluginTestCase):
             self.assertIn(code, codes_between(start, end))
 
     def test_a_typed_passcode_is_never_changed(self) -> None:
-        self.requests.post(tp.TOKEN_URL, [refused(), receipt()])
+        self.requests.post(fakes.TOKEN_URL, [refused(), receipt()])
         auth = self.make(passcode='123456', token_cache=False)
         exc = self.assertRaises(
             exceptions.PasscodeRejected, auth.get_auth_ref, self.session
@@ -234,12 +234,12 @@ class TestComputedCodes(tp.PluginTestCase):
         )
 
 
-class TestCacheByKeystoneClock(tp.PluginTestCase):
+class TestCacheByKeystoneClock(fakes.PluginTestCase):
     #: Seventy minutes fast: a fresh one-hour token has expired by ours.
     FAST = 4200.0
 
     def test_the_cache_serves_with_a_clock_an_hour_fast(self) -> None:
-        self.requests.post(tp.TOKEN_URL, **token(self.FAST))
+        self.requests.post(fakes.TOKEN_URL, **token(self.FAST))
         first = self.make(passcode='123456')
         ref = first.get_auth_ref(self.session)
         # The token lives: keystoneauth does not sign in again for each
@@ -250,12 +250,12 @@ class TestCacheByKeystoneClock(tp.PluginTestCase):
         # The next command: served from the cache, no request at all.
         later = self.make(password=None)
         self.assertEqual(
-            tp.TOKEN_ID, later.get_auth_ref(self.session).auth_token
+            fakes.TOKEN_ID, later.get_auth_ref(self.session).auth_token
         )
         self.assertEqual(1, len(self.requests.request_history))
 
     def test_an_expired_token_by_keystone_clock_is_not_served(self) -> None:
-        self.requests.post(tp.TOKEN_URL, **token(self.FAST, lifetime=60))
+        self.requests.post(fakes.TOKEN_URL, **token(self.FAST, lifetime=60))
         self.make(passcode='123456').get_auth_ref(self.session)
         later = self.make(password=None)
         self.assertRaises(
@@ -263,7 +263,7 @@ class TestCacheByKeystoneClock(tp.PluginTestCase):
         )
 
     def test_a_bad_skew_in_the_cache_counts_for_nothing(self) -> None:
-        self.requests.post(tp.TOKEN_URL, **token(0))
+        self.requests.post(fakes.TOKEN_URL, **token(0))
         self.make(passcode='123456').get_auth_ref(self.session)
         for _path, entry in cache.entries():
             self.assertAlmostEqual(0.0, entry['skew'], delta=5)
@@ -275,20 +275,20 @@ class TestCacheByKeystoneClock(tp.PluginTestCase):
                 path.write_text(text)
             later = self.make(password=None)
             self.assertEqual(
-                tp.TOKEN_ID, later.get_auth_ref(self.session).auth_token
+                fakes.TOKEN_ID, later.get_auth_ref(self.session).auth_token
             )
             self.assertIsNone(later.cache.skew)
 
 
-class TestClock(tp.PluginTestCase):
+class TestClock(fakes.PluginTestCase):
     def test_keystone_time(self) -> None:
         self.assertAlmostEqual(time.time() - 60, clock.server_now(60), 0)
         self.assertAlmostEqual(time.time(), clock.server_now(None), 0)
 
     def test_recording_keeps_the_response(self) -> None:
-        self.requests.post(tp.TOKEN_URL, **token())
+        self.requests.post(fakes.TOKEN_URL, **token())
         recording = clock.Recording(ks_session.Session())
-        recording.post(tp.TOKEN_URL, authenticated=False)
+        recording.post(fakes.TOKEN_URL, authenticated=False)
         skew = clock.skew_of(recording.response)
         self.assertIsNotNone(skew)
         self.assertAlmostEqual(FAST, skew or 0, delta=5)

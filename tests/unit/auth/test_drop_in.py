@@ -167,11 +167,11 @@ class TestDropIn(base.BaseTestCase):
         from keystoneauth1 import session as ks_session
         from requests_mock.contrib import fixture as rm_fixture
 
-        from tests.unit.auth import test_plugin as tp
+        from tests.unit.auth import fakes
 
         requests = self.useFixture(rm_fixture.Fixture())
-        requests.post(tp.TOKEN_URL, **tp.TOKEN_RESPONSE)
-        auth = self.load(auth_url=tp.AUTH_URL, token_cache=False)
+        requests.post(fakes.TOKEN_URL, **fakes.TOKEN_RESPONSE)
+        auth = self.load(auth_url=fakes.AUTH_URL, token_cache=False)
         auth.get_auth_ref(ks_session.Session())
         self.assertEqual(
             ['password', 'totp'],

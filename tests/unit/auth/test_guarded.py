@@ -37,7 +37,7 @@ from mfa_osc.auth import hooks
 from mfa_osc.auth import plugin
 from mfa_osc.auth import policy as auth_policy
 from mfa_osc.guard import answers
-from tests.unit.auth import test_plugin as tp
+from tests.unit.auth import fakes
 
 GUARD = {guarded.HEADER: '1'}
 USER_ID = 'u1'
@@ -75,7 +75,7 @@ UNSCOPED_TOKEN = {
     'json': {
         'token': {
             key: value
-            for key, value in tp.TOKEN_BODY['token'].items()
+            for key, value in fakes.TOKEN_BODY['token'].items()
             if key not in ('project', 'catalog')
         }
         | {'methods': ['password']}
@@ -83,7 +83,7 @@ UNSCOPED_TOKEN = {
 }
 
 
-class GuardTestCase(tp.PluginTestCase):
+class GuardTestCase(fakes.PluginTestCase):
     def setUp(self) -> None:
         super().setUp()
         self.tell = self.useFixture(
@@ -150,7 +150,7 @@ class TestLocked(GuardTestCase):
         )
 
     def test_code_up_front_is_not_tried_with_the_password_alone(self) -> None:
-        self.requests.post(tp.TOKEN_URL, [locked()])
+        self.requests.post(fakes.TOKEN_URL, [locked()])
         auth = self.make(passcode='123456')
         exc = self.assertRaises(
             exceptions.TOTPLocked, auth.get_auth_ref, self.session
@@ -159,7 +159,9 @@ class TestLocked(GuardTestCase):
         self.assertEqual(1, len(self.requests.request_history))
 
     def test_passcode_command_runs_once(self) -> None:
-        self.requests.post(tp.TOKEN_URL, [tp.receipt_response(), locked()])
+        self.requests.post(
+            fakes.TOKEN_URL, [fakes.receipt_response(), locked()]
+        )
         auth = self.make(passcode_command=self.command('111111', '222222'))
         exc = self.assertRaises(
             exceptions.TOTPLocked, auth.get_auth_ref, self.session
@@ -171,7 +173,9 @@ class TestLocked(GuardTestCase):
     def test_prompt_is_not_asked_again(self) -> None:
         self.terminal.return_value = True
         self.prompt.side_effect = ['111111', '222222']
-        self.requests.post(tp.TOKEN_URL, [tp.receipt_response(), locked()])
+        self.requests.post(
+            fakes.TOKEN_URL, [fakes.receipt_response(), locked()]
+        )
         auth = self.make()
         exc = self.assertRaises(
             exceptions.TOTPLocked, auth.get_auth_ref, self.session
@@ -181,7 +185,7 @@ class TestLocked(GuardTestCase):
         self.prompt.assert_called_once_with('Passcode: ')
 
     def test_recovery_code_is_not_used_up(self) -> None:
-        self.requests.post(tp.TOKEN_URL, [locked()])
+        self.requests.post(fakes.TOKEN_URL, [locked()])
         auth = self.make(recovery_code='ABCD-EFGH-JKMN-PQRS')
         exc = self.assertRaises(
             exceptions.TOTPLocked, auth.get_auth_ref, self.session
@@ -196,8 +200,8 @@ class TestLocked(GuardTestCase):
         self.terminal.return_value = True
         self.prompt.side_effect = ['111111']
         self.requests.post(
-            tp.TOKEN_URL,
-            [tp.receipt_response(), tp.UNAUTHORIZED, locked()],
+            fakes.TOKEN_URL,
+            [fakes.receipt_response(), fakes.UNAUTHORIZED, locked()],
         )
         exc = self.assertRaises(
             exceptions.TOTPLocked, self.make().get_auth_ref, self.session
@@ -205,7 +209,7 @@ class TestLocked(GuardTestCase):
         self.assert_locked(exc)
 
     def test_user_id_the_guard_names_when_signing_in_by_name(self) -> None:
-        self.requests.post(tp.TOKEN_URL, [locked()])
+        self.requests.post(fakes.TOKEN_URL, [locked()])
         exc = self.assertRaises(
             exceptions.TOTPLocked,
             self.make(passcode='123456').get_auth_ref,
@@ -246,7 +250,7 @@ class TestLockedWording(GuardTestCase):
             microsecond=0
         ) + datetime.timedelta(seconds=90)
         self.requests.post(
-            tp.TOKEN_URL, **answer(answers.locked(USER_ID, until, 90))
+            fakes.TOKEN_URL, **answer(answers.locked(USER_ID, until, 90))
         )
         exc = self.assertRaises(
             exceptions.TOTPLocked,
@@ -267,14 +271,14 @@ class TestReplayed(GuardTestCase):
         self.terminal.return_value = True
         self.prompt.side_effect = ['111111', '222222']
         self.requests.post(
-            tp.TOKEN_URL,
-            [tp.receipt_response(), REPLAYED, tp.TOKEN_RESPONSE],
+            fakes.TOKEN_URL,
+            [fakes.receipt_response(), REPLAYED, fakes.TOKEN_RESPONSE],
         )
         auth = self.make()
 
         ref = auth.get_auth_ref(self.session)
 
-        self.assertEqual(tp.TOKEN_ID, ref.auth_token)
+        self.assertEqual(fakes.TOKEN_ID, ref.auth_token)
         self.assertEqual(
             [mock.call('Passcode: '), mock.call('Passcode (try again): ')],
             self.prompt.call_args_list,
@@ -290,7 +294,7 @@ class TestReplayed(GuardTestCase):
         self.terminal.return_value = True
         self.prompt.side_effect = ['111111', '222222', '333333']
         self.requests.post(
-            tp.TOKEN_URL, [tp.receipt_response()] + [REPLAYED] * 3
+            fakes.TOKEN_URL, [fakes.receipt_response()] + [REPLAYED] * 3
         )
         exc = self.assertRaises(
             exceptions.PasscodeReplayed, self.make().get_auth_ref, self.session
@@ -300,14 +304,14 @@ class TestReplayed(GuardTestCase):
 
     def test_passcode_command_waits_for_the_next_window(self) -> None:
         self.requests.post(
-            tp.TOKEN_URL,
-            [tp.receipt_response(), REPLAYED, tp.TOKEN_RESPONSE],
+            fakes.TOKEN_URL,
+            [fakes.receipt_response(), REPLAYED, fakes.TOKEN_RESPONSE],
         )
         auth = self.make(passcode_command=self.command('111111', '222222'))
 
         ref = auth.get_auth_ref(self.session)
 
-        self.assertEqual(tp.TOKEN_ID, ref.auth_token)
+        self.assertEqual(fakes.TOKEN_ID, ref.auth_token)
         self.assertEqual(
             ['111111', '222222'], [self.passcode(1), self.passcode(2)]
         )
@@ -322,7 +326,7 @@ class TestReplayed(GuardTestCase):
 
     def test_passcode_command_once(self) -> None:
         self.requests.post(
-            tp.TOKEN_URL, [tp.receipt_response(), REPLAYED, REPLAYED]
+            fakes.TOKEN_URL, [fakes.receipt_response(), REPLAYED, REPLAYED]
         )
         auth = self.make(passcode_command=self.command('111111', '111111'))
         exc = self.assertRaises(
@@ -334,7 +338,7 @@ class TestReplayed(GuardTestCase):
 
     def test_fixed_passcode_one_sentence(self) -> None:
         self.useFixture(fixtures.EnvironmentVariable('OS_PASSCODE', '123456'))
-        self.requests.post(tp.TOKEN_URL, [REPLAYED])
+        self.requests.post(fakes.TOKEN_URL, [REPLAYED])
         exc = self.assertRaises(
             exceptions.PasscodeReplayed,
             self.make(passcode='123456').get_auth_ref,
@@ -362,14 +366,16 @@ class TestReplayed(GuardTestCase):
                 'time.time', side_effect=lambda: base + sum(waited)
             )
         )
-        self.requests.post(tp.TOKEN_URL, [REPLAYED, tp.TOKEN_RESPONSE])
+        self.requests.post(fakes.TOKEN_URL, [REPLAYED, fakes.TOKEN_RESPONSE])
 
-        self.make(totp_secret=tp.SECRET).get_auth_ref(self.session)
+        self.make(totp_secret=fakes.SECRET).get_auth_ref(self.session)
 
         self.assertEqual([20 + guarded.MARGIN], waited)
         self.assertEqual(['password', 'totp'], self.methods(1))
-        self.assertEqual(totp.passcode(tp.SECRET, base), self.passcode(0))
-        self.assertEqual(totp.passcode(tp.SECRET, base + 22), self.passcode(1))
+        self.assertEqual(totp.passcode(fakes.SECRET, base), self.passcode(0))
+        self.assertEqual(
+            totp.passcode(fakes.SECRET, base + 22), self.passcode(1)
+        )
         self.assertNotEqual(self.passcode(0), self.passcode(1))
 
     def test_as_recorded_prompt_asks_again_with_the_receipt(self) -> None:
@@ -378,14 +384,14 @@ class TestReplayed(GuardTestCase):
         auth.cache.record_totp(True)
         self.prompt.side_effect = ['s3cret-pass', '111111', '222222']
         self.requests.post(
-            tp.TOKEN_URL,
-            [REPLAYED, tp.receipt_response(), tp.TOKEN_RESPONSE],
+            fakes.TOKEN_URL,
+            [REPLAYED, fakes.receipt_response(), fakes.TOKEN_RESPONSE],
         )
         auth = self.make(password=None)
 
         ref = auth.get_auth_ref(self.session)
 
-        self.assertEqual(tp.TOKEN_ID, ref.auth_token)
+        self.assertEqual(fakes.TOKEN_ID, ref.auth_token)
         self.assertEqual(['password', 'totp'], self.methods(0))
         self.assertEqual(['password'], self.methods(1))
         self.assertEqual(['totp'], self.methods(2))
@@ -399,8 +405,8 @@ class TestReplayed(GuardTestCase):
         self.prompt.side_effect = ['222222']
         self.policy_check.return_value = '111111'
         self.requests.post(
-            tp.TOKEN_URL,
-            [tp.PASSWORD_TOKEN_RESPONSE, REPLAYED, tp.TOKEN_RESPONSE],
+            fakes.TOKEN_URL,
+            [fakes.PASSWORD_TOKEN_RESPONSE, REPLAYED, fakes.TOKEN_RESPONSE],
         )
         auth = self.make()
 
@@ -419,7 +425,7 @@ class TestPolicyOnTheServer(GuardTestCase):
 
     def test_exempt_command_signs_in_unscoped(self) -> None:
         hooks.register(None, exempt=True)
-        self.requests.post(tp.TOKEN_URL, [POLICY, UNSCOPED_TOKEN])
+        self.requests.post(fakes.TOKEN_URL, [POLICY, UNSCOPED_TOKEN])
 
         ref = self.make().get_auth_ref(self.session)
 
@@ -429,7 +435,7 @@ class TestPolicyOnTheServer(GuardTestCase):
         self.assertEqual(['password'], second['identity']['methods'])
 
     def test_passcode_command_signs_in_with_the_password(self) -> None:
-        self.requests.post(tp.TOKEN_URL, [POLICY, tp.TOKEN_RESPONSE])
+        self.requests.post(fakes.TOKEN_URL, [POLICY, fakes.TOKEN_RESPONSE])
         auth = self.make(passcode_command=self.command('246810'))
 
         ref = auth.get_auth_ref(self.session)
@@ -439,7 +445,7 @@ class TestPolicyOnTheServer(GuardTestCase):
         self.assertEqual(self.scope(), second['scope'])
         self.assertEqual(['password', 'totp'], second['identity']['methods'])
         self.assertEqual(
-            tp.PASSWORD_ALONE['password'], second['identity']['password']
+            fakes.PASSWORD_ALONE['password'], second['identity']['password']
         )
         self.assertEqual('246810', self.passcode(1))
         self.assertTrue(auth.fresh_second_factor)
@@ -447,7 +453,7 @@ class TestPolicyOnTheServer(GuardTestCase):
     def test_prompt_on_a_terminal(self) -> None:
         self.terminal.return_value = True
         self.prompt.side_effect = ['135790']
-        self.requests.post(tp.TOKEN_URL, [POLICY, tp.TOKEN_RESPONSE])
+        self.requests.post(fakes.TOKEN_URL, [POLICY, fakes.TOKEN_RESPONSE])
 
         ref = self.make().get_auth_ref(self.session)
 
@@ -464,7 +470,7 @@ class TestPolicyOnTheServer(GuardTestCase):
     def credentials(self, *blobs: str) -> None:
         """The user's own credentials, as the unscoped token reads them."""
         self.requests.get(
-            tp.AUTH_URL + '/credentials',
+            fakes.AUTH_URL + '/credentials',
             json={
                 'credentials': [
                     {
@@ -490,7 +496,7 @@ class TestPolicyOnTheServer(GuardTestCase):
         hooks.register(enroll)
         self.credentials()
         self.requests.post(
-            tp.TOKEN_URL, [POLICY, UNSCOPED_TOKEN, tp.TOKEN_RESPONSE]
+            fakes.TOKEN_URL, [POLICY, UNSCOPED_TOKEN, fakes.TOKEN_RESPONSE]
         )
 
         ref = self.make().get_auth_ref(self.session)
@@ -516,10 +522,10 @@ class TestPolicyOnTheServer(GuardTestCase):
         self.terminal.return_value = True
         enroll = mock.Mock(return_value='424242')
         hooks.register(enroll)
-        self.credentials(tp.SECRET)
+        self.credentials(fakes.SECRET)
         self.prompt.side_effect = ['135790']
         self.requests.post(
-            tp.TOKEN_URL, [POLICY, UNSCOPED_TOKEN, tp.TOKEN_RESPONSE]
+            fakes.TOKEN_URL, [POLICY, UNSCOPED_TOKEN, fakes.TOKEN_RESPONSE]
         )
 
         ref = self.make().get_auth_ref(self.session)
@@ -530,7 +536,7 @@ class TestPolicyOnTheServer(GuardTestCase):
         self.assertEqual(self.scope(), self.bodies()[2]['auth']['scope'])
 
     def test_no_way_to_a_second_factor(self) -> None:
-        self.requests.post(tp.TOKEN_URL, [POLICY])
+        self.requests.post(fakes.TOKEN_URL, [POLICY])
         exc = self.assertRaises(
             auth_policy.PolicyRequired, self.make().get_auth_ref, self.session
         )
@@ -541,7 +547,7 @@ class TestPolicyOnTheServer(GuardTestCase):
         self.assertEqual(1, len(self.requests.request_history))
 
     def test_unavailable_is_one_sentence(self) -> None:
-        self.requests.post(tp.TOKEN_URL, [UNAVAILABLE])
+        self.requests.post(fakes.TOKEN_URL, [UNAVAILABLE])
         exc = self.assertRaises(
             exceptions.GuardUnavailable,
             self.make(passcode='123456').get_auth_ref,
@@ -558,28 +564,30 @@ class TestPluginPolicyCheckBehindTheGuard(GuardTestCase):
     def setUp(self) -> None:
         super().setUp()
         self.useFixture(
-            fixtures.MonkeyPatch('mfa_osc.auth.policy.check', tp.POLICY_CHECK)
+            fixtures.MonkeyPatch(
+                'mfa_osc.auth.policy.check', fakes.POLICY_CHECK
+            )
         )
         self.requests.get(
-            tp.AUTH_URL + '/credentials',
+            fakes.AUTH_URL + '/credentials',
             json={'credentials': [], 'links': {'next': None}},
         )
 
     def test_unreadable_policy_trusts_the_guard(self) -> None:
         self.requests.post(
-            tp.TOKEN_URL, **guarded_response(tp.PASSWORD_TOKEN_RESPONSE)
+            fakes.TOKEN_URL, **guarded_response(fakes.PASSWORD_TOKEN_RESPONSE)
         )
-        self.requests.get(tp.AUTH_URL + '/domains/default', status_code=403)
+        self.requests.get(fakes.AUTH_URL + '/domains/default', status_code=403)
         auth = self.make(token_cache=False)
 
         ref = auth.get_auth_ref(self.session)
 
-        self.assertEqual(tp.TOKEN_ID, ref.auth_token)
+        self.assertEqual(fakes.TOKEN_ID, ref.auth_token)
         self.assertTrue(auth.server_enforced)
 
     def test_unreadable_policy_without_the_guard_still_refuses(self) -> None:
-        self.requests.post(tp.TOKEN_URL, **tp.PASSWORD_TOKEN_RESPONSE)
-        self.requests.get(tp.AUTH_URL + '/domains/default', status_code=403)
+        self.requests.post(fakes.TOKEN_URL, **fakes.PASSWORD_TOKEN_RESPONSE)
+        self.requests.get(fakes.AUTH_URL + '/domains/default', status_code=403)
         self.assertRaises(
             auth_policy.PolicyUnreadable,
             self.make(token_cache=False).get_auth_ref,
@@ -589,10 +597,10 @@ class TestPluginPolicyCheckBehindTheGuard(GuardTestCase):
     def test_warning_before_the_deadline_behind_the_guard(self) -> None:
         logs = self.useFixture(fixtures.FakeLogger(level=20))
         self.requests.post(
-            tp.TOKEN_URL, **guarded_response(tp.PASSWORD_TOKEN_RESPONSE)
+            fakes.TOKEN_URL, **guarded_response(fakes.PASSWORD_TOKEN_RESPONSE)
         )
         self.requests.get(
-            tp.AUTH_URL + '/domains/default',
+            fakes.AUTH_URL + '/domains/default',
             json={
                 'domain': {
                     'id': 'default',

@@ -15,10 +15,8 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
-import fixtures
 from keystoneauth1 import fixture as ks_fixture
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
@@ -33,45 +31,12 @@ from mfa_osc import identity
 from mfa_osc import recovery
 from mfa_osc import redact
 from mfa_osc import rules as mfa_rules
+from tests.unit.client.fakes import AUTH_URL
+from tests.unit.client.fakes import TOKEN_ID
+from tests.unit.client.fakes import USER_ID
+from tests.unit.client.fakes import ClientTestCase
 
-AUTH_URL = 'https://keystone.example.com/identity/v3'
-USER_ID = 'u-1'
-TOKEN_ID = 'tok-abc'
 SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'
-
-
-class ClientTestCase(base.BaseTestCase):
-    def setUp(self) -> None:
-        super().setUp()
-        self.requests = self.useFixture(rm_fixture.Fixture())
-        self.logger = self.useFixture(
-            fixtures.FakeLogger(level=logging.DEBUG, name='keystoneauth')
-        )
-        token = ks_fixture.V3Token(
-            user_id=USER_ID, methods=['password', 'totp']
-        )
-        token.set_project_scope()
-        service = token.add_service('identity')
-        service.add_standard_endpoints(public=AUTH_URL)
-        self.token = token
-        self.requests.post(
-            AUTH_URL + '/auth/tokens',
-            json=token,
-            headers={'X-Subject-Token': TOKEN_ID},
-            status_code=201,
-        )
-        auth = v3.Password(
-            auth_url=AUTH_URL,
-            username='alice',
-            password='pw',
-            user_domain_id='default',
-            project_id='p',
-        )
-        self.session = ks_session.Session(auth=auth)
-        self.client = mfa_client.MFAClient(self.session)
-
-    def last_body(self) -> object:
-        return json.loads(self.requests.last_request.body)
 
 
 class TestClient(ClientTestCase):
@@ -782,3 +747,91 @@ class TestTruncated(ClientTestCase):
             json={'credentials': [], 'truncated': True},
         )
         self.assertEqual([], self.client.list_credentials(type='totp'))
+
+
+class TestRevokeRequest(ClientTestCase):
+    """``DELETE /v3/users/{id}/tokens`` on a real keystoneauth session."""
+
+    def test_revoked(self) -> None:
+        self.requests.delete(AUTH_URL + '/users/u-2/tokens', status_code=204)
+        self.assertTrue(self.client.revoke_user_tokens('u-2'))
+        self.assertEqual('DELETE', self.requests.last_request.method)
+        self.assertEqual(
+            TOKEN_ID,
+            self.requests.last_request.headers['X-Auth-Token'],
+        )
+
+    def test_keystone_without_the_call(self) -> None:
+        for status in (404, 405, 501):
+            self.requests.delete(
+                AUTH_URL + '/users/u-2/tokens', status_code=status
+            )
+            self.assertFalse(self.client.revoke_user_tokens('u-2'))
+
+    def test_refused_and_failed(self) -> None:
+        self.requests.delete(AUTH_URL + '/users/u-2/tokens', status_code=403)
+        self.assertRaises(
+            mfa_client.Forbidden, self.client.revoke_user_tokens, 'u-2'
+        )
+        self.requests.delete(AUTH_URL + '/users/u-2/tokens', status_code=503)
+        self.assertRaises(
+            mfa_client.Unavailable, self.client.revoke_user_tokens, 'u-2'
+        )
+
+    def test_own_tokens_drop_the_session_token(self) -> None:
+        self.requests.delete(AUTH_URL + '/users/u-1/tokens', status_code=204)
+        self.assertEqual(TOKEN_ID, self.session.get_token())
+        self.assertTrue(self.client.revoke_user_tokens(USER_ID))
+        auth = self.session.auth
+        self.assertIsNone(getattr(auth, 'auth_ref', None))
+
+    def test_path_checked(self) -> None:
+        self.assertRaises(
+            identity.InvalidID, self.client.revoke_user_tokens, '../x'
+        )
+        self.assertEqual(0, self.client.requests)
+
+
+class TestCutListAdvice(ClientTestCase):
+    """Issue 20: Keystone 25 and older cap lists at list_limit (they have
+    no max_db_limit): a cut list's advice names both."""
+
+    def test_cut_users_and_credentials_name_list_limit(self) -> None:
+        self.requests.get(
+            AUTH_URL + '/users',
+            json={'users': [{'id': 'a'}], 'truncated': True, 'links': {}},
+        )
+        exc = self.assertRaises(mfa_client.Incomplete, self.client.list_users)
+        for name in (
+            '[DEFAULT] max_db_limit',
+            '[DEFAULT] list_limit',
+            '[identity] list_limit',
+            '[credential] list_limit',
+        ):
+            self.assertIn(name, str(exc))
+
+
+class TestFederationProtocolsRequest(ClientTestCase):
+    def test_protocols_of_every_identity_provider(self) -> None:
+        base_url = AUTH_URL + '/OS-FEDERATION/identity_providers'
+        self.requests.get(
+            base_url,
+            json={'identity_providers': [{'id': 'idp1'}, {'id': 'idp2'}]},
+        )
+        self.requests.get(
+            base_url + '/idp1/protocols',
+            json={'protocols': [{'id': 'mapped'}, {'id': 'openid'}]},
+        )
+        self.requests.get(
+            base_url + '/idp2/protocols', json={'protocols': [{'id': 'saml2'}]}
+        )
+        self.assertEqual(
+            {'mapped', 'openid', 'saml2'}, self.client.federation_protocols()
+        )
+
+    def test_unreadable_is_empty(self) -> None:
+        self.requests.get(
+            AUTH_URL + '/OS-FEDERATION/identity_providers',
+            status_code=403,
+        )
+        self.assertEqual(frozenset(), self.client.federation_protocols())

@@ -79,3 +79,42 @@ class TestPolicySetReport(fakes.CommandTestCase):
         assert error is not None
         self.assertIn('nothing was changed', error)
         self.assertNotIn('The policy is set', error)
+
+
+class TestPolicyCommands(fakes.CommandTestCase):
+    def test_show_json_keys(self) -> None:
+        cmd = policy_cmd.ShowPolicy(self.app, None)
+        parsed = self.check_parser(cmd, ['--domain', 'D'], [('domain', 'D')])
+        policy = policy_flow.Policy('d1', True, '2027-03-31', ['admin'])
+        with mock.patch.object(
+            policy_flow, 'show', return_value=policy
+        ) as flow:
+            columns, data = cmd.take_action(parsed)
+        flow.assert_called_once_with(self.mfa_client, 'D')
+        self.assertEqual(('required', 'deadline', 'roles'), columns)
+        required, deadline, roles = data
+        self.assertEqual(
+            (True, '2027-03-31', ['admin']),
+            (required, deadline, roles.machine_readable()),
+        )
+
+    def test_show_without_policy(self) -> None:
+        cmd = policy_cmd.ShowPolicy(self.app, None)
+        parsed = self.check_parser(cmd, ['--domain', 'D'], [])
+        with mock.patch.object(policy_flow, 'show', return_value=None):
+            _, data = cmd.take_action(parsed)
+        self.assertEqual([False, None], list(data)[:2])
+
+    def test_set_needs_required_and_domain(self) -> None:
+        cmd = policy_cmd.SetPolicy(self.app, None)
+        for argv in (['--domain', 'D'], ['--required']):
+            self.assertRaises(
+                fakes.base.ParserException, self.check_parser, cmd, argv, []
+            )
+        parsed = self.check_parser(
+            cmd,
+            ['--domain', 'D', '--required', '--deadline', '2027-03-31',
+             '--role', 'admin', '--role', 'member'],
+            [('roles', ['admin', 'member']), ('deadline', '2027-03-31')],
+        )  # fmt: skip
+        self.assertTrue(parsed.required)

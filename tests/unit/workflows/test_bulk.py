@@ -22,7 +22,6 @@ from oslotest import base
 
 from mfa_osc import all_accounts
 from mfa_osc import client as mfa_client
-from mfa_osc import identity
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 from mfa_osc.client import records
@@ -30,52 +29,11 @@ from mfa_osc.workflows import bulk
 from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import errors
 from mfa_osc.workflows import policy as policy_flow
-from tests.unit.client import test_keystone as test_client
 from tests.unit.workflows import fakes as fake
+from tests.unit.workflows.clouds import GUARD
+from tests.unit.workflows.clouds import cloud
 
 REVOKE_KEY = records.REVOKE_KEY
-
-#: Today's guard rules: one rule per way in but the code.
-GUARD = mfa_rules.guard_rules(fake.METHODS)
-
-
-class Cloud(fake.FakeKeystone):
-    """The fake, where carol's account was weak before we came: the
-    invariant for her is "no weaker than that" (guard rules, or as was)."""
-
-    def check_invariant(self) -> None:
-        carol = self.users.get('u3')
-        if carol is not None and not carol.get('options'):
-            self.users.pop('u3')
-            try:
-                super().check_invariant()
-            finally:
-                self.users['u3'] = carol
-            return
-        super().check_invariant()
-
-
-def cloud() -> fake.FakeKeystone:
-    """alice enrolled and enforced, bob enrolled not enforced, carol with
-    a hand-made code-alone credential, dave with nothing."""
-    ks = Cloud()
-    ks.users['u3'] = {'id': 'u3', 'name': 'carol', 'domain_id': 'default'}
-    ks.users['u4'] = {'id': 'u4', 'name': 'dave', 'domain_id': 'other'}
-    fake.do_enroll(ks, 'u1')
-    fake.do_enroll(ks, 'u2')
-    ks.users['u2']['options'] = {
-        mfa_rules.RULES_OPTION: GUARD,
-        mfa_rules.ENABLED_OPTION: True,
-    }
-    ks.creds['hand'] = {
-        'id': 'hand',
-        'user_id': 'u3',
-        'type': 'totp',
-        'blob': totp.generate_secret(),
-    }
-    ks.calls = []
-    ks.revoked = []
-    return ks
 
 
 class TestEnforceAll(base.BaseTestCase):
@@ -340,57 +298,6 @@ class TestSessionsEnded(base.BaseTestCase):
         self.assertEqual([], ks.revoked)
 
 
-class TestRevokeRequest(test_client.ClientTestCase):
-    """``DELETE /v3/users/{id}/tokens`` on a real keystoneauth session."""
-
-    def test_revoked(self) -> None:
-        self.requests.delete(
-            test_client.AUTH_URL + '/users/u-2/tokens', status_code=204
-        )
-        self.assertTrue(self.client.revoke_user_tokens('u-2'))
-        self.assertEqual('DELETE', self.requests.last_request.method)
-        self.assertEqual(
-            test_client.TOKEN_ID,
-            self.requests.last_request.headers['X-Auth-Token'],
-        )
-
-    def test_keystone_without_the_call(self) -> None:
-        for status in (404, 405, 501):
-            self.requests.delete(
-                test_client.AUTH_URL + '/users/u-2/tokens', status_code=status
-            )
-            self.assertFalse(self.client.revoke_user_tokens('u-2'))
-
-    def test_refused_and_failed(self) -> None:
-        self.requests.delete(
-            test_client.AUTH_URL + '/users/u-2/tokens', status_code=403
-        )
-        self.assertRaises(
-            mfa_client.Forbidden, self.client.revoke_user_tokens, 'u-2'
-        )
-        self.requests.delete(
-            test_client.AUTH_URL + '/users/u-2/tokens', status_code=503
-        )
-        self.assertRaises(
-            mfa_client.Unavailable, self.client.revoke_user_tokens, 'u-2'
-        )
-
-    def test_own_tokens_drop_the_session_token(self) -> None:
-        self.requests.delete(
-            test_client.AUTH_URL + '/users/u-1/tokens', status_code=204
-        )
-        self.assertEqual(test_client.TOKEN_ID, self.session.get_token())
-        self.assertTrue(self.client.revoke_user_tokens(test_client.USER_ID))
-        auth = self.session.auth
-        self.assertIsNone(getattr(auth, 'auth_ref', None))
-
-    def test_path_checked(self) -> None:
-        self.assertRaises(
-            identity.InvalidID, self.client.revoke_user_tokens, '../x'
-        )
-        self.assertEqual(0, self.client.requests)
-
-
 class TestRevocationRemembered(base.BaseTestCase):
     """Issue 20, item 3: a revocation not done is done by the next run."""
 
@@ -650,66 +557,6 @@ class TestPolicyGuards(base.BaseTestCase):
         )
 
 
-class TestOwnDomainFromTheToken(test_client.ClientTestCase):
-    """Issue 20, item 12: a covered user reads their own domain's policy
-    without ``GET /v3/domains?name=`` (``identity:list_domains``)."""
-
-    def test_user_and_project_domain_by_name_or_id(self) -> None:
-        self.session.get_token()
-        sent = self.client.requests
-        token = self.token
-        for name_or_id, expected in (
-            (token.user_domain_name, token.user_domain_id),
-            (token.user_domain_id, token.user_domain_id),
-            (token.project_domain_name, token.project_domain_id),
-            ('elsewhere', None),
-        ):
-            self.assertEqual(expected, self.client.token_domain_id(name_or_id))
-        self.assertEqual(sent, self.client.requests)
-
-    def test_show_reads_the_domain_only(self) -> None:
-        token = self.token
-        url = test_client.AUTH_URL + f'/domains/{token.user_domain_id}'
-        self.requests.get(
-            url,
-            json={
-                'domain': {
-                    'id': token.user_domain_id,
-                    policy_flow.POLICY_KEY: {
-                        'required': True,
-                        'deadline': '2027-03-31',
-                    },
-                }
-            },
-        )
-        listed = self.requests.get(
-            test_client.AUTH_URL + '/domains', status_code=403
-        )
-        policy = policy_flow.show(self.client, token.user_domain_name)
-        assert policy is not None
-        self.assertEqual('2027-03-31', policy.deadline)
-        self.assertFalse(listed.called)
-
-
-class TestCutListAdvice(test_client.ClientTestCase):
-    """Issue 20: Keystone 25 and older cap lists at list_limit (they have
-    no max_db_limit): a cut list's advice names both."""
-
-    def test_cut_users_and_credentials_name_list_limit(self) -> None:
-        self.requests.get(
-            test_client.AUTH_URL + '/users',
-            json={'users': [{'id': 'a'}], 'truncated': True, 'links': {}},
-        )
-        exc = self.assertRaises(mfa_client.Incomplete, self.client.list_users)
-        for name in (
-            '[DEFAULT] max_db_limit',
-            '[DEFAULT] list_limit',
-            '[identity] list_limit',
-            '[credential] list_limit',
-        ):
-            self.assertIn(name, str(exc))
-
-
 class TestUnknownMethods(base.BaseTestCase):
     def test_unknown_methods_refuse_every_write(self) -> None:
         """When Keystone does not say its [auth] methods, no rule is
@@ -776,29 +623,3 @@ class TestUnknownMethods(base.BaseTestCase):
         for account in accounts:
             self.assertFalse(account.options.known)
             self.assertIn('openid', account.options.methods)
-
-
-class TestFederationProtocolsRequest(test_client.ClientTestCase):
-    def test_protocols_of_every_identity_provider(self) -> None:
-        base_url = test_client.AUTH_URL + '/OS-FEDERATION/identity_providers'
-        self.requests.get(
-            base_url,
-            json={'identity_providers': [{'id': 'idp1'}, {'id': 'idp2'}]},
-        )
-        self.requests.get(
-            base_url + '/idp1/protocols',
-            json={'protocols': [{'id': 'mapped'}, {'id': 'openid'}]},
-        )
-        self.requests.get(
-            base_url + '/idp2/protocols', json={'protocols': [{'id': 'saml2'}]}
-        )
-        self.assertEqual(
-            {'mapped', 'openid', 'saml2'}, self.client.federation_protocols()
-        )
-
-    def test_unreadable_is_empty(self) -> None:
-        self.requests.get(
-            test_client.AUTH_URL + '/OS-FEDERATION/identity_providers',
-            status_code=403,
-        )
-        self.assertEqual(frozenset(), self.client.federation_protocols())

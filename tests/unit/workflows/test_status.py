@@ -25,15 +25,15 @@ from mfa_osc import totp
 from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import policy as policy_flow
 from mfa_osc.workflows import status as status_flow
+from tests.unit.workflows import clouds
 from tests.unit.workflows import fakes
-from tests.unit.workflows import test_bulk
 
 
 class TestRowAgrees(testtools.TestCase):
     """The state and compliance columns of one row never disagree."""
 
     def test_hand_made_device_under_guard_rules(self) -> None:
-        ks = test_bulk.cloud()
+        ks = clouds.cloud()
         ks.users['u5'] = {'id': 'u5', 'name': 'erin', 'domain_id': 'default'}
         # carol's hand-made credential, under guard rules: a device the
         # rules do not require yet.
