@@ -15,10 +15,10 @@
 Only ``POST /v3/auth/tokens`` is looked at (its path as Keystone routes
 it: repeated slashes, dot segments and a trailing slash do not hide it);
 every other request goes to Keystone untouched and unbuffered. A token
-request's body is read (at most :data:`MAX_BODY` bytes; a bigger one is
-refused with 400) and handed to Keystone again as it came. Keystone's
-answer is buffered, so that a refusal can replace it whole: a token the
-guard refuses never leaves the server.
+request's body is read (at most :data:`mfa_osc.guard.request.MAX_BODY`
+bytes; a bigger one is refused with 400) and handed to Keystone again as
+it came. Keystone's answer is buffered, so that a refusal can replace it
+whole: a token the guard refuses never leaves the server.
 
 A request is TOTP-bearing when ``auth.identity.methods`` holds ``totp``.
 Its user is the one Keystone's TOTP method checks the passcode of
@@ -62,22 +62,17 @@ import io
 import json
 import logging
 import math
-import posixpath
-import re
 import traceback
 from typing import Any
 from typing import Protocol
 
 from mfa_osc.guard import answers
 from mfa_osc.guard import policy
+from mfa_osc.guard import request
 from mfa_osc.guard import store as guard_store
 
 LOG = logging.getLogger(__name__)
 
-#: The largest token request body read; a bigger one is refused (400).
-MAX_BODY = 64 * 1024
-
-TOKEN_PATH = '/v3/auth/tokens'  # noqa: S105 (a path)
 KEY_PREFIX = 'mfa_guard'
 #: Seconds of a TOTP window (Keystone's, RFC 6238's default).
 TOTP_STEP = 30
@@ -155,61 +150,6 @@ class _User:
         return f'{KEY_PREFIX}:{kind}:{digest}'
 
 
-def is_token_request(environ: Mapping[str, Any]) -> bool:
-    """Whether Keystone routes the request to ``POST /v3/auth/tokens``."""
-    # NOTE: werkzeug upper-cases the method, and Keystone's
-    # URLNormalizingMiddleware strips a trailing slash.
-    if str(environ.get('REQUEST_METHOD', '')).upper() != 'POST':
-        return False
-    path = re.sub('/+', '/', str(environ.get('PATH_INFO') or '/'))
-    return posixpath.normpath(path) == TOKEN_PATH
-
-
-def _read_body(environ: Mapping[str, Any], limit: int) -> bytes | None:
-    """The request body; None when it is larger than ``limit``."""
-    stream = environ.get('wsgi.input')
-    if stream is None:
-        return b''
-    try:
-        length = int(environ.get('CONTENT_LENGTH') or 0)
-    except ValueError:
-        length = 0  # NOTE: as werkzeug reads it: no body
-    if length > limit:
-        return None
-    if length > 0:
-        return bytes(stream.read(length))
-    if environ.get('wsgi.input_terminated'):
-        data = bytes(stream.read(limit + 1))
-        return None if len(data) > limit else data
-    return b''
-
-
-def _totp_user(body: bytes) -> dict[str, Any] | None:
-    """The ``totp`` method's user of a TOTP-bearing request, or None for
-    any other request (unparsable ones included: Keystone refuses those
-    before it checks a passcode)."""
-    try:
-        request = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    identity = _dict(_dict(request).get('auth')).get('identity')
-    methods = _dict(identity).get('methods')
-    if not isinstance(methods, list) or 'totp' not in methods:
-        return None
-    user = _dict(_dict(identity).get('totp')).get('user')
-    return user if isinstance(user, dict) else None
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _passcode_digest(user: Mapping[str, Any]) -> str:
-    passcode = user.get('passcode')
-    text = passcode if isinstance(passcode, str) else json.dumps(passcode)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def _where(exc: BaseException) -> str:
     """Where an exception was raised, without its message (which may
     quote a value)."""
@@ -243,7 +183,7 @@ class Guard:
     def __call__(
         self, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
-        if not is_token_request(environ):
+        if not request.is_token_request(environ):
             return self.app(environ, start_response)
         failure = None
         try:
@@ -265,10 +205,10 @@ class Guard:
     # -- one token request ------------------------------------------------
 
     def _handle(self, environ: dict[str, Any]) -> answers.Answer:
-        body = _read_body(environ, MAX_BODY)
+        body = request.read_body(environ, request.MAX_BODY)
         if body is None:
-            return answers.too_large(MAX_BODY)
-        user_payload = _totp_user(body)
+            return answers.too_large(request.MAX_BODY)
+        user_payload = request.totp_user(body)
         user, failure = None, None
         if user_payload is not None:
             try:
@@ -335,36 +275,44 @@ class Guard:
         user: _User,
         payload: Mapping[str, Any],
     ) -> answers.Answer:
-        settings = self.settings
-        lock_key = user.storage_key('lock')
-        fail_key = user.storage_key('fail')
-        lock = self.store.get(lock_key)
+        lock = self.store.get(user.storage_key('lock'))
         if lock is not None and self._still_locked(user, lock):
             return self._locked(user, lock)
+        fail_key = user.storage_key('fail')
         used_key = None
-        if settings.replay_protection:
-            used_key = user.storage_key('used', _passcode_digest(payload))
-            if not self.store.add(used_key, '1', settings.replay_window):
+        if self.settings.replay_protection:
+            used_key = user.storage_key(
+                'used', request.passcode_digest(payload)
+            )
+            if not self.store.add(used_key, '1', self.settings.replay_window):
                 return answers.replayed()
-        if self._first_try(user, payload):
-            count = self._count(fail_key)
-        else:
-            count = int(self.store.get(fail_key) or 0)
-        if count > settings.max_failures:
-            if used_key is not None:
-                self.store.delete(used_key)
+        if self._tries(user, payload, fail_key) > self.settings.max_failures:
+            self._release(used_key)
             return self._lock(user)
         try:
             answer = self._forward(environ, body)
         except Exception:
-            if used_key is not None:
-                self.store.delete(used_key)
+            self._release(used_key)
             raise
         if answer.status.startswith('201'):
             self.store.delete(fail_key)
-        elif used_key is not None:
-            self.store.delete(used_key)
+        else:
+            self._release(used_key)
         return self._police(answer)
+
+    def _release(self, used_key: str | None) -> None:
+        """Leave a passcode usable: it signed no one in."""
+        if used_key is not None:
+            self.store.delete(used_key)
+
+    def _tries(
+        self, user: _User, payload: Mapping[str, Any], fail_key: str
+    ) -> int:
+        """The user's tries so far, this one counted unless it repeats a
+        code in its window (:meth:`_first_try`)."""
+        if self._first_try(user, payload):
+            return self._count(fail_key)
+        return int(self.store.get(fail_key) or 0)
 
     def _first_try(self, user: _User, payload: Mapping[str, Any]) -> bool:
         """Whether this passcode is tried for the first time in this TOTP
@@ -379,7 +327,9 @@ class Guard:
         new guess and counts.
         """
         window = int(self._now().timestamp()) // TOTP_STEP
-        key = user.storage_key('tried', _passcode_digest(payload), str(window))
+        key = user.storage_key(
+            'tried', request.passcode_digest(payload), str(window)
+        )
         return self.store.add(key, '1', 2 * TOTP_STEP)
 
     def _count(self, fail_key: str) -> int:

@@ -22,6 +22,7 @@ import fixtures
 import testtools
 
 from mfa_osc.guard import guard
+from mfa_osc.guard import request
 from tests.unit.guard import fakes
 from tests.unit.guard.fakes import call
 from tests.unit.guard.fakes import password_request
@@ -326,7 +327,7 @@ class TestPassThrough(testtools.TestCase):
             ('POST', '/v3/./auth/tokens'),
         ):
             self.assertTrue(
-                guard.is_token_request(
+                request.is_token_request(
                     {'REQUEST_METHOD': method, 'PATH_INFO': path}
                 ),
                 path,
@@ -370,7 +371,7 @@ class TestPassThrough(testtools.TestCase):
 
     def test_a_body_too_large_is_refused(self) -> None:
         body = totp_request()
-        body['padding'] = 'x' * guard.MAX_BODY
+        body['padding'] = 'x' * request.MAX_BODY
         response = call(self.guard, body)
         self.assertEqual(400, response.code)
         self.assertEqual('too_large', response.json['error']['mfa_guard'][
