@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 import dataclasses
 import datetime
 import json
@@ -183,6 +184,78 @@ class Credential:
             type=str(data.get('type') or ''),
             blob=blob if isinstance(blob, str) else '',
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class AppCredential:
+    """A Keystone application credential of the signed-in user.
+
+    ``secret`` is set only in the answer to its creation (Keystone keeps a
+    hash): it is a secret, never logged, and out of ``repr``.
+    """
+
+    id: str
+    name: str
+    description: str
+    project_id: str | None
+    #: Aware UTC; None: it never expires.
+    expires_at: datetime.datetime | None
+    unrestricted: bool
+    #: Role names (or IDs where Keystone gave no name).
+    roles: tuple[str, ...]
+    secret: str | None = dataclasses.field(default=None, repr=False)
+
+    @classmethod
+    def from_json(cls, data: object) -> AppCredential:
+        if not isinstance(data, Mapping) or not isinstance(
+            data.get('id'), str
+        ):
+            raise Malformed(
+                'Keystone answered with an application credential that has '
+                'no ID; check that the auth URL points at Keystone.'
+            )
+        roles = data.get('roles')
+        names = tuple(
+            str(r.get('name') or r.get('id'))
+            for r in (roles if isinstance(roles, list) else [])
+            if isinstance(r, Mapping) and (r.get('name') or r.get('id'))
+        )
+        secret = data.get('secret')
+        project = data.get('project_id')
+        return cls(
+            id=data['id'],
+            name=str(data.get('name') or ''),
+            description=str(data.get('description') or ''),
+            project_id=project if isinstance(project, str) else None,
+            expires_at=_utc(data.get('expires_at')),
+            unrestricted=data.get('unrestricted') is True,
+            roles=names,
+            secret=secret if isinstance(secret, str) and secret else None,
+        )
+
+
+class AppCredentials(Protocol):
+    """What the sessions of ``mfa exec --session`` need of Keystone:
+    the signed-in user's own application credentials."""
+
+    clock_skew: float | None
+
+    def current_user_id(self) -> str: ...
+    def get_user(self, user_id: str) -> User: ...
+    def enabled_methods(self) -> frozenset[str] | None: ...
+    def create_app_credential(
+        self,
+        user_id: str,
+        *,
+        name: str,
+        description: str,
+        expires_at: datetime.datetime,
+        roles: Sequence[str] = (),
+    ) -> AppCredential: ...
+    def list_app_credentials(self, user_id: str) -> list[AppCredential]: ...
+    def delete_app_credential(
+        self, user_id: str, app_credential_id: str
+    ) -> None: ...
 
 
 class Keystone(Protocol):

@@ -146,3 +146,103 @@ def lend(text: str, directory: Path | None = None) -> Iterator[str]:
         if lock is not None:
             HELD.discard(lock)
             os.close(lock)
+
+
+# -- the lock files of sessions (``mfa exec --session``) -------------------
+
+#: Where the lock file of each live session is (one per application
+#: credential, named by its ID).
+SESSIONS_DIR = 'mfa-osc-sessions'
+
+
+def _session_path(base: Path, session_id: str) -> Path:
+    if not session_id.isalnum():
+        raise ValueError('not an application credential ID')
+    return base / session_id
+
+
+def hold_session(session_id: str, directory: Path | None = None) -> bool:
+    """Lock a file for the session ``session_id`` for as long as this
+    process or the program it runs lives; whether it could.
+
+    The lock (``flock``) is in :data:`HELD`, so the program ``exec`` runs
+    holds it too: a later ``exec`` deletes the session only once both
+    have ended. Made under another name, locked, and only then renamed,
+    so that no sweep sees it unlocked.
+    """
+    try:
+        base = private_files.private_dir(SESSIONS_DIR, directory)
+        path = _session_path(base, session_id)
+        fd, new = tempfile.mkstemp(prefix=_NEW, dir=base)
+    except (OSError, ValueError) as exc:
+        LOG.debug('The session is left to its expiry if exec dies: %s', exc)
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.rename(new, path)
+    except OSError:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(new)
+        return False
+    HELD.add(fd)
+    _SESSIONS[session_id] = fd
+    return True
+
+
+#: The lock files of the sessions this process holds, by session ID.
+_SESSIONS: dict[str, int] = {}
+
+
+def session_held(
+    session_id: str, directory: Path | None = None
+) -> bool | None:
+    """Whether a process holds the session's lock file; None when there
+    is none here (a session of another cache directory, or of ``export``,
+    which are left to their expiry)."""
+    if session_id in _SESSIONS:
+        return True
+    try:
+        base = (directory or private_files.cache_dir()) / SESSIONS_DIR
+        private_files.check_dir(base)
+        fd = os.open(
+            _session_path(base, session_id), os.O_RDWR | os.O_NOFOLLOW
+        )
+    except (OSError, ValueError):
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return False
+
+
+def release_session(
+    session_id: str, ended: bool, directory: Path | None = None
+) -> None:
+    """Let go of the session's lock; remove its file once it has
+    ``ended`` (its application credential deleted). A file left unlocked
+    tells the next ``exec`` to delete the session."""
+    fd = _SESSIONS.pop(session_id, None)
+    if ended:
+        with contextlib.suppress(OSError, ValueError):
+            base = (directory or private_files.cache_dir()) / SESSIONS_DIR
+            os.unlink(_session_path(base, session_id))
+    if fd is not None:
+        HELD.discard(fd)
+        os.close(fd)
+
+
+def sessions_here(directory: Path | None = None) -> list[str]:
+    """The IDs of the sessions with a lock file here, held or not."""
+    base = (directory or private_files.cache_dir()) / SESSIONS_DIR
+    try:
+        private_files.check_dir(base)
+        names = os.listdir(base)
+    except OSError:
+        return []
+    return sorted(n for n in names if n.isalnum())

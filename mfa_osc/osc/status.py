@@ -22,13 +22,34 @@ from typing import Any
 from osc_lib import exceptions
 from osc_lib.command import command
 
+from mfa_osc import client as mfa_client
 from mfa_osc.osc import common
 from mfa_osc.osc import listing
+from mfa_osc.workflows import sessions as sessions_flow
 from mfa_osc.workflows import status as status_flow
 
 LOG = logging.getLogger(__name__)
 
-COLUMNS = status_flow.columns(status_flow.Status)
+#: The record's columns, then the sessions of ``mfa exec --session`` (of
+#: the signed-in user only: another user's application credentials are
+#: theirs to list).
+COLUMNS = (*status_flow.columns(status_flow.Status), 'sessions')
+
+
+def _sessions(client: mfa_client.MFAClient, user_id: str) -> list[str]:
+    """The live sessions mfa-osc made for the user: name and end."""
+    try:
+        found = sessions_flow.sweep(
+            client, user_id, '', lambda _: None, remove=False
+        )
+    except mfa_client.ClientError as exc:
+        LOG.warning('The sessions could not be read: %s', exc)
+        return []
+    return [
+        f'{c.name} until '
+        + (f'{c.expires_at:%Y-%m-%d %H:%M} UTC' if c.expires_at else 'never')
+        for c in found.live
+    ]
 
 
 class ShowMFAStatus(command.ShowOne):
@@ -71,7 +92,11 @@ class ShowMFAStatus(command.ShowOne):
             data = status_flow.status(client, user, is_self=is_self)
         for warning in data.warnings:
             LOG.warning(warning)
-        row = dict(zip(COLUMNS, status_flow.values(data), strict=True))
+            live = _sessions(client, user.id) if is_self else []
+        row = dict(
+            zip(COLUMNS, [*status_flow.values(data), None], strict=True)
+        )
+        row['sessions'] = common.LinesColumn(live)
         row['rules'] = common.RulesColumn(data.rules)
         row['devices'] = common.DevicesColumn(data.devices)
         row['warnings'] = common.LinesColumn(data.warnings)

@@ -21,6 +21,7 @@ import contextlib
 import datetime
 import errno
 import io
+import json
 import logging
 import os
 import signal
@@ -31,11 +32,15 @@ from unittest import mock
 import fixtures
 from keystoneauth1 import access
 from keystoneauth1 import fixture as ks_fixture
+from osc_lib import exceptions
 from osc_lib.test import base
 
+from mfa_osc import client as mfa_client
 from mfa_osc import redact
+from mfa_osc.client import records as app_records
 from mfa_osc.osc import child
 from mfa_osc.osc import exec as exec_
+from mfa_osc.osc import lent
 from tests.unit.osc import fakes
 
 MINUTE = datetime.timedelta(minutes=1)
@@ -314,3 +319,210 @@ class TestForwarder(base.TestCase):
         self.should.return_value = True
         self.child.send_signal.side_effect = ProcessLookupError()
         self.forwarder(signal.SIGTERM, None)
+
+
+SESSION_SECRET = 'sess-secret-Qw8rT5yU2iO9pA3s'
+
+
+class TestSession(TestSignalsAroundTheFiles):
+    """``exec --session``: the child gets the application credential,
+    which is deleted however the child ends."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.logs = self.useFixture(
+            fixtures.FakeLogger(name='mfa_osc', level=logging.DEBUG)
+        )
+        client = self.mfa_client
+        client.clock_skew = 0.0
+        client.current_user_id.return_value = 'u1'
+        client.enabled_methods.return_value = frozenset(
+            {'password', 'totp', 'application_credential'}
+        )
+        client.get_user.return_value = mfa_client.User.from_json(
+            {
+                'id': 'u1',
+                'options': {
+                    'multi_factor_auth_rules': [
+                        ['password', 'totp'],
+                        ['application_credential'],
+                    ]
+                },
+            }
+        )
+        client.list_app_credentials.return_value = []
+
+        def create(user_id: str, **kw: Any) -> app_records.AppCredential:
+            return app_records.AppCredential(
+                id='ac1', name=kw['name'], description=kw['description'],
+                project_id='p', expires_at=kw['expires_at'],
+                unrestricted=False, roles=(), secret=SESSION_SECRET,
+            )  # fmt: skip
+
+        client.create_app_credential.side_effect = create
+        self.app_.client_manager.auth.sources = mock.Mock(prompt=True)
+        token = ks_fixture.V3Token(
+            expires=datetime.datetime.now(datetime.UTC)
+            + datetime.timedelta(hours=1)
+        )
+        token.set_project_scope(id='p', name='proj')
+        token.add_role(id='r-m', name='member')
+        token.add_role(id='r-r', name='reader')
+        self.app_.client_manager.auth_ref = access.create(
+            body=token, auth_token='a-token'
+        )
+
+    def run_exec(self, *extra: str) -> int:
+        cmd = exec_.ExecMFA(self.app_, None)
+        argv = ['--session', '2h', *extra, '--', 'true']
+        parsed = self.check_parser(cmd, argv, [])
+        result: int = cmd.take_action(parsed)
+        return result
+
+    def assert_deleted(self) -> None:
+        self.mfa_client.delete_app_credential.assert_called_once_with(
+            'u1', 'ac1'
+        )
+        self.assertEqual([], lent.sessions_here())
+
+    def test_handlers_before_the_file_and_after_it_is_gone(self) -> None:
+        self.assertEqual(0, self.run_exec())
+        env = self.popen.call_args.kwargs['env']
+        self.assertEqual('v3applicationcredential', env['OS_AUTH_TYPE'])
+        self.assertEqual('ac1', env['OS_APPLICATION_CREDENTIAL_ID'])
+        self.assertEqual(
+            SESSION_SECRET, env['OS_APPLICATION_CREDENTIAL_SECRET']
+        )
+        for name in ('OS_TOKEN', 'OS_PROJECT_ID', 'OS_PROJECT_NAME'):
+            self.assertNotIn(name, env)
+        self.assertEqual('https://keystone.test/v3', env['OS_AUTH_URL'])
+        # The clouds.yaml lock and the session's: the child holds both.
+        self.assertEqual(2, len(self.popen.call_args.kwargs['pass_fds']))
+        kwargs = self.mfa_client.create_app_credential.call_args.kwargs
+        self.assertEqual([], kwargs['roles'])
+        self.assertTrue(kwargs['name'].startswith('mfa-osc-session-'))
+        self.assert_deleted()
+        # The delete never prompts (no one may be at the terminal).
+        self.assertFalse(self.app_.client_manager.auth.sources.prompt)
+        self.assertNotIn(SESSION_SECRET, self.logs.output)
+        self.assertNotIn(SESSION_SECRET, self.app_.stderr.getvalue())
+        # Known to the log filter from now on.
+        self.assertNotIn(SESSION_SECRET, redact.scrub(f'x {SESSION_SECRET}'))
+
+    def test_the_clouds_yaml_holds_the_session(self) -> None:
+        def inside() -> None:
+            with open(self.seen['path']) as f:
+                self.seen['file'] = f.read()
+
+        self.inside = inside
+        self.assertEqual(0, self.run_exec())
+        entry = json.loads(self.seen['file'])['clouds']['mfa-exec']
+        self.assertEqual('v3applicationcredential', entry['auth_type'])
+        self.assertEqual(
+            {
+                'auth_url': 'https://keystone.test/v3',
+                'application_credential_id': 'ac1',
+                'application_credential_secret': SESSION_SECRET,
+            },
+            entry['auth'],
+        )
+
+    def test_sigterm_while_writing_the_file(self) -> None:
+        super().test_sigterm_while_writing_the_file()
+        self.assert_deleted()
+
+    def test_child_not_started(self) -> None:
+        self.popen.side_effect = OSError(errno.EACCES, 'Permission denied')
+        self.assertEqual(exec_.NOT_EXECUTABLE, self.run_exec())
+        self.assert_deleted()
+
+    def test_child_status_passed_on(self) -> None:
+        self.popen.return_value.wait.return_value = 7
+        self.assertEqual(7, self.run_exec())
+        self.assert_deleted()
+
+    def test_delete_fails_left_to_expiry_and_the_next_sweep(self) -> None:
+        self.mfa_client.delete_app_credential.side_effect = (
+            mfa_client.Unavailable('Keystone could not be reached.')
+        )
+        self.assertEqual(0, self.run_exec())
+        err = self.app_.stderr.getvalue()
+        self.assertEqual(1, len(err.splitlines()), err)
+        self.assertIn('could not be ended now', err)
+        self.assertIn('it ends by itself at', err)
+        self.assertIn('openstack application credential delete ac1', err)
+        # Its lock file stays, unlocked: the next exec deletes it.
+        self.assertEqual(['ac1'], lent.sessions_here())
+        self.assertIs(False, lent.session_held('ac1'))
+
+    def test_roles(self) -> None:
+        self.assertEqual(0, self.run_exec('--role', 'member'))
+        kwargs = self.mfa_client.create_app_credential.call_args.kwargs
+        self.assertEqual(['r-m'], kwargs['roles'])
+
+    def test_refused_nothing_made_nothing_run(self) -> None:
+        self.mfa_client.get_user.return_value = mfa_client.User.from_json(
+            {
+                'id': 'u1',
+                'options': {'multi_factor_auth_rules': [['password', 'totp']]},
+            }
+        )
+        exc = self.assertRaises(exceptions.CommandError, self.run_exec)
+        self.assertIn('--application-credentials', str(exc))
+        self.mfa_client.create_app_credential.assert_not_called()
+        self.popen.assert_not_called()
+
+
+class TestDurationsBeforeTheSignIn(base.TestCase):
+    def test_refused(self) -> None:
+        for argv in (
+            ['mfa', 'exec', '--session', '8x', '--', 'true'],
+            ['mfa', 'exec', '--session=25h', '--', 'true'],
+            ['mfa', 'export', '--session', '30s'],
+            ['mfa', 'exec', '--session', '25h', '--max-session', '24h'],
+        ):
+            self.assertTrue(exec_.durations_refused(argv), argv)
+
+    def test_accepted(self) -> None:
+        for argv in (
+            ['mfa', 'exec', '--', 'true'],
+            ['mfa', 'exec', '--session', '8h', '--', 'x', '--session', 'y'],
+            ['mfa', 'exec', '--max-session', '48h', '--session', '48h'],
+            None,
+        ):
+            self.assertFalse(exec_.durations_refused(argv), argv)
+
+    def test_no_sign_in_for_a_refused_one(self) -> None:
+        app = mock.Mock(command_options=['mfa', 'exec', '--session', 'x'])
+        self.assertFalse(exec_.ExecMFA(app, None).auth_required)
+        app.command_options = ['mfa', 'exec', '--session', '1h']
+        self.assertTrue(exec_.ExecMFA(app, None).auth_required)
+
+    def test_parser_says_why(self) -> None:
+        parser = exec_.ExecMFA(mock.Mock(), None).get_parser('mfa exec')
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertRaises(
+                SystemExit, parser.parse_args, ['--session', '8x', '--', 'x']
+            )
+        self.assertIn("'8x' is not a duration", err.getvalue())
+
+    def test_ceiling_in_either_order(self) -> None:
+        cmd = exec_.ExecMFA(mock.Mock(), None)
+        parser = cmd.get_parser('mfa exec')
+        for argv in (
+            ['--session', '25h', '--max-session', '1d2h', '--', 'true'],
+            ['--max-session', '1d2h', '--session', '25h', '--', 'true'],
+        ):
+            args = parser.parse_args(argv)
+            exec_.check_durations(args)
+            self.assertEqual(datetime.timedelta(hours=25), args.session)
+        args = parser.parse_args(['--session', '25h', '--', 'true'])
+        # Refused before anything else (the app is a Mock: any use of it
+        # would not raise this).
+        exc = self.assertRaises(exceptions.CommandError, cmd.take_action, args)
+        self.assertEqual(
+            'A session of 25h is longer than the ceiling of 24h: give a '
+            'shorter one, or raise the ceiling with --max-session 25h.',
+            str(exc),
+        )

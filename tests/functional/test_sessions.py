@@ -1,0 +1,409 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``openstack mfa exec --session`` and ``export --session`` on a real
+Keystone whose tokens last :data:`TOKEN_LIFE` seconds.
+
+A job under ``--session`` signs in again by itself after its first token
+expired; under plain ``exec`` the same job fails then. The session is a
+restricted application credential holding the roles asked, deleted when
+the job ends (also on SIGINT and SIGTERM), bounded by its expiry and
+swept by the next ``exec`` after a SIGKILL; an account whose rules keep
+application credentials out is refused before anything is made; no
+secret reaches an output.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+from unittest import mock
+
+from mfa_osc.testing import keystone as local_keystone
+from tests.functional import base
+from tests.functional import mfa_base
+
+#: Keystone's ``[token] expiration`` here: the job outlives it.
+TOKEN_LIFE = 60
+RULES = [['password', 'totp'], ['application_credential']]
+PASSCODE_SCRIPT = (
+    'import sys; from mfa_osc import totp; print(totp.passcode(sys.argv[1]))'
+)
+#: Planted in exec's environment; none may reach the child or an output.
+PLANTED = {
+    'OS_PASSCODE': '804613',
+    'OS_TOTP_SECRET': 'PLANTEDTOTPSECRETXQ7ZKWN3LM5RV2HD',
+    'OS_RECOVERY_CODE': 'PLNT-RCVY-C0DE-X7Q2',
+}
+#: The job: calls Keystone through openstacksdk, waits past the first
+#: token's expiry, calls again (and, with --cli, runs the upstream CLI);
+#: prints what it saw as JSON.
+JOB = """
+import json, os, subprocess, sys, time
+import openstack
+wait, cli = float(sys.argv[1]), sys.argv[2:]
+conn = openstack.connect()
+seen = {'env': dict(os.environ)}
+def call():
+    try:
+        r = conn.identity.get('/auth/projects')
+        return [r.status_code, conn.session.get_token()]
+    except Exception as exc:
+        return [type(exc).__name__, None]
+seen['before'] = call()
+time.sleep(wait)
+seen['after'] = call()
+if cli:
+    done = subprocess.run(cli + ['token', 'issue', '-f', 'value', '-c',
+                                 'project_id'], capture_output=True, text=True)
+    seen['cli'] = [done.returncode, done.stdout.strip()]
+print(json.dumps(seen))
+"""
+
+_keystone: local_keystone.LocalKeystone | None = None
+_keystone_lock = threading.Lock()
+
+
+def short_token_keystone() -> local_keystone.LocalKeystone:
+    """The module's Keystone with short tokens (started on first use,
+    stopped at exit as LocalKeystone registers)."""
+    global _keystone
+    with _keystone_lock:
+        if _keystone is None:
+            keystone = local_keystone.LocalKeystone(
+                config={'token': {'expiration': str(TOKEN_LIFE)}}
+            )
+            keystone.start()
+            _keystone = keystone
+        return _keystone
+
+
+class SessionTestCase(mfa_base.MFATestCase):
+    def setUp(self) -> None:
+        # NOTE: this module's Keystone stands in for the shared one.
+        keystone = short_token_keystone()
+        with mock.patch.object(base, 'get_keystone', return_value=keystone):
+            super().setUp()
+        self.user, self.secret = self.make_totp_user(RULES)
+        self.command = f'{sys.executable} -c "{PASSCODE_SCRIPT}" {self.secret}'
+
+    def exec_env(self, **extra: str) -> dict[str, str]:
+        """v3multifactor with the passcode command (exec signs in again
+        with it to end a session that outlived its token)."""
+        env = self.keystone.os_env(self.user)
+        env.update(
+            OS_AUTH_TYPE='v3multifactor',
+            OS_PASSCODE_COMMAND=self.command,
+            **extra,
+        )
+        return env
+
+    def app_creds(self) -> list[dict[str, Any]]:
+        """The user's application credentials, read as the admin."""
+        api = self.keystone.admin_adapter()
+        rows = api.get(f'/users/{self.user.id}/application_credentials')
+        return list(rows.json()['application_credentials'])
+
+    def start_exec(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [base.openstack_executable(), 'mfa', 'exec', *args],
+            env=self.cli_env(self.exec_env()),
+            cwd=self.home,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def wait_for(self, path: str, proc: subprocess.Popen[str]) -> str:
+        deadline = time.monotonic() + base.CLI_TIMEOUT
+        while not os.path.exists(path) or not open(path).read().strip():
+            if proc.poll() is not None:
+                self.fail(f'ended early: {proc.communicate()}')
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.1)
+        with open(path) as f:
+            return f.read().strip()
+
+
+class TestLongJob(SessionTestCase):
+    def test_session_outlives_the_token_and_plain_exec_does_not(self) -> None:
+        # Both jobs run at once: the wait past the expiry is paid once.
+        wait = str(TOKEN_LIFE + 10)
+        job = ['--', sys.executable, '-c', JOB, wait]
+        session = self.start_exec(
+            '--session', '10m', *job, base.openstack_executable()
+        )
+        plain = self.start_exec(*job)
+        session_out, session_err = session.communicate(timeout=300)
+        plain_out, plain_err = plain.communicate(timeout=300)
+        self.assertEqual(0, session.returncode, session_err)
+        self.assertEqual(0, plain.returncode, plain_err)
+        seen = json.loads(session_out)
+        # The session signed in again by itself: a second token.
+        self.assertEqual(200, seen['before'][0])
+        self.assertEqual(200, seen['after'][0])
+        self.assertNotEqual(seen['before'][1], seen['after'][1])
+        # ... and so did the upstream CLI, after the expiry.
+        self.assertEqual([0, self.user.project_id], seen['cli'])
+        env = seen['env']
+        self.assertEqual('v3applicationcredential', env['OS_AUTH_TYPE'])
+        for name in ('OS_PASSWORD', 'OS_PASSCODE_COMMAND', 'OS_TOKEN',
+                     'OS_USERNAME', 'OS_PROJECT_NAME'):  # fmt: skip
+            self.assertNotIn(name, env)
+        # The plain exec's token expired under the job.
+        before = json.loads(plain_out)
+        self.assertEqual(200, before['before'][0])
+        self.assertNotEqual(200, before['after'][0])
+        # The session is gone with the job.
+        self.assertEqual([], self.app_creds())
+        # Its secret was on no output of exec.
+        secret = env['OS_APPLICATION_CREDENTIAL_SECRET']
+        self.assertNotIn(secret, session_err)
+        self.assertNotIn(secret, plain_out + plain_err)
+
+
+class TestSessions(SessionTestCase):
+    def test_child_config_is_the_session_and_nothing_else(self) -> None:
+        path = self.write_clouds_yaml(
+            {
+                'clouds': {
+                    'mine': self.multifactor_cloud(
+                        self.user, passcode_command=self.command
+                    )
+                }
+            }
+        )
+        script = (
+            'import json, os, stat; '
+            'p = os.environ["OS_CLIENT_CONFIG_FILE"]; '
+            'print(json.dumps({"env": dict(os.environ),'
+            ' "file": open(p).read(),'
+            ' "mode": stat.S_IMODE(os.stat(p).st_mode)}))'
+        )
+        env = {'OS_CLIENT_CONFIG_FILE': path, 'OS_CLOUD': 'mine'}
+        result = self.openstack(
+            '--debug', 'mfa', 'exec', '--session', '1h', '--',
+            sys.executable, '-c', script, env=env,
+        )  # fmt: skip
+        seen = json.loads(result.stdout)
+        child = seen['env']
+        entry = json.loads(seen['file'])['clouds']['mfa-exec']
+        self.assertEqual('v3applicationcredential', entry['auth_type'])
+        secret = child['OS_APPLICATION_CREDENTIAL_SECRET']
+        self.assertEqual(
+            secret, entry['auth']['application_credential_secret']
+        )
+        self.assertEqual(
+            child['OS_APPLICATION_CREDENTIAL_ID'],
+            entry['auth']['application_credential_id'],
+        )
+        self.assertEqual(0o600, seen['mode'])
+        self.assertEqual('mfa-exec', child['OS_CLOUD'])
+        self.assertFalse(os.path.exists(child['OS_CLIENT_CONFIG_FILE']))
+        text = json.dumps(seen)
+        for value in (self.user.password, self.secret, self.command):
+            self.assertNotIn(value, text)
+        # --debug logs every request; the secret is in none of them.
+        self.assertIn('application_credentials', result.stderr)
+        self.assertNotIn(secret, result.stderr)
+        self.assertEqual([], self.app_creds())
+
+    def test_restricted_with_the_roles_asked(self) -> None:
+        # The user is a member (which implies reader); asked for reader,
+        # the session holds reader alone.
+        # The job tries to make an application credential with the
+        # session's, and reports the session's record.
+        script = (
+            'import json, openstack; c = openstack.connect(); '
+            'uid = c.session.get_user_id(); '
+            'r = c.identity.post(f"/users/{uid}/application_credentials", '
+            'json={"application_credential": {"name": "more"}}); '
+            'print(r.status_code)'
+        )
+        result = self.openstack(
+            'mfa', 'exec', '--session', '30m', '--role', 'reader', '--',
+            sys.executable, '-c', script, env=self.exec_env(),
+        )  # fmt: skip
+        self.assertEqual('403', result.stdout.strip())
+        self.assertEqual([], self.app_creds())
+        # The record of a session: left by export, read as the admin.
+        self.openstack(
+            'mfa', 'export', '--session', '30m', '--role', 'reader',
+            env=self.exec_env(),
+        )  # fmt: skip
+        (cred,) = self.app_creds()
+        self.assertFalse(cred['unrestricted'])
+        self.assertEqual(['reader'], [r['name'] for r in cred['roles']])
+        self.assertEqual(self.user.project_id, cred['project_id'])
+        self.assertTrue(cred['name'].startswith('mfa-osc-session-'))
+        expires = datetime.datetime.fromisoformat(cred['expires_at'])
+        if expires.tzinfo is None:
+            expires = expires.replace(tzinfo=datetime.UTC)
+        left = expires - datetime.datetime.now(datetime.UTC)
+        self.assertLess(left, datetime.timedelta(minutes=30, seconds=5))
+        self.assertGreater(left, datetime.timedelta(minutes=28))
+
+    def test_ended_on_sigint_and_sigterm(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            marker = os.path.join(self.home, f'started-{signum}')
+            proc = self.start_exec(
+                '--session', '1h', '--', 'sh', '-c',
+                'sleep 60 >/dev/null 2>&1 & pid=$!; '
+                'trap "kill $pid; exit 5" INT TERM; '
+                f'echo "$OS_APPLICATION_CREDENTIAL_ID" > {marker}; wait',
+            )  # fmt: skip
+            session_id = self.wait_for(marker, proc)
+            self.assertEqual([session_id], [c['id'] for c in self.app_creds()])
+            proc.send_signal(signum)
+            out, err = proc.communicate(timeout=90)
+            self.assertEqual(5, proc.returncode, f'{out}\n{err}')
+            self.assertEqual([], self.app_creds(), signum)
+
+    def test_sigkill_leaves_it_bounded_and_the_next_exec_ends_it(
+        self,
+    ) -> None:
+        # The job kills exec (its parent) as `kill -9` would, then ends.
+        result = self.openstack(
+            'mfa', 'exec', '--session', '2h', '--', 'sh', '-c',
+            'echo "$OS_APPLICATION_CREDENTIAL_ID"; kill -9 $PPID',
+            env=self.exec_env(), expect_fail=True,
+        )  # fmt: skip
+        self.assertEqual(-signal.SIGKILL, result.returncode)
+        (cred,) = self.app_creds()
+        self.assertEqual(result.stdout.strip(), cred['id'])
+        self.assertIsNotNone(cred['expires_at'])
+        status = self.openstack_json('mfa', 'status', env=self.exec_env())
+        self.assertIn(cred['name'], json.dumps(status))
+        # The next exec (no session of its own) deletes it.
+        self.openstack('mfa', 'exec', '--', 'true', env=self.exec_env())
+        self.assertEqual([], self.app_creds())
+
+    def test_rules_without_application_credentials_are_refused(
+        self,
+    ) -> None:
+        self.keystone.set_mfa_rules(self.user.id, [['password', 'totp']])
+        marker = os.path.join(self.home, 'ran')
+        result = self.openstack(
+            'mfa', 'exec', '--session', '1h', '--', 'touch', marker,
+            env=self.exec_env(), expect_fail=True,
+        )  # fmt: skip
+        self.assertFalse(os.path.exists(marker))
+        self.assertEqual([], self.app_creds())
+        self.assertIn('password+totp', result.stderr)
+        self.assertIn(
+            f'openstack mfa enforce --user {self.user.id} '
+            '--application-credentials',
+            result.stderr,
+        )
+        self.assertNotIn('Traceback', result.stderr)
+        self.assertEqual(1, len(result.stderr.strip().splitlines()))
+
+    def test_bad_durations_are_refused_before_the_sign_in(self) -> None:
+        # No passcode source: a sign-in would fail on that instead.
+        env = self.keystone.os_env(self.user)
+        env['OS_AUTH_TYPE'] = 'v3multifactor'
+        for args, words in (
+            (['--session', '8x'], "'8x' is not a duration"),
+            (['--session', '48h'], 'longer than the ceiling of 24h'),
+            (['--session', '30s'], 'too short'),
+        ):
+            result = self.openstack(
+                'mfa', 'exec', *args, '--', 'true', env=env,
+                expect_fail=True,
+            )  # fmt: skip
+            self.assertIn(words, result.stderr)
+            self.assertNotIn('passcode', result.stderr)
+            self.assertNotIn('Traceback', result.stderr)
+        self.assertEqual([], self.app_creds())
+        # --max-session raises the ceiling (in either order).
+        result = self.openstack(
+            'mfa', 'exec', '--max-session', '48h', '--session', '48h', '--',
+            'true', env=self.exec_env(),
+        )  # fmt: skip
+        self.assertEqual(0, result.returncode)
+
+    def test_export_session_and_end_sessions(self) -> None:
+        result = self.openstack(
+            'mfa', 'export', '--session', '1h', env=self.exec_env()
+        )
+        self.assertIn(
+            'export OS_AUTH_TYPE=v3applicationcredential', result.stdout
+        )
+        self.assertIn('left to expire', result.stderr)
+        self.assertIn('--end-sessions', result.stderr)
+        (cred,) = self.app_creds()
+        self.assertIn('mfa export --session 1h', cred['description'])
+        # A shell evaluates it and the upstream CLI signs in with it.
+        script = f'eval "$1"; exec {base.openstack_executable()} token issue'
+        shell = self.run_command(
+            ['sh', '-c', script + ' -f value -c user_id', 'sh', result.stdout],
+            env=self.exec_env(),
+        )
+        self.assertEqual(self.user.id, shell.stdout.strip())
+        secret = [
+            line.split('=', 1)[1]
+            for line in result.stdout.splitlines()
+            if line.startswith('export OS_APPLICATION_CREDENTIAL_SECRET=')
+        ][0]
+        self.assertNotIn(secret, result.stderr)
+        # Another exec leaves it alone (export's is left to expire).
+        self.openstack('mfa', 'exec', '--session', '5m', '--', 'true',
+                       env=self.exec_env())  # fmt: skip
+        self.assertEqual([cred['id']], [c['id'] for c in self.app_creds()])
+        ended = self.openstack(
+            'mfa', 'export', '--end-sessions', env=self.exec_env()
+        )
+        self.assertIn('Ended 1 session', ended.stderr)
+        self.assertEqual([], self.app_creds())
+
+
+class TestPlanted(mfa_base.MFATestCase):
+    """On the shared Keystone (hour-long tokens): the cached sign-in
+    serves a second command there."""
+
+    def test_planted_secrets_reach_no_one(self) -> None:
+        # As exec's own test: the cached sign-in serves, and the planted
+        # passcode sources, used, would fail it.
+        self.user, self.secret = self.make_totp_user(RULES)
+        self.command = f'{sys.executable} -c "{PASSCODE_SCRIPT}" {self.secret}'
+        env = self.keystone.os_env(self.user)
+        env.update(OS_AUTH_TYPE='v3multifactor')
+        self.openstack(
+            'token', 'issue', env={**env, 'OS_PASSCODE_COMMAND': self.command}
+        )
+        env.update(PLANTED)
+        result = self.openstack(
+            '--debug', 'mfa', 'exec', '--session', '1h', '--',
+            sys.executable, '-c',
+            'import json, os; print(json.dumps(dict(os.environ)))', env=env,
+        )  # fmt: skip
+        child = json.loads(result.stdout)
+        text = json.dumps(child)
+        for value in (self.user.password, self.secret, *PLANTED.values()):
+            self.assertNotIn(value, text)
+        for name in ('OS_PASSWORD', 'OS_PASSCODE', 'OS_TOTP_SECRET',
+                     'OS_RECOVERY_CODE', 'OS_PASSCODE_COMMAND', 'OS_TOKEN',
+                     'OS_USERNAME'):  # fmt: skip
+            self.assertNotIn(name, child)
+        secret = child['OS_APPLICATION_CREDENTIAL_SECRET']
+        self.assertNotIn(secret, result.stderr)
+        api = self.keystone.admin_adapter()
+        rows = api.get(f'/users/{self.user.id}/application_credentials')
+        self.assertEqual([], rows.json()['application_credentials'])
