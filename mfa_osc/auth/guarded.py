@@ -20,10 +20,11 @@ guard's own refusals keep Keystone's error shape with
 ``replayed`` (401), ``policy`` (403, ``deadline``) and ``unavailable``
 (503). Here each becomes the plugin's error
 (:class:`~mfa_osc.auth.exceptions.GuardRefusal`), worded as what to do
-next; :mod:`mfa_osc.auth.sign_in` decides which it answers (a used
-passcode at the prompt is asked again, ...). The guard's module is a
-server-side layer that the plugin never imports: the contract is the
-answer's shape, read here. Standard library and keystoneauth only.
+next; what a sign-in does with each (a used passcode at the prompt is
+asked again, ...) is :mod:`mfa_osc.auth.guard_answers`. The guard's
+module is a server-side layer that the plugin never imports: the
+contract is the answer's shape, read here. Standard library and
+keystoneauth only.
 """
 
 from __future__ import annotations

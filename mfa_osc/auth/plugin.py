@@ -289,11 +289,12 @@ class MultiFactor(base.Auth):
         if ref is not None:
             return ref
         # NOTE: imported here: a command the cache serves never needs it.
+        from mfa_osc.auth import attempt
         from mfa_osc.auth import sign_in
 
         self.sources.sent_recovery = None
         try:
-            ref = sign_in.SignIn(self, session).run()
+            ref = sign_in.run(attempt.Attempt(self, session))
         except ksa_exc.SSLError as exc:
             raise exceptions.TLSNotVerified(
                 f'{exc} The TLS certificate of {self.auth_url} was not '
@@ -329,9 +330,10 @@ class MultiFactor(base.Auth):
         )
         if code is None:
             return ref
-        from mfa_osc.auth import sign_in
+        from mfa_osc.auth import attempt
+        from mfa_osc.auth import receipt
 
-        return sign_in.SignIn(self, session).with_new_device(code)
+        return receipt.with_new_device(attempt.Attempt(self, session), code)
 
     def _use_up_recovery_code(
         self, session: ks_session.Session, ref: access.AccessInfoV3, code: str

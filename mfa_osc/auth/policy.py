@@ -59,7 +59,7 @@ Where Keystone is served behind mfa-osc's guard (the token's answer says
 handed out was judged by it, so where the policy cannot be read here the
 server's decision stands (and where it can, the warnings and the set-up
 are as above). The guard's own refusal of a password alone is answered
-in :mod:`mfa_osc.auth.sign_in`.
+in :mod:`mfa_osc.auth.guard_answers`.
 """
 
 from __future__ import annotations
