@@ -16,6 +16,10 @@ terminal and no policy check."""
 
 from __future__ import annotations
 
+import datetime
+import io
+import os
+import sys
 import time
 from typing import Any
 
@@ -24,8 +28,11 @@ from keystoneauth1 import session as ks_session
 from oslotest import base
 from requests_mock.contrib import fixture as rm_fixture
 
+from mfa_osc.auth import guarded
+from mfa_osc.auth import hooks
 from mfa_osc.auth import plugin
 from mfa_osc.auth import policy as auth_policy
+from mfa_osc.guard import answers
 
 AUTH_URL = 'http://keystone.test/v3'
 #: The check itself, before PluginTestCase replaces it.
@@ -171,3 +178,100 @@ def fixtures_patch(target: str, **kwargs: Any) -> Any:
     import fixtures
 
     return fixtures.MockPatch(target, **kwargs)
+
+
+# -- behind the MFA guard (its answers built by mfa_osc.guard.answers) ----
+
+GUARD = {guarded.HEADER: '1'}
+USER_ID = 'u1'
+
+
+def guard_answer(made: answers.Answer) -> dict[str, Any]:
+    """requests-mock's keyword arguments for one of the guard's answers."""
+    return {
+        'status_code': int(made.status.split()[0]),
+        'headers': dict(made.headers),
+        'content': made.body,
+    }
+
+
+def guard_locked(retry_after: int = 1740) -> dict[str, Any]:
+    until = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
+        seconds=retry_after
+    )
+    return guard_answer(answers.locked(USER_ID, until, retry_after))
+
+
+REPLAYED = guard_answer(answers.replayed())
+POLICY = guard_answer(answers.policy('2027-01-01'))
+UNAVAILABLE = guard_answer(answers.unavailable('memcached cannot be reached'))
+
+
+def guarded_response(response: dict[str, Any]) -> dict[str, Any]:
+    """Keystone's answer as the guard hands it on: with its header."""
+    return {**response, 'headers': {**response.get('headers', {}), **GUARD}}
+
+
+UNSCOPED_TOKEN = {
+    'status_code': 201,
+    'headers': {'X-Subject-Token': 'gAAAAAB-unscoped', **GUARD},
+    'json': {
+        'token': {
+            key: value
+            for key, value in TOKEN_BODY['token'].items()
+            if key not in ('project', 'catalog')
+        }
+        | {'methods': ['password']}
+    },
+}
+
+
+class GuardTestCase(PluginTestCase):
+    """A plugin behind the MFA guard: what it tells the person and
+    writes on standard error is kept, the wait for a window skipped."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.tell = self.useFixture(
+            fixtures.MockPatch('mfa_osc.auth.sources.tell')
+        ).mock
+        self.sleep = self.useFixture(
+            fixtures.MockPatch('mfa_osc.auth.guarded._sleep')
+        ).mock
+        self.stderr = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.stderr))
+        saved = (hooks.registered.enroll, hooks.registered.exempt)
+        self.addCleanup(lambda: hooks.register(saved[0], exempt=saved[1]))
+        hooks.register(None)
+
+    def told(self) -> list[str]:
+        return [c.args[0] for c in self.tell.call_args_list]
+
+    def bodies(self) -> list[Any]:
+        """The token requests' bodies (not the reads between them)."""
+        return [
+            r.json()
+            for r in self.requests.request_history
+            if r.method == 'POST'
+        ]
+
+    def methods(self, index: int) -> list[str]:
+        return list(self.bodies()[index]['auth']['identity']['methods'])
+
+    def passcode(self, index: int) -> str:
+        identity = self.bodies()[index]['auth']['identity']
+        return str(identity['totp']['user']['passcode'])
+
+    def command(self, *codes: str) -> str:
+        """A passcode command printing ``codes``, one per run."""
+        folder = self.useFixture(fixtures.TempDir()).path
+        script = os.path.join(folder, 'codes.py')
+        with open(script, 'w') as out:
+            out.write(
+                'import pathlib\n'
+                f'p = pathlib.Path({folder!r}) / "runs"\n'
+                'n = int(p.read_text()) if p.exists() else 0\n'
+                'p.write_text(str(n + 1))\n'
+                f'print({list(codes)!r}[n])\n'
+            )
+        return f'{sys.executable} {script}'
