@@ -539,8 +539,10 @@ class TestMemcachedDown(GuardTestCase):
 
 class TestStart(base.BaseTestCase):
     def test_without_memcached_it_does_not_start(self) -> None:
+        # NOTE: guard=False: the guard served without the memcached
+        # LocalKeystone gives it (tox -e functional-guard would).
         keystone = local_keystone.LocalKeystone(
-            application=local_keystone.GUARD_APPLICATION
+            application=local_keystone.GUARD_APPLICATION, guard=False
         )
         self.addCleanup(keystone.stop)
         error = self.assertRaises(
@@ -556,6 +558,7 @@ class TestStart(base.BaseTestCase):
         keystone = local_keystone.LocalKeystone(
             application=local_keystone.GUARD_APPLICATION,
             config={'mfa_guard': {'local_state': 'true'}},
+            guard=False,
         )
         self.addCleanup(keystone.stop)
         keystone.start()

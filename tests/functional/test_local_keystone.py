@@ -382,10 +382,13 @@ class TestLocalKeystoneLifeCycle(base.FunctionalTestCase):
             tuple(int(p) for p in release.split('.')[:3]), keystone.release
         )
         major = int(release.split('.')[0])
-        # Every release is served as keystone.wsgi.api:application; 26
-        # and older are given that module first.
+        # Every release is served as keystone.wsgi.api:application (or
+        # behind the guard, which wraps it); 26 and older are given that
+        # module first.
         self.assertEqual(
-            local_keystone.KEYSTONE_APPLICATION,
+            local_keystone.GUARD_APPLICATION
+            if keystone.guard
+            else local_keystone.KEYSTONE_APPLICATION,
             argv[argv.index('--module') + 1],
         )
         self.assertEqual(major < 27, keystone.wsgi_compat)
