@@ -27,9 +27,11 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import Any
@@ -52,14 +54,15 @@ PLANTED = {
     'OS_RECOVERY_CODE': 'PLNT-RCVY-C0DE-X7Q2',
 }
 #: The job: calls Keystone through openstacksdk, waits past the first
-#: token's expiry, calls again (and, with --cli, runs the upstream CLI);
-#: prints what it saw as JSON.
+#: token's expiry, calls again, then runs each command of argv[2] (a JSON
+#: list of argv lists: the upstream CLI, a gophercloud program) and prints
+#: what it saw as JSON.
 JOB = """
 import json, os, subprocess, sys, time
 import openstack
-wait, cli = float(sys.argv[1]), sys.argv[2:]
+wait, after = float(sys.argv[1]), json.loads(sys.argv[2])
 conn = openstack.connect()
-seen = {'env': dict(os.environ)}
+seen = {'env': dict(os.environ), 'commands': []}
 def call():
     try:
         r = conn.identity.get('/auth/projects')
@@ -69,10 +72,9 @@ def call():
 seen['before'] = call()
 time.sleep(wait)
 seen['after'] = call()
-if cli:
-    done = subprocess.run(cli + ['token', 'issue', '-f', 'value', '-c',
-                                 'project_id'], capture_output=True, text=True)
-    seen['cli'] = [done.returncode, done.stdout.strip()]
+for argv in after:
+    done = subprocess.run(argv, capture_output=True, text=True)
+    seen['commands'].append([done.returncode, done.stdout, done.stderr])
 print(json.dumps(seen))
 """
 
@@ -143,14 +145,30 @@ class SessionTestCase(mfa_base.MFATestCase):
 
 
 class TestLongJob(SessionTestCase):
+    def go_program(self) -> list[list[str]]:
+        """The gophercloud client of test_gophercloud, when go is here."""
+        go = shutil.which('go')
+        if go is None:
+            return []
+        from tests.functional import test_gophercloud
+
+        out = tempfile.mkdtemp(prefix='mfa-osc-go-')
+        self.addCleanup(shutil.rmtree, out, True)
+        return [[test_gophercloud.build(go, out)]]
+
     def test_session_outlives_the_token_and_plain_exec_does_not(self) -> None:
+        cli = [
+            base.openstack_executable(), 'token', 'issue', '-f', 'value',
+            '-c', 'project_id',
+        ]  # fmt: skip
+        go = self.go_program()
         # Both jobs run at once: the wait past the expiry is paid once.
         wait = str(TOKEN_LIFE + 10)
         job = ['--', sys.executable, '-c', JOB, wait]
         session = self.start_exec(
-            '--session', '10m', *job, base.openstack_executable()
+            '--session', '10m', *job, json.dumps([cli, *go])
         )
-        plain = self.start_exec(*job)
+        plain = self.start_exec(*job, '[]')
         session_out, session_err = session.communicate(timeout=300)
         plain_out, plain_err = plain.communicate(timeout=300)
         self.assertEqual(0, session.returncode, session_err)
@@ -160,8 +178,16 @@ class TestLongJob(SessionTestCase):
         self.assertEqual(200, seen['before'][0])
         self.assertEqual(200, seen['after'][0])
         self.assertNotEqual(seen['before'][1], seen['after'][1])
-        # ... and so did the upstream CLI, after the expiry.
-        self.assertEqual([0, self.user.project_id], seen['cli'])
+        # ... and so did the upstream CLI, after the expiry,
+        code, out, err = seen['commands'][0]
+        self.assertEqual([0, self.user.project_id], [code, out.strip()], err)
+        # ... and gophercloud (Terraform's library), when go is here.
+        for code, out, err in seen['commands'][1:]:
+            self.assertEqual(0, code, err)
+            report = json.loads(out)
+            self.assertEqual(self.user.id, report['user_id'])
+            self.assertEqual(self.user.project_id, report['project_id'])
+            self.assertEqual(['application_credential'], report['methods'])
         env = seen['env']
         self.assertEqual('v3applicationcredential', env['OS_AUTH_TYPE'])
         for name in ('OS_PASSWORD', 'OS_PASSCODE_COMMAND', 'OS_TOKEN',

@@ -194,8 +194,8 @@ class TestTerminalGroup(base.TestCase):
         closed.assert_called_once_with(9)
 
 
-class TestSignalsAroundTheFiles(fakes.CommandTestCase):
-    """The handlers are in while the temporary clouds.yaml exists."""
+class ExecCase(fakes.CommandTestCase):
+    """exec with a cloud of clouds.yaml, its child and files watched."""
 
     def setUp(self) -> None:
         super().setUp()
@@ -253,6 +253,10 @@ class TestSignalsAroundTheFiles(fakes.CommandTestCase):
         )
         result: int = cmd.take_action(parsed)
         return result
+
+
+class TestSignalsAroundTheFiles(ExecCase):
+    """The handlers are in while the temporary clouds.yaml exists."""
 
     def test_handlers_before_the_file_and_after_it_is_gone(self) -> None:
         original = self.handlers()
@@ -324,9 +328,8 @@ class TestForwarder(base.TestCase):
 SESSION_SECRET = 'sess-secret-Qw8rT5yU2iO9pA3s'
 
 
-class TestSession(TestSignalsAroundTheFiles):
-    """``exec --session``: the child gets the application credential,
-    which is deleted however the child ends."""
+class SessionCase(ExecCase):
+    """A project-scoped sign-in whose rules admit sessions."""
 
     def setUp(self) -> None:
         super().setUp()
@@ -372,6 +375,11 @@ class TestSession(TestSignalsAroundTheFiles):
             body=token, auth_token='a-token'
         )
 
+
+class TestSession(SessionCase):
+    """``exec --session``: the child gets the application credential,
+    which is deleted however the child ends."""
+
     def run_exec(self, *extra: str) -> int:
         cmd = exec_.ExecMFA(self.app_, None)
         argv = ['--session', '2h', *extra, '--', 'true']
@@ -385,7 +393,7 @@ class TestSession(TestSignalsAroundTheFiles):
         )
         self.assertEqual([], lent.sessions_here())
 
-    def test_handlers_before_the_file_and_after_it_is_gone(self) -> None:
+    def test_child_gets_the_session_and_it_is_deleted(self) -> None:
         self.assertEqual(0, self.run_exec())
         env = self.popen.call_args.kwargs['env']
         self.assertEqual('v3applicationcredential', env['OS_AUTH_TYPE'])
@@ -428,7 +436,15 @@ class TestSession(TestSignalsAroundTheFiles):
         )
 
     def test_sigterm_while_writing_the_file(self) -> None:
-        super().test_sigterm_while_writing_the_file()
+        def inside() -> None:
+            handler = signal.getsignal(signal.SIGTERM)
+            assert callable(handler)
+            handler(signal.SIGTERM, None)
+
+        self.inside = inside
+        self.assertEqual(128 + signal.SIGTERM, self.run_exec())
+        self.popen.assert_not_called()
+        self.assertFalse(os.path.exists(self.seen['path']))
         self.assert_deleted()
 
     def test_child_not_started(self) -> None:
@@ -526,3 +542,73 @@ class TestDurationsBeforeTheSignIn(base.TestCase):
             'shorter one, or raise the ceiling with --max-session 25h.',
             str(exc),
         )
+
+
+class TestExportSession(SessionCase):
+    """``export --session``: the lines of a session for a shell, and
+    ``--end-sessions``."""
+
+    def export(self, *argv: str) -> tuple[int, str]:
+        cmd = exec_.ExportMFA(self.app_, None)
+        parsed = self.check_parser(cmd, list(argv), [])
+        self.app_.stdout = io.StringIO()
+        code: int = cmd.take_action(parsed)
+        return code, self.app_.stdout.getvalue()
+
+    def test_lines_of_the_session_left_to_expire(self) -> None:
+        self.useFixture(fixtures.EnvironmentVariable('OS_TOKEN', 'old'))
+        code, out = self.export('--session', '4h')
+        self.assertEqual(0, code)
+        lines = out.splitlines()
+        self.assertIn('export OS_AUTH_TYPE=v3applicationcredential', lines)
+        self.assertIn('export OS_APPLICATION_CREDENTIAL_ID=ac1', lines)
+        self.assertIn(
+            f'export OS_APPLICATION_CREDENTIAL_SECRET={SESSION_SECRET}', lines
+        )
+        self.assertIn('unset OS_TOKEN', lines)
+        self.assertIn('unset MFA_OSC_EXPORTED', lines)
+        self.assertNotIn('OS_PROJECT_ID', out)
+        self.mfa_client.delete_app_credential.assert_not_called()
+        err = self.app_.stderr.getvalue()
+        self.assertIn('left to expire', err)
+        self.assertIn('openstack mfa export --end-sessions', err)
+        self.assertNotIn(SESSION_SECRET, err)
+        kwargs = self.mfa_client.create_app_credential.call_args.kwargs
+        self.assertIn('mfa export --session 4h', kwargs['description'])
+
+    def test_end_sessions(self) -> None:
+        self.mfa_client.list_app_credentials.return_value = [
+            app_records.AppCredential(
+                id='ac7', name='mfa-osc-session-h-1-2',
+                description='Session of `openstack mfa exec --session 1h` '
+                'on h (pid 2), made ..., expires ...; deleted when the job '
+                'ends.', project_id='p', expires_at=None,
+                unrestricted=False, roles=(),
+            ),
+            app_records.AppCredential(
+                id='ac8', name='ci', description='mine', project_id='p',
+                expires_at=None, unrestricted=False, roles=(),
+            ),
+        ]  # fmt: skip
+        code, out = self.export('--end-sessions')
+        self.assertEqual((0, ''), (code, out))
+        self.mfa_client.delete_app_credential.assert_called_once_with(
+            'u1', 'ac7'
+        )
+        self.assertEqual(
+            'Ended 1 session that mfa-osc made for you.\n',
+            self.app_.stderr.getvalue(),
+        )
+        self.mfa_client.create_app_credential.assert_not_called()
+
+    def test_options_that_do_not_go_together(self) -> None:
+        for argv, words in (
+            (['--end-sessions', '--session', '1h'], 'give one of them'),
+            (['--role', 'member'], 'give --session DURATION too'),
+            (['--max-session', '2d'], 'give --session DURATION too'),
+        ):
+            exc = self.assertRaises(
+                exceptions.CommandError, self.export, *argv
+            )
+            self.assertIn(words, str(exc))
+        self.mfa_client.create_app_credential.assert_not_called()
