@@ -51,7 +51,16 @@ else):
   would), ``Answer``, ``PtyTimeoutError``, ``DEFAULT_TIMEOUT``.
 
 Other names (a leading underscore, or not listed here) may change in any
-release; a change to a listed one comes with a release note.
+release; a change to a listed one comes with a release note. So may the
+modules :class:`~.keystone.LocalKeystone` is made of, which it imports:
+:mod:`~mfa_osc.testing.conf` (its ``keystone.conf``),
+:mod:`~mfa_osc.testing.manage` (``keystone-manage``),
+:mod:`~mfa_osc.testing.uwsgi` (the server's command line),
+:mod:`~mfa_osc.testing.tls` (its CA and HTTPS proxy),
+:mod:`~mfa_osc.testing.processes` (children that die with their owner),
+:mod:`~mfa_osc.testing.admin` (users, rules and credentials),
+:mod:`~mfa_osc.testing.errors` and :mod:`~mfa_osc.testing.cli` (the
+command line).
 
 :mod:`mfa_osc.testing.remote_user` is for the throwaway Keystone only: a
 WSGI application that sets ``REMOTE_USER`` from a request header, so that
