@@ -265,7 +265,9 @@ _TOKEN_ONLY = (
 )
 
 
-def session_settings(app: Any, access: Any, credential: Any) -> dict[str, str]:
+def session_settings(
+    app: Any, access: Any, credential: app_records.AppCredential
+) -> dict[str, str]:
     """The ``OS_*`` settings of a session's application credential.
 
     NOTE: no project: an application credential signs in to its own, and
@@ -337,9 +339,11 @@ def durations_refused(argv: Sequence[str] | None) -> bool:
     except ValueError:
         return True
     session = parsed.get('--session')
-    ceiling = parsed.get('--max-session') or sessions.DEFAULT_CEILING
-    return session is not None and bool(
-        sessions.check_duration(session, ceiling)
+    ceiling = parsed.get('--max-session')
+    if session is None:
+        return ceiling is not None  # --max-session alone
+    return bool(
+        sessions.check_duration(session, ceiling or sessions.DEFAULT_CEILING)
     )
 
 
@@ -350,8 +354,9 @@ class _SessionCommand(command.Command):
     @property
     def auth_required(self) -> bool:
         # NOTE: OSC signs in before it parses the command's arguments; a
-        # duration that the parser will refuse needs no sign-in (and no
-        # passcode typed for nothing). osc-lib keeps the command line.
+        # duration that the parser or check_durations will refuse needs
+        # no sign-in (and no passcode typed for nothing). osc-lib keeps
+        # the command line.
         return not durations_refused(
             getattr(self.app, 'command_options', None)
         )

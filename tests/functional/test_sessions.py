@@ -50,7 +50,7 @@ PASSCODE_SCRIPT = (
 #: Planted in exec's environment; none may reach the child or an output.
 PLANTED = {
     'OS_PASSCODE': '804613',
-    'OS_TOTP_SECRET': 'PLANTEDTOTPSECRETXQ7ZKWN3LM5RV2HD',
+    'OS_TOTP_SECRET': 'PLANTEDTOTPSECRETXQ7ZKWN3LM5RV2H',  # base32
     'OS_RECOVERY_CODE': 'PLNT-RCVY-C0DE-X7Q2',
 }
 #: The job: calls Keystone through openstacksdk, waits past the first
@@ -80,20 +80,42 @@ print(json.dumps(seen))
 
 _keystone: local_keystone.LocalKeystone | None = None
 _keystone_lock = threading.Lock()
+_policy_file: str | None = None
 
 
 def short_token_keystone() -> local_keystone.LocalKeystone:
     """The module's Keystone with short tokens (started on first use,
     stopped at exit as LocalKeystone registers)."""
-    global _keystone
+    global _keystone, _policy_file
     with _keystone_lock:
         if _keystone is None:
+            # NOTE: a policy file of its own, empty (Keystone's defaults;
+            # JSON is YAML): one test forbids creating application
+            # credentials in it for a while (oslo.policy reads the file
+            # again when it changes).
+            folder = tempfile.mkdtemp(prefix='mfa-osc-sessions-policy-')
+            _policy_file = os.path.join(folder, 'policy.yaml')
+            with open(_policy_file, 'w') as out:
+                out.write('{}')
             keystone = local_keystone.LocalKeystone(
-                config={'token': {'expiration': str(TOKEN_LIFE)}}
+                config={
+                    'token': {'expiration': str(TOKEN_LIFE)},
+                    'oslo_policy': {'policy_file': _policy_file},
+                }
             )
             keystone.start()
             _keystone = keystone
         return _keystone
+
+
+def set_policy(rules: dict[str, str]) -> None:
+    """Write the module Keystone's policy file (a later mtime than the
+    last, so that oslo.policy reads it again)."""
+    assert _policy_file is not None
+    before = os.stat(_policy_file).st_mtime
+    with open(_policy_file, 'w') as out:
+        json.dump(rules, out)
+    os.utime(_policy_file, (before + 2, before + 2))
 
 
 class SessionTestCase(mfa_base.MFATestCase):
@@ -338,6 +360,25 @@ class TestSessions(SessionTestCase):
             '--application-credentials',
             result.stderr,
         )
+        self.assertNotIn('Traceback', result.stderr)
+        self.assertEqual(1, len(result.stderr.strip().splitlines()))
+
+    def test_a_policy_that_forbids_is_refused(self) -> None:
+        set_policy({'identity:create_application_credential': '!'})
+        self.addCleanup(set_policy, {})
+        marker = os.path.join(self.home, 'ran')
+        result = self.openstack(
+            'mfa', 'exec', '--session', '1h', '--', 'touch', marker,
+            env=self.exec_env(), expect_fail=True,
+        )  # fmt: skip
+        self.assertFalse(os.path.exists(marker))
+        self.assertEqual([], self.app_creds())
+        self.assertIn(
+            "This cloud's policy does not let you create application "
+            'credentials',
+            result.stderr,
+        )
+        self.assertIn('HTTP 403', result.stderr)
         self.assertNotIn('Traceback', result.stderr)
         self.assertEqual(1, len(result.stderr.strip().splitlines()))
 

@@ -496,6 +496,7 @@ class TestDurationsBeforeTheSignIn(base.TestCase):
             ['mfa', 'exec', '--session=25h', '--', 'true'],
             ['mfa', 'export', '--session', '30s'],
             ['mfa', 'exec', '--session', '25h', '--max-session', '24h'],
+            ['mfa', 'exec', '--max-session', '48h', '--', 'true'],
         ):
             self.assertTrue(exec_.durations_refused(argv), argv)
 
