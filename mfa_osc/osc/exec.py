@@ -491,7 +491,7 @@ def end_session(app: Any, credential: app_records.AppCredential) -> bool:
 
 
 class ExecMFA(_SessionCommand):
-    """Run a command with this sign-in's token and nothing else"""
+    """Run a command with this sign-in's token or session, nothing else"""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -591,7 +591,7 @@ class ExecMFA(_SessionCommand):
 
 
 class ExportMFA(_SessionCommand):
-    """Print this sign-in's token settings for a shell to eval"""
+    """Print this sign-in's token or session settings for a shell to eval"""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
