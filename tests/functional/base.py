@@ -81,55 +81,85 @@ _WARNING = re.compile(
     r'^\S*/mfa_osc/\S+\.py:\d+: \w*Warning: .*$', re.MULTILINE
 )
 
-#: Seconds a window must still last for :func:`fresh_code` to hand out
-#: the previous window's code (which Keystone accepts until the current
+#: Seconds a window must still last for :meth:`Passcodes.fresh` to hand
+#: out the previous window's code (which Keystone accepts until the current
 #: window ends): a CLI that starts slowly still sends it in time.
 PREVIOUS_WINDOW_MARGIN = 10
 
-#: The passcodes :func:`fresh_code` handed out in this process, per secret.
-_handed: dict[str, set[str]] = {}
-_handed_lock = threading.Lock()
-#: How many times :func:`fresh_code` waited for the next window.
-window_waits = 0
+
+def _key(secret: str) -> str:
+    # NOTE: not totp.normalize_secret, which refuses the short secrets
+    # some tests give Keystone on purpose.
+    return re.sub(r'[\s-]+', '', secret).upper()
 
 
-def fresh_code(secret: str) -> str:
-    """A passcode of ``secret`` that Keystone accepts now and that no
-    earlier call handed out: the current window's, else the previous
-    window's (Keystone accepts both, ``[totp] included_previous_windows =
-    1``), else the next window's, waited for.
+class Passcodes:
+    """The passcodes a test handed out, per secret.
 
     NOTE: behind the guard a passcode that signed a user in is refused a
-    second time (no replay); a test that signs in several times gets one
-    code per sign-in from here, with a wait only when both windows' codes
-    were handed out already.
+    second time (no replay). A test that signs in several times gets one
+    code per sign-in from :meth:`fresh`, with a wait only when both
+    windows' codes were handed out already. Kept per test: each test signs
+    its own users in (the guard remembers a code per user).
     """
-    global window_waits
-    key = totp.normalize_secret(secret)
-    with _handed_lock:
-        handed = _handed.setdefault(key, set())
-        while True:
-            now = time.time()
-            current = totp.passcode(key, now)
-            if current not in handed:
-                handed.add(current)
-                return current
-            previous = totp.passcode(key, now - totp.PERIOD)
-            if (
-                previous not in handed
-                and totp.seconds_left(now) > PREVIOUS_WINDOW_MARGIN
-            ):
-                handed.add(previous)
-                return previous
-            window_waits += 1
-            time.sleep(totp.PERIOD - now % totp.PERIOD + 0.05)
 
+    #: Waits for the next window, all tests of this process together.
+    waits = 0
 
-def give_back(secret: str, code: str) -> None:
-    """``code`` of ``secret``, from :func:`fresh_code`, signed no one in
-    (Keystone's answer was not a token): it may be handed out again."""
-    with _handed_lock:
-        _handed.get(totp.normalize_secret(secret), set()).discard(code)
+    def __init__(self) -> None:
+        self._handed: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+
+    def fresh(self, secret: str, beside_current: bool = False) -> str:
+        """A passcode of ``secret`` that Keystone accepts now and that was
+        not handed out before: the current window's, else the previous
+        window's (Keystone accepts both, ``[totp]
+        included_previous_windows = 1``), else the next window's, waited
+        for.
+
+        ``beside_current``: never the current window's code, which the
+        command the code is for signs in with itself (``OS_TOTP_SECRET``,
+        or a passcode command printing the current code): the previous
+        window's, else a later window's previous one, waited for.
+        """
+        key = _key(secret)
+        with self._lock:
+            handed = self._handed.setdefault(key, set())
+            while True:
+                now = time.time()
+                current = totp.passcode(key, now)
+                if current not in handed and not beside_current:
+                    handed.add(current)
+                    return current
+                previous = totp.passcode(key, now - totp.PERIOD)
+                if (
+                    previous not in handed
+                    and totp.seconds_left(now) > PREVIOUS_WINDOW_MARGIN
+                ):
+                    handed.add(previous)
+                    return previous
+                Passcodes.waits += 1
+                time.sleep(totp.PERIOD - now % totp.PERIOD + 0.05)
+
+    def used_from(self, secret: str, started: float, ended: float) -> None:
+        """A command given ``secret`` (``OS_TOTP_SECRET``) ran from
+        ``started`` to ``ended``: the plugin may have signed in with the
+        code of any window in between, never handed out then."""
+        key = _key(secret)
+        with self._lock:
+            handed = self._handed.setdefault(key, set())
+            moment = started
+            while True:
+                handed.add(totp.passcode(key, moment))
+                if moment >= ended:
+                    break
+                moment = min(moment + totp.PERIOD, ended)
+
+    def give_back(self, secret: str, code: str) -> None:
+        """``code`` of ``secret``, from :meth:`fresh`, signed no one in
+        (Keystone's answer was not a token): it may be handed out again."""
+        with self._lock:
+            self._handed.get(_key(secret), set()).discard(code)
 
 
 _keystone: LocalKeystone | None = None
@@ -227,9 +257,29 @@ class FunctionalTestCase(base.BaseTestCase):
         (``tox -e functional-guard``): the server refuses first."""
         return self.keystone.guard
 
+    @property
+    def passcodes(self) -> Passcodes:
+        """The passcodes this test handed out (made on first use: some
+        test classes set up without this class's setUp)."""
+        codes: Passcodes | None = self.__dict__.get('_passcodes')
+        if codes is None:
+            codes = self.__dict__['_passcodes'] = Passcodes()
+        return codes
+
     def good_code(self, secret: str) -> str:
-        """A passcode of ``secret`` for one sign-in (:func:`fresh_code`)."""
-        return fresh_code(secret)
+        """A passcode of ``secret`` for one sign-in
+        (:meth:`Passcodes.fresh`)."""
+        return self.passcodes.fresh(secret)
+
+    def proof_code(self, secret: str) -> str:
+        """A passcode of ``secret`` for a command's proof (``--passcode``)
+        where that command signs in with the current code itself
+        (:meth:`Passcodes.fresh` beside it)."""
+        return self.passcodes.fresh(secret, beside_current=True)
+
+    def give_back(self, secret: str, code: str) -> None:
+        """See :meth:`Passcodes.give_back`."""
+        self.passcodes.give_back(secret, code)
 
     @property
     def openstack_path(self) -> str:
@@ -329,6 +379,7 @@ class FunctionalTestCase(base.BaseTestCase):
         test after ``timeout`` seconds.
         """
         argv = list(argv)
+        started = time.time()
         try:
             proc = subprocess.run(
                 argv,
@@ -347,6 +398,7 @@ class FunctionalTestCase(base.BaseTestCase):
                 f'--- stdout ---\n{_text(exc.stdout)}\n'
                 f'--- stderr ---\n{_text(exc.stderr)}'
             )
+        self._mark_secret(env, started)
         result = CLIResult(argv, proc.returncode, proc.stdout, proc.stderr)
         if argv[0] == openstack_executable():
             # NOTE: the openstack command's; a Python program of a test
@@ -463,7 +515,19 @@ class FunctionalTestCase(base.BaseTestCase):
         timeout: float = CLI_TIMEOUT,
     ) -> tuple[int, str]:
         """:func:`run_on_pty` with :meth:`cli_env` (``env`` on top)."""
-        return run_on_pty(argv, self.cli_env(env), inputs, timeout)
+        started = time.time()
+        try:
+            return run_on_pty(argv, self.cli_env(env), inputs, timeout)
+        finally:
+            self._mark_secret(env, started)
+
+    def _mark_secret(
+        self, env: Mapping[str, str] | None, started: float
+    ) -> None:
+        """See :meth:`Passcodes.used_from`."""
+        secret = (env or {}).get('OS_TOTP_SECRET')
+        if secret:
+            self.passcodes.used_from(secret, started, time.time())
 
     def openstack_on_pty(
         self,

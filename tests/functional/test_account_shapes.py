@@ -32,7 +32,6 @@ import requests
 
 from mfa_osc import totp
 from mfa_osc.client import records
-from tests.functional import base
 from tests.functional import mfa_base
 
 #: The ways in measured, each a real sign-in.
@@ -255,7 +254,7 @@ class ShapesCase(mfa_base.MFATestCase):
             {**body, 'totp': {'user': {**who, 'passcode': code}}}, UNSCOPED
         ).status_code
         if status != 201:
-            base.give_back(secret, code)
+            self.give_back(secret, code)
         return status
 
     def measure(self, shapes: list[Shape]) -> dict[str, dict[str, int]]:

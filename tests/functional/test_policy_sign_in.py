@@ -24,6 +24,7 @@ nothing and pay one request a day.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import secrets
 
@@ -112,7 +113,7 @@ class TestSetUpAtSignIn(test_policy.DomainCase):
             match = re.search(r'Secret: ([A-Z2-7 ]+)\n', output)
             assert match is not None, output
             seen['secret'] = match.group(1).replace(' ', '')
-            return totp.passcode(seen['secret'])
+            return self.good_code(seen['secret'])
 
         env = self.project_env(worker)
         del env['OS_TOKEN_CACHE']  # the token cache, as users have it
@@ -238,6 +239,21 @@ class TestPolicyUnreadable(test_policy.DomainCase):
         self.assertNotIn('Traceback', stderr)
         self.assertEqual('', getattr(result, 'stdout', None))
 
+    def assert_refused_by_the_guard(self, result: object) -> None:
+        """The plugin's sentence for the guard's refusal (403) of a scoped
+        token without a second factor."""
+        stderr = getattr(result, 'stderr', '')
+        self.assertEqual(1, getattr(result, 'returncode', None), stderr)
+        self.assertEqual(
+            "Your domain's policy requires MFA since "
+            f'{TestSetUpAtSignIn.days(0)}, so Keystone refused this sign-in '
+            'without a passcode: sign in with a passcode (--os-passcode, '
+            '--os-passcode-command, or at the prompt on a terminal), or set '
+            'up a device with `openstack mfa enroll` on a terminal.',
+            stderr.strip(),
+        )
+        self.assertEqual('', getattr(result, 'stdout', None))
+
     def test_another_domains_project_is_refused(self) -> None:
         user = self.roamer()
         self.set_overdue_policy()
@@ -248,20 +264,36 @@ class TestPolicyUnreadable(test_policy.DomainCase):
             result = self.openstack(
                 'token', 'issue', env=env, expect_fail=True
             )
-            self.assert_unreadable(
-                result,
-                f'the token is scoped to project {self.elsewhere} of domain',
-            )
+            if self.guarded:
+                # NOTE: the server reads the policy the token cannot.
+                self.assert_refused_by_the_guard(result)
+            else:
+                self.assert_unreadable(
+                    result,
+                    f'the token is scoped to project {self.elsewhere} of '
+                    'domain',
+                )
         self.assert_invariant(user)
 
     def test_an_unscoped_command_opens_no_scoped_one(self) -> None:
         user = self.roamer()
         self.set_overdue_policy()
-        result = self.openstack(
-            'token', 'issue', env=self.roamer_env(user, None),
-            expect_fail=True,
-        )  # fmt: skip
-        self.assert_unreadable(result, 'the token is unscoped')
+        if self.guarded:
+            # NOTE: the server is the line: the plugin trusts the guard,
+            # which lets an unscoped token through (what setting a device
+            # up needs), and refuses a scoped one below.
+            result = self.openstack(
+                'token', 'issue', '-f', 'json', env=self.roamer_env(user, None)
+            )
+            token = json.loads(result.stdout)
+            self.assertEqual(user.id, token['user_id'])
+            self.assertNotIn('project_id', token)
+        else:
+            result = self.openstack(
+                'token', 'issue', env=self.roamer_env(user, None),
+                expect_fail=True,
+            )  # fmt: skip
+            self.assert_unreadable(result, 'the token is unscoped')
         # The same day, a scoped sign-in still reads the policy.
         result = self.openstack(
             'token', 'issue', env=self.roamer_env(user, self.at_home),
@@ -286,11 +318,17 @@ class TestPolicyUnreadable(test_policy.DomainCase):
         )  # fmt: skip
         # The password alone (the guard rules allow it, until an
         # administrator enforces): a user with a device is left alone.
+        # NOTE: behind the guard the server refuses a scoped token of the
+        # password alone past the deadline, device or not.
         result = self.openstack(
-            'token', 'issue', '-f', 'value', '-c', 'project_id', env=env
-        )
-        self.assertEqual(self.elsewhere, result.stdout.strip())
-        self.assertNotIn('MFA', result.stderr)
+            'token', 'issue', '-f', 'value', '-c', 'project_id', env=env,
+            expect_fail=self.guarded,
+        )  # fmt: skip
+        if self.guarded:
+            self.assert_refused_by_the_guard(result)
+        else:
+            self.assertEqual(self.elsewhere, result.stdout.strip())
+            self.assertNotIn('MFA', result.stderr)
         # And with the device's code, no question at all.
         env['OS_TOTP_SECRET'] = secret
         self.openstack('token', 'issue', env=env)
@@ -305,14 +343,25 @@ class TestPolicyUnreadable(test_policy.DomainCase):
             match = re.search(r'Secret: ([A-Z2-7 ]+)\n', output)
             assert match is not None, output
             seen['secret'] = match.group(1).replace(' ', '')
-            return totp.passcode(seen['secret'])
+            return self.good_code(seen['secret'])
 
         env = self.roamer_env(user, self.elsewhere)
+        # NOTE: behind the guard the plugin does not read the policy where
+        # it cannot: the guard refuses the scoped token (403), which the
+        # plugin answers with the same set-up.
+        why = (
+            re.escape(
+                "Your domain's policy requires MFA since "
+                f'{TestSetUpAtSignIn.days(0)}: set up a device now'
+            )
+            if self.guarded
+            else r'could not be read with this token'
+        )
         returncode, output = self.openstack_on_pty(
             'token', 'issue', '-f', 'value', '-c', 'project_id',
             env=env,
             inputs=[
-                (r'could not be read with this token', None),
+                (why, None),
                 (r'Scan this QR code', None),
                 ('Code shown by the app: ', code),
             ],
