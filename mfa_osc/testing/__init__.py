@@ -56,6 +56,7 @@ modules :class:`~.keystone.LocalKeystone` is made of, which it imports:
 :mod:`~mfa_osc.testing.conf` (its ``keystone.conf``),
 :mod:`~mfa_osc.testing.manage` (``keystone-manage``),
 :mod:`~mfa_osc.testing.uwsgi` (the server's command line),
+:mod:`~mfa_osc.testing.server` (its processes and their logs),
 :mod:`~mfa_osc.testing.tls` (its CA and HTTPS proxy),
 :mod:`~mfa_osc.testing.processes` (children that die with their owner),
 :mod:`~mfa_osc.testing.admin` (users, rules and credentials),

@@ -44,7 +44,8 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True)
 class KeystoneUser:
-    """A user created by :meth:`LocalKeystone.create_user`."""
+    """A user created by :func:`create_user` (through
+    :meth:`~mfa_osc.testing.keystone.LocalKeystone.create_user`)."""
 
     id: str
     name: str

@@ -15,9 +15,9 @@
 until Ctrl-C, SIGTERM or SIGHUP.
 
 :func:`mfa_osc.testing.keystone.main` parses the options here
-(:func:`parse_args`), makes the :class:`~mfa_osc.testing.keystone.
-LocalKeystone` they ask for and hands it to :func:`run`, which starts it,
-prints the admin's ``export OS_...`` lines and stops it at the end.
+(:func:`parse_args`), makes the ``LocalKeystone`` they ask for and hands
+it to :func:`run`, which starts it, prints the admin's ``export OS_...``
+lines and stops it at the end.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ tokens and receipts, ``totp`` enabled), runs ``keystone-manage db_sync``,
 ``fernet_setup``, ``credential_setup`` and ``bootstrap``
 (:mod:`~mfa_osc.testing.manage`), and serves
 ``keystone.wsgi.api:application`` with uWSGI on a free port of 127.0.0.1
-(:mod:`~mfa_osc.testing.uwsgi`). With ``tls=True`` it is served over HTTPS
+(:mod:`~mfa_osc.testing.uwsgi`; the processes and their logs:
+:mod:`~mfa_osc.testing.server`). With ``tls=True`` it is served over HTTPS
 instead, with a certificate from a CA made for the run (``ca_path``), by
 a TLS-terminating proxy in front of uWSGI (:mod:`~mfa_osc.testing.tls`),
 as many clouds put haproxy in front of Keystone. Its users, their rules
@@ -69,7 +70,6 @@ from __future__ import annotations
 import atexit
 from collections.abc import Mapping
 from collections.abc import Sequence
-import json
 import os
 import secrets
 import shutil
@@ -93,10 +93,9 @@ from mfa_osc.testing.errors import KeystoneNotInstalledError
 from mfa_osc.testing.errors import KeystoneStartError
 from mfa_osc.testing.errors import start_error
 from mfa_osc.testing.memcached import LocalMemcached
-from mfa_osc.testing.processes import Spawner
 from mfa_osc.testing.processes import free_port
 from mfa_osc.testing.processes import process_group_members
-from mfa_osc.testing.processes import stop_process_group
+from mfa_osc.testing.server import KeystoneProcesses
 from mfa_osc.testing.tls import TLSProxy
 from mfa_osc.testing.tls import make_tls_files
 
@@ -296,9 +295,7 @@ class LocalKeystone:
         self.log_path: str | None = None
         self.setup_log_path: str | None = None
         self.startup_seconds: float | None = None
-        self._server: subprocess.Popen[bytes] | None = None
-        self._setup: subprocess.Popen[bytes] | None = None
-        self._spawner: Spawner | None = None
+        self._procs: KeystoneProcesses | None = None
         self._session: ks_session.Session | None = None
         self._adapter: ks_adapter.Adapter | None = None
         self._member_role_id: str | None = None
@@ -321,11 +318,12 @@ class LocalKeystone:
     @property
     def pid(self) -> int | None:
         """PID of the uWSGI master (also the server's process group)."""
-        return self._server.pid if self._server is not None else None
+        server = self._procs.server if self._procs is not None else None
+        return server.pid if server is not None else None
 
     @property
     def running(self) -> bool:
-        return self._server is not None and self._server.poll() is None
+        return self.pid is not None and self._server().poll() is None
 
     def os_env(self, user: KeystoneUser | None = None) -> dict[str, str]:
         """OS_* settings signing in the admin (or ``user``) with a
@@ -372,7 +370,9 @@ class LocalKeystone:
         with self._lock:
             if self.work_dir is not None:
                 raise RuntimeError('LocalKeystone is already started')
-            manage = _require_executable('keystone-manage', self.bin_dir)
+            keystone_manage = _require_executable(
+                'keystone-manage', self.bin_dir
+            )
             uwsgi = _require_executable('uwsgi', self.bin_dir)
             started = time.monotonic()
             _remove_stale_work_dirs()
@@ -383,12 +383,7 @@ class LocalKeystone:
                 open(self._path(_KEEP_FILE), 'w').close()
             atexit.register(self.stop)
             try:
-                self._spawner = Spawner()
-                if self.guard:
-                    self.memcached = LocalMemcached().start(
-                        popen=self._spawner.popen
-                    )
-                self._start(manage, uwsgi, started)
+                self._start(keystone_manage, uwsgi, started)
             except BaseException:
                 self.stop()
                 raise
@@ -402,17 +397,16 @@ class LocalKeystone:
         """
         with self._lock:
             atexit.unregister(self.stop)
-            for proc in (self._setup, self._server):
-                if proc is not None:
-                    stop_process_group(proc)
-            self._setup = None
-            self._server = None
+            if self._procs is not None:
+                self._procs.stop()
             if self.memcached is not None:
                 self.memcached.stop()
                 self.memcached = None
-            if self._spawner is not None:
-                self._spawner.close()
-                self._spawner = None
+            if self._procs is not None:
+                # NOTE: after memcached's stop: its spawning thread's end
+                # kills what it started (PR_SET_PDEATHSIG).
+                self._procs.close()
+                self._procs = None
             if self._session is not None:
                 self._session.session.close()
                 self._session = None
@@ -429,11 +423,14 @@ class LocalKeystone:
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the server process to end; returns its exit status."""
-        if self._server is None:
-            raise RuntimeError('LocalKeystone is not started')
-        return self._server.wait(timeout=timeout)
+        return self._server().wait(timeout=timeout)
 
-    # -- start-up internals -------------------------------------------
+    def _server(self) -> subprocess.Popen[bytes]:
+        """uWSGI's master process."""
+        if self._procs is None or self._procs.server is None:
+            raise RuntimeError('LocalKeystone is not started')
+        return self._procs.server
+
     # -- start-up internals -------------------------------------------
 
     def _path(self, *parts: str) -> str:
@@ -452,18 +449,17 @@ class LocalKeystone:
         return f'http://127.0.0.1:{port}/v3'
 
     def _write_config(self) -> None:
+        memcached = self.memcached
         text = conf.keystone_conf(
             self._path(),
             AUTH_METHODS,
-            memcached=None
-            if self.memcached is None
-            else self.memcached.address,
+            memcached=None if memcached is None else memcached.address,
             public_endpoint=(
                 f'https://127.0.0.1:{self._tls_port}/' if self.tls else None
             ),
             extra=self._extra_config,
         )
-        self.config_path = self._path('keystone.conf')
+        assert self.config_path is not None
         with open(self.config_path, 'w') as f:
             f.write(text)
 
@@ -479,19 +475,6 @@ class LocalKeystone:
         env['PYTHONWARNINGS'] = 'ignore'
         return env
 
-    def _popen(self, argv: Sequence[str], log: str) -> subprocess.Popen[bytes]:
-        assert self._spawner is not None
-        with open(log, 'ab') as out:
-            return self._spawner.popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=self.work_dir,
-                env=self._child_env(),
-                start_new_session=True,
-            )
-
     def _bootstrap_args(self, port: int) -> list[str]:
         return manage.bootstrap_args(
             self._public_url(port),
@@ -499,28 +482,6 @@ class LocalKeystone:
             self.admin_project_name,
             self.region_name,
         )
-
-    def _run_manage(self, keystone_manage: str, args: Sequence[str]) -> None:
-        assert self.setup_log_path is not None
-        proc = self._popen(
-            [keystone_manage, '--config-file', str(self.config_path), *args],
-            self.setup_log_path,
-        )
-        self._setup = proc
-        try:
-            rc = proc.wait(timeout=self._startup_timeout)
-        except subprocess.TimeoutExpired:
-            raise start_error(
-                f'keystone-manage {args[0]} timed out', self.setup_log_path
-            ) from None
-        finally:
-            stop_process_group(proc)
-            self._setup = None
-        if rc != 0:
-            raise start_error(
-                f'keystone-manage {args[0]} failed (exit status {rc})',
-                self.setup_log_path,
-            )
 
     def _read_release(self, interpreter: str | None) -> None:
         """The release served, and whether it needs the compat module."""
@@ -573,102 +534,63 @@ class LocalKeystone:
         return paths
 
     def _start(self, keystone_manage: str, uwsgi: str, started: float) -> None:
+        self.config_path = self._path('keystone.conf')
+        procs = self._procs = KeystoneProcesses(
+            self._path(),
+            self.config_path,
+            self._child_env(),
+            self._startup_timeout,
+        )
+        self.log_path = procs.log_path
+        self.setup_log_path = procs.setup_log_path
+        if self.guard:
+            self.memcached = LocalMemcached().start(popen=procs.spawner.popen)
         if self.tls:
             self._start_tls()
         self._write_config()
-        self.log_path = self._path('keystone.log')
-        self.setup_log_path = self._path('keystone-manage.log')
         deadline = started + self._startup_timeout
         port = self._requested_port or free_port()
+        phases = manage.setup_phases(self._bootstrap_args(port))
+        sqlite_path = conf.sqlite_path(self._path(), self._extra_config)
         interpreter = manage.script_interpreter(keystone_manage)
         self._read_release(interpreter)
         if interpreter is None:
-            self._set_up_by_commands(keystone_manage, uwsgi, port)
+            procs.set_up_by_commands(
+                keystone_manage,
+                phases,
+                sqlite_path,
+                lambda: self._start_server(uwsgi, port),
+            )
         else:
-            self._set_up_in_one(interpreter, uwsgi, port, deadline)
-        self._serve_until_ready(keystone_manage, uwsgi, port, deadline)
-
-    def _set_up_by_commands(
-        self, keystone_manage: str, uwsgi: str, port: int
-    ) -> None:
-        """Plain keystone-manage runs (slower): the interpreter running
-        keystone-manage is unknown."""
-        keys, database = manage.setup_phases(self._bootstrap_args(port))
-        sqlite_path = conf.sqlite_path(self._path(), self._extra_config)
-        for args in keys:
-            self._run_manage(keystone_manage, args)
-        self._start_server(uwsgi, port)
-        for args in database:
-            self._run_manage(keystone_manage, args)
-            if args[0] == 'db_sync' and sqlite_path is not None:
-                manage.set_wal_mode(sqlite_path)
-
-    def _set_up_in_one(
-        self, interpreter: str, uwsgi: str, port: int, deadline: float
-    ) -> None:
-        """keystone-manage's commands in one run of ``interpreter``, the
-        server loading while the database is being set up."""
-        assert self.setup_log_path is not None
-        marker = self._path('keys-ready')
-        phases = manage.setup_phases(self._bootstrap_args(port))
-        sqlite_path = conf.sqlite_path(self._path(), self._extra_config)
-        self._setup = self._popen(
-            [
+            procs.set_up_in_one(
                 interpreter,
-                '-c',
-                manage.SETUP_SCRIPT,
-                str(self.config_path),
-                marker,
-                json.dumps(phases),
-                sqlite_path or '',
-            ],
-            self.setup_log_path,
-        )
-        while not os.path.exists(marker):
-            self._check_setup(deadline)
-            time.sleep(0.05)
-        self._start_server(uwsgi, port)
-        while self._check_setup(deadline) is None:
-            time.sleep(0.05)
-        stop_process_group(self._setup)
-        self._setup = None
+                phases,
+                sqlite_path,
+                deadline,
+                lambda: self._start_server(uwsgi, port),
+            )
+        self._serve_until_ready(keystone_manage, uwsgi, port, deadline)
 
     def _serve_until_ready(
         self, keystone_manage: str, uwsgi: str, port: int, deadline: float
     ) -> None:
         """Wait for the server; on a port taken since it was picked, try
         another (bootstrapped again: the endpoints name the port)."""
+        assert self._procs is not None
         for _attempt in range(3):
-            if self._wait_until_ready(deadline):
+            if self._procs.wait_until_ready(port, deadline, self.auth_url):
                 return
             if self._requested_port is not None:
                 raise start_error(
                     f'port {port} is already in use', self.log_path
                 )
             port = free_port()
-            self._run_manage(keystone_manage, self._bootstrap_args(port))
+            self._procs.run_manage(keystone_manage, self._bootstrap_args(port))
             self._start_server(uwsgi, port)
         raise start_error('no free port found', self.log_path)
 
-    def _check_setup(self, deadline: float) -> int | None:
-        assert self._setup is not None
-        rc = self._setup.poll()
-        if rc is not None and rc != 0:
-            raise start_error(
-                f'setting up Keystone failed (exit status {rc})',
-                self.setup_log_path,
-            )
-        if rc is None and time.monotonic() > deadline:
-            raise start_error(
-                'setting up Keystone timed out', self.setup_log_path
-            )
-        return rc
-
     def _start_server(self, uwsgi: str, port: int) -> None:
-        assert self.log_path is not None and self.work_dir is not None
-        if self._server is not None:
-            stop_process_group(self._server)
-            self._server = None
+        assert self._procs is not None
         argv = uwsgi_server.uwsgi_argv(
             uwsgi,
             port,
@@ -681,20 +603,7 @@ class LocalKeystone:
         if self._tls_proxy is not None:
             self._tls_proxy.upstream_port = port
         self.server_argv = argv
-        self._server = self._popen(argv, self.log_path)
-
-    def _wait_until_ready(self, deadline: float) -> bool:
-        """True once GET /v3 answers 200; False if the port was taken."""
-        assert self._server is not None and self.log_path is not None
-        assert self.port is not None
-        return uwsgi_server.wait_until_ready(
-            self._server,
-            self.port,
-            self.log_path,
-            deadline,
-            self.auth_url,
-            self._startup_timeout,
-        )
+        self._procs.start_server(argv)
 
     # -- admin helpers -------------------------------------------------
 

@@ -24,41 +24,25 @@ from __future__ import annotations
 import atexit
 from collections.abc import Callable
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import types
 from typing import Any
 
+from mfa_osc.testing.processes import die_with_parent
+from mfa_osc.testing.processes import free_port
+
 __all__ = ['LocalMemcached', 'MemcachedNotInstalledError']
 
-_PR_SET_PDEATHSIG = 1
 DEBIAN_PATH = '/usr/bin/memcached'
 
 
 class MemcachedNotInstalledError(RuntimeError):
     """No memcached binary."""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """preexec_fn: the child dies when the thread that started it ends."""
-    if not sys.platform.startswith('linux'):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(
-            _PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0
-        )
 
 
 class LocalMemcached:
@@ -120,7 +104,7 @@ class LocalMemcached:
                 'Ubuntu: `apt-get install memcached`; .ci/run does so as '
                 'root).'
             )
-        self.port = self._requested_port or _free_port()
+        self.port = self._requested_port or free_port()
         argv = [
             binary,
             '-l', '127.0.0.1',
@@ -138,7 +122,7 @@ class LocalMemcached:
         }
         if popen is None:
             popen = subprocess.Popen
-            kwargs['preexec_fn'] = _die_with_parent
+            kwargs['preexec_fn'] = die_with_parent(os.getpid())
         self._proc = popen(argv, **kwargs)
         atexit.register(self.stop)
         deadline = time.monotonic() + timeout

@@ -10,28 +10,22 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""The uWSGI server of a throwaway Keystone: its command line, the modules
-it imports first, and waiting for it to answer.
+"""How uWSGI serves a throwaway Keystone: its command line and the
+modules it imports first.
 
 :func:`uwsgi_argv` is how the server runs (one process by default, two
-behind the guard, dying with its master on SIGTERM, its output in the
-log); the modules written by :func:`write_module` give Keystone 26 and
-older Keystone 27's ``keystone.wsgi.api`` (:data:`COMPAT_SOURCE`), or put
-the guard inside a test's wrapper of Keystone (:data:`GUARD_SOURCE`);
-:func:`wait_until_ready` waits for ``GET /v3`` to answer.
+behind the guard, dying with its master on SIGTERM); the modules written
+by :func:`write_module` give Keystone 26 and older Keystone 27's
+``keystone.wsgi.api`` (:data:`COMPAT_SOURCE`), or put the guard inside a
+test's wrapper of Keystone (:data:`GUARD_SOURCE`). The process itself is
+:mod:`mfa_osc.testing.server`'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-import http.client
 import importlib.util
 import os
-import subprocess
-import time
-
-from mfa_osc.testing.errors import start_error
-from mfa_osc.testing.errors import tail
 
 __all__ = [
     'COMPAT_MODULE',
@@ -39,9 +33,7 @@ __all__ = [
     'GUARD_MODULE',
     'GUARD_SOURCE',
     'application_root',
-    'http_status',
     'uwsgi_argv',
-    'wait_until_ready',
     'write_module',
 ]
 
@@ -80,15 +72,6 @@ keystone.wsgi = package
 sys.modules['keystone.wsgi'] = package
 sys.modules['keystone.wsgi.api'] = api
 """
-
-
-def http_status(port: int, path: str) -> int:
-    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=2)
-    try:
-        connection.request('GET', path)
-        return connection.getresponse().status
-    finally:
-        connection.close()
 
 
 def write_module(directory: str, name: str, source: str) -> None:
@@ -167,43 +150,3 @@ def uwsgi_argv(
     if os.path.exists(os.path.join(home, 'pyvenv.cfg')):
         argv += ['--home', home]
     return argv
-
-
-def wait_until_ready(
-    server: subprocess.Popen[bytes],
-    port: int,
-    log_path: str,
-    deadline: float,
-    url: str,
-    timeout: float,
-) -> bool:
-    """True once GET /v3 on ``port`` answers 200; False if the port was
-    taken.
-
-    Raises a start-up error, quoting the log, if the server exits or does
-    not answer by ``deadline`` (:func:`time.monotonic`; the error names
-    ``url`` and the start-up ``timeout``).
-    """
-    last_error = ''
-    while True:
-        rc = server.poll()
-        if rc is not None:
-            if 'Address already in use' in tail(log_path, 200):
-                return False
-            raise start_error(
-                f'the Keystone server exited (status {rc})', log_path
-            )
-        try:
-            status = http_status(port, '/v3')
-            if status == 200:
-                return True
-            last_error = f'HTTP {status}'
-        except OSError as exc:
-            last_error = str(exc)
-        if time.monotonic() > deadline:
-            raise start_error(
-                f'Keystone did not answer GET {url} within {timeout:g} s '
-                f'(last error: {last_error})',
-                log_path,
-            )
-        time.sleep(0.05)
