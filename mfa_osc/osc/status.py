@@ -92,7 +92,7 @@ class ShowMFAStatus(command.ShowOne):
             data = status_flow.status(client, user, is_self=is_self)
         for warning in data.warnings:
             LOG.warning(warning)
-            live = _sessions(client, user.id) if is_self else []
+        live = _sessions(client, user.id) if is_self else []
         row = dict(
             zip(COLUMNS, [*status_flow.values(data), None], strict=True)
         )

@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import logging
+from unittest import mock
 
 import fixtures
 from osc_lib import exceptions
@@ -147,3 +149,50 @@ class TestStatusLocked(fakes.CommandTestCase):
             self.log.output,
         )
         self.assertIn('`openstack mfa unlock --user u2`', self.log.output)
+
+
+class TestStatusOwnSessions(TestStatusLocked):
+    """Your own status lists your live sessions, warnings or none."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.mfa_client.current_user_id.return_value = 'u2'
+        self.mfa_client.current_methods.return_value = ['password', 'totp']
+        session = mock.Mock(expires_at=datetime.datetime(2099, 1, 2, 3, 4))
+        session.name = 'mfa-osc-session-host-1'
+        self.useFixture(
+            fixtures.MockPatchObject(
+                status.sessions_flow,
+                'sweep',
+                return_value=mock.Mock(live=[session]),
+            )
+        )
+
+    def _shown(self) -> dict[str, object]:
+        out = self.run_command(
+            status.ShowMFAStatus(self.app, None),
+            ['--user', 'u2', '-f', 'json'],
+        )
+        return dict(json.loads(out))
+
+    def test_sessions_without_warnings(self) -> None:
+        real = status_flow.status
+
+        def without_warnings(*args: object, **kwargs: object) -> object:
+            return dataclasses.replace(real(*args, **kwargs), warnings=[])
+
+        self.useFixture(
+            fixtures.MockPatchObject(
+                status.status_flow, 'status', side_effect=without_warnings
+            )
+        )
+        self.assertEqual(
+            ['mfa-osc-session-host-1 until 2099-01-02 03:04 UTC'],
+            self._shown()['sessions'],
+        )
+
+    def test_sessions_with_warnings(self) -> None:
+        self.assertEqual(
+            ['mfa-osc-session-host-1 until 2099-01-02 03:04 UTC'],
+            self._shown()['sessions'],
+        )
