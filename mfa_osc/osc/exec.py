@@ -21,10 +21,11 @@ passcode command reaches them. ``exec`` hands it to one child process
 came from one); ``export`` prints the variables for a shell to ``eval``.
 
 With ``--session DURATION`` they lend a session instead
-(:mod:`mfa_osc.workflows.sessions`): a restricted application credential
+(:mod:`mfa_osc.osc.lent_session`): a restricted application credential
 of the token's project that Keystone ends after DURATION, with which the
 program signs in again by itself whenever a token expires. ``exec``
-deletes it when the program ends; ``export`` leaves it to expire.
+deletes it when the program ends; ``export`` leaves it to expire
+(``openstack mfa session end`` ends it early).
 """
 
 from __future__ import annotations
@@ -32,28 +33,22 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from collections.abc import Mapping
-from collections.abc import Sequence
 import contextlib
 import datetime
 import logging
 import os
 import shlex
 import shutil
-import socket
 import sys
 from typing import Any
 
 from osc_lib import exceptions
-from osc_lib.command import command
 
-from mfa_osc import client as mfa_client
 from mfa_osc import redact
-from mfa_osc.client import records as app_records
 from mfa_osc.osc import child
-from mfa_osc.osc import common
 from mfa_osc.osc import exported
 from mfa_osc.osc import lent
-from mfa_osc.workflows import sessions
+from mfa_osc.osc import lent_session
 
 LOG = logging.getLogger(__name__)
 
@@ -217,16 +212,12 @@ def temporary_clouds_yaml(settings: Mapping[str, str]) -> Iterator[str]:
     that a ``kill -9`` of exec leaves nothing that a later exec, export or
     logout does not clean up.
     """
-    from mfa_osc.osc import lent
-
     with lent.lend(clouds_yaml(settings)) as path:
         yield path
 
 
 def collect_leftovers() -> None:
     """Remove the clouds.yaml files of an exec that was killed."""
-    from mfa_osc.osc import lent
-
     count = lent.collect()
     if count:
         LOG.debug('Removed %d clouds.yaml files of a killed exec.', count)
@@ -254,248 +245,12 @@ def _from_cloud(app: Any) -> bool:
     )
 
 
-#: The variables of a session that a token's settings have, and the
-#: token's own: a session hands over none of them.
-_TOKEN_ONLY = (
-    'OS_TOKEN',
-    'OS_PROJECT_ID',
-    'OS_PROJECT_NAME',
-    'OS_PROJECT_DOMAIN_ID',
-    'OS_DOMAIN_ID',
-)
-
-
-def session_settings(
-    app: Any, access: Any, credential: app_records.AppCredential
-) -> dict[str, str]:
-    """The ``OS_*`` settings of a session's application credential.
-
-    NOTE: no project: an application credential signs in to its own, and
-    keystoneauth's v3applicationcredential refuses a project beside it.
-    """
-    secret = credential.secret
-    if not secret:
-        raise exceptions.CommandError(
-            "Keystone gave no secret for the session's application "
-            'credential; run the command again.'
-        )
-    redact.register(secret)
-    settings = {
-        k: v
-        for k, v in token_settings(app, access).items()
-        if k not in _TOKEN_ONLY
-    }
-    settings['OS_AUTH_TYPE'] = 'v3applicationcredential'
-    settings['OS_APPLICATION_CREDENTIAL_ID'] = credential.id
-    settings['OS_APPLICATION_CREDENTIAL_SECRET'] = secret
-    return settings
-
-
-def _duration(text: str) -> Any:
-    """``--session`` and ``--max-session``: a duration."""
-    try:
-        return sessions.parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def check_durations(parsed_args: argparse.Namespace) -> None:
-    """Refuse a session shorter than the floor or over the ceiling.
-
-    NOTE: here, not in the parser, so that the two options may come in
-    either order; the command's first step, and before any sign-in
-    (:attr:`_SessionCommand.auth_required`).
-    """
-    if parsed_args.session is None:
-        if parsed_args.max_session is not None:
-            raise exceptions.CommandError(
-                '--max-session raises the ceiling of --session: give '
-                '--session DURATION too, or leave --max-session out.'
-            )
-        return
-    why = sessions.check_duration(
-        parsed_args.session,
-        parsed_args.max_session or sessions.DEFAULT_CEILING,
-    )
-    if why:
-        raise exceptions.CommandError(why)
-
-
-def durations_refused(argv: Sequence[str] | None) -> bool:
-    """Whether the command line's --session or --max-session will be
-    refused (the part before ``--``: the program's own are not ours)."""
-    given: dict[str, str] = {}
-    words = list(argv or [])
-    for i, word in enumerate(words):
-        if word == '--':
-            break
-        name, _, value = word.partition('=')
-        if name in ('--session', '--max-session'):
-            if not value and i + 1 < len(words):
-                value = words[i + 1]
-            given[name] = value
-    try:
-        parsed = {k: sessions.parse_duration(v) for k, v in given.items()}
-    except ValueError:
-        return True
-    session = parsed.get('--session')
-    ceiling = parsed.get('--max-session')
-    if session is None:
-        return ceiling is not None  # --max-session alone
-    return bool(
-        sessions.check_duration(session, ceiling or sessions.DEFAULT_CEILING)
-    )
-
-
-class _SessionCommand(command.Command):
-    """A command with --session, whose bad duration is refused before
-    the sign-in."""
-
-    @property
-    def auth_required(self) -> bool:
-        # NOTE: OSC signs in before it parses the command's arguments; a
-        # duration that the parser or check_durations will refuse needs
-        # no sign-in (and no passcode typed for nothing). osc-lib keeps
-        # the command line.
-        return not durations_refused(
-            getattr(self.app, 'command_options', None)
-        )
-
-
-def add_session_options(parser: argparse.ArgumentParser, ending: str) -> None:
-    parser.add_argument(
-        '--session',
-        metavar='<duration>',
-        type=_duration,
-        help='Hand over a session instead of the token: a restricted '
-        "application credential of the token's project that signs in "
-        'again by itself and ends after <duration> (8h, 90m, 2h30m; at '
-        f'most {sessions.shown(sessions.DEFAULT_CEILING)} unless '
-        f'--max-session says more); {ending}',
-    )
-    parser.add_argument(
-        '--max-session',
-        metavar='<duration>',
-        type=_duration,
-        help='Raise the ceiling of --session (default '
-        f'{sessions.shown(sessions.DEFAULT_CEILING)})',
-    )
-    parser.add_argument(
-        '--role',
-        metavar='<role>',
-        action='append',
-        default=[],
-        dest='roles',
-        help='With --session: a role (name or ID) of the token the '
-        "session holds; repeat for more (default: all of the token's "
-        'roles)',
-    )
-
-
-def _request(
-    parsed_args: argparse.Namespace, access: Any, verb: str
-) -> sessions.Request:
-    ids = list(getattr(access, 'role_ids', None) or [])
-    names = list(getattr(access, 'role_names', None) or [])
-    return sessions.Request(
-        duration=parsed_args.session,
-        verb=verb,
-        host=socket.gethostname(),
-        pid=os.getpid(),
-        project_id=getattr(access, 'project_id', None),
-        token_roles=list(zip(ids, names, strict=False)),
-        roles=list(parsed_args.roles),
-    )
-
-
-def _sweep(client: mfa_client.MFAClient, user_id: str) -> None:
-    """Delete the sessions an earlier exec left behind (expired, or no
-    process holds them); forget the lock files of sessions gone."""
-    found = sessions.sweep(
-        client, user_id, socket.gethostname(), lent.session_held
-    )
-    live = {c.id for c in found.live}
-    for session_id in lent.sessions_here():
-        # NOTE: one another command deleted (or another user's, in a
-        # shared cache directory: a session held is never touched).
-        if session_id not in live and lent.session_held(session_id) is False:
-            lent.release_session(session_id, ended=True)
-    if found.removed:
-        LOG.debug('Deleted %d ended sessions.', len(found.removed))
-
-
-def sweep_left_sessions(app: Any) -> None:
-    """Plain ``exec``: end the sessions a killed ``exec --session`` left
-    on this machine (a lock file no process holds), if there are any.
-
-    NOTE: no request at all unless such a file is here. Never fails the
-    command: the session ends at its expiry anyway.
-    """
-    if not any(lent.session_held(s) is False for s in lent.sessions_here()):
-        return
-    client = common.mfa(app)
-    try:
-        _sweep(client, client.current_user_id())
-    except mfa_client.ClientError as exc:
-        LOG.debug('The sessions left here were not swept: %s', exc)
-
-
-def start_session(
-    app: Any, parsed_args: argparse.Namespace, access: Any, verb: str
-) -> app_records.AppCredential:
-    """Sweep, check and create a session's application credential."""
-    client = common.mfa(app)
-    with common.command_errors():
-        request = _request(parsed_args, access, verb)
-        sessions.role_ids(request)  # a wrong --role: before any request
-        user_id = client.current_user_id()
-        _sweep(client, user_id)
-        credential = sessions.start(client, request)
-    LOG.debug(
-        'Session %s (application credential %s) until %s.',
-        credential.name,
-        credential.id,
-        credential.expires_at,
-    )
-    return credential
-
-
-def end_session(app: Any, credential: app_records.AppCredential) -> bool:
-    """Delete the session's application credential; whether it is gone.
-
-    NOTE: after a long job the MFA token has expired, and the delete
-    signs in again: with the cached sign-in, the passcode command or the
-    TOTP secret, never at a prompt (no one may be at the terminal after
-    an 8-hour job, and a prompt would hold the job's exit status). When
-    it cannot, the session is left to its expiry and the next ``exec``
-    deletes it.
-    """
-    auth = app.client_manager.auth
-    source = getattr(auth, 'sources', None)
-    if source is not None and hasattr(source, 'prompt'):
-        source.prompt = False
-    client = common.mfa(app)
-    try:
-        client.delete_app_credential(client.current_user_id(), credential.id)
-    except Exception as exc:  # noqa: BLE001 - the job's status comes first
-        until = credential.expires_at
-        when = f'{until:%Y-%m-%d %H:%M} UTC' if until else 'its expiry'
-        app.stderr.write(
-            f'The session {credential.name} could not be ended now '
-            f'({redact.scrub(str(exc))}); it ends by itself at {when}, the '
-            'next `openstack mfa exec --session` deletes it, or run '
-            f'`openstack application credential delete {credential.id}`.\n'
-        )
-        return False
-    return True
-
-
-class ExecMFA(_SessionCommand):
+class ExecMFA(lent_session.SessionCommand):
     """Run a command with this sign-in's token or session, nothing else"""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        add_session_options(
+        lent_session.add_session_options(
             parser, 'deleted when the command ends (also on Ctrl-C)'
         )
         parser.add_argument(
@@ -507,7 +262,7 @@ class ExecMFA(_SessionCommand):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
-        check_durations(parsed_args)
+        lent_session.check_durations(parsed_args)
         argv = list(parsed_args.command)
         if argv and argv[0] == '--':
             argv = argv[1:]
@@ -529,7 +284,7 @@ class ExecMFA(_SessionCommand):
         if parsed_args.session is None:
             settings = token_settings(self.app, access)
             _lifetime(self.app, access)
-            sweep_left_sessions(self.app)
+            lent_session.sweep_left_sessions(self.app)
         # NOTE: the handlers go in before the session or the temporary
         # clouds.yaml is made and come out only after they are gone: a
         # SIGTERM or SIGHUP in between would otherwise end this process at
@@ -538,14 +293,18 @@ class ExecMFA(_SessionCommand):
         with child.forwarding() as forwarder:
             if parsed_args.session is None:
                 return self._run(program, argv, settings, forwarder)
-            credential = start_session(self.app, parsed_args, access, 'exec')
+            credential = lent_session.start_session(
+                self.app, parsed_args, access, 'exec'
+            )
             ended = False
             try:
                 lent.hold_session(credential.id)
-                settings = session_settings(self.app, access, credential)
+                settings = lent_session.session_settings(
+                    token_settings(self.app, access), credential
+                )
                 return self._run(program, argv, settings, forwarder)
             finally:
-                ended = end_session(self.app, credential)
+                ended = lent_session.end_session(self.app, credential)
                 lent.release_session(credential.id, ended=ended)
 
     def _run(
@@ -590,39 +349,25 @@ class ExecMFA(_SessionCommand):
         return NOT_EXECUTABLE
 
 
-class ExportMFA(_SessionCommand):
+class ExportMFA(lent_session.SessionCommand):
     """Print this sign-in's token or session settings for a shell to eval"""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        add_session_options(
+        lent_session.add_session_options(
             parser,
-            'left to expire (`openstack mfa export --end-sessions` ends it '
-            'early)',
-        )
-        parser.add_argument(
-            '--end-sessions',
-            action='store_true',
-            help='End (delete) every session that mfa-osc made for you, '
-            'with or without a job still running on it',
+            'left to expire (`openstack mfa session end` ends it early)',
         )
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
-        check_durations(parsed_args)
-        if parsed_args.end_sessions and parsed_args.session is not None:
-            raise exceptions.CommandError(
-                '--end-sessions ends sessions and --session makes one: '
-                'give one of them.'
-            )
+        lent_session.check_durations(parsed_args)
         if parsed_args.roles and parsed_args.session is None:
             raise exceptions.CommandError(
                 '--role chooses the roles of a session: give --session '
                 'DURATION too, or leave --role out.'
             )
         collect_leftovers()
-        if parsed_args.end_sessions:
-            return self._end_sessions()
         access = confirmed_access(self.app)
         if parsed_args.session is not None:
             return self._session(parsed_args, access)
@@ -660,11 +405,15 @@ class ExportMFA(_SessionCommand):
             out.write(f'export {key}={shlex.quote(value)}\n')
 
     def _session(self, parsed_args: argparse.Namespace, access: Any) -> int:
-        credential = start_session(self.app, parsed_args, access, 'export')
+        credential = lent_session.start_session(
+            self.app, parsed_args, access, 'export'
+        )
         try:
-            settings = session_settings(self.app, access, credential)
+            settings = lent_session.session_settings(
+                token_settings(self.app, access), credential
+            )
         except exceptions.CommandError:
-            end_session(self.app, credential)
+            lent_session.end_session(self.app, credential)
             raise
         self._write({**settings})
         self.app.stdout.write(f'unset {exported.VARIABLE}\n')
@@ -673,19 +422,7 @@ class ExportMFA(_SessionCommand):
         self.app.stderr.write(
             f'Note: the session {credential.name} signs in by itself until '
             f'{when} and is then left to expire; end it early with '
-            '`openstack mfa export --end-sessions`, signed in with MFA as '
-            'for this command (a session may not end sessions).\n'
-        )
-        return 0
-
-    def _end_sessions(self) -> int:
-        client = common.mfa(self.app)
-        with common.command_errors():
-            gone = sessions.end_all(client, client.current_user_id())
-        for session_id in gone:
-            lent.release_session(session_id, ended=True)
-        self.app.stderr.write(
-            f'Ended {len(gone)} session{"" if len(gone) == 1 else "s"} '
-            'that mfa-osc made for you.\n'
+            f'`openstack mfa session end {credential.name}`, signed in with '
+            'MFA as for this command (a session may not end sessions).\n'
         )
         return 0

@@ -186,7 +186,7 @@ def description_of(
     ending = (
         'deleted when the job ends'
         if request.verb == 'exec'
-        else 'left to expire; `openstack mfa export --end-sessions` ends it'
+        else 'left to expire; `openstack mfa session end` ends it'
     )
     return (
         f'Session of `openstack mfa {request.verb} --session '
@@ -300,11 +300,159 @@ def sweep(
     return result
 
 
-def end_all(client: app_records.AppCredentials, user_id: str) -> list[str]:
-    """Delete every session mfa-osc made for ``user_id``; their IDs."""
-    gone = []
-    for credential in client.list_app_credentials(user_id):
-        if ours(credential):
+#: Keystone's policies of the application-credential API (its default:
+#: the owner or an administrator, ``admin_or_owner``).
+LIST_POLICY = 'identity:list_application_credentials'
+DELETE_POLICY = 'identity:delete_application_credential'
+
+
+def made_by(credential: app_records.AppCredential) -> str:
+    """``exec`` (ended with its job) or ``export`` (left to expire)."""
+    if 'mfa exec --session' in credential.description:
+        return 'exec'
+    if 'mfa export --session' in credential.description:
+        return 'export'
+    return 'unknown'
+
+
+@dataclasses.dataclass(frozen=True)
+class Listed:
+    """A session as ``openstack mfa session list`` shows it."""
+
+    credential: app_records.AppCredential
+    #: ``exec`` or ``export``.
+    made_by: str
+    #: The host that made it (from its description), or ''.
+    host: str
+    #: ``live``, ``expired``, or ``left behind`` (an ``exec`` of this
+    #: host that no process holds any more).
+    state: str
+
+
+def _whose(user_label: str | None) -> str:
+    return 'your' if user_label is None else f"user {user_label}'s"
+
+
+def _list_option(user_label: str | None) -> str:
+    return '' if user_label is None else f' --user {user_label}'
+
+
+def _ours_of(
+    client: app_records.AppCredentials,
+    user_id: str,
+    user_label: str | None,
+) -> list[app_records.AppCredential]:
+    """All of the user's application credentials (one request); a 403 is
+    one sentence naming Keystone's policy."""
+    try:
+        return client.list_app_credentials(user_id)
+    except mfa_client.Forbidden as exc:
+        raise SessionRefused(
+            f"Keystone's policy {LIST_POLICY} does not let you read "
+            f'{_whose(user_label)} application credentials (HTTP 403), so '
+            'their sessions cannot be listed or ended: an administrator '
+            "(the admin role) reads any user's, and you read your own "
+            'without --user.'
+        ) from exc
+
+
+def listing(
+    client: app_records.AppCredentials,
+    user_id: str,
+    host: str,
+    held: Callable[[str], bool | None],
+    user_label: str | None = None,
+) -> list[Listed]:
+    """The sessions mfa-osc made for ``user_id``, and only those (one
+    request). ``user_label`` names another user in refusals (None: the
+    signed-in user); ``held`` as :func:`sweep` takes it."""
+    found = _ours_of(client, user_id, user_label)
+    now = keystone_now(client)
+    rows = []
+    for credential in found:
+        if not ours(credential):
+            continue
+        made = holder(credential)
+        by = made_by(credential)
+        if credential.expires_at is not None and credential.expires_at <= now:
+            state = 'expired'
+        elif (
+            by == 'exec'
+            and made is not None
+            and made[0] == _host(host)
+            and held(credential.id) is False
+        ):
+            state = 'left behind'
+        else:
+            state = 'live'
+        rows.append(Listed(credential, by, made[0] if made else '', state))
+    return rows
+
+
+def _chosen(
+    found: Sequence[app_records.AppCredential],
+    wanted: Sequence[str],
+    user_label: str | None,
+) -> list[app_records.AppCredential]:
+    """The sessions named by ``wanted`` (names or IDs); refused, before
+    anything is deleted, for one that is not there or not a session."""
+    chosen: list[app_records.AppCredential] = []
+    for word in wanted:
+        matches = [c for c in found if word in (c.id, c.name)]
+        if not matches:
+            raise SessionRefused(
+                f'There is no session {word!r} among {_whose(user_label)} '
+                'application credentials: `openstack mfa session list'
+                f'{_list_option(user_label)}` lists them, to give one of '
+                'their names or IDs. Nothing was ended.'
+            )
+        mine = [c for c in matches if ours(c)]
+        if not mine:
+            raise SessionRefused(
+                f'The application credential {word!r} is not a session '
+                'that mfa-osc made, and `openstack mfa session end` ends '
+                'only those: it was left alone, as was every other '
+                '(`openstack application credential delete` deletes one of '
+                'your own).'
+            )
+        chosen.extend(c for c in mine if c not in chosen)
+    return chosen
+
+
+def end(
+    client: app_records.AppCredentials,
+    user_id: str,
+    wanted: Sequence[str] = (),
+    *,
+    everything: bool = False,
+    user_label: str | None = None,
+) -> list[app_records.AppCredential]:
+    """Delete the sessions named in ``wanted`` (names or IDs), or all of
+    them (``everything``); those ended.
+
+    Only the application credentials mfa-osc made for sessions
+    (:func:`ours`): any other is refused by name and never deleted. All
+    names are checked (one list request) before the first delete.
+    """
+    found = _ours_of(client, user_id, user_label)
+    if everything:
+        chosen = [c for c in found if ours(c)]
+    else:
+        chosen = _chosen(found, wanted, user_label)
+    gone: list[app_records.AppCredential] = []
+    for credential in chosen:
+        try:
             client.delete_app_credential(user_id, credential.id)
-            gone.append(credential.id)
+        except mfa_client.Forbidden as exc:
+            before = f' ({len(gone)} ended before it)' if gone else ''
+            raise SessionRefused(
+                f"Keystone's policy {DELETE_POLICY} does not let you delete "
+                f'{_whose(user_label)} application credentials (HTTP 403), '
+                f'so the session {credential.name} was not ended{before}: '
+                "an administrator (the admin role) ends another user's "
+                'sessions, and a session cannot end sessions (its '
+                'restricted application credential may not delete any), so '
+                'sign in with MFA, not with the session, to end your own.'
+            ) from exc
+        gone.append(credential)
     return gone

@@ -406,7 +406,7 @@ class TestSessions(SessionTestCase):
         )  # fmt: skip
         self.assertEqual(0, result.returncode)
 
-    def test_export_session_and_end_sessions(self) -> None:
+    def test_export_session_left_to_expire(self) -> None:
         result = self.openstack(
             'mfa', 'export', '--session', '1h', env=self.exec_env()
         )
@@ -414,7 +414,9 @@ class TestSessions(SessionTestCase):
             'export OS_AUTH_TYPE=v3applicationcredential', result.stdout
         )
         self.assertIn('left to expire', result.stderr)
-        self.assertIn('--end-sessions', result.stderr)
+        self.assertIn(
+            'openstack mfa session end mfa-osc-session-', result.stderr
+        )
         (cred,) = self.app_creds()
         self.assertIn('mfa export --session 1h', cred['description'])
         # A shell evaluates it and the upstream CLI signs in with it.
@@ -434,11 +436,142 @@ class TestSessions(SessionTestCase):
         self.openstack('mfa', 'exec', '--session', '5m', '--', 'true',
                        env=self.exec_env())  # fmt: skip
         self.assertEqual([cred['id']], [c['id'] for c in self.app_creds()])
-        ended = self.openstack(
-            'mfa', 'export', '--end-sessions', env=self.exec_env()
+        # --end-sessions is gone: `openstack mfa session end` ends it.
+        gone = self.openstack(
+            'mfa', 'export', '--end-sessions', env=self.exec_env(),
+            expect_fail=True,
+        )  # fmt: skip
+        self.assertIn('unrecognized arguments: --end-sessions', gone.stderr)
+        self.assertEqual([cred['id']], [c['id'] for c in self.app_creds()])
+
+
+class TestSessionCommands(SessionTestCase):
+    """``openstack mfa session list`` and ``end``: mfa-osc's sessions
+    only, one's own or, for an administrator, another user's."""
+
+    def export_session(self, duration: str = '1h') -> str:
+        """A session left to expire, as `export --session` makes it: its
+        name."""
+        self.openstack(
+            'mfa', 'export', '--session', duration, env=self.exec_env()
         )
-        self.assertIn('Ended 1 session', ended.stderr)
-        self.assertEqual([], self.app_creds())
+        names = [
+            c['name']
+            for c in self.app_creds()
+            if c['name'].startswith('mfa-osc-session-')
+        ]
+        return sorted(names)[-1]
+
+    def standing(self, name: str) -> str:
+        """An application credential the user made by hand (through
+        `mfa exec` and the upstream CLI): its ID."""
+        result = self.openstack(
+            'mfa', 'exec', '--', base.openstack_executable(),
+            'application', 'credential', 'create', name, '-f', 'value',
+            '-c', 'id', env=self.exec_env(),
+        )  # fmt: skip
+        return result.stdout.strip()
+
+    def session_list(self, *args: str, env: dict[str, str]) -> Any:
+        return self.openstack_json('mfa', 'session', 'list', *args, env=env)
+
+    def assert_refused(self, result: base.CLIResult, words: str) -> None:
+        self.assertNotEqual(0, result.returncode)
+        self.assertIn(words, result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+        self.assertEqual(1, len(result.stderr.strip().splitlines()))
+
+    def test_user_lists_and_ends_their_own(self) -> None:
+        name = self.export_session()
+        ci = self.standing('ci')
+        # A name like a session's, but not made by mfa-osc.
+        lookalike = self.standing('mfa-osc-session-byhand')
+        (row,) = self.session_list(env=self.exec_env())
+        self.assertEqual(name, row['Name'])
+        self.assertEqual(self.user.project_id, row['Project'])
+        self.assertEqual('export', row['Made By'])
+        self.assertEqual('live', row['State'])
+        self.assertTrue(row['Expires At'].endswith('Z'))
+        for word in ('ci', ci, 'mfa-osc-session-byhand'):
+            refused = self.openstack(
+                'mfa', 'session', 'end', word, env=self.exec_env(),
+                expect_fail=True,
+            )  # fmt: skip
+            self.assert_refused(refused, 'is not a session that mfa-osc made')
+        missing = self.openstack(
+            'mfa', 'session', 'end', 'nope', env=self.exec_env(),
+            expect_fail=True,
+        )  # fmt: skip
+        self.assert_refused(missing, "There is no session 'nope'")
+        self.assertEqual(3, len(self.app_creds()))
+        ended = self.openstack(
+            'mfa', 'session', 'end', name, env=self.exec_env()
+        )
+        self.assertIn(f'Ended 1 session that mfa-osc made for you: {name}.',
+                      ended.stderr)  # fmt: skip
+        self.assertEqual(
+            sorted([ci, lookalike]), sorted(c['id'] for c in self.app_creds())
+        )
+        self.assertEqual([], self.session_list(env=self.exec_env()))
+
+    def test_a_session_cannot_end_sessions(self) -> None:
+        exported = self.openstack(
+            'mfa', 'export', '--session', '1h', env=self.exec_env()
+        ).stdout
+        # The shell that evaluated export's lines signs in with the session.
+        script = (
+            f'eval "$1"; exec {base.openstack_executable()} mfa session end '
+            '--all'
+        )
+        result = self.run_command(
+            ['sh', '-c', script, 'sh', exported], env=self.exec_env(),
+            expect_fail=True,
+        )  # fmt: skip
+        self.assert_refused(result, 'restricted, as a session is')
+        self.assertEqual(1, len(self.app_creds()))
+
+    def test_all_ends_every_session_and_nothing_else(self) -> None:
+        self.export_session('1h')
+        self.export_session('2h')
+        ci = self.standing('ci')
+        self.assertEqual(2, len(self.session_list(env=self.exec_env())))
+        ended = self.openstack(
+            'mfa', 'session', 'end', '--all', env=self.exec_env()
+        )
+        self.assertIn(
+            'Ended 2 sessions that mfa-osc made for you', ended.stderr
+        )
+        self.assertEqual([ci], [c['id'] for c in self.app_creds()])
+
+    def test_administrator_lists_and_ends_another_users(self) -> None:
+        name = self.export_session()
+        ci = self.standing('ci')
+        admin = self.keystone.os_env()
+        (row,) = self.session_list('--user', self.user.id, env=admin)
+        self.assertEqual(name, row['Name'])
+        refused = self.openstack(
+            'mfa', 'session', 'end', '--user', self.user.id, 'ci', env=admin,
+            expect_fail=True,
+        )  # fmt: skip
+        self.assert_refused(refused, "'ci' is not a session that mfa-osc")
+        self.openstack(
+            'mfa', 'session', 'end', '--user', self.user.id, '--all', env=admin
+        )
+        self.assertEqual([ci], [c['id'] for c in self.app_creds()])
+
+    def test_member_cannot_end_anothers(self) -> None:
+        self.export_session()
+        other = self.make_user()
+        env = self.keystone.os_env(other)
+        for verb in (['list'], ['end', '--all']):
+            result = self.openstack(
+                'mfa', 'session', *verb, '--user', self.user.id, env=env,
+                expect_fail=True,
+            )  # fmt: skip
+            self.assert_refused(
+                result, 'identity:delete_application_credential'
+            )
+        self.assertEqual(1, len(self.app_creds()))
 
 
 class TestPlanted(mfa_base.MFATestCase):

@@ -41,6 +41,7 @@ from mfa_osc.client import records as app_records
 from mfa_osc.osc import child
 from mfa_osc.osc import exec as exec_
 from mfa_osc.osc import lent
+from mfa_osc.osc import lent_session
 from tests.unit.osc import fakes
 
 MINUTE = datetime.timedelta(minutes=1)
@@ -498,7 +499,7 @@ class TestDurationsBeforeTheSignIn(base.TestCase):
             ['mfa', 'exec', '--session', '25h', '--max-session', '24h'],
             ['mfa', 'exec', '--max-session', '48h', '--', 'true'],
         ):
-            self.assertTrue(exec_.durations_refused(argv), argv)
+            self.assertTrue(lent_session.durations_refused(argv), argv)
 
     def test_accepted(self) -> None:
         for argv in (
@@ -507,7 +508,7 @@ class TestDurationsBeforeTheSignIn(base.TestCase):
             ['mfa', 'exec', '--max-session', '48h', '--session', '48h'],
             None,
         ):
-            self.assertFalse(exec_.durations_refused(argv), argv)
+            self.assertFalse(lent_session.durations_refused(argv), argv)
 
     def test_no_sign_in_for_a_refused_one(self) -> None:
         app = mock.Mock(command_options=['mfa', 'exec', '--session', 'x'])
@@ -532,7 +533,7 @@ class TestDurationsBeforeTheSignIn(base.TestCase):
             ['--max-session', '1d2h', '--session', '25h', '--', 'true'],
         ):
             args = parser.parse_args(argv)
-            exec_.check_durations(args)
+            lent_session.check_durations(args)
             self.assertEqual(datetime.timedelta(hours=25), args.session)
         args = parser.parse_args(['--session', '25h', '--', 'true'])
         # Refused before anything else (the app is a Mock: any use of it
@@ -546,8 +547,7 @@ class TestDurationsBeforeTheSignIn(base.TestCase):
 
 
 class TestExportSession(SessionCase):
-    """``export --session``: the lines of a session for a shell, and
-    ``--end-sessions``."""
+    """``export --session``: the lines of a session for a shell."""
 
     def export(self, *argv: str) -> tuple[int, str]:
         cmd = exec_.ExportMFA(self.app_, None)
@@ -572,39 +572,13 @@ class TestExportSession(SessionCase):
         self.mfa_client.delete_app_credential.assert_not_called()
         err = self.app_.stderr.getvalue()
         self.assertIn('left to expire', err)
-        self.assertIn('openstack mfa export --end-sessions', err)
+        self.assertIn('openstack mfa session end mfa-osc-session-', err)
         self.assertNotIn(SESSION_SECRET, err)
         kwargs = self.mfa_client.create_app_credential.call_args.kwargs
         self.assertIn('mfa export --session 4h', kwargs['description'])
 
-    def test_end_sessions(self) -> None:
-        self.mfa_client.list_app_credentials.return_value = [
-            app_records.AppCredential(
-                id='ac7', name='mfa-osc-session-h-1-2',
-                description='Session of `openstack mfa exec --session 1h` '
-                'on h (pid 2), made ..., expires ...; deleted when the job '
-                'ends.', project_id='p', expires_at=None,
-                unrestricted=False, roles=(),
-            ),
-            app_records.AppCredential(
-                id='ac8', name='ci', description='mine', project_id='p',
-                expires_at=None, unrestricted=False, roles=(),
-            ),
-        ]  # fmt: skip
-        code, out = self.export('--end-sessions')
-        self.assertEqual((0, ''), (code, out))
-        self.mfa_client.delete_app_credential.assert_called_once_with(
-            'u1', 'ac7'
-        )
-        self.assertEqual(
-            'Ended 1 session that mfa-osc made for you.\n',
-            self.app_.stderr.getvalue(),
-        )
-        self.mfa_client.create_app_credential.assert_not_called()
-
     def test_options_that_do_not_go_together(self) -> None:
         for argv, words in (
-            (['--end-sessions', '--session', '1h'], 'give one of them'),
             (['--role', 'member'], 'give --session DURATION too'),
             (['--max-session', '2d'], 'give --session DURATION too'),
         ):

@@ -38,6 +38,9 @@ class FakeAppCredentials:
         self.creds: dict[str, app_records.AppCredential] = {}
         self.calls: list[str] = []
         self.forbid = False
+        #: 403 on the list, or on a delete (Keystone's policy).
+        self.forbid_list = False
+        self.forbid_delete = False
         self.made: list[dict[str, Any]] = []
 
     def current_user_id(self) -> str:
@@ -86,10 +89,14 @@ class FakeAppCredentials:
         self, user_id: str
     ) -> list[app_records.AppCredential]:
         self.calls.append('list')
+        if self.forbid_list:
+            raise mfa_client.Forbidden('Keystone refused (HTTP 403).')
         return list(self.creds.values())
 
     def delete_app_credential(self, user_id: str, cid: str) -> None:
         self.calls.append(f'delete {cid}')
+        if self.forbid_delete:
+            raise mfa_client.Forbidden('Keystone refused (HTTP 403).')
         self.creds.pop(cid, None)
 
 
@@ -223,7 +230,7 @@ class TestStart(base.BaseTestCase):
         ks = FakeAppCredentials()
         cred = sessions.start(ks, request(verb='export'))
         self.assertIn('left to expire', cred.description)
-        self.assertIn('--end-sessions', cred.description)
+        self.assertIn('`openstack mfa session end` ends it', cred.description)
 
 
 class TestSweep(base.BaseTestCase):
@@ -276,7 +283,118 @@ class TestSweep(base.BaseTestCase):
         self.assertEqual(['list'], self.ks.calls)
         self.assertNotIn(self.expired.id, [c.id for c in found.live])
 
-    def test_end_all_ends_only_ours(self) -> None:
-        gone = sessions.end_all(self.ks, 'u1')
+
+class SessionsOfAUser(base.BaseTestCase):
+    """Sessions of every kind, a standing credential, and one that
+    only looks like a session (its name, not its description)."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.ks = FakeAppCredentials()
+        now = datetime.datetime.now(datetime.UTC)
+        self.mine = sessions.start(self.ks, request())
+        self.other_host = sessions.start(self.ks, request(host='other'))
+        self.exported = sessions.start(self.ks, request(verb='export'))
+        self.expired = self.ks.add(
+            'mfa-osc-session-x-1',
+            'Session of `openstack mfa exec --session 1h` on elsewhere '
+            '(pid 1), made ..., expires ...; deleted when the job ends.',
+            now - datetime.timedelta(minutes=1),
+        )
+        self.foreign = self.ks.add('ci', 'a CI credential', None)
+        self.lookalike = self.ks.add('mfa-osc-session-mine', 'by hand', None)
+        self.ks.calls.clear()
+
+
+class TestListing(SessionsOfAUser):
+    def test_only_ours_with_their_state(self) -> None:
+        rows = sessions.listing(self.ks, 'u1', 'box.example', lambda _: False)
+        self.assertEqual(
+            [
+                (self.mine.id, 'exec', 'box.example', 'left behind'),
+                (self.other_host.id, 'exec', 'other', 'live'),
+                (self.exported.id, 'export', 'box.example', 'live'),
+                (self.expired.id, 'exec', 'elsewhere', 'expired'),
+            ],
+            [(r.credential.id, r.made_by, r.host, r.state) for r in rows],
+        )
+        self.assertEqual(['list'], self.ks.calls)
+
+    def test_held_is_live(self) -> None:
+        rows = sessions.listing(self.ks, 'u1', 'box.example', lambda _: True)
+        self.assertEqual('live', rows[0].state)
+
+    def test_forbidden_names_the_policy(self) -> None:
+        self.ks.forbid_list = True
+        exc = self.assertRaises(
+            sessions.SessionRefused,
+            sessions.listing,
+            self.ks,
+            'u2',
+            'box.example',
+            lambda _: None,
+            'bob',
+        )
+        self.assertIn('identity:list_application_credentials', str(exc))
+        self.assertIn("user bob's application credentials", str(exc))
+        self.assertEqual(1, str(exc).count('. ') + 1)
+
+
+class TestEnd(SessionsOfAUser):
+    def test_all_ends_only_ours(self) -> None:
+        gone = sessions.end(self.ks, 'u1', everything=True)
         self.assertEqual(4, len(gone))
-        self.assertEqual([self.foreign.id], list(self.ks.creds))
+        self.assertEqual(
+            [self.foreign.id, self.lookalike.id], list(self.ks.creds)
+        )
+
+    def test_by_name_or_id(self) -> None:
+        gone = sessions.end(self.ks, 'u1', [self.mine.name, self.exported.id])
+        self.assertEqual([self.mine, self.exported], gone)
+        self.assertEqual(
+            ['list', f'delete {self.mine.id}', f'delete {self.exported.id}'],
+            self.ks.calls,
+        )
+
+    def test_not_ours_refused_nothing_deleted(self) -> None:
+        for word in ('ci', self.foreign.id, 'mfa-osc-session-mine'):
+            exc = self.assertRaises(
+                sessions.SessionRefused,
+                sessions.end,
+                self.ks,
+                'u1',
+                [self.mine.id, word],
+            )
+            self.assertIn('is not a session that mfa-osc made', str(exc))
+        self.assertEqual(6, len(self.ks.creds))
+        self.assertNotIn(f'delete {self.mine.id}', self.ks.calls)
+
+    def test_not_found(self) -> None:
+        exc = self.assertRaises(
+            sessions.SessionRefused,
+            sessions.end,
+            self.ks,
+            'u2',
+            ['nope'],
+            user_label='bob',
+        )
+        self.assertEqual(
+            "There is no session 'nope' among user bob's application "
+            'credentials: `openstack mfa session list --user bob` lists '
+            'them, to give one of their names or IDs. Nothing was ended.',
+            str(exc),
+        )
+        self.assertEqual(6, len(self.ks.creds))
+
+    def test_forbidden_delete_names_the_policy(self) -> None:
+        self.ks.forbid_delete = True
+        exc = self.assertRaises(
+            sessions.SessionRefused,
+            sessions.end,
+            self.ks,
+            'u2',
+            everything=True,
+            user_label='bob',
+        )
+        self.assertIn('identity:delete_application_credential', str(exc))
+        self.assertIn('a session cannot end sessions', str(exc))
