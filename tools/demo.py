@@ -15,9 +15,9 @@
 Run with ``tox -e demo``. Starts a local Keystone (sqlite, ``totp``
 enabled), creates a user, and runs the ``openstack`` commands a person
 would type: enrollment with a QR code, sign-in with MFA, status, the token
-cache, an application credential for CI, a recovery code, and removal. The
-demo plays the phone: it computes each code from the enrolled secret. It
-needs no input, and stops Keystone at the end.
+cache, a long job's session, an application credential for CI, a recovery
+code, and removal. The demo plays the phone: it computes each code from
+the enrolled secret. It needs no input, and stops Keystone at the end.
 
 Its output is meant to be shown and recorded, so it shows no secret: the
 passwords, the phone's secret (and its QR code), the recovery codes and
@@ -344,6 +344,40 @@ class Demo:
             note='the child gets OS_AUTH_TYPE=v3token and OS_TOKEN, no '
             'password and no passcode',
         )  # fmt: skip
+
+        self.say(
+            'A long job outlives the token: a session, deleted when the job '
+            'ends'
+        )
+        job = (
+            'openstack project list -f value -c Name; '
+            'openstack mfa session list -c Name -c "Made By" -c State'
+        )
+        with_path = dict(cached)
+        if os.path.isabs(OPENSTACK):
+            # NOTE: the child's `openstack` is the demo's.
+            with_path['PATH'] = os.pathsep.join(
+                [os.path.dirname(OPENSTACK), cached.get('PATH', os.defpath)]
+            )
+        during = self.run(
+            'alice',
+            ['mfa', 'exec', '--session', '1h', '--', 'sh', '-c', job],
+            with_path,
+            note='the job gets a restricted application credential that '
+            'Keystone ends within the hour, and signs in again with it '
+            'whenever its token expires (a Terraform apply, a playbook)',
+        )
+        after = self.run(
+            'alice',
+            ['mfa', 'session', 'list', '-c', 'Name', '-c', 'State',
+             '--print-empty'],
+            cached,
+            note='none left: exec deleted it when the job ended (also on '
+            'Ctrl-C); `openstack mfa session end` ends one made by '
+            '`openstack mfa export --session`',
+        )  # fmt: skip
+        if 'mfa-osc-session-' not in during or 'mfa-osc-session-' in after:
+            raise DemoFailed('the session was not made, or not deleted')
 
         self.say('CI: an application credential signs in without a code')
         created = self.run(
