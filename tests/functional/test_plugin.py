@@ -88,11 +88,11 @@ class TestPasscodeSources(PluginTestCase):
         self.assertIn('required auth rules', result.stderr)
 
     def test_passcode(self) -> None:
-        env = self.env(self.user, OS_PASSCODE=totp.passcode(SECRET))
+        env = self.env(self.user, OS_PASSCODE=self.good_code(SECRET))
         self.assertEqual(self.user.id, self.token(env)['user_id'])
 
     def test_passcode_flag_with_spaces(self) -> None:
-        code = totp.passcode(SECRET)
+        code = self.good_code(SECRET)
         env = self.env(self.user)
         token = self.token(env, '--os-passcode', f'{code[:3]} {code[3:]}')
         self.assertEqual(self.user.id, token['user_id'])
@@ -113,7 +113,7 @@ class TestPasscodeSources(PluginTestCase):
         code, output = self.openstack_on_pty(
             *base.TOKEN_USER_ID,
             env=env,
-            inputs=[('Passcode: ', totp.passcode(SECRET))],
+            inputs=[('Passcode: ', self.good_code(SECRET))],
             timeout=60,
         )
         self.assertEqual(0, code, output)
@@ -138,7 +138,7 @@ class TestPasscodeSources(PluginTestCase):
             # NOTE: a code of now for each command: on a loaded machine the
             # three take longer than a code lives (CI failed so).
             env = self.env(
-                self.user, OS_PASSCODE=totp.passcode(SECRET), **extra
+                self.user, OS_PASSCODE=self.good_code(SECRET), **extra
             )
             self.assertEqual(
                 self.user.id, self.token(env, *flags)['user_id'], flags
@@ -167,7 +167,7 @@ class TestPasscodeSources(PluginTestCase):
         self.assertNotIn('Traceback', result.stderr)
 
     def test_user_domain_defaults_like_v3password(self) -> None:
-        env = self.env(self.user, OS_PASSCODE=totp.passcode(SECRET))
+        env = self.env(self.user, OS_PASSCODE=self.good_code(SECRET))
         for key in ('OS_USER_DOMAIN_NAME', 'OS_PROJECT_DOMAIN_NAME'):
             env.pop(key, None)
         self.assertEqual(self.user.id, self.token(env)['user_id'])
@@ -237,7 +237,7 @@ class TestApplicationCredential(PluginTestCase):
 class TestSecretsStayOut(PluginTestCase):
     def test_debug_output_holds_no_secret(self) -> None:
         user = self.mfa_user()
-        code = totp.passcode(SECRET)
+        code = self.good_code(SECRET)
         env = self.env(user, OS_TOTP_SECRET=SECRET.lower())
         env.pop('OS_PASSWORD')
         result = self.openstack(
