@@ -322,7 +322,7 @@ class TestSessions(SessionTestCase):
             proc.send_signal(signum)
             out, err = proc.communicate(timeout=90)
             self.assertEqual(5, proc.returncode, f'{out}\n{err}')
-            self.assertEqual([], self.app_creds(), signum)
+            self.assertEqual([], self.app_creds(), str(signum))
 
     def test_sigkill_leaves_it_bounded_and_the_next_exec_ends_it(
         self,
@@ -456,7 +456,7 @@ class TestSessionCommands(SessionTestCase):
             'mfa', 'export', '--session', duration, env=self.exec_env()
         )
         names = [
-            c['name']
+            str(c['name'])
             for c in self.app_creds()
             if c['name'].startswith('mfa-osc-session-')
         ]

@@ -577,6 +577,17 @@ class TestExportSession(SessionCase):
         kwargs = self.mfa_client.create_app_credential.call_args.kwargs
         self.assertIn('mfa export --session 4h', kwargs['description'])
 
+    def test_end_sessions_is_gone(self) -> None:
+        # `openstack mfa session end --all` replaced it.
+        cmd = exec_.ExportMFA(self.app_, None)
+        self.assertRaises(
+            base.ParserException,
+            self.check_parser,
+            cmd,
+            ['--end-sessions'],
+            [],
+        )
+
     def test_options_that_do_not_go_together(self) -> None:
         for argv, words in (
             (['--role', 'member'], 'give --session DURATION too'),
