@@ -271,7 +271,7 @@ def end_session(app: Any, credential: app_records.AppCredential) -> bool:
             f'The session {credential.name} could not be ended now '
             f'({redact.scrub(str(exc))}); it ends by itself at {when}, the '
             'next `openstack mfa exec --session` deletes it, or run '
-            f'`openstack application credential delete {credential.id}`.\n'
+            f'`openstack mfa session end {credential.id}`.\n'
         )
         return False
     return True

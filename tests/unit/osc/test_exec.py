@@ -467,7 +467,7 @@ class TestSession(SessionCase):
         self.assertEqual(1, len(err.splitlines()), err)
         self.assertIn('could not be ended now', err)
         self.assertIn('it ends by itself at', err)
-        self.assertIn('openstack application credential delete ac1', err)
+        self.assertIn('openstack mfa session end ac1', err)
         # Its lock file stays, unlocked: the next exec deletes it.
         self.assertEqual(['ac1'], lent.sessions_here())
         self.assertIs(False, lent.session_held('ac1'))
