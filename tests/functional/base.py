@@ -37,6 +37,7 @@ from oslotest import base
 
 import mfa_osc
 from mfa_osc import totp
+from mfa_osc.testing.keystone import GUARD_ENV
 from mfa_osc.testing.keystone import KeystoneUser
 from mfa_osc.testing.keystone import LocalKeystone
 from mfa_osc.testing.keystone import find_executable
@@ -86,6 +87,10 @@ _WARNING = re.compile(
 #: window ends): a CLI that starts slowly still sends it in time.
 PREVIOUS_WINDOW_MARGIN = 10
 
+#: ``[totp] included_previous_windows`` of the suite's Keystone behind the
+#: guard (Keystone's default is 1).
+GUARDED_PREVIOUS_WINDOWS = 4
+
 
 def _key(secret: str) -> str:
     # NOTE: not totp.normalize_secret, which refuses the short secrets
@@ -106,7 +111,13 @@ class Passcodes:
     #: Waits for the next window, all tests of this process together.
     waits = 0
 
-    def __init__(self) -> None:
+    def __init__(self, once: bool = True, previous_windows: int = 1) -> None:
+        #: Whether a code works once (behind the guard); else every call
+        #: gives the current window's code, as Keystone alone accepts it
+        #: again (no wait).
+        self.once = once
+        #: The earlier windows whose codes Keystone accepts too.
+        self.previous_windows = previous_windows
         self._handed: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
@@ -123,6 +134,8 @@ class Passcodes:
         window's, else a later window's previous one, waited for.
         """
         key = _key(secret)
+        if not self.once:
+            return totp.passcode(key)
         with self._lock:
             handed = self._handed.setdefault(key, set())
             while True:
@@ -131,13 +144,17 @@ class Passcodes:
                 if current not in handed and not beside_current:
                     handed.add(current)
                     return current
-                previous = totp.passcode(key, now - totp.PERIOD)
-                if (
-                    previous not in handed
-                    and totp.seconds_left(now) > PREVIOUS_WINDOW_MARGIN
-                ):
-                    handed.add(previous)
-                    return previous
+                for back in range(1, self.previous_windows + 1):
+                    # NOTE: the code of `back` windows ago is accepted
+                    # until (previous_windows - back) windows after this.
+                    lasts = totp.seconds_left(now) + totp.PERIOD * (
+                        self.previous_windows - back
+                    )
+                    previous = totp.passcode(key, now - totp.PERIOD * back)
+                    fresh = previous not in handed
+                    if fresh and lasts > PREVIOUS_WINDOW_MARGIN:
+                        handed.add(previous)
+                        return previous
                 Passcodes.waits += 1
                 time.sleep(totp.PERIOD - now % totp.PERIOD + 0.05)
 
@@ -197,6 +214,21 @@ def get_keystone() -> LocalKeystone:
                     # processes (by default each keeps a domain's policy a
                     # minute); the guard's other settings are its defaults.
                     'mfa_guard': {'policy_cache_time': '0'},
+                    # NOTE: a passcode works once behind the guard: with
+                    # the codes of 4 earlier windows accepted too, a test
+                    # has 5 codes of a secret at once instead of 2 (a new
+                    # one each 30 seconds), and rarely waits for one.
+                    **(
+                        {
+                            'totp': {
+                                'included_previous_windows': str(
+                                    GUARDED_PREVIOUS_WINDOWS
+                                )
+                            }
+                        }
+                        if os.environ.get(GUARD_ENV, '') == '1'
+                        else {}
+                    ),
                 },
             )
             try:
@@ -263,7 +295,15 @@ class FunctionalTestCase(base.BaseTestCase):
         test classes set up without this class's setUp)."""
         codes: Passcodes | None = self.__dict__.get('_passcodes')
         if codes is None:
-            codes = self.__dict__['_passcodes'] = Passcodes()
+            codes = Passcodes(
+                once=self.keystone.guard,
+                previous_windows=(
+                    GUARDED_PREVIOUS_WINDOWS
+                    if self.keystone is _keystone and self.keystone.guard
+                    else 1
+                ),
+            )
+            self.__dict__['_passcodes'] = codes
         return codes
 
     def good_code(self, secret: str) -> str:
