@@ -39,7 +39,7 @@ class TestEnrollRevocationDue(mfa_base.MFATestCase):
         self.proxy.fail_match = ('DELETE', '/tokens')
         enrolled = self.openstack(
             'mfa', 'enroll', '--user', user_id, '--secret', secret,
-            '--passcode', totp.passcode(secret), '-f', 'json',
+            '--passcode', self.good_code(secret), '-f', 'json',
             env=self.env(auth_url=self.proxy.auth_url), check=False,
         )  # fmt: skip
         self.assertNotIn('Traceback', enrolled.stderr)

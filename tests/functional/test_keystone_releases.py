@@ -112,7 +112,7 @@ class TestSubset(oslotest_base.BaseTestCase):
                         continue
                     run |= _commands_run(function)
         commands = _mfa_commands()
-        self.assertEqual(14, len(commands))
+        self.assertEqual(16, len(commands))
         self.assertEqual(set(), commands - run)
 
 
@@ -189,7 +189,7 @@ class TestRuleOfDisabledMethods(mfa_base.MFATestCase):
         self.assertEqual(401, self.totp_alone_status(user.id, secret))
         self.assertEqual(401, self.password_status(user))
         self.assertEqual(
-            201, self.password_and_code_status(user, totp.passcode(secret))
+            201, self.password_and_code_status(user, self.good_code(secret))
         )
 
     def test_guard_rules_name_only_enabled_methods(self) -> None:

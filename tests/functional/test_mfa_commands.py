@@ -162,12 +162,12 @@ class TestSelfService(mfa_base.MFATestCase):
             'remove',
             '--all',
             '--passcode',
-            self.good_code(secret),
+            self.proof_code(secret),
             env=self.env(user, secret),
             expect_fail=True,
         )
         self.assertIn('add --yes', failed.stderr)
-        passcode = self.good_code(secret)
+        passcode = self.proof_code(secret)
         result = self.openstack(
             '--debug',
             'mfa',
@@ -340,7 +340,7 @@ class TestNonAdmin(mfa_base.MFATestCase):
             '--all',
             '--yes',
             '--passcode',
-            self.good_code(secret),
+            self.proof_code(secret),
             env=self.env(user, secret),
             expect_fail=True,
         )
@@ -622,7 +622,7 @@ class TestGuardRules(mfa_base.MFATestCase):
             {
                 'methods': ['totp'],
                 'totp': {
-                    'user': {'id': user.id, 'passcode': totp.passcode(secret)}
+                    'user': {'id': user.id, 'passcode': self.good_code(secret)}
                 },
             }
         )
@@ -667,7 +667,7 @@ class TestGuardRules(mfa_base.MFATestCase):
                         'totp': {
                             'user': {
                                 'id': user.id,
-                                'passcode': totp.passcode(secret),
+                                'passcode': self.good_code(secret),
                             }
                         },
                         'scope': {'project': {'id': user.project_id}},
@@ -706,7 +706,7 @@ class TestGuardRules(mfa_base.MFATestCase):
                 'methods': ['token', 'totp'],
                 'token': {'id': token},
                 'totp': {
-                    'user': {'id': user.id, 'passcode': totp.passcode(secret)}
+                    'user': {'id': user.id, 'passcode': self.good_code(secret)}
                 },
             }
         )

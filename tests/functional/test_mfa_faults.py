@@ -174,7 +174,7 @@ class TestFaults(FaultCase):
                 '--all',
                 '--yes',
                 '--passcode',
-                totp.passcode(secret),
+                self.proof_code(secret),
                 env=env,
             )
             injected = n <= len(self.proxy.requests)
@@ -216,7 +216,7 @@ class TestFaults(FaultCase):
             '--all',
             '--yes',
             '--passcode',
-            totp.passcode(secret),
+            self.proof_code(secret),
             env=self.user_env(user, secret),
         )
         self.assertEqual(0, result.returncode, result.describe())
@@ -281,7 +281,7 @@ class TestFaultsOverHandMade(FaultCase):
                     'user': {'id': user.id, 'password': user.password}
                 },
                 'totp': {
-                    'user': {'id': user.id, 'passcode': totp.passcode(secret)}
+                    'user': {'id': user.id, 'passcode': self.good_code(secret)}
                 },
             }
         )

@@ -94,7 +94,7 @@ class TestReceiptRecord(test_cache.CacheTestCase):
         self.assertIn(plain.id, output)
 
     def test_passcode_given_up_front_is_one_request(self) -> None:
-        self.token(self.env(OS_PASSCODE=totp.passcode(SECRET)))
+        self.token(self.env(OS_PASSCODE=self.good_code(SECRET)))
         self.assertEqual(1, self.sign_ins())
 
     def test_prompt_up_front_gives_three_tries_in_all(self) -> None:
@@ -151,7 +151,7 @@ class TestReceiptRecord(test_cache.CacheTestCase):
         self.assertTrue(self.records())
         self.openstack(
             'mfa', 'remove', '--all', '--yes',
-            '--passcode', totp.passcode(SECRET), env=env,
+            '--passcode', self.proof_code(SECRET), env=env,
         )  # fmt: skip
         self.assertEqual([], self.records())
         self.drop_tokens()

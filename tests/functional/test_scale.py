@@ -119,7 +119,7 @@ class TestScale(mfa_base.MFATestCase):
             {
                 'methods': ['totp'],
                 'totp': {
-                    'user': {'id': user.id, 'passcode': totp.passcode(secret)}
+                    'user': {'id': user.id, 'passcode': self.good_code(secret)}
                 },
             }
         )
@@ -132,7 +132,7 @@ class TestScale(mfa_base.MFATestCase):
                     'user': {'id': user.id, 'password': user.password}
                 },
                 'totp': {
-                    'user': {'id': user.id, 'passcode': totp.passcode(secret)}
+                    'user': {'id': user.id, 'passcode': self.good_code(secret)}
                 },
             }
         )
@@ -406,7 +406,7 @@ class TestEnforceAllFaults(mfa_base.MFATestCase):
                     'totp': {
                         'user': {
                             'id': bob.id,
-                            'passcode': totp.passcode(secret),
+                            'passcode': self.good_code(secret),
                         }
                     },
                 }

@@ -662,7 +662,7 @@ class TestBookkeepingCrafted(SecretsCase):
                     'user': {'id': user.id, 'password': user.password}
                 },
                 'totp': {
-                    'user': {'id': user.id, 'passcode': totp.passcode(secret)}
+                    'user': {'id': user.id, 'passcode': self.good_code(secret)}
                 },
             }
         )

@@ -174,7 +174,7 @@ class TestPrompt(SignInTestCase):
                 (r'Passcode \(try again\): ', ''),
                 (
                     r'Passcode \(try again\): ',
-                    lambda _: totp.passcode(SECRET),
+                    lambda _: self.good_code(SECRET),
                 ),
             ],
         )
