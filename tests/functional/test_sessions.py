@@ -486,7 +486,9 @@ class TestSessionCommands(SessionTestCase):
         ci = self.standing('ci')
         # A name like a session's, but not made by mfa-osc.
         lookalike = self.standing('mfa-osc-session-byhand')
-        (row,) = self.session_list(env=self.exec_env())
+        (row,) = self.openstack_json(
+            'mfa', 'session', 'list', env=self.exec_env()
+        )
         self.assertEqual(name, row['Name'])
         self.assertEqual(self.user.project_id, row['Project'])
         self.assertEqual('export', row['Made By'])
