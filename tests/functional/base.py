@@ -87,6 +87,10 @@ _WARNING = re.compile(
 #: window ends): a CLI that starts slowly still sends it in time.
 PREVIOUS_WINDOW_MARGIN = 10
 
+#: Seconds after its start within which a command signs in (its first
+#: sign-in, or the one after waiting for the next window).
+SIGN_IN_WITHIN = 40
+
 #: ``[totp] included_previous_windows`` of the suite's Keystone behind the
 #: guard (Keystone's default is 1).
 GUARDED_PREVIOUS_WINDOWS = 4
@@ -161,8 +165,14 @@ class Passcodes:
     def used_from(self, secret: str, started: float, ended: float) -> None:
         """A command given ``secret`` (``OS_TOTP_SECRET``) ran from
         ``started`` to ``ended``: the plugin may have signed in with the
-        code of any window in between, never handed out then."""
+        code of any window it started in (or, after a used code, the
+        next), never handed out then.
+
+        NOTE: the plugin signs in as the command starts; marking every
+        window of a long command (a terminal's set-up) used up all codes.
+        """
         key = _key(secret)
+        ended = min(ended, started + SIGN_IN_WITHIN)
         with self._lock:
             handed = self._handed.setdefault(key, set())
             moment = started
