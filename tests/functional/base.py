@@ -576,8 +576,14 @@ class FunctionalTestCase(base.BaseTestCase):
     ) -> None:
         """See :meth:`Passcodes.used_from`."""
         secret = (env or {}).get('OS_TOTP_SECRET')
-        if secret:
+        if not secret:
+            return
+        try:
             self.passcodes.used_from(secret, started, time.time())
+        except ValueError:
+            # NOTE: a planted value that is no base32 TOTP secret (the
+            # secrets tests') signs no one in: nothing to mark.
+            pass
 
     def openstack_on_pty(
         self,
