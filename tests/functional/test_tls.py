@@ -59,10 +59,16 @@ class TestTLS(mfa_base.MFATestCase):
         assert self.keystone.ca_path is not None
         self.ca = self.keystone.ca_path
 
-    def sign_in(self, body: dict[str, Any]) -> requests.Response:
+    def sign_in(
+        self, body: dict[str, Any], scope: Any = None
+    ) -> requests.Response:
+        """:meth:`mfa_base.MFATestCase.sign_in`, with the cloud's CA."""
+        auth: dict[str, Any] = {'identity': body}
+        if scope is not None:
+            auth['scope'] = scope
         return requests.post(
             self.keystone.auth_url + '/auth/tokens',
-            json={'auth': {'identity': body}},
+            json={'auth': auth},
             timeout=30,
             verify=self.ca,
         )
