@@ -26,6 +26,7 @@ from mfa_osc.client.errors import Forbidden
 from mfa_osc.client.errors import Incomplete
 from mfa_osc.client.errors import Malformed
 from mfa_osc.client.errors import NotFound
+from mfa_osc.client.errors import PasscodeUsed
 from mfa_osc.client.errors import Unauthorized
 from mfa_osc.client.errors import Unavailable
 from mfa_osc.client.keystone import MFAClient
@@ -52,6 +53,7 @@ __all__ = [
     'MFAClient',
     'Malformed',
     'NotFound',
+    'PasscodeUsed',
     'Unauthorized',
     'TotpLock',
     'Unavailable',

@@ -75,6 +75,11 @@ class Unauthorized(ClientError):
     status = 401
 
 
+class PasscodeUsed(ClientError):
+    """Keystone's guard refused a passcode that signed this user in
+    already (``mfa_osc.guard``: a code works once)."""
+
+
 class Unavailable(ClientError):
     """Keystone could not be reached or failed (5xx, connection)."""
 

@@ -51,6 +51,7 @@ from mfa_osc.client.errors import Forbidden
 from mfa_osc.client.errors import Incomplete
 from mfa_osc.client.errors import Malformed
 from mfa_osc.client.errors import NotFound
+from mfa_osc.client.errors import PasscodeUsed
 from mfa_osc.client.errors import Unavailable
 from mfa_osc.client.errors import error as _error
 from mfa_osc.client.records import KEYSTONE_MAX_ROWS
@@ -717,6 +718,25 @@ class MFAClient(lists.ListReader):
         if response.status_code == 201:
             return True
         if response.status_code == 401:
+            if _guard_reason(response) == 'replayed':
+                raise PasscodeUsed(
+                    'That passcode signed you in already, and Keystone '
+                    "(its MFA guard) takes a code once: give your device's "
+                    'next code, or a recovery code.'
+                )
             return False
         err = ksa_exc.from_response(response, 'POST', '/auth/tokens')
         raise _error('check the passcode', err) from err
+
+
+def _guard_reason(response: Any) -> str | None:
+    """The reason of an answer of Keystone's MFA guard (``mfa_osc.guard``:
+    ``error.mfa_guard.reason``), None for any other answer."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get('error') if isinstance(body, dict) else None
+    guard = error.get('mfa_guard') if isinstance(error, dict) else None
+    reason = guard.get('reason') if isinstance(guard, dict) else None
+    return reason if isinstance(reason, str) else None

@@ -51,17 +51,27 @@ def when_due(
     """
     if not (is_self and has_device and (given or not fresh)):
         return None
-    return verify(client, account, given or ask())
+    return verify(client, account, given or ask(), fresh=fresh)
 
 
 def verify(
-    client: mfa_client.Keystone, account: mfa_account.Account, proof: str
+    client: mfa_client.Keystone,
+    account: mfa_account.Account,
+    proof: str,
+    *,
+    fresh: bool = False,
 ) -> str | None:
     """Check a passcode or a recovery code against Keystone.
 
     Uses the session's token plus the passcode (methods ``token`` and
     ``totp``). Returns the id of the recovery-code credential used (the
     caller deletes it) or None for a device passcode.
+
+    Behind Keystone's MFA guard a passcode signs in once: a passcode this
+    very command's sign-in took (``fresh``: the same code given to both,
+    or printed by the passcode command again) is refused as used. That
+    sign-in is the proof then; otherwise the refusal says to give the
+    next code.
     """
     redact.register(proof)
     if recovery.looks_like(proof):
@@ -86,7 +96,15 @@ def verify(
         passcode = totp.normalize_passcode(proof)
     except totp.InvalidPasscode as exc:
         raise errors.PasscodeRefused(str(exc)) from exc
-    if not client.check_totp_with_token(account.user_id, passcode):
+    try:
+        accepted = client.check_totp_with_token(account.user_id, passcode)
+    except mfa_client.PasscodeUsed as exc:
+        if fresh:
+            # NOTE: a code Keystone accepted moments ago for this command's
+            # own sign-in: the person holds the device.
+            return None
+        raise errors.PasscodeRefused(str(exc)) from None
+    if not accepted:
         raise errors.PasscodeRefused(
             'Keystone refused the passcode; use the current code of one of '
             'your devices, or a recovery code.' + errors.clock_hint(client)

@@ -325,3 +325,26 @@ class TestPluginCheckTrustsTheGuard(GuardClientCase):
 
         self.assertEqual(elsewhere, token['project_id'])
         self.assertEqual(['password'], self.token_methods(token['id']))
+
+
+class TestProofOfThisSignIn(GuardClientCase):
+    def test_the_sign_in_code_given_as_proof_too(self) -> None:
+        # NOTE: `--os-passcode C` signs in, and `--passcode C` proves the
+        # device: the guard takes C once, and the sign-in that took it is
+        # the proof (before: "Keystone refused the passcode").
+        user, secret = self.totp_user()
+        spare = self.keystone.create_totp_credential(
+            user.id, totp.generate_secret()
+        )
+        code = self.good_code(secret)
+        result = self.openstack(
+            'mfa', 'remove', '--device', spare, '--yes', '--passcode', code,
+            env=self.mfa_env(user, OS_PASSCODE=code),
+        )  # fmt: skip
+        self.assertNotIn('refused', result.stderr)
+        left = (
+            self.keystone.admin_adapter()
+            .get('/credentials', params={'user_id': user.id, 'type': 'totp'})
+            .json()['credentials']
+        )
+        self.assertEqual([False], [c['id'] == spare for c in left])

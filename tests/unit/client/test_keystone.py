@@ -222,6 +222,27 @@ class TestClient(ClientTestCase):
         self.assertNotIn('654321', self.logger.output)
         self.requests.post(AUTH_URL + '/auth/tokens', status_code=401)
         self.assertFalse(self.client.check_totp_with_token(USER_ID, '654321'))
+        # Behind Keystone's MFA guard: a code that signed in already.
+        self.requests.post(
+            AUTH_URL + '/auth/tokens',
+            status_code=401,
+            json={
+                'error': {
+                    'code': 401,
+                    'title': 'Unauthorized',
+                    'message': 'That passcode was used already: wait for '
+                    'the next one.',
+                    'mfa_guard': {'reason': 'replayed'},
+                }
+            },
+        )
+        exc = self.assertRaises(
+            mfa_client.PasscodeUsed,
+            self.client.check_totp_with_token,
+            USER_ID,
+            '654321',
+        )
+        self.assertIn('next code', str(exc))
 
     def test_use_up_recovery_code(self) -> None:
         code = 'ABCDEFGHIJKLMNOP'

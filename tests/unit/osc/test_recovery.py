@@ -88,7 +88,7 @@ class TestProof(fakes.CommandTestCase):
             self.create()
         prompt.assert_called_once()
         self.verify.assert_called_once_with(
-            self.mfa_client, self.account, '654321'
+            self.mfa_client, self.account, '654321', fresh=False
         )
 
     def test_recovery_code_given_is_used_up(self) -> None:
@@ -96,7 +96,7 @@ class TestProof(fakes.CommandTestCase):
         self.verify.return_value = 'rc1'
         self.create('--recovery-code', 'abcd-efgh')
         self.verify.assert_called_once_with(
-            self.mfa_client, self.account, 'abcd-efgh'
+            self.mfa_client, self.account, 'abcd-efgh', fresh=True
         )
         self.assertEqual(
             'rc1', self.regenerate.call_args.kwargs['used_recovery']

@@ -105,7 +105,7 @@ class TestProof(fakes.CommandTestCase):
         self.verify.return_value = 'rc1'
         self.run_remove('--passcode', '123456')
         self.verify.assert_called_once_with(
-            self.mfa_client, self.account, '123456'
+            self.mfa_client, self.account, '123456', fresh=True
         )
         self.assertEqual('rc1', self.remove.call_args.kwargs['used_recovery'])
 

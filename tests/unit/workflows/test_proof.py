@@ -20,6 +20,8 @@ from unittest import mock
 import fixtures
 from oslotest import base
 
+from mfa_osc import client as mfa_client
+from mfa_osc.workflows import errors
 from mfa_osc.workflows import proof as proof_flow
 
 
@@ -51,7 +53,7 @@ class TestWhenDue(base.BaseTestCase):
         self.assertEqual('recovery-id', self.when_due())
         self.ask.assert_called_once_with()
         self.verify.assert_called_once_with(
-            self.client, self.account, '654321'
+            self.client, self.account, '654321', fresh=False
         )
 
     def test_fresh_sign_in_is_proof_enough(self) -> None:
@@ -64,7 +66,7 @@ class TestWhenDue(base.BaseTestCase):
             self.verify.reset_mock()
             self.when_due(fresh=fresh, given='123456')
             self.verify.assert_called_once_with(
-                self.client, self.account, '123456'
+                self.client, self.account, '123456', fresh=fresh
             )
         self.ask.assert_not_called()
 
@@ -83,3 +85,33 @@ class TestWhenDue(base.BaseTestCase):
         self.ask.side_effect = RuntimeError('no terminal')
         self.assertRaises(RuntimeError, self.when_due)
         self.verify.assert_not_called()
+
+
+class TestVerifyBehindTheGuard(base.BaseTestCase):
+    """Keystone's MFA guard takes a passcode once (mfa_osc.guard)."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.client = mock.Mock()
+        self.client.check_totp_with_token.side_effect = (
+            mfa_client.PasscodeUsed('That passcode signed you in already.')
+        )
+        self.account = mock.Mock(user_id='u1')
+
+    def test_the_code_of_this_commands_own_sign_in_is_proof(self) -> None:
+        self.assertIsNone(
+            proof_flow.verify(self.client, self.account, '123456', fresh=True)
+        )
+        self.client.check_totp_with_token.assert_called_once_with(
+            'u1', '123456'
+        )
+
+    def test_a_code_used_elsewhere_asks_for_the_next(self) -> None:
+        exc = self.assertRaises(
+            errors.PasscodeRefused,
+            proof_flow.verify,
+            self.client,
+            self.account,
+            '123456',
+        )
+        self.assertIn('signed you in already', str(exc))
