@@ -73,7 +73,7 @@ def _user_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         '--user',
         metavar='<user>',
-        help=f"{what} (name or ID; administrators), default: your own",
+        help=f'{what} (name or ID; administrators), default: your own',
     )
     parser.add_argument(
         '--user-domain',
