@@ -445,7 +445,7 @@ class MultiFactor(base.Auth):
             except (*reuse.GONE, reuse.NotAToken):
                 # NOTE: an answer that is not a token counts as gone: the
                 # request is sent again after a fresh sign-in.
-                self.cache.forget()
+                reuse.forget_gone(self.cache)
             except ksa_exc.ClientException:
                 return False
             else:

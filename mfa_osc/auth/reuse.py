@@ -51,6 +51,25 @@ class NotAToken(ksa_exc.InvalidResponse):
 #: Keystone's answers for a token revoked or expired.
 GONE = (ksa_exc.Unauthorized, ksa_exc.NotFound)
 
+#: Seconds waited after finding the cached token gone, before a fresh
+#: sign-in: the granularity of Keystone's revocation check.
+REVOCATION_SECOND = 1.0
+
+
+def forget_gone(cached_token: cached.TokenCache) -> None:
+    """Forget a cached token Keystone called gone; return once a new
+    sign-in cannot land in the second of its revocation.
+
+    NOTE: Keystone compares a token's issue time, in whole seconds, with a
+    revocation's: a token issued in the same second as a revocation of its
+    user (an administrator's, a password change) counts as revoked too, and
+    fails at its first use. The revocation came before Keystone's answer,
+    so a sign-in a second after that answer is clear of it. Only on this
+    rare path: a revoked cached token.
+    """
+    cached_token.forget()
+    time.sleep(REVOCATION_SECOND)
+
 
 class Reuse:
     """The cached token of ``plugin``, on ``session``."""
@@ -107,7 +126,7 @@ class Reuse:
                 # NOTE: revoked (password changed, signed out) or expired
                 # early: sign in afresh. An answer that is not a token
                 # counts as gone too: a fresh sign-in replaces it.
-                self.cache.forget()
+                forget_gone(self.cache)
                 return None
             if not self._matches_user(checked):
                 self.cache.forget()

@@ -32,6 +32,7 @@ from mfa_osc.auth import guarded
 from mfa_osc.auth import hooks
 from mfa_osc.auth import plugin
 from mfa_osc.auth import policy as auth_policy
+from mfa_osc.auth import reuse
 from mfa_osc.guard import answers
 
 AUTH_URL = 'http://keystone.test/v3'
@@ -123,6 +124,10 @@ class PluginTestCase(base.BaseTestCase):
         self.cache_dir = self.useFixture(fixtures.TempDir()).path
         self.useFixture(
             fixtures.EnvironmentVariable('MFA_OSC_CACHE_DIR', self.cache_dir)
+        )
+        # NOTE: no unit test waits out Keystone's revocation second.
+        self.useFixture(
+            fixtures.MockPatchObject(reuse, 'REVOCATION_SECOND', 0.0)
         )
         # NOTE: never prompt from a unit test, whatever runs it.
         self.prompt = self.useFixture(

@@ -22,6 +22,7 @@ import os
 import stat
 import time
 from typing import Any
+from unittest import mock
 
 import fixtures
 from keystoneauth1 import session as ks_session
@@ -33,6 +34,7 @@ from mfa_osc.auth import cached
 from mfa_osc.auth import exceptions
 from mfa_osc.auth import plugin
 from mfa_osc.auth import private_files
+from mfa_osc.auth import reuse
 from mfa_osc.auth import revocations
 from tests.unit.auth import fakes
 
@@ -60,6 +62,10 @@ class TestTokenCache(base.BaseTestCase):
             fixtures.MockPatch(
                 'mfa_osc.auth.sources.prompt', return_value=None
             )
+        )
+        # NOTE: the wait after a revoked token is tested once, below.
+        self.useFixture(
+            fixtures.MockPatchObject(reuse, 'REVOCATION_SECOND', 0.0)
         )
 
     def make(self, **kwargs: object) -> plugin.MultiFactor:
@@ -262,6 +268,31 @@ class TestTokenCache(base.BaseTestCase):
         rescope, post = self.posts()
         ident = post.json()['auth']['identity']  # type: ignore
         self.assertEqual(['password', 'totp'], ident['methods'])
+
+    def test_revoked_token_waits_out_keystones_second(self) -> None:
+        # NOTE: a sign-in in the second of the revocation gets a token
+        # Keystone counts as revoked too: the fresh sign-in comes later.
+        self.sign_in_once()
+        self.age()
+        self.requests.get(fakes.TOKEN_URL, status_code=404, json={})
+        self.requests.post(
+            fakes.TOKEN_URL, [fakes.UNAUTHORIZED, fakes.TOKEN_RESPONSE]
+        )
+        auth = self.make(passcode='654321')
+        seen: list[int] = []
+        with (
+            mock.patch.object(reuse, 'REVOCATION_SECOND', 1.0),
+            mock.patch.object(reuse.time, 'sleep') as sleep,
+        ):
+            sleep.side_effect = lambda _: seen.append(
+                len(self.requests.request_history)
+            )
+            auth.get_auth_ref(ks_session.Session())
+        sleep.assert_called_once_with(1.0)
+        # After the rescope and the validation, before the sign-in.
+        methods = [r.method for r in self.requests.request_history]
+        self.assertEqual('GET', methods[seen[0] - 1])
+        self.assertEqual('POST', methods[seen[0]])
 
     def test_corrupt_entry_means_fresh_sign_in(self) -> None:
         self.sign_in_once()
