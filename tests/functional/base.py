@@ -194,6 +194,25 @@ _keystone_error: BaseException | None = None
 _keystone_lock = threading.Lock()
 
 
+class ModuleKeystone:
+    """A test module's own LocalKeystone (settings of its own, e.g. behind
+    the guard), started on first call and stopped at exit, as LocalKeystone
+    registers. Call it where :func:`get_keystone` would be called."""
+
+    def __init__(self, **settings: Any) -> None:
+        self._settings = settings
+        self._keystone: LocalKeystone | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> LocalKeystone:
+        with self._lock:
+            if self._keystone is None:
+                keystone = LocalKeystone(**self._settings)
+                keystone.start()
+                self._keystone = keystone
+            return self._keystone
+
+
 def get_keystone() -> LocalKeystone:
     """The LocalKeystone of this test process, started on first use.
 

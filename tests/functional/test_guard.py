@@ -26,7 +26,6 @@ from __future__ import annotations
 from concurrent import futures
 import re
 import secrets
-import threading
 import time
 from typing import Any
 
@@ -36,6 +35,7 @@ import requests
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
 from mfa_osc.testing.memcached import LocalMemcached
+from tests.functional import base as functional_base
 
 MAX_FAILURES = 3
 LOCKOUT = 5
@@ -43,30 +43,18 @@ GUARD_HEADER = 'OpenStack-MFA-Guard'
 RULES = [['password', 'totp'], ['application_credential']]
 
 
-_keystone: local_keystone.LocalKeystone | None = None
-_keystone_lock = threading.Lock()
-
-
-def get_keystone() -> local_keystone.LocalKeystone:
-    """The module's Keystone behind the guard, started on first use (and
-    stopped at exit, as LocalKeystone registers)."""
-    global _keystone
-    with _keystone_lock:
-        if _keystone is None:
-            keystone = local_keystone.LocalKeystone(
-                guard=True,
-                config={
-                    'mfa_guard': {
-                        'max_failures': str(MAX_FAILURES),
-                        'lockout_duration': str(LOCKOUT),
-                        # NOTE: a policy change applies at the next sign-in.
-                        'policy_cache_time': '0',
-                    }
-                },
-            )
-            keystone.start()
-            _keystone = keystone
-        return _keystone
+#: The module's Keystone behind the guard.
+get_keystone = functional_base.ModuleKeystone(
+    guard=True,
+    config={
+        'mfa_guard': {
+            'max_failures': str(MAX_FAILURES),
+            'lockout_duration': str(LOCKOUT),
+            # NOTE: a policy change applies at the next sign-in.
+            'policy_cache_time': '0',
+        }
+    },
+)
 
 
 class GuardTestCase(base.BaseTestCase):

@@ -23,7 +23,6 @@ lock of an hour, which no test outlasts: a lock here ends only by
 from __future__ import annotations
 
 import json
-import threading
 import time
 from typing import Any
 from unittest import mock
@@ -38,28 +37,16 @@ MAX_FAILURES = 3
 LOCKOUT = 3600
 RULES = [['password', 'totp'], ['application_credential']]
 
-_keystone: local_keystone.LocalKeystone | None = None
-_keystone_lock = threading.Lock()
-
-
-def guarded_keystone() -> local_keystone.LocalKeystone:
-    """The module's Keystone behind the guard, started on first use (and
-    stopped at exit, as LocalKeystone registers)."""
-    global _keystone
-    with _keystone_lock:
-        if _keystone is None:
-            keystone = local_keystone.LocalKeystone(
-                guard=True,
-                config={
-                    'mfa_guard': {
-                        'max_failures': str(MAX_FAILURES),
-                        'lockout_duration': str(LOCKOUT),
-                    }
-                },
-            )
-            keystone.start()
-            _keystone = keystone
-        return _keystone
+#: The module's Keystone behind the guard.
+guarded_keystone = base.ModuleKeystone(
+    guard=True,
+    config={
+        'mfa_guard': {
+            'max_failures': str(MAX_FAILURES),
+            'lockout_duration': str(LOCKOUT),
+        }
+    },
+)
 
 
 class GuardAdminTestCase(base.FunctionalTestCase):

@@ -27,7 +27,6 @@ import os
 import re
 import secrets
 import sys
-import threading
 import time
 
 import fixtures
@@ -45,30 +44,18 @@ RULES = [['password', 'totp'], ['application_credential']]
 #: The test Keystone's [auth] methods.
 METHODS = local_keystone.AUTH_METHODS.split(',')
 
-_keystone: local_keystone.LocalKeystone | None = None
-_keystone_lock = threading.Lock()
-
-
-def get_keystone() -> local_keystone.LocalKeystone:
-    """The module's Keystone behind the guard, started on first use (and
-    stopped at exit, as LocalKeystone registers)."""
-    global _keystone
-    with _keystone_lock:
-        if _keystone is None:
-            keystone = local_keystone.LocalKeystone(
-                guard=True,
-                config={
-                    'mfa_guard': {
-                        'max_failures': str(MAX_FAILURES),
-                        'lockout_duration': str(LOCKOUT),
-                        # NOTE: a policy set by a test applies at once.
-                        'policy_cache_time': '0',
-                    }
-                },
-            )
-            keystone.start()
-            _keystone = keystone
-        return _keystone
+#: The module's Keystone behind the guard.
+get_keystone = base.ModuleKeystone(
+    guard=True,
+    config={
+        'mfa_guard': {
+            'max_failures': str(MAX_FAILURES),
+            'lockout_duration': str(LOCKOUT),
+            # NOTE: a policy set by a test applies at once.
+            'policy_cache_time': '0',
+        }
+    },
+)
 
 
 class GuardClientCase(mfa_base.MFATestCase):
