@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The guard's own answers to ``POST /v3/auth/tokens``: the contract.
+"""The guard's own answers (to ``POST /v3/auth/tokens``, and to the
+requests making a delegation): the contract.
 
 Clients (mfa-osc's ``v3multifactor`` plugin among them) recognise each
 refusal by its HTTP status and ``error.mfa_guard.reason``; the message is
@@ -21,7 +22,10 @@ the message as they show Keystone's.
 * ``locked``: 429, ``Retry-After`` (whole seconds), ``until`` and
   ``retry_after`` in ``mfa_guard``;
 * ``replayed``: 401;
-* ``policy``: 403, ``deadline`` (YYYY-MM-DD or null);
+* ``policy``: 403, ``deadline`` (YYYY-MM-DD or null); also the answer
+  to a request making a delegation (an EC2 credential, a trust, an
+  application credential, an OAuth 1.0a access token) with a token the
+  policy refuses;
 * ``unavailable``: 503;
 * ``too_large``: 400 (a token request bigger than the guard reads).
 
@@ -120,6 +124,19 @@ def policy(deadline: str | None) -> Answer:
         f"Your domain's policy requires MFA since {deadline or 'now'}: sign "
         f'in with your passcode, or set up a device with `{ENROLL_COMMAND}` '
         '(an unscoped sign-in is allowed for it).',
+        {'reason': 'policy', 'deadline': deadline},
+    )
+
+
+def delegation_refused(what: str, deadline: str | None) -> Answer:
+    """403: the domain's policy refuses a token without a second factor
+    making ``what`` (a delegation, which would sign in without one)."""
+    return _answer(
+        403,
+        'Forbidden',
+        f"Your domain's policy requires MFA since {deadline or 'now'}: "
+        f'making {what} needs a token from a sign-in with your passcode '
+        f'(set up a device with `{ENROLL_COMMAND}` first if you have none).',
         {'reason': 'policy', 'deadline': deadline},
     )
 

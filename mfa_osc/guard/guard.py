@@ -12,13 +12,15 @@
 
 """The guard's request logic: lockout, replay and the domain policy.
 
-Only ``POST /v3/auth/tokens`` is looked at (its path as Keystone routes
-it: repeated slashes, dot segments and a trailing slash do not hide it);
-every other request goes to Keystone untouched and unbuffered. A token
-request's body is read (at most :data:`mfa_osc.guard.request.MAX_BODY`
-bytes; a bigger one is refused with 400) and handed to Keystone again as
-it came. Keystone's answer is buffered, so that a refusal can replace it
-whole: a token the guard refuses never leaves the server.
+Only ``POST /v3/auth/tokens`` and the requests making a delegation
+(:data:`mfa_osc.guard.request.DELEGATIONS`) are looked at (their paths as
+Keystone routes them: repeated slashes, dot segments and a trailing slash
+do not hide them); every other request goes to Keystone untouched and
+unbuffered. A token request's body is read (at most
+:data:`mfa_osc.guard.request.MAX_BODY` bytes; a bigger one is refused
+with 400) and handed to Keystone again as it came. Keystone's answer is
+buffered, so that a refusal can replace it whole: a token the guard
+refuses never leaves the server.
 
 A request is TOTP-bearing when ``auth.identity.methods`` holds ``totp``.
 Its user is the one Keystone's TOTP method checks the passcode of
@@ -45,9 +47,15 @@ usable. Requests without ``totp`` are never counted nor locked out.
 
 Last, any token (201) is judged by the domain policy
 (:mod:`mfa_osc.guard.policy`): a refused one is replaced by 403 and
-revoked. A check that cannot decide (memcached or Keystone's database
-unreadable, a token it cannot read) refuses with 503; nothing is logged
-of a request's body, passcode, password or token.
+revoked. A request making a delegation (an EC2 credential, a trust, an
+application credential, an OAuth 1.0a access token) is judged by the
+token making it (``X-Auth-Token``, validated in process), before Keystone
+sees it: a refused one gets 403 and makes nothing; the unscoped token a
+covered user still gets (to set a device up) makes no delegation.
+
+A check that cannot decide (memcached or Keystone's database unreadable,
+a token it cannot read) refuses with 503; nothing is logged of a
+request's body, passcode, password or token.
 """
 
 from __future__ import annotations
@@ -124,6 +132,12 @@ class Directory(Protocol):
 
     def revoke_token(self, token_id: str) -> None: ...
 
+    def token(self, token_id: str) -> Mapping[str, Any] | None:
+        """A valid token as Keystone would show it (``methods``, ``user``
+        with its domain, the scope's key, ``roles``, ``OS-TRUST:trust``,
+        ``OS-OAUTH1``); None when Keystone does not take it."""
+        ...
+
 
 @dataclasses.dataclass(frozen=True)
 class _User:
@@ -183,11 +197,17 @@ class Guard:
     def __call__(
         self, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
+        what = None
         if not request.is_token_request(environ):
-            return self.app(environ, start_response)
+            what = request.delegation(environ)
+            if what is None:
+                return self.app(environ, start_response)
         failure = None
         try:
-            answer = self._handle(environ)
+            if what is None:
+                answer = self._handle(environ)
+            else:
+                answer = self._delegating(environ, what)
         except Exception as exc:
             failure = _where(exc)
             answer = answers.unavailable('an internal error')
@@ -196,7 +216,8 @@ class Guard:
             # exception being handled, message and all, to an error
             # logged inside one, and a message may quote a value.
             LOG.error(
-                'MFA guard: a token request failed (%s); refused with 503.',
+                'MFA guard: a %s request failed (%s); refused with 503.',
+                'token' if what is None else 'delegation',
                 failure,
             )
         start_response(answer.status, answer.headers)
@@ -454,11 +475,45 @@ class Guard:
         if not answer.status.startswith('201'):
             return answer
         token = json.loads(answer.body)['token']
+        refused = self._judge(token, None)
+        if refused is None:
+            return answer
+        if refused.status.startswith('403'):
+            self._revoke(answer)
+        return refused
+
+    def _delegating(
+        self, environ: dict[str, Any], what: str
+    ) -> answers.Answer:
+        """Keystone's answer to a request making ``what`` (a delegation),
+        or the policy's refusal of the token making it."""
+        body = request.read_body(environ, request.MAX_BODY)
+        if body is None:
+            return answers.too_large(request.MAX_BODY)
+        if request.path(environ) == request.CREDENTIALS_PATH and not (
+            request.is_ec2_credential(body)
+        ):
+            return self._forward(environ, body)
+        token_id = environ.get('HTTP_X_AUTH_TOKEN')
+        token = None
+        if token_id:
+            token = self.directory.token(str(token_id))
+        if token is None:
+            # NOTE: Keystone refuses a request without a valid token.
+            return self._forward(environ, body)
+        refused = self._judge(token, what)
+        return refused or self._forward(environ, body)
+
+    def _judge(
+        self, token: Mapping[str, Any], what: str | None
+    ) -> answers.Answer | None:
+        """The policy's answer to a token (making ``what``, a delegation,
+        or signing in when None): None when it passes."""
         domain_id = policy.domain_to_check(
-            token, self.settings.policy_exempt_users
+            token, self.settings.policy_exempt_users, what is not None
         )
         if domain_id is None:
-            return answer
+            return None
         stored: object = None
         failure: str | None = None
         try:
@@ -475,15 +530,22 @@ class Guard:
             return answers.unavailable("the domain's policy cannot be read")
         refusal = policy.judge(token, stored, self._now().date())
         if refusal is None:
-            return answer
+            return None
         user_id = token.get('user', {}).get('id')
+        if what is None:
+            LOG.info(
+                'MFA guard: a token of user %s without a second factor was '
+                "refused by its domain's policy.",
+                user_id,
+            )
+            return answers.policy(refusal.deadline)
         LOG.info(
-            'MFA guard: a token of user %s without a second factor was '
-            "refused by its domain's policy.",
+            'MFA guard: user %s was refused making %s with a token without '
+            "a second factor, by its domain's policy.",
             user_id,
+            what,
         )
-        self._revoke(answer)
-        return answers.policy(refusal.deadline)
+        return answers.delegation_refused(what, refusal.deadline)
 
     def _revoke(self, answer: answers.Answer) -> None:
         """Revoke a refused token (it was never handed out: best effort)."""

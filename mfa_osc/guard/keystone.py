@@ -24,7 +24,9 @@ guard's own. Keystone has no type hints; the values are narrowed here.
   ``openstack mfa status`` and ``audit`` show it, ``openstack mfa
   unlock`` removes it through Keystone's own API and policy);
 * a domain's stored MFA policy, ``mfa_policy``;
-* revoking a token the policy refused.
+* revoking a token the policy refused;
+* a token's facts (``token_provider_api.validate_token``), for a request
+  making a delegation.
 
 Writing an extra attribute with ``identity_api.update_user`` changes
 nothing else: Keystone revokes a user's tokens only when a password is
@@ -41,6 +43,7 @@ the other).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mfa_osc import policy_record
@@ -113,3 +116,42 @@ class KeystoneDirectory:
     def revoke_token(self, token_id: str) -> None:
         self._fresh()
         self._providers.token_provider_api.revoke_token(token_id)
+
+    def token(self, token_id: str) -> Mapping[str, Any] | None:
+        self._fresh()
+        exc = self._exception
+        try:
+            model = self._providers.token_provider_api.validate_token(token_id)
+        except (exc.NotFound, exc.Unauthorized, exc.ValidationError):
+            return None
+        return _facts(model)
+
+
+def _facts(model: Any) -> dict[str, Any]:
+    """What Keystone's token body would say of ``model`` (a
+    ``keystone.models.token_model.TokenModel``), as the policy reads it."""
+    user, domain = model.user, model.user_domain
+    facts: dict[str, Any] = {
+        'methods': [str(method) for method in model.methods],
+        'user': {
+            'id': str(model.user_id),
+            'name': str(user['name']),
+            'domain': {'id': str(domain['id']), 'name': str(domain['name'])},
+        },
+    }
+    if model.system_scoped:
+        facts['system'] = {'all': True}
+    if model.domain_scoped:
+        facts['domain'] = {'id': str(model.domain_id)}
+    if model.project_scoped:
+        facts['project'] = {'id': str(model.project_id)}
+    if model.trust_scoped:
+        facts['OS-TRUST:trust'] = {'id': str(model.trust_id)}
+    if model.oauth_scoped:
+        facts['OS-OAUTH1'] = {'access_token_id': str(model.access_token_id)}
+    if not model.unscoped:
+        facts['roles'] = [
+            {'id': str(role['id']), 'name': str(role['name'])}
+            for role in model.roles
+        ]
+    return facts

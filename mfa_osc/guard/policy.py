@@ -27,7 +27,12 @@ on what Keystone put in it:
   token passes: it is delegation the user gave with a token of their
   own, and services (Heat, Magnum, ...) sign in through trusts;
 * an unscoped token passes: it is what ``openstack mfa enroll`` needs
-  to set a device up;
+  to set a device up; but it is judged as a scoped one when it makes a
+  delegation (an EC2 credential, a trust, an application credential or
+  an OAuth 1.0a access token: :data:`mfa_osc.guard.request.DELEGATIONS`),
+  which would sign in later without a second factor, and then, where the
+  policy names roles, it counts as holding them (its roles are not
+  known);
 * federated tokens (``mapped``, ``saml2``, ``openid``, ...) are judged as
   password ones: the identity provider's own second factor is not known
   to Keystone;
@@ -66,10 +71,13 @@ class Refusal:
 
 
 def domain_to_check(
-    token: Mapping[str, Any], exempt_users: Collection[str] = ()
+    token: Mapping[str, Any],
+    exempt_users: Collection[str] = (),
+    delegation: bool = False,
 ) -> str | None:
     """The ID of the user's domain whose policy decides, or None when the
-    token passes whatever the policy (see the module's docstring).
+    token passes whatever the policy (see the module's docstring);
+    ``delegation`` when the token makes a delegation.
 
     :raises ValueError: the token is not as Keystone writes one.
     """
@@ -80,7 +88,7 @@ def domain_to_check(
         return None
     if any(key in token for key in DELEGATION_KEYS):
         return None
-    if not any(key in token for key in SCOPE_KEYS):
+    if not delegation and not _scoped(token):
         return None
     user = token.get('user')
     if not isinstance(user, dict):
@@ -99,15 +107,16 @@ def domain_to_check(
 def judge(
     token: Mapping[str, Any], stored: object, today: datetime.date
 ) -> Refusal | None:
-    """The refusal of a scoped token without a second factor by the
-    domain's stored policy (the ``mfa_policy`` value), or None."""
+    """The refusal of a token without a second factor by the domain's
+    stored policy (the ``mfa_policy`` value), or None; an unscoped token
+    (one making a delegation) counts as holding the policy's roles."""
     record = policy_record.parse(stored)
     if record is None:
         return None
     deadline = record.deadline
     if deadline is not None and today < datetime.date.fromisoformat(deadline):
         return None
-    if record.roles:
+    if record.roles and _scoped(token):
         roles = token.get('roles')
         names = {
             str(role.get('name'))
@@ -117,6 +126,10 @@ def judge(
         if not names & set(record.roles):
             return None
     return Refusal(deadline)
+
+
+def _scoped(token: Mapping[str, Any]) -> bool:
+    return any(key in token for key in SCOPE_KEYS)
 
 
 class PolicyCache:

@@ -11,7 +11,8 @@
 # under the License.
 
 """What the guard reads of a request: whether Keystone routes it to
-``POST /v3/auth/tokens``, its body (within :data:`MAX_BODY`), and the
+``POST /v3/auth/tokens`` or to a request that makes a delegation
+(:func:`delegation`), its body (within :data:`MAX_BODY`), and the
 ``totp`` method's user and passcode. Nothing here is logged or kept: the
 passcode leaves this module only as a digest.
 """
@@ -31,14 +32,74 @@ MAX_BODY = 64 * 1024
 TOKEN_PATH = '/v3/auth/tokens'  # noqa: S105 (a path)
 
 
+#: Requests that make a way to sign in, or to act as the user, later and
+#: without a passcode, from the token that makes them: method, path (as
+#: Keystone routes it) and what the request makes, for people.
+#: ``POST /v3/credentials`` makes one only for an EC2 credential
+#: (:func:`is_ec2_credential`): ``/v3/ec2tokens`` and ``/v3/s3tokens``
+#: sign in with those.
+DELEGATIONS = (
+    ('POST', re.compile('/v3/credentials'), 'an EC2 credential'),
+    (
+        'POST',
+        re.compile('/v3/users/[^/]+/credentials/OS-EC2'),
+        'an EC2 credential',
+    ),
+    ('POST', re.compile('/v3/OS-TRUST/trusts'), 'a trust'),
+    (
+        'POST',
+        re.compile('/v3/users/[^/]+/application_credentials'),
+        'an application credential',
+    ),
+    (
+        'PUT',
+        re.compile('/v3/OS-OAUTH1/authorize/[^/]+'),
+        'an OAuth 1.0a access token',
+    ),
+)
+CREDENTIALS_PATH = '/v3/credentials'
+
+
+def _method(environ: Mapping[str, Any]) -> str:
+    # NOTE: werkzeug upper-cases the method.
+    return str(environ.get('REQUEST_METHOD', '')).upper()
+
+
+def path(environ: Mapping[str, Any]) -> str:
+    """The request's path as Keystone routes it: repeated slashes and dot
+    segments resolved, and no trailing slash (Keystone's
+    URLNormalizingMiddleware strips it)."""
+    collapsed = re.sub('/+', '/', str(environ.get('PATH_INFO') or '/'))
+    return posixpath.normpath(collapsed)
+
+
 def is_token_request(environ: Mapping[str, Any]) -> bool:
     """Whether Keystone routes the request to ``POST /v3/auth/tokens``."""
-    # NOTE: werkzeug upper-cases the method, and Keystone's
-    # URLNormalizingMiddleware strips a trailing slash.
-    if str(environ.get('REQUEST_METHOD', '')).upper() != 'POST':
+    return _method(environ) == 'POST' and path(environ) == TOKEN_PATH
+
+
+def delegation(environ: Mapping[str, Any]) -> str | None:
+    """What the request would make of :data:`DELEGATIONS`, or None."""
+    method, where = _method(environ), path(environ)
+    return next(
+        (
+            what
+            for wanted, pattern, what in DELEGATIONS
+            if method == wanted and pattern.fullmatch(where)
+        ),
+        None,
+    )
+
+
+def is_ec2_credential(body: bytes) -> bool:
+    """Whether a ``POST /v3/credentials`` body makes an EC2 credential
+    (``"type": "ec2"``, which Keystone gives the ID ``/v3/ec2tokens``
+    finds it by); an unparsable body makes nothing."""
+    try:
+        request = json.loads(body)
+    except (ValueError, RecursionError):
         return False
-    path = re.sub('/+', '/', str(environ.get('PATH_INFO') or '/'))
-    return posixpath.normpath(path) == TOKEN_PATH
+    return _dict(_dict(request).get('credential')).get('type') == 'ec2'
 
 
 def read_body(environ: Mapping[str, Any], limit: int) -> bytes | None:

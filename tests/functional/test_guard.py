@@ -24,6 +24,7 @@ shows for these answers) is tested where it is built.
 from __future__ import annotations
 
 from concurrent import futures
+import json
 import re
 import secrets
 import time
@@ -153,6 +154,42 @@ class GuardTestCase(base.BaseTestCase):
                 }
             }
         )
+
+    def users_in_a_new_domain(
+        self, count: int
+    ) -> tuple[
+        dict[str, Any], dict[str, Any], list[local_keystone.KeystoneUser]
+    ]:
+        """A new domain, a project in it, and ``count`` users of the domain
+        with the member role on the project (their default project)."""
+        api = self.keystone.admin_adapter()
+        domain = api.post(
+            '/domains', json={'domain': {'name': secrets.token_hex(6)}}
+        ).json()['domain']
+        project = api.post(
+            '/projects',
+            json={'project': {'name': 'p', 'domain_id': domain['id']}},
+        ).json()['project']
+        role = api.get('/roles?name=member').json()['roles'][0]['id']
+        users = []
+        for _ in range(count):
+            password = secrets.token_urlsafe(12)
+            body = {
+                'name': secrets.token_hex(6),
+                'password': password,
+                'domain_id': domain['id'],
+                'default_project_id': project['id'],
+            }
+            user_id = api.post('/users', json={'user': body}).json()['user'][
+                'id'
+            ]
+            api.put(f'/projects/{project["id"]}/users/{user_id}/roles/{role}')
+            users.append(
+                local_keystone.KeystoneUser(
+                    user_id, body['name'], password, project['id'], 'p'
+                )
+            )
+        return domain, project, users
 
     @staticmethod
     def wrong_codes(secret: str, count: int) -> list[str]:
@@ -374,33 +411,7 @@ class TestReplay(GuardTestCase):
 class TestPolicy(GuardTestCase):
     def test_a_covered_user_gets_no_scoped_token_without_mfa(self) -> None:
         api = self.keystone.admin_adapter()
-        domain = api.post(
-            '/domains', json={'domain': {'name': secrets.token_hex(6)}}
-        ).json()['domain']
-        project = api.post(
-            '/projects',
-            json={'project': {'name': 'p', 'domain_id': domain['id']}},
-        ).json()['project']
-        role = api.get('/roles?name=member').json()['roles'][0]['id']
-        users = []
-        for _ in range(2):
-            password = secrets.token_urlsafe(12)
-            body = {
-                'name': secrets.token_hex(6),
-                'password': password,
-                'domain_id': domain['id'],
-                'default_project_id': project['id'],
-            }
-            user_id = api.post('/users', json={'user': body}).json()['user'][
-                'id'
-            ]
-            api.put(f'/projects/{project["id"]}/users/{user_id}/roles/{role}')
-            users.append(
-                local_keystone.KeystoneUser(
-                    user_id, body['name'], password, project['id'], 'p'
-                )
-            )
-        plain, mfa = users
+        domain, project, (plain, mfa) = self.users_in_a_new_domain(2)
         app = self.app_cred(plain)
         secret = totp.generate_secret()
         self.keystone.create_totp_credential(mfa.id, secret)
@@ -461,6 +472,89 @@ class TestPolicy(GuardTestCase):
             f'/domains/{domain["id"]}', json={'domain': {'mfa_policy': None}}
         )
         self.assertEqual(201, self.password_alone(plain, scope).status_code)
+
+
+class TestDelegation(GuardTestCase):
+    def ec2(
+        self, user: local_keystone.KeystoneUser, token: str, path: str
+    ) -> requests.Response:
+        """Make an EC2 credential of ``user`` on their project."""
+        body: dict[str, Any] = {'tenant_id': user.project_id}
+        if path == 'credentials':
+            blob = {'access': secrets.token_hex(8), 'secret': 'x'}
+            body = {
+                'credential': {
+                    'type': 'ec2',
+                    'user_id': user.id,
+                    'project_id': user.project_id,
+                    'blob': json.dumps(blob),
+                }
+            }
+        return requests.post(
+            f'{self.keystone.auth_url}/{path}',
+            json=body,
+            headers={'X-Auth-Token': token},
+            timeout=60,
+        )
+
+    def test_a_token_without_mfa_makes_no_ec2_credential(self) -> None:
+        api = self.keystone.admin_adapter()
+        domain, _, (plain, mfa) = self.users_in_a_new_domain(2)
+        secret = totp.generate_secret()
+        self.keystone.create_totp_credential(mfa.id, secret)
+        self.keystone.set_mfa_rules(mfa.id, RULES)
+        # NOTE: Keystone makes one from an unscoped token by
+        # /v3/credentials, and from a project-scoped one (a token issued
+        # before the deadline stays valid) by both paths.
+        unscoped = self.password_alone(plain, 'unscoped')
+        scoped = self.password_alone(plain)
+        tries = [
+            (unscoped.headers['X-Subject-Token'], 'credentials'),
+            (scoped.headers['X-Subject-Token'], 'credentials'),
+            (
+                scoped.headers['X-Subject-Token'],
+                f'users/{plain.id}/credentials/OS-EC2',
+            ),
+        ]
+        for token, path in tries:
+            made = self.ec2(plain, token, path)
+            self.assertEqual(201, made.status_code, made.text)
+        policy = {'required': True, 'deadline': '2020-01-01', 'roles': []}
+        api.patch(
+            f'/domains/{domain["id"]}', json={'domain': {'mfa_policy': policy}}
+        )
+        for token, path in tries:
+            refused = self.ec2(plain, token, path)
+            self.assertEqual(403, refused.status_code, refused.text)
+            error = refused.json()['error']
+            self.assertEqual('policy', error['mfa_guard']['reason'])
+            self.assertIn(
+                'making an EC2 credential needs a token from a sign-in with '
+                'your passcode',
+                error['message'],
+            )
+        listed = api.get(f'/credentials?user_id={plain.id}&type=ec2')
+        self.assertEqual(3, len(listed.json()['credentials']))
+        token = unscoped.headers['X-Subject-Token']
+        # NOTE: the device set-up the unscoped token is for still works.
+        totp_credential = requests.post(
+            f'{self.keystone.auth_url}/credentials',
+            json={
+                'credential': {
+                    'type': 'totp',
+                    'user_id': plain.id,
+                    'blob': totp.generate_secret(),
+                }
+            },
+            headers={'X-Auth-Token': token},
+            timeout=60,
+        )
+        self.assertEqual(201, totp_credential.status_code)
+        signed_in = self.with_code(mfa, totp.passcode(secret))
+        self.assertEqual(201, signed_in.status_code, signed_in.text)
+        mfa_token = signed_in.headers['X-Subject-Token']
+        made = self.ec2(mfa, mfa_token, f'users/{mfa.id}/credentials/OS-EC2')
+        self.assertEqual(201, made.status_code, made.text)
 
 
 class TestRequests(GuardTestCase):

@@ -99,6 +99,8 @@ class FakeDirectory:
         self.marks: dict[str, object] = {}
         self.policies: dict[str, object] = {}
         self.revoked: list[str] = []
+        #: Valid tokens by ID, as :func:`token_body` writes them.
+        self.tokens: dict[str, dict[str, Any]] = {}
         self.fail: Exception | None = None
         self.read_only = False
 
@@ -135,6 +137,11 @@ class FakeDirectory:
 
     def revoke_token(self, token_id: str) -> None:
         self.revoked.append(token_id)
+
+    def token(self, token_id: str) -> dict[str, Any] | None:
+        self._check()
+        body = self.tokens.get(token_id)
+        return None if body is None else dict(body['token'])
 
 
 class Clock:
@@ -226,6 +233,7 @@ def call(
     body: dict[str, Any] | bytes | None = None,
     path: str = '/v3/auth/tokens',
     method: str = 'POST',
+    token: str | None = None,
 ) -> Response:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     if body is None:
@@ -237,6 +245,8 @@ def call(
         'CONTENT_TYPE': 'application/json',
         'wsgi.input': io.BytesIO(data),
     }
+    if token is not None:
+        environ['HTTP_X_AUTH_TOKEN'] = token
     started: list[Response] = []
 
     def start_response(

@@ -580,3 +580,141 @@ class TestPolicy(testtools.TestCase):
         self.assertEqual(503, response.code)
         self.assertNotIn('X-Subject-Token', response.headers)
         self.assertIn("domain's policy cannot be read", response.body.decode())
+
+
+class TestDelegation(testtools.TestCase):
+    """Requests making a way to sign in later without a passcode, judged
+    by the token making them."""
+
+    EC2 = {'credential': {'type': 'ec2', 'user_id': fakes.USER_ID}}
+    REQUESTS = (
+        ('POST', '/v3/credentials', EC2, 'an EC2 credential'),
+        (
+            'POST',
+            f'/v3/users/{fakes.USER_ID}/credentials/OS-EC2',
+            {'tenant_id': 'p1'},
+            'an EC2 credential',
+        ),
+        ('POST', '/v3/OS-TRUST/trusts', {'trust': {}}, 'a trust'),
+        (
+            'POST',
+            f'/v3/users/{fakes.USER_ID}/application_credentials',
+            {'application_credential': {'name': 'ci'}},
+            'an application credential',
+        ),
+        (
+            'PUT',
+            '/v3/OS-OAUTH1/authorize/rt1',
+            {'roles': [{'name': 'member'}]},
+            'an OAuth 1.0a access token',
+        ),
+    )
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.guard, self.keystone, self.directory, self.clock = (
+            fakes.make_guard()
+        )
+        self.directory.policies[fakes.DOMAIN_ID] = {
+            'required': True,
+            'deadline': '2027-01-01',
+        }
+
+    def _make(
+        self, token: dict[str, object], method: str, path: str, body: object
+    ) -> fakes.Response:
+        self.directory.tokens['t1'] = token
+        self.keystone.answer(201, {'made': True})
+        return call(self.guard, body, path, method, token='t1')  # type: ignore[arg-type]
+
+    def test_without_a_second_factor_nothing_is_made(self) -> None:
+        for scope in (None, 'project'):
+            token = fakes.token_body(['password'], scope)
+            for method, path, body, what in self.REQUESTS:
+                response = self._make(token, method, path, body)
+                self.assertEqual(403, response.code, (scope, path))
+                message = response.json['error']['message']
+                self.assertIn(f'making {what} needs a token', message)
+                self.assertEqual(
+                    'policy', response.json['error']['mfa_guard']['reason']
+                )
+        self.assertEqual([], self.keystone.seen)
+        self.assertEqual([], self.directory.revoked)
+
+    def test_what_is_made(self) -> None:
+        for token in (
+            fakes.token_body(['password', 'totp'], None),
+            fakes.token_body(['token', 'password', 'totp']),
+            fakes.token_body(['application_credential']),
+            fakes.token_body(['password'], **{'OS-TRUST:trust': {'id': 't'}}),
+        ):
+            for method, path, body, _ in self.REQUESTS:
+                response = self._make(token, method, path, body)
+                self.assertEqual(201, response.code, (token, path))
+        # NOTE: Keystone gets the body as it came.
+        self.assertEqual(
+            json.dumps(self.EC2).encode(), self.keystone.seen[0]['body']
+        )
+
+    def test_before_the_deadline_or_outside_the_policy(self) -> None:
+        token = fakes.token_body(['password'], None)
+        method, path, body, _ = self.REQUESTS[2]
+        self.clock.now = self.clock.now.replace(year=2026, month=12, day=31)
+        self.assertEqual(201, self._make(token, method, path, body).code)
+        self.clock.now = self.clock.now.replace(year=2027, month=2, day=1)
+        self.directory.policies.clear()
+        self.guard.policies = type(self.guard.policies)(60)
+        self.assertEqual(201, self._make(token, method, path, body).code)
+
+    def test_an_unscoped_token_counts_as_holding_the_roles(self) -> None:
+        self.directory.policies[fakes.DOMAIN_ID] = {
+            'required': True,
+            'roles': ['admin'],
+        }
+        method, path, body, _ = self.REQUESTS[0]
+        unscoped = fakes.token_body(['password'], None)
+        member = fakes.token_body(['password'], roles=('member',))
+        self.assertEqual(403, self._make(unscoped, method, path, body).code)
+        self.assertEqual(201, self._make(member, method, path, body).code)
+
+    def test_other_credentials_and_requests_go_to_keystone(self) -> None:
+        token = fakes.token_body(['password'], None)
+        totp = {'credential': {'type': 'totp', 'blob': 'x'}}
+        self.assertEqual(
+            201, self._make(token, 'POST', '/v3/credentials', totp).code
+        )
+        self.assertEqual(
+            201, self._make(token, 'GET', '/v3/OS-TRUST/trusts', None).code
+        )
+        self.assertEqual(
+            201, self._make(token, 'POST', '/v3/credentials', b'{').code
+        )
+        self.assertEqual(3, len(self.keystone.seen))
+
+    def test_every_spelling_of_the_path_is_judged(self) -> None:
+        token = fakes.token_body(['password'], None)
+        for path in (
+            '//v3/OS-TRUST/trusts',
+            '/v3/OS-TRUST/trusts/',
+            '/v3/./OS-TRUST/x/../trusts',
+        ):
+            response = self._make(token, 'POST', path, {'trust': {}})
+            self.assertEqual(403, response.code, path)
+
+    def test_a_token_keystone_does_not_take_goes_to_keystone(self) -> None:
+        method, path, body, _ = self.REQUESTS[2]
+        self.keystone.answer(401)
+        response = call(self.guard, body, path, method, token='unknown')
+        self.assertEqual(401, response.code)
+        self.keystone.answer(401)
+        self.assertEqual(401, call(self.guard, body, path, method).code)
+        self.assertEqual(2, len(self.keystone.seen))
+
+    def test_a_check_that_cannot_decide_refuses(self) -> None:
+        token = fakes.token_body(['password'], None)
+        self.directory.tokens['t1'] = token
+        self.directory.fail = RuntimeError('database is locked')
+        method, path, body, _ = self.REQUESTS[2]
+        response = call(self.guard, body, path, method, token='t1')
+        self.assertEqual(503, response.code)
+        self.assertEqual([], self.keystone.seen)

@@ -38,6 +38,18 @@ class DomainNotFound(Exception):
     pass
 
 
+class NotFound(Exception):
+    pass
+
+
+class Unauthorized(Exception):
+    pass
+
+
+class ValidationError(Exception):
+    pass
+
+
 def _keystone_modules(providers: Any, conf: Any = None) -> dict[str, Any]:
     """``sys.modules`` entries standing in for Keystone's."""
     package = types.ModuleType('keystone')
@@ -47,6 +59,11 @@ def _keystone_modules(providers: Any, conf: Any = None) -> dict[str, Any]:
     exception = types.ModuleType('keystone.exception')
     exception.UserNotFound = UserNotFound  # type: ignore[attr-defined]
     exception.DomainNotFound = DomainNotFound  # type: ignore[attr-defined]
+    exception.NotFound = NotFound  # type: ignore[attr-defined]
+    exception.Unauthorized = Unauthorized  # type: ignore[attr-defined]
+    exception.ValidationError = (  # type: ignore[attr-defined]
+        ValidationError
+    )
     keystone_conf = types.ModuleType('keystone.conf')
     keystone_conf.CONF = conf  # type: ignore[attr-defined]
     package.exception = exception  # type: ignore[attr-defined]
@@ -141,6 +158,63 @@ class TestKeystoneDirectory(testtools.TestCase):
         self.providers.token_provider_api.revoke_token.assert_called_once_with(
             't'
         )
+
+    def _model(self, **scope: object) -> types.SimpleNamespace:
+        """A stand-in of Keystone's TokenModel."""
+        values: dict[str, object] = {
+            'methods': ['password'],
+            'user_id': 'u1',
+            'user': {'id': 'u1', 'name': 'alice'},
+            'user_domain': {'id': 'd1', 'name': 'Dom'},
+            'system_scoped': False,
+            'domain_scoped': False,
+            'project_scoped': False,
+            'trust_scoped': False,
+            'oauth_scoped': False,
+            'unscoped': True,
+            'roles': [],
+        }
+        values.update(scope)
+        return types.SimpleNamespace(**values)
+
+    def test_a_token_as_keystone_shows_it(self) -> None:
+        validate = self.providers.token_provider_api.validate_token
+        validate.return_value = self._model()
+        self.assertEqual(
+            {
+                'methods': ['password'],
+                'user': {
+                    'id': 'u1',
+                    'name': 'alice',
+                    'domain': {'id': 'd1', 'name': 'Dom'},
+                },
+            },
+            self.directory.token('t1'),
+        )
+        validate.assert_called_once_with('t1')
+        validate.return_value = self._model(
+            methods=['token', 'password'],
+            project_scoped=True,
+            project_id='p1',
+            trust_scoped=True,
+            trust_id='t9',
+            unscoped=False,
+            roles=[{'id': 'r1', 'name': 'member'}],
+        )
+        token = self.directory.token('t2')
+        assert token is not None
+        self.assertEqual({'id': 'p1'}, token['project'])
+        self.assertEqual({'id': 't9'}, token['OS-TRUST:trust'])
+        self.assertEqual([{'id': 'r1', 'name': 'member'}], token['roles'])
+        self.assertNotIn('domain', token)
+
+    def test_a_token_keystone_does_not_take(self) -> None:
+        validate = self.providers.token_provider_api.validate_token
+        for error in (NotFound, Unauthorized, ValidationError):
+            validate.side_effect = error
+            self.assertIsNone(self.directory.token('t'))
+        validate.side_effect = RuntimeError('database is locked')
+        self.assertRaises(RuntimeError, self.directory.token, 't')
 
     def test_each_call_in_a_new_request_context(self) -> None:
         self.providers.identity_api.get_user.return_value = {'id': 'u1'}
