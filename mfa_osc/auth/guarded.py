@@ -39,6 +39,7 @@ from typing import TextIO
 
 from mfa_osc.auth import clock
 from mfa_osc.auth import exceptions
+from mfa_osc.client import errors
 
 #: The header on every answer the guard gave to a token request.
 HEADER = 'OpenStack-MFA-Guard'
@@ -63,13 +64,7 @@ def enforced(response: Any) -> bool:
 def details(response: Any) -> dict[str, Any] | None:
     """``error.mfa_guard`` of a guard's refusal; None for any other
     answer (Keystone's own refusals among them)."""
-    try:
-        guard = response.json()['error']['mfa_guard']
-    except (AttributeError, KeyError, TypeError, ValueError):
-        return None
-    if not isinstance(guard, dict) or not isinstance(guard.get('reason'), str):
-        return None
-    return guard
+    return errors.guard_details(response)
 
 
 def _message(response: Any) -> str:

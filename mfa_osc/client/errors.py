@@ -84,6 +84,20 @@ class Unavailable(ClientError):
     """Keystone could not be reached or failed (5xx, connection)."""
 
 
+def guard_details(response: Any) -> dict[str, Any] | None:
+    """``error.mfa_guard`` of an answer of Keystone's MFA guard
+    (``mfa_osc.guard.answers``: a refusal whose ``reason`` says why), or
+    None for any other answer, Keystone's own refusals among them. The one
+    reading of the guard's answers on the client side."""
+    try:
+        guard = response.json()['error']['mfa_guard']
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    if not isinstance(guard, dict) or not isinstance(guard.get('reason'), str):
+        return None
+    return guard
+
+
 def _detail(exc: ksa_exc.HttpError) -> str:
     """Keystone's own message from an error body, secrets masked."""
     response = getattr(exc, 'response', None)

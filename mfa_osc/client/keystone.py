@@ -54,6 +54,7 @@ from mfa_osc.client.errors import NotFound
 from mfa_osc.client.errors import PasscodeUsed
 from mfa_osc.client.errors import Unavailable
 from mfa_osc.client.errors import error as _error
+from mfa_osc.client.errors import guard_details
 from mfa_osc.client.records import KEYSTONE_MAX_ROWS
 from mfa_osc.client.records import AppCredential
 from mfa_osc.client.records import Credential
@@ -718,7 +719,8 @@ class MFAClient(lists.ListReader):
         if response.status_code == 201:
             return True
         if response.status_code == 401:
-            if _guard_reason(response) == 'replayed':
+            guard = guard_details(response)
+            if guard is not None and guard['reason'] == 'replayed':
                 raise PasscodeUsed(
                     'That passcode signed you in already, and Keystone '
                     "(its MFA guard) takes a code once: give your device's "
@@ -727,16 +729,3 @@ class MFAClient(lists.ListReader):
             return False
         err = ksa_exc.from_response(response, 'POST', '/auth/tokens')
         raise _error('check the passcode', err) from err
-
-
-def _guard_reason(response: Any) -> str | None:
-    """The reason of an answer of Keystone's MFA guard (``mfa_osc.guard``:
-    ``error.mfa_guard.reason``), None for any other answer."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    error = body.get('error') if isinstance(body, dict) else None
-    guard = error.get('mfa_guard') if isinstance(error, dict) else None
-    reason = guard.get('reason') if isinstance(guard, dict) else None
-    return reason if isinstance(reason, str) else None
