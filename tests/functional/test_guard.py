@@ -605,18 +605,26 @@ class TestMemcachedDown(GuardTestCase):
     def _restart_memcached(self, port: int | None) -> None:
         memcached = LocalMemcached(port=port).start()
         self.keystone.memcached = memcached
-        # NOTE: the next test starts once TOTP sign-ins are checked again
-        # (both clients set a dead server aside for memcache_dead_retry).
-        probe = {
-            'identity': {
-                'methods': ['totp'],
-                'totp': {'user': {'id': 'nobody', 'passcode': '000000'}},
-            }
-        }
+
+        # NOTE: the next test starts once every uWSGI process checks TOTP
+        # sign-ins again: each sets the dead server aside on its own (for
+        # memcache_dead_retry), so one process answering is not enough.
+        # Probes go a few at once (which process takes a connection is
+        # the kernel's choice), each for a user of its own (never locked).
+        def probe(_: int) -> requests.Response:
+            user = {'id': secrets.token_hex(8), 'passcode': '000000'}
+            return self.post(
+                {'identity': {'methods': ['totp'], 'totp': {'user': user}}}
+            )
+
+        back: list[requests.Response] = []
         deadline = time.monotonic() + 30
-        while self.post(probe).status_code == 503:
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.1)
+        with futures.ThreadPoolExecutor(4) as pool:
+            while len(self.serving_pids(back)) < 2:
+                self.assertLess(time.monotonic(), deadline)
+                answers = list(pool.map(probe, range(4)))
+                back += [r for r in answers if r.status_code != 503]
+                time.sleep(0.1)
 
 
 class TestStart(base.BaseTestCase):
