@@ -1,0 +1,217 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""Settings -> Multi-factor in a real browser, against a real Keystone.
+
+Each test signs a person in through Horizon's own sign-in page, uses the
+page as they would, and checks the account against Keystone with real
+sign-ins after each step: never weaker, never locked out.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import segno
+
+from mfa_osc import recovery
+from mfa_osc import rules as mfa_rules
+from mfa_osc import totp
+from mfa_osc.testing import keystone as local_keystone
+from tests.horizon import base
+
+SERVERS = base.ModuleHorizon()
+
+
+class TestSettingsMultiFactor(base.HorizonTestCase):
+    servers = SERVERS
+
+    def start_enroll(self, name: str) -> tuple[str, str]:
+        """From the status page to the QR code: the secret and the URI,
+        read from the "can't scan" control, checked against the image."""
+        self.open('/settings/mfa/')
+        self.type_into('#mfa-enroll-start input[name=name]', name)
+        self.submit('#mfa-enroll-start')
+        qr = self.wait_for('img#mfa-qr')
+        self.screenshot('enroll-qr')
+        self.find('#mfa-cant-scan summary').click()
+        secret = self.find('#mfa-secret').text.replace(' ', '')
+        uri = self.find('#mfa-uri').text
+        self.screenshot('enroll-cant-scan')
+        self.assertEqual(secret, totp.normalize_secret(secret))
+        self.assertTrue(uri.startswith('otpauth://totp/'), uri)
+        self.assertIn(f'secret={secret}', uri)
+        # The image is a QR code of that very URI, module by module.
+        expected = [
+            [bool(m) for m in row] for row in segno.make(uri, error='m').matrix
+        ]
+        self.assertEqual(
+            expected, base.qr_matrix(str(qr.get_attribute('src')))
+        )
+        # Nowhere else: not in the URL, not in the (signed, readable)
+        # session cookie.
+        self.assertNotIn(secret, self.driver.current_url)
+        self.assertNotIn(secret, self.session_text())
+        headers = self.response_headers('/settings/mfa/enroll/')
+        self.assertEqual('no-store', headers.get('cache-control'))
+        return secret, uri
+
+    def finish_enroll(self, secret: str) -> None:
+        self.type_into('#id_passcode', totp.passcode(secret))
+        self.submit('#mfa-enroll-finish')
+
+    def recovery_codes(self) -> list[str]:
+        """The codes the page shows, checked against its download."""
+        shown = self.wait_for('#mfa-recovery-codes').text.split()
+        link = self.find('#mfa-recovery-download').get_attribute('href')
+        prefix = 'data:text/plain;charset=utf-8;base64,'
+        self.assertTrue(str(link).startswith(prefix), link)
+        saved = base64.b64decode(str(link)[len(prefix) :]).decode()
+        self.assertEqual(shown, saved.split())
+        return shown
+
+    def test_enroll_sign_in_recover_and_remove(self) -> None:
+        """A person who may set their own rules (admin role, Keystone's
+        default policy): enroll from the browser, MFA enforced; sign in
+        again through Horizon's TOTP step; new recovery codes with a
+        recovery code; remove the device with a code; back as before."""
+        user = self.admin_user()
+        self.browser_sign_in(user)
+        self.open('/settings/mfa/')
+        self.wait_for('#mfa-no-devices')
+        self.screenshot('status-no-device')
+
+        secret, _uri = self.start_enroll('phone')
+        # Nothing changed in Keystone while the QR code is shown.
+        self.assertEqual([], self.credentials(user.id))
+        self.assertEqual(201, self.password_status(user))
+
+        self.finish_enroll(secret)
+        codes = self.recovery_codes()
+        self.screenshot('enroll-recovery-codes')
+        self.assertEqual(recovery.DEFAULT_COUNT, len(codes))
+        self.assertIn('MFA is enforced', self.find('#mfa-enrolled').text)
+        headers = self.response_headers('/settings/mfa/enroll/')
+        self.assertEqual('no-store', headers.get('cache-control'))
+        log = self.horizon.log()
+        for value in [secret, *codes]:
+            self.assertNotIn(value, log)
+            self.assertNotIn(value, self.session_text())
+
+        # Keystone: the password alone no longer signs in, the password
+        # and a code do, a code alone does not.
+        self.assertEqual(401, self.password_status(user))
+        self.assertEqual(
+            201, self.password_and_code_status(user, self.good_code(secret))
+        )
+        self.assertEqual(401, self.totp_alone_status(user.id, secret))
+        self.assert_invariant(user)
+
+        # Out, and back in through Horizon's own TOTP step.
+        self.browser_sign_out()
+        self.browser_sign_in(user, secret)
+        self.open('/settings/mfa/')
+        devices = self.wait_for('#mfa-devices')
+        self.assertIn('phone', devices.text)
+        self.assertIn('Enforced', self.find('#mfa-enforced').text)
+        self.assertEqual(
+            str(recovery.DEFAULT_COUNT), self.find('#mfa-recovery-left').text
+        )
+        self.screenshot('status-enrolled')
+
+        # New recovery codes, proved with one of the old ones.
+        self.type_into('#mfa-recovery-new input[name=proof]', codes[0])
+        self.submit('#mfa-recovery-new')
+        new_codes = self.recovery_codes()
+        self.assertEqual(recovery.DEFAULT_COUNT, len(new_codes))
+        self.assertFalse(set(codes) & set(new_codes))
+        headers = self.response_headers('/settings/mfa/recovery/')
+        self.assertEqual('no-store', headers.get('cache-control'))
+        self.assert_invariant(user)
+
+        # Remove the device with a current code: as before enrolling.
+        self.open('/settings/mfa/')
+        form = 'form.mfa-remove'
+        self.type_into(f'{form} input[name=proof]', self.good_code(secret))
+        self.submit(form)
+        self.wait_for('#mfa-no-devices')
+        self.assertTrue(
+            any('no TOTP device is left' in a for a in self.alerts()),
+            self.alerts(),
+        )
+        self.assertEqual(201, self.password_status(user))
+        self.assertEqual([], self.credentials(user.id))
+        self.assert_invariant(user)
+
+    def test_wrong_code_changes_nothing(self) -> None:
+        """A wrong code: the page says so and keeps the QR code; nothing
+        is made in Keystone; the right code then enrolls."""
+        user = self.admin_user()
+        self.browser_sign_in(user)
+        secret, _uri = self.start_enroll('phone')
+        self.type_into('#id_passcode', self.bad_code(secret))
+        self.submit('#mfa-enroll-finish')
+        self.wait_for('img#mfa-qr')
+        self.assertTrue(
+            any('not enrolled' in a for a in self.alerts()), self.alerts()
+        )
+        self.assertEqual([], self.credentials(user.id))
+        self.assertEqual(201, self.password_status(user))
+        self.find('#mfa-cant-scan summary').click()
+        self.assertEqual(
+            secret, self.find('#mfa-secret').text.replace(' ', '')
+        )
+        self.finish_enroll(secret)
+        self.recovery_codes()
+        self.assertEqual(401, self.password_status(user))
+        self.assert_invariant(user)
+
+    def test_member_without_rules_is_told_what_an_administrator_runs(
+        self,
+    ) -> None:
+        """Keystone's default policy: a member may not set their own MFA
+        rules; without rules a device would let the code alone sign in,
+        so the page says what the workflow says and nothing changes."""
+        user = self.make_user()
+        self.browser_sign_in(user)
+        self.open('/settings/mfa/')
+        self.type_into('#mfa-enroll-start input[name=name]', 'phone')
+        self.submit('#mfa-enroll-start')
+        self.wait_for('#mfa-status')
+        alerts = ' '.join(self.alerts())
+        self.assertIn('may not set its own MFA rules', alerts)
+        self.assertIn(f'openstack mfa enroll --user {user.id}', alerts)
+        self.assertNotIn('Traceback', self.driver.page_source)
+        self.screenshot('enroll-needs-administrator')
+        self.assertEqual([], self.credentials(user.id))
+        self.assertEqual(201, self.password_status(user))
+
+    def test_member_with_guard_rules_enrolls_and_an_administrator_enforces(
+        self,
+    ) -> None:
+        """A member whose administrator set guard rules first (a code
+        alone refused): the device is enrolled and verified, the page
+        says an administrator enforces it, and the code alone still
+        does not sign in."""
+        user = self.make_user()
+        methods = local_keystone.AUTH_METHODS.split(',')
+        self.keystone.set_mfa_rules(user.id, mfa_rules.guard_rules(methods))
+        self.browser_sign_in(user)
+        secret, _uri = self.start_enroll('phone')
+        self.finish_enroll(secret)
+        self.recovery_codes()
+        note = self.find('#mfa-needs-admin').text
+        self.assertIn(f'openstack mfa enforce --user {user.id}', note)
+        self.assertEqual(401, self.totp_alone_status(user.id, secret))
+        self.assertEqual(201, self.password_status(user))
+        self.assert_invariant(user)
