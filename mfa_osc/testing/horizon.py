@@ -38,6 +38,8 @@ its own (tox's ``horizon`` environment), never a deployed Horizon's.
 from __future__ import annotations
 
 import atexit
+from collections.abc import Sequence
+import contextlib
 import importlib.util
 import os
 import secrets
@@ -121,17 +123,33 @@ def _enabled_source() -> str:
     return str(list(spec.submodule_search_locations)[0])
 
 
-def install_enabled() -> list[str]:
+def install_enabled(optional: Sequence[str] = ()) -> list[str]:
     """Copy mfa-osc's enabled files into Horizon's ``local/enabled/`` (the
-    operator's one command, done in Python); the names copied."""
+    operator's one command, done in Python), and the ``optional`` ones
+    named (``NAME.py.example`` copied as ``NAME.py``); the names copied.
+
+    An optional file not named is removed from ``local/enabled/`` (an
+    earlier server of this virtualenv may have copied it)."""
     target = os.path.join(dashboard_dir(), 'local', 'enabled')
     os.makedirs(target, exist_ok=True)
     source = _enabled_source()
     names = sorted(
-        n for n in os.listdir(source) if n.startswith('_') and n[1].isdigit()
+        n for n in os.listdir(source) if n[:2] == '_5' and n.endswith('.py')
     )
     for name in names:
         shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
+    for example in os.listdir(source):
+        if not example.endswith('.py.example'):
+            continue
+        name = example[: -len('.example')]
+        if name[: -len('.py')] in optional:
+            shutil.copyfile(
+                os.path.join(source, example), os.path.join(target, name)
+            )
+            names.append(name)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(target, name))
     return names
 
 
@@ -166,6 +184,9 @@ class LocalHorizon:
     :param keystone_url: the Keystone Horizon signs in at (``.../v3``).
     :param cacert: the CA certificate of an HTTPS Keystone.
     :param startup_timeout: seconds to wait for the login page.
+    :param optional: mfa-osc's optional enabled files to install too
+        (:func:`install_enabled`), e.g.
+        ``_5081_mfa_hide_user_credentials``.
     """
 
     def __init__(
@@ -173,8 +194,10 @@ class LocalHorizon:
         keystone_url: str,
         cacert: str | None = None,
         startup_timeout: float = 180.0,
+        optional: Sequence[str] = (),
     ) -> None:
         self.keystone_url = keystone_url
+        self.optional = tuple(optional)
         self.cacert = cacert
         self.secret_key = secrets.token_urlsafe(32)
         self.port: int | None = None
@@ -217,7 +240,7 @@ class LocalHorizon:
             if self.work_dir is not None:
                 raise RuntimeError('LocalHorizon is already started')
             django_admin = _django_admin()
-            install_enabled()
+            install_enabled(self.optional)
             write_local_settings()
             started = time.monotonic()
             self.work_dir = tempfile.mkdtemp(prefix='mfa-osc-horizon-')

@@ -66,7 +66,10 @@ class ModuleHorizon:
     """A test module's own Keystone and Horizon, started on first call
     and stopped at exit (both register that)."""
 
-    def __init__(self, **keystone_settings: Any) -> None:
+    def __init__(
+        self, optional: tuple[str, ...] = (), **keystone_settings: Any
+    ) -> None:
+        self._optional = optional
         self._keystone = functional_base.ModuleKeystone(**keystone_settings)
         self._horizon: LocalHorizon | None = None
         self._lock = threading.Lock()
@@ -76,7 +79,9 @@ class ModuleHorizon:
         with self._lock:
             if self._horizon is None:
                 horizon = LocalHorizon(
-                    keystone.auth_url, cacert=keystone.ca_path
+                    keystone.auth_url,
+                    cacert=keystone.ca_path,
+                    optional=self._optional,
                 )
                 horizon.start()
                 self._horizon = horizon

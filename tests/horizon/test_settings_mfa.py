@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 
 import segno
+from selenium.webdriver.common.by import By
 
 from mfa_osc import recovery
 from mfa_osc import rules as mfa_rules
@@ -30,7 +31,9 @@ from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
 from tests.horizon import base
 
-SERVERS = base.ModuleHorizon()
+#: Horizon as doc/source/admin/horizon.rst sets it up, the stock User
+#: Credentials panel (a TOTP credential with no rules) hidden.
+SERVERS = base.ModuleHorizon(optional=('_5081_mfa_hide_user_credentials',))
 
 
 class TestSettingsMultiFactor(base.HorizonTestCase):
@@ -175,6 +178,26 @@ class TestSettingsMultiFactor(base.HorizonTestCase):
         self.recovery_codes()
         self.assertEqual(401, self.password_status(user))
         self.assert_invariant(user)
+
+    def test_settings_list_multi_factor_not_user_credentials(self) -> None:
+        """The panel is under Settings, the stock User Credentials panel
+        (its hand-made TOTP path) is gone."""
+        user = self.make_user()
+        self.browser_sign_in(user)
+        self.open('/settings/')
+        nav = self.wait_for('a[href="/settings/mfa/"]')
+        self.assertEqual(
+            'Multi-factor', nav.get_attribute('textContent').strip()
+        )
+        self.assertEqual(
+            [],
+            self.driver.find_elements(
+                By.CSS_SELECTOR, 'a[href="/settings/credentials/"]'
+            ),
+        )
+        self.open('/settings/credentials/')
+        # Django's 404: no such page any more.
+        self.assertIn('not found', self.driver.title.lower())
 
     def test_member_without_rules_is_told_what_an_administrator_runs(
         self,
