@@ -234,6 +234,7 @@ class TestSettingsMultiFactor(base.HorizonTestCase):
         self.finish_enroll(secret)
         self.recovery_codes()
         note = self.find('#mfa-needs-admin').text
+        self.screenshot('enroll-administrator-enforces')
         self.assertIn(f'openstack mfa enforce --user {user.id}', note)
         self.assertEqual(401, self.totp_alone_status(user.id, secret))
         self.assertEqual(201, self.password_status(user))

@@ -51,7 +51,12 @@ class ProofForm(forms.Form):
     proof = forms.CharField(
         label=_('Current code or a recovery code'),
         max_length=64,
-        widget=forms.TextInput(attrs={'autocomplete': 'one-time-code'}),
+        widget=forms.TextInput(
+            attrs={
+                'autocomplete': 'one-time-code',
+                'placeholder': _('Code or recovery code'),
+            }
+        ),
     )
 
 
