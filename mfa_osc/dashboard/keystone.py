@@ -23,12 +23,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from keystoneauth1 import exceptions as ksa_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
 from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
 from mfa_osc import identity
+from mfa_osc.client import errors as client_errors
 
 #: Horizon's OPENSTACK_ENDPOINT_TYPE (catalog v2 names) -> v3 interfaces.
 _INTERFACES = {
@@ -88,6 +90,26 @@ def client_for(request: Any, settings: Any) -> mfa_client.MFAClient:
     )
 
 
+#: Keystone refused the token of the person's Horizon session.
+SESSION_GONE = (
+    'Keystone no longer accepts your dashboard session (it expired, or it '
+    'was ended elsewhere): sign out, sign in again and retry.'
+)
+
+
 def own_user(client: mfa_client.MFAClient) -> mfa_client.User:
-    """The signed-in person's user record."""
+    """The signed-in person's user record.
+
+    NOTE: the client's first request signs in with Horizon's token; a
+    token Keystone refused (expired, revoked) is one sentence that says
+    to sign in again, not an error page.
+    """
+    try:
+        client.session.get_token()
+    except ksa_exc.HttpError as exc:
+        if exc.http_status in (401, 404):
+            raise mfa_client.Unauthorized(SESSION_GONE) from exc
+        raise client_errors.error('sign in with your session', exc) from exc
+    except ksa_exc.ClientException as exc:
+        raise client_errors.error('sign in with your session', exc) from exc
     return mfa_account.resolve_user(client, None)

@@ -22,13 +22,19 @@ from __future__ import annotations
 
 import base64
 
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
 import segno
 from selenium.webdriver.common.by import By
 
+from mfa_osc import account as mfa_account
+from mfa_osc import client as mfa_client
 from mfa_osc import recovery
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
+from mfa_osc.workflows import enroll_plan
+from mfa_osc.workflows import errors as workflow_errors
 from tests.horizon import base
 
 #: Horizon as doc/source/admin/horizon.rst sets it up, the stock User
@@ -72,6 +78,23 @@ class TestSettingsMultiFactor(base.HorizonTestCase):
     def finish_enroll(self, secret: str) -> None:
         self.type_into('#id_passcode', totp.passcode(secret))
         self.submit('#mfa-enroll-finish')
+
+    def user_client(
+        self, user: local_keystone.KeystoneUser
+    ) -> mfa_client.MFAClient:
+        """mfa-osc's client signed in as ``user`` with the password."""
+        auth = v3.Password(
+            auth_url=self.keystone.auth_url,
+            user_id=user.id,
+            password=user.password,
+            project_id=user.project_id,
+        )
+        return mfa_client.MFAClient(ks_session.Session(auth=auth))
+
+    def user_record_of(
+        self, user: local_keystone.KeystoneUser
+    ) -> mfa_client.User:
+        return mfa_account.resolve_user(self.user_client(user), None)
 
     def recovery_codes(self) -> list[str]:
         """The codes the page shows, checked against its download."""
@@ -212,7 +235,16 @@ class TestSettingsMultiFactor(base.HorizonTestCase):
         self.submit('#mfa-enroll-start')
         self.wait_for('#mfa-status')
         alerts = ' '.join(self.alerts())
-        self.assertIn('may not set its own MFA rules', alerts)
+        # The page says exactly what the workflow says (the same sentence
+        # `openstack mfa enroll` prints), asked here as the user.
+        expected = self.assertRaises(
+            workflow_errors.NeedsAdministrator,
+            enroll_plan.prepare,
+            self.user_client(user),
+            self.user_record_of(user),
+            name='phone',
+        )
+        self.assertIn(str(expected), alerts)
         self.assertIn(f'openstack mfa enroll --user {user.id}', alerts)
         self.assertNotIn('Traceback', self.driver.page_source)
         self.screenshot('enroll-needs-administrator')

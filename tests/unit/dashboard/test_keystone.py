@@ -19,6 +19,8 @@ import types
 from unittest import mock
 
 from oslotest import base
+import requests
+from requests_mock.contrib import fixture
 
 from mfa_osc.dashboard import keystone
 
@@ -87,3 +89,81 @@ class TestKeystone(base.BaseTestCase):
         self.assertEqual('/ca.pem', client.session.verify)
         self.assertEqual('public', client.interface)
         self.assertEqual('R1', client.region_name)
+
+
+class TestOwnUser(base.BaseTestCase):
+    URL = 'https://keystone.example.com/v3'
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.requests = self.useFixture(fixture.Fixture())
+        request = mock.Mock()
+        request.user.endpoint = self.URL
+        request.user.token.id = 'horizon-token'
+        request.user.project_id = 'p1'
+        request.user.services_region = None
+        self.client = keystone.client_for(request, types.SimpleNamespace())
+
+    def test_a_refused_session_says_sign_in_again(self) -> None:
+        for status in (401, 404):
+            self.requests.post(
+                self.URL + '/auth/tokens',
+                status_code=status,
+                json={'error': {'code': status}},
+            )
+            error = self.assertRaises(
+                keystone.mfa_client.Unauthorized,
+                keystone.own_user,
+                self.client,
+            )
+            self.assertEqual(keystone.SESSION_GONE, str(error))
+
+    def test_keystone_unreachable_is_one_sentence(self) -> None:
+        self.requests.post(
+            self.URL + '/auth/tokens',
+            exc=requests.exceptions.ConnectionError('refused'),
+        )
+        error = self.assertRaises(
+            keystone.mfa_client.Unavailable, keystone.own_user, self.client
+        )
+        self.assertIn('Could not reach Keystone', str(error))
+
+    def test_own_user_record_with_the_new_token(self) -> None:
+        body = {
+            'token': {
+                'methods': ['token', 'password'],
+                'user': {'id': 'u1', 'name': 'alice', 'domain': {'id': 'd'}},
+                'project': {'id': 'p1', 'name': 'p', 'domain': {'id': 'd'}},
+                'catalog': [],
+                'expires_at': '2099-01-01T00:00:00Z',
+            }
+        }
+        self.requests.post(
+            self.URL + '/auth/tokens',
+            status_code=201,
+            json=body,
+            headers={'X-Subject-Token': 'new-token'},
+        )
+        self.requests.get(
+            self.URL + '/users/u1',
+            json={
+                'user': {
+                    'id': 'u1',
+                    'name': 'alice',
+                    'domain_id': 'd',
+                    'enabled': True,
+                    'options': {},
+                }
+            },
+        )
+        user = keystone.own_user(self.client)
+        self.assertEqual('u1', user.id)
+        sent = self.requests.request_history[0].json()
+        self.assertEqual(
+            {'methods': ['token'], 'token': {'id': 'horizon-token'}},
+            sent['auth']['identity'],
+        )
+        self.assertEqual(
+            'new-token',
+            self.requests.request_history[1].headers['X-Auth-Token'],
+        )
