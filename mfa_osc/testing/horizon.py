@@ -23,7 +23,8 @@ with:
   tells operators;
 * a ``openstack_dashboard/local/local_settings.py`` written by
   :func:`write_local_settings`: Horizon's TOTP sign-in step on
-  (``OPENSTACK_KEYSTONE_MFA_TOTP_ENABLED``, ``TotpPlugin`` first in
+  (``OPENSTACK_KEYSTONE_MFA_TOTP_ENABLED``, mfa-osc's
+  :class:`~mfa_osc.dashboard.sign_in.TotpPlugin` first in
   ``AUTHENTICATION_PLUGINS``) and signed-cookie sessions, the strictest
   choice for secrets (the whole session is readable in the browser).
   NOTE: the file is the same for every server; what differs (Keystone's
@@ -80,10 +81,12 @@ SECRET_KEY = os.environ['{SECRET_KEY_ENV}']
 OPENSTACK_KEYSTONE_URL = os.environ['{KEYSTONE_URL_ENV}']
 OPENSTACK_SSL_CACERT = os.environ.get('{CACERT_ENV}') or None
 OPENSTACK_KEYSTONE_DEFAULT_ROLE = 'member'
-# Horizon's own TOTP step: password, then /auth/totp/<user>/.
+# Horizon's own TOTP step: password, then /auth/totp/<user>/, where
+# mfa-osc's plugin (Horizon's, which also takes a recovery code) checks
+# the code.
 OPENSTACK_KEYSTONE_MFA_TOTP_ENABLED = True
 AUTHENTICATION_PLUGINS = [
-    'openstack_auth.plugin.totp.TotpPlugin',
+    'mfa_osc.dashboard.sign_in.TotpPlugin',
     'openstack_auth.plugin.password.PasswordPlugin',
     'openstack_auth.plugin.token.TokenPlugin',
 ]

@@ -226,22 +226,37 @@ class HorizonTestCase(mfa_base.MFATestCase):
         ]
 
     def browser_sign_in(
-        self, user: KeystoneUser, secret: str | None = None
+        self,
+        user: KeystoneUser,
+        secret: str | None = None,
+        code: str | None = None,
     ) -> None:
-        """Horizon's own sign-in: the password, then (``secret``) the
-        TOTP step with the current code; waits for the dashboard."""
+        """Horizon's own sign-in: the password, then (``secret``: its
+        current code; ``code``: that code, e.g. a recovery code) the TOTP
+        step; waits for the dashboard."""
+        self.submit_sign_in(user, secret, code)
+        WebDriverWait(self.driver, WAIT).until(
+            lambda d: '/auth/' not in d.current_url
+        )
+
+    def submit_sign_in(
+        self,
+        user: KeystoneUser,
+        secret: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        """The sign-in pages filled in and sent; where they lead is the
+        caller's to check."""
         self.open('/auth/login/')
         self.type_into('#id_username', user.name)
         self.type_into('#id_password', user.password)
         self.submit('form')
-        if secret is not None:
+        if secret is not None or code is not None:
             self.wait_for_path('/auth/totp/')
             self.screenshot('sign-in-code')
-            self.type_into('#id_totp', self.good_code(secret))
+            given = code if code is not None else self.good_code(str(secret))
+            self.type_into('#id_totp', given)
             self.submit('form')
-        WebDriverWait(self.driver, WAIT).until(
-            lambda d: '/auth/' not in d.current_url
-        )
 
     def browser_sign_out(self) -> None:
         """Horizon's own sign-out (a POST, as its user menu sends it)."""

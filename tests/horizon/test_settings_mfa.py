@@ -110,7 +110,8 @@ class TestSettingsMultiFactor(base.HorizonTestCase):
         """A person who may set their own rules (admin role, Keystone's
         default policy): enroll from the browser, MFA enforced; sign in
         again through Horizon's TOTP step; new recovery codes with a
-        recovery code; remove the device with a code; back as before."""
+        recovery code; sign in once with a recovery code; remove the
+        device with a code; back as before."""
         user = self.admin_user()
         self.browser_sign_in(user)
         self.open('/settings/mfa/')
@@ -165,6 +166,21 @@ class TestSettingsMultiFactor(base.HorizonTestCase):
         self.assertEqual('no-store', headers.get('cache-control'))
         self.assert_invariant(user)
 
+        # Signed in once with a recovery code at Horizon's TOTP step: the
+        # code is used up, and the same code is refused the next time.
+        self.browser_sign_out()
+        self.browser_sign_in(user, code=new_codes[0].lower())
+        self.open('/settings/mfa/')
+        self.assertEqual(
+            str(recovery.DEFAULT_COUNT - 1),
+            self.wait_for('#mfa-recovery-left').text,
+        )
+        self.assert_invariant(user)
+        self.browser_sign_out()
+        self.submit_sign_in(user, code=new_codes[0])
+        self.assertIn('/auth/', self.driver.current_url)
+        self.browser_sign_in(user, secret)
+
         # Remove the device with a current code: as before enrolling.
         self.open('/settings/mfa/')
         form = 'form.mfa-remove'
@@ -178,6 +194,12 @@ class TestSettingsMultiFactor(base.HorizonTestCase):
         self.assertEqual(201, self.password_status(user))
         self.assertEqual([], self.credentials(user.id))
         self.assert_invariant(user)
+        # No secret and no recovery code in any line Horizon logged (at
+        # DEBUG: keystoneauth's requests included).
+        log = self.horizon.log()
+        for value in [secret, *codes, *new_codes]:
+            self.assertNotIn(value, log)
+            self.assertNotIn(value.replace('-', ''), log)
 
     def test_wrong_code_changes_nothing(self) -> None:
         """A wrong code: the page says so and keeps the QR code; nothing
