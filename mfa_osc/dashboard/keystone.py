@@ -23,21 +23,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from keystoneauth1 import exceptions as ksa_exc
 from keystoneauth1 import session as ks_session
-from keystoneauth1.identity import v3
 
 from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
 from mfa_osc import identity
-from mfa_osc.client import errors as client_errors
-
-#: Horizon's OPENSTACK_ENDPOINT_TYPE (catalog v2 names) -> v3 interfaces.
-_INTERFACES = {
-    'publicURL': 'public',
-    'internalURL': 'internal',
-    'adminURL': 'admin',
-}
 
 
 def keystone_url(request: Any, settings: Any) -> str:
@@ -62,54 +52,28 @@ def verify(settings: Any) -> bool | str:
     return str(cacert) if cacert else True
 
 
-def interface(settings: Any) -> str:
-    kind = getattr(settings, 'OPENSTACK_ENDPOINT_TYPE', None) or 'publicURL'
-    return _INTERFACES.get(str(kind), str(kind))
-
-
 def client_for(request: Any, settings: Any) -> mfa_client.MFAClient:
-    """A client acting as the signed-in person, on their Horizon token.
+    """A client acting as the signed-in person, with their Horizon token.
 
-    NOTE: a keystoneauth ``v3.Token`` (a token made from Horizon's,
-    scoped to the same project) rather than the bare token: the client
-    then knows the user and the methods of the sign-in (``totp`` when the
-    person signed in with a code), as the commands' clients do, and the
-    catalog gives the identity endpoint for the interface Horizon uses.
+    NOTE: the token itself, not a new token made from it (keystoneauth's
+    ``v3.Token``): Keystone checks a user's MFA rules at every sign-in,
+    rescoping with a token included, so once a person has enrolled (their
+    rules now want a code) a token made from the password-only token they
+    enrolled with is refused, and the page would stop working for them
+    until they sign in again. The token Horizon holds stays valid (mfa-osc
+    never revokes one's own tokens), and every request with it reaches the
+    Keystone Horizon signed in at, with no extra sign-in per page.
     """
     user = request.user
-    auth = v3.Token(
-        auth_url=keystone_url(request, settings),
-        token=user.token.id,
-        project_id=getattr(user, 'project_id', None) or None,
-    )
-    session = ks_session.Session(auth=auth, verify=verify(settings))
-    return mfa_client.MFAClient(
+    session = ks_session.Session(verify=verify(settings))
+    return mfa_client.MFAClient.for_token(
         session,
-        interface=interface(settings),
-        region_name=getattr(request.user, 'services_region', None) or None,
+        keystone_url(request, settings),
+        str(user.token.id),
+        str(user.id),
     )
-
-
-#: Keystone refused the token of the person's Horizon session.
-SESSION_GONE = (
-    'Keystone no longer accepts your dashboard session (it expired, or it '
-    'was ended elsewhere): sign out, sign in again and retry.'
-)
 
 
 def own_user(client: mfa_client.MFAClient) -> mfa_client.User:
-    """The signed-in person's user record.
-
-    NOTE: the client's first request signs in with Horizon's token; a
-    token Keystone refused (expired, revoked) is one sentence that says
-    to sign in again, not an error page.
-    """
-    try:
-        client.session.get_token()
-    except ksa_exc.HttpError as exc:
-        if exc.http_status in (401, 404):
-            raise mfa_client.Unauthorized(SESSION_GONE) from exc
-        raise client_errors.error('sign in with your session', exc) from exc
-    except ksa_exc.ClientException as exc:
-        raise client_errors.error('sign in with your session', exc) from exc
+    """The signed-in person's user record."""
     return mfa_account.resolve_user(client, None)

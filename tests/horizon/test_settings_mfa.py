@@ -203,7 +203,8 @@ class TestSettingsMultiFactor(base.HorizonTestCase):
 
     def test_wrong_code_changes_nothing(self) -> None:
         """A wrong code: the page says so and keeps the QR code; nothing
-        is made in Keystone; the right code then enrolls."""
+        is made in Keystone; the right code then enrolls. A wrong code to
+        remove the device removes nothing."""
         user = self.admin_user()
         self.browser_sign_in(user)
         secret, _uri = self.start_enroll('phone')
@@ -223,6 +224,20 @@ class TestSettingsMultiFactor(base.HorizonTestCase):
         self.recovery_codes()
         self.assertEqual(401, self.password_status(user))
         self.assert_invariant(user)
+
+        # A wrong code to remove the device: one sentence, nothing removed.
+        self.open('/settings/mfa/')
+        form = 'form.mfa-remove'
+        self.type_into(f'{form} input[name=proof]', self.bad_code(secret))
+        self.submit(form)
+        self.wait_for('#mfa-devices')
+        alerts = ' '.join(self.alerts())
+        self.assertIn('Keystone refused the passcode', alerts)
+        self.assertNotIn('Traceback', self.driver.page_source)
+        self.assertEqual(
+            1 + recovery.DEFAULT_COUNT, len(self.credentials(user.id))
+        )
+        self.assertEqual(401, self.password_status(user))
 
     def test_settings_list_multi_factor_not_user_credentials(self) -> None:
         """The panel is under Settings, the stock User Credentials panel
