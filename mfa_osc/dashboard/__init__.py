@@ -25,4 +25,6 @@ panels share is :mod:`~mfa_osc.dashboard.keystone` (mfa-osc's Keystone
 client built from Horizon's request), :mod:`~mfa_osc.dashboard.sealed`
 (a secret carried between two requests, encrypted) and
 :mod:`~mfa_osc.dashboard.pages` (QR codes, downloads, errors, caching).
+:mod:`~mfa_osc.dashboard.sign_in` is the TOTP step of Horizon's sign-in
+that also takes a recovery code (for ``AUTHENTICATION_PLUGINS``).
 """
