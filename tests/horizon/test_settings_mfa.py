@@ -294,7 +294,8 @@ class TestSettingsMultiFactor(base.HorizonTestCase):
         """A member whose administrator set guard rules first (a code
         alone refused): the device is enrolled and verified, the page
         says an administrator enforces it, and the code alone still
-        does not sign in."""
+        does not sign in. Once enforced, the page refuses to remove the
+        last device, with the workflow's sentence."""
         user = self.make_user()
         methods = local_keystone.AUTH_METHODS.split(',')
         self.keystone.set_mfa_rules(user.id, mfa_rules.guard_rules(methods))
@@ -307,4 +308,19 @@ class TestSettingsMultiFactor(base.HorizonTestCase):
         self.assertIn(f'openstack mfa enforce --user {user.id}', note)
         self.assertEqual(401, self.totp_alone_status(user.id, secret))
         self.assertEqual(201, self.password_status(user))
+        self.assert_invariant(user)
+
+        # The administrator enforces; the member may not remove the last
+        # device (the rules would need relaxing): the workflow's sentence,
+        # and nothing changes.
+        self.keystone.set_mfa_rules(user.id, [['password', 'totp']])
+        self.open('/settings/mfa/')
+        form = 'form.mfa-remove'
+        self.type_into(f'{form} input[name=proof]', self.good_code(secret))
+        self.submit(form)
+        self.wait_for('#mfa-devices')
+        alerts = ' '.join(self.alerts())
+        self.assertIn('This is the last device', alerts)
+        self.assertIn(f'openstack mfa remove --user {user.id} --all', alerts)
+        self.assertEqual(401, self.password_status(user))
         self.assert_invariant(user)
