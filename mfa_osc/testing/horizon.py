@@ -137,7 +137,9 @@ def install_enabled(optional: Sequence[str] = ()) -> list[str]:
     os.makedirs(target, exist_ok=True)
     source = _enabled_source()
     names = sorted(
-        n for n in os.listdir(source) if n[:2] == '_5' and n.endswith('.py')
+        n
+        for n in os.listdir(source)
+        if n.startswith('_') and n.endswith('.py') and n != '__init__.py'
     )
     for name in names:
         shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
