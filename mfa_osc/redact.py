@@ -25,6 +25,7 @@ plugin registers as it computes or reads them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 import contextlib
 import logging
@@ -130,14 +131,44 @@ def _free_pattern() -> re.Pattern[str] | None:
         return compiled
 
 
+#: The values registered in this thread's :func:`forgotten_after` block.
+_scoped = threading.local()
+
+
 def register(*values: str | None) -> None:
     """Remember secret values so that log output never shows them."""
+    scope: set[str] | None = getattr(_scoped, 'values', None)
     with _lock:
         for value in values:
             # NOTE: very short values would mask unrelated text everywhere
             # and protect nothing; passcodes have 6 characters.
             if value and len(value) >= 6:
                 _known.add(value)
+                if scope is not None:
+                    scope.add(value)
+
+
+@contextlib.contextmanager
+def forgotten_after() -> Iterator[None]:
+    """Forget the values registered in this block (in this thread) when it
+    ends.
+
+    NOTE: a command's process ends with its command, and its secrets with
+    it; a long-running server (the Horizon panel) handles one person's
+    secrets per request, and without this would keep every TOTP secret and
+    code it ever saw, in memory, for its whole life (and mask a growing
+    list on each log line). Its requests run in such a block; whatever is
+    logged during the request is masked as in a command.
+    """
+    outer: set[str] | None = getattr(_scoped, 'values', None)
+    values: set[str] = set()
+    _scoped.values = values
+    try:
+        yield
+    finally:
+        _scoped.values = outer
+        with _lock:
+            _known.difference_update(values)
 
 
 def scrub(text: str) -> str:

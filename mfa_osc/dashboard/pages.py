@@ -21,6 +21,7 @@ import functools
 from typing import Any
 from urllib.parse import urlparse
 
+from mfa_osc import redact
 from mfa_osc.workflows import errors as workflow_errors
 
 #: What a page turns into one Horizon error message (never a traceback).
@@ -70,5 +71,18 @@ def no_store(view: Callable[..., Any]) -> Callable[..., Any]:
         response['Cache-Control'] = 'no-store'
         response['Pragma'] = 'no-cache'
         return response
+
+    return wrapped
+
+
+def forgets_secrets(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a view in :func:`mfa_osc.redact.forgotten_after`: the secrets
+    and codes the workflows register during the request are masked in
+    what it logs, then forgotten (Horizon's process outlives them)."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        with redact.forgotten_after():
+            return view(*args, **kwargs)
 
     return wrapped

@@ -46,6 +46,11 @@ else):
   (Debian's ``memcached`` on a free port of 127.0.0.1), which
   ``LocalKeystone(guard=True)`` starts for Keystone behind mfa-osc's
   guard, and :exc:`~.memcached.MemcachedNotInstalledError`;
+* :mod:`mfa_osc.testing.horizon`: :class:`~.horizon.LocalHorizon`
+  (Horizon from PyPI, with mfa-osc's panels enabled and Horizon's TOTP
+  step on, served by ``django-admin runserver`` against a
+  :class:`~.keystone.LocalKeystone`; ``pip install 'mfa-osc[horizon]'``
+  too), for the browser tests (``tox -e horizon``);
 * :mod:`mfa_osc.testing.terminal`: ``run_on_pty`` (run a program on a
   pseudo-terminal and answer its prompts, as a person at a terminal
   would), ``Answer``, ``PtyTimeoutError``, ``DEFAULT_TIMEOUT``.

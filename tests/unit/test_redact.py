@@ -52,6 +52,22 @@ class TestRedact(base.BaseTestCase):
             self.assertNotIn(secret, clean)
         self.assertIn("'username': 'alice'", clean)
 
+    def test_a_block_forgets_what_it_registered(self) -> None:
+        redact.register('KEPTSECRET1')
+        with redact.forgotten_after():
+            redact.register('REQUEST-SECRET-1', '654321')
+            self.assertEqual(
+                f'a {redact.MASK} b {redact.MASK} c {redact.MASK}',
+                redact.scrub('a REQUEST-SECRET-1 b 654321 c KEPTSECRET1'),
+            )
+            with redact.forgotten_after():
+                redact.register('INNER-SECRET-2')
+            self.assertIn('INNER-SECRET-2', redact.scrub('INNER-SECRET-2'))
+            self.assertNotIn('654321', redact.scrub('code 654321'))
+        self.assertEqual({'KEPTSECRET1'}, redact._known)
+        self.assertIn('654321', redact.scrub('code 654321'))
+        self.assertNotIn('KEPTSECRET1', redact.scrub('KEPTSECRET1'))
+
     def test_flags_and_environment(self) -> None:
         found = redact.secrets_in(
             [

@@ -108,6 +108,7 @@ def _codes_page(
     return shortcuts.render(request, 'settings/mfa/codes.html', context)
 
 
+@method_decorator(pages.forgets_secrets, 'dispatch')
 class IndexView(generic.View):
     """Devices, enforcement, recovery codes left and the warnings, as
     ``openstack mfa status`` shows them, with the forms that change them."""
@@ -134,6 +135,7 @@ class IndexView(generic.View):
 
 @method_decorator(debug.sensitive_post_parameters(*_SENSITIVE), 'dispatch')
 @method_decorator(pages.no_store, 'dispatch')
+@method_decorator(pages.forgets_secrets, 'dispatch')
 class EnrollView(generic.View):
     """A new device: the QR code, then the code, then recovery codes."""
 
@@ -258,6 +260,7 @@ class EnrollView(generic.View):
 
 
 @method_decorator(debug.sensitive_post_parameters(*_SENSITIVE), 'dispatch')
+@method_decorator(pages.forgets_secrets, 'dispatch')
 class RemoveView(generic.View):
     """Remove a device, with a current code or a recovery code."""
 
@@ -318,6 +321,7 @@ class RemoveView(generic.View):
 
 @method_decorator(debug.sensitive_post_parameters(*_SENSITIVE), 'dispatch')
 @method_decorator(pages.no_store, 'dispatch')
+@method_decorator(pages.forgets_secrets, 'dispatch')
 class RecoveryView(generic.View):
     """New recovery codes, with a current code or a recovery code."""
 

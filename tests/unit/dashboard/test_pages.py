@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import base64
 
+import fixtures
 from oslotest import base
 import segno
 
+from mfa_osc import redact
 from mfa_osc.dashboard import pages
 
 URI = 'otpauth://totp/cloud:alice%40Default?secret=JBSWY3DPEHPK3PXP'
@@ -59,3 +61,14 @@ class TestPages(base.BaseTestCase):
         view = pages.no_store(lambda request: response)
         self.assertIs(response, view(object()))
         self.assertEqual('no-store', response['Cache-Control'])
+
+    def test_a_view_forgets_the_secrets_of_its_request(self) -> None:
+        self.useFixture(fixtures.MockPatchObject(redact, '_known', set()))
+
+        def view(request: object) -> str:
+            redact.register('JBSWY3DPEHPK3PXP')
+            return redact.scrub('secret JBSWY3DPEHPK3PXP')
+
+        shown = pages.forgets_secrets(view)(object())
+        self.assertEqual(f'secret {redact.MASK}', shown)
+        self.assertEqual(set(), redact._known)
