@@ -19,6 +19,7 @@ import os
 import re
 import stat
 import subprocess
+import time
 
 import requests
 
@@ -90,11 +91,31 @@ class CacheTestCase(base.FunctionalTestCase):
         return list(self.proxy.requests)
 
     def revoke(self, token_id: str) -> None:
+        """Revoke the token, and return once Keystone refuses it.
+
+        NOTE: behind the guard Keystone runs two uWSGI processes with its
+        cache in memcached; in one run of the whole suite the other
+        process still took the token right after the revocation (never
+        reproduced alone). The tests are about the client once Keystone
+        refuses the token, so they wait for that, on new connections
+        (either process), four times in a row.
+        """
         admin = self.keystone.admin_session()
-        admin.delete(
-            self.keystone.auth_url + '/auth/tokens',
-            headers={'X-Subject-Token': token_id},
-        )
+        url = self.keystone.auth_url + '/auth/tokens'
+        admin.delete(url, headers={'X-Subject-Token': token_id})
+        admin_token = admin.get_token()
+        refused, deadline = 0, time.monotonic() + 10
+        while refused < 4:
+            self.assertLess(time.monotonic(), deadline, 'token not revoked')
+            answer = requests.get(
+                url,
+                headers={
+                    'X-Auth-Token': str(admin_token),
+                    'X-Subject-Token': token_id,
+                },
+                timeout=30,
+            )
+            refused = refused + 1 if answer.status_code == 404 else 0
 
 
 class TestCache(CacheTestCase):
@@ -190,10 +211,19 @@ class TestCache(CacheTestCase):
             )
             for _ in range(2)
         ]
+        signed_in = 0
         for proc in procs:
             out, err = proc.communicate(timeout=base.CLI_TIMEOUT)
+            if self.guarded and proc.returncode != 0:
+                # NOTE: both sign in at once with one code, which the
+                # guard takes once: the other is told so in one sentence.
+                self.assertIn('signed in already', err)
+                self.assertNotIn('Traceback', err)
+                continue
             self.assertEqual(0, proc.returncode, err)
             self.assertEqual(self.user.id, json.loads(out)['user_id'])
+            signed_in += 1
+        self.assertGreaterEqual(signed_in, 1)
         (path,) = self.cache_files()
         with open(path) as handle:
             self.assertIn('auth_token', json.load(handle))
