@@ -30,8 +30,19 @@ def load_all(
     read a page at a time, and the enabled methods: the requests grow with
     the pages, never with the users.
     """
-    users = client.list_users(domain_id)
+    return load_users(client, client.list_users(domain_id))
+
+
+def load_users(
+    client: mfa_client.Keystone, users: list[mfa_client.User]
+) -> list[mfa_account.Account]:
+    """The accounts of ``users`` (e.g. one page of the list), from whole
+    lists of their credentials, not per user: the requests grow with the
+    credentials' pages (:meth:`~mfa_osc.client.lists.ListReader._by_owner`
+    reads only these users' parts)."""
     owners = [user.id for user in users]
+    if not owners:
+        return []
     creds = client.list_credentials(type=mfa_client.TOTP_TYPE, owners=owners)
     creds += client.list_credentials(type=mfa_client.BOOK_TYPE, owners=owners)
     methods = client.enabled_methods()

@@ -420,7 +420,35 @@ def audit(
     """
     domain_id = client.find_domain_id(domain) if domain else None
     accounts = all_accounts.load_all(client, domain_id)
-    admins = admin_ids(client)
+    rows = audit_rows(client, accounts, admin_ids(client), today)
+    rows.sort(key=lambda r: (str(r.domain_id), str(r.name)))
+    return rows
+
+
+def audit_page(
+    client: mfa_client.Keystone,
+    users: list[mfa_client.User],
+    admins: set[str],
+    today: datetime.date | None = None,
+) -> list[AuditRow]:
+    """The audit's rows of ``users`` (one page of Keystone's list), in
+    their order: ``ceil(credentials / page) + 1 + domains`` requests,
+    whatever the page's size; ``admins`` is :func:`admin_ids`, read once
+    for every page."""
+    return audit_rows(
+        client, all_accounts.load_users(client, users), admins, today
+    )
+
+
+def audit_rows(
+    client: mfa_client.Keystone,
+    accounts: list[mfa_account.Account],
+    admins: set[str],
+    today: datetime.date | None = None,
+) -> list[AuditRow]:
+    """One row per account, in their order (:func:`audit`)."""
+    if not accounts:
+        return []
     covering = policies(client, accounts)
     now = mfa_account.keystone_now(client)
     rows = []
@@ -444,5 +472,4 @@ def audit(
                 totp_locked_until=until,
             )
         )
-    rows.sort(key=lambda r: (str(r.domain_id), str(r.name)))
     return rows
