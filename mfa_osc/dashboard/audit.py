@@ -35,8 +35,9 @@ from mfa_osc.workflows import status as status_flow
 COLUMNS = status_flow.columns(status_flow.AuditRow)
 #: Users per request when the whole audit is read (the CSV).
 CSV_PAGE = 500
-#: Page markers kept for the previous-page link (a session value).
-TRAIL_MAX = 40
+#: Page markers kept for the previous-page link (a session value: small,
+#: as a signed-cookie session is a cookie).
+TRAIL_MAX = 20
 
 
 def page(

@@ -21,6 +21,9 @@ with:
 * mfa-osc's ``enabled`` files copied into Horizon's
   ``openstack_dashboard/local/enabled/``, as doc/source/admin/horizon.rst
   tells operators;
+* mfa-osc's settings snippets (``mfa_osc/dashboard/local_settings.d/``:
+  the set-up at sign-in) copied into Horizon's
+  ``openstack_dashboard/local/local_settings.d/``, as operators do;
 * a ``openstack_dashboard/local/local_settings.py`` written by
   :func:`write_local_settings`: Horizon's TOTP sign-in step on
   (``OPENSTACK_KEYSTONE_MFA_TOTP_ENABLED``, mfa-osc's
@@ -61,6 +64,7 @@ __all__ = [
     'LocalHorizon',
     'dashboard_dir',
     'install_enabled',
+    'install_settings_snippets',
     'write_local_settings',
 ]
 
@@ -158,6 +162,27 @@ def install_enabled(optional: Sequence[str] = ()) -> list[str]:
     return names
 
 
+def _settings_snippets_source() -> str:
+    return os.path.join(os.path.dirname(_enabled_source()), 'local_settings.d')
+
+
+def install_settings_snippets() -> list[str]:
+    """Copy mfa-osc's settings snippets (the set-up at sign-in) into
+    Horizon's ``local/local_settings.d/``, as doc/source/admin/horizon.rst
+    tells operators; the names copied."""
+    target = os.path.join(dashboard_dir(), 'local', 'local_settings.d')
+    os.makedirs(target, exist_ok=True)
+    source = _settings_snippets_source()
+    names = sorted(
+        n
+        for n in os.listdir(source)
+        if n.startswith('_') and n.endswith('.py')
+    )
+    for name in names:
+        shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
+    return names
+
+
 def write_local_settings() -> str:
     """Write the throwaway Horizon's ``local_settings.py``; its path."""
     path = os.path.join(dashboard_dir(), 'local', 'local_settings.py')
@@ -246,6 +271,7 @@ class LocalHorizon:
                 raise RuntimeError('LocalHorizon is already started')
             django_admin = _django_admin()
             install_enabled(self.optional)
+            install_settings_snippets()
             write_local_settings()
             started = time.monotonic()
             self.work_dir = tempfile.mkdtemp(prefix='mfa-osc-horizon-')

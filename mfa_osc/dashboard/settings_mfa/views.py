@@ -53,6 +53,7 @@ from mfa_osc import totp
 from mfa_osc.dashboard import keystone
 from mfa_osc.dashboard import pages
 from mfa_osc.dashboard import sealed
+from mfa_osc.dashboard import sign_in_setup
 from mfa_osc.dashboard.settings_mfa import forms
 from mfa_osc.workflows import enroll as enroll_flow
 from mfa_osc.workflows import enroll_plan
@@ -242,6 +243,9 @@ class EnrollView(generic.View):
             return self._show(request, client, user, plan, secret, token)
         except pages.ERRORS as exc:
             return _back(request, str(exc))
+        # NOTE: a set-up at sign-in that was due is judged again on the
+        # next page (a device now exists: the dashboard opens).
+        sign_in_setup.forget(request)
         LOG.info(
             'User %s enrolled TOTP device %s (enforced: %s).',
             result.user_id,
