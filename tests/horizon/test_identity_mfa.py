@@ -316,3 +316,16 @@ class TestIdentityMultiFactor(base.HorizonTestCase):
         self.assertEqual(
             [], self.driver.find_elements(By.CSS_SELECTOR, 'table#mfa_users')
         )
+        # Nor its CSV or policy page, asked for by URL with the session.
+        cookies = {c['name']: c['value'] for c in self.driver.get_cookies()}
+        for path in ('/identity/mfa/audit.csv', '/identity/mfa/policy/'):
+            answer = requests.get(
+                self.horizon.url + path,
+                cookies=cookies,
+                timeout=base.WAIT,
+                allow_redirects=False,
+            )
+            self.assertNotEqual(200, answer.status_code, path)
+            self.assertNotIn(
+                'text/csv', answer.headers.get('Content-Type', '')
+            )
