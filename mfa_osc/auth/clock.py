@@ -88,6 +88,24 @@ def expires_soon(
     return expires.timestamp() < server_now(skew) + seconds
 
 
+def renewal_margin(ref: access.AccessInfo, longest: float) -> float:
+    """Seconds before its expiry that a token in use counts as expiring:
+    ``longest`` (keystoneauth's ``MIN_TOKEN_LIFE_SECONDS``, 120), or a
+    quarter of the token's whole life where that is shorter.
+
+    NOTE: on a cloud whose tokens last less than ``longest`` (``[token]
+    expiration = 60``), keystoneauth's rule found every token expiring the
+    moment it was issued, and the plugin signed in again, with a new
+    passcode, for each request of a command; behind mfa-osc's guard, which
+    takes a code once, each of those waited for the next code.
+    """
+    issued, expires = ref.issued, ref.expires
+    if issued is None or expires is None:
+        return longest
+    life = (expires - issued).total_seconds()
+    return min(longest, max(life / 4, 0.0))
+
+
 class Recording:
     """A keystoneauth session that keeps the last response to a POST.
 

@@ -424,7 +424,8 @@ class MultiFactor(base.Auth):
         if not self.reauthenticate:
             return False
         return self.cache.expires_soon(
-            self.auth_ref, self.MIN_TOKEN_LIFE_SECONDS
+            self.auth_ref,
+            clock.renewal_margin(self.auth_ref, self.MIN_TOKEN_LIFE_SECONDS),
         )
 
     def invalidate(self) -> bool:

@@ -21,12 +21,15 @@ Issue 20, item 9.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import json
 import time
 from typing import Any
 
+from keystoneauth1 import access
 from keystoneauth1 import session as ks_session
+import testtools
 
 from mfa_osc import recovery
 from mfa_osc import totp
@@ -292,3 +295,34 @@ class TestClock(fakes.PluginTestCase):
         skew = clock.skew_of(recording.response)
         self.assertIsNotNone(skew)
         self.assertAlmostEqual(FAST, skew or 0, delta=5)
+
+
+class TestRenewalMargin(testtools.TestCase):
+    """How long before its end a token in use is renewed."""
+
+    @staticmethod
+    def _ref(life: float) -> access.AccessInfoV3:
+        issued = datetime.datetime.now(datetime.UTC)
+        expires = issued + datetime.timedelta(seconds=life)
+        body = {
+            'token': {
+                'methods': ['password', 'totp'],
+                'issued_at': issued.strftime('%Y-%m-%dT%H:%M:%S.000000Z'),
+                'expires_at': expires.strftime('%Y-%m-%dT%H:%M:%S.000000Z'),
+                'user': {'id': 'u', 'domain': {'id': 'default'}},
+            }
+        }
+        ref = access.create(body=body, auth_token='t')
+        assert isinstance(ref, access.AccessInfoV3)
+        return ref
+
+    def test_keystoneauths_margin_for_usual_tokens(self) -> None:
+        self.assertEqual(120, clock.renewal_margin(self._ref(3600), 120))
+
+    def test_a_quarter_of_a_short_tokens_life(self) -> None:
+        # NOTE: with keystoneauth's 120 s, a 60-second token just issued
+        # expired "soon": each request signed in again, with a new code.
+        ref = self._ref(60)
+        self.assertEqual(15, clock.renewal_margin(ref, 120))
+        self.assertTrue(ref.will_expire_soon(120))
+        self.assertFalse(clock.expires_soon(ref, 15, None))
