@@ -467,7 +467,7 @@ class FunctionalTestCase(base.BaseTestCase):
                 f'--- stdout ---\n{_text(exc.stdout)}\n'
                 f'--- stderr ---\n{_text(exc.stderr)}'
             )
-        self._mark_secret(env, started)
+        self._mark_secret(env, started, argv)
         result = CLIResult(argv, proc.returncode, proc.stdout, proc.stderr)
         if argv[0] == openstack_executable():
             # NOTE: the openstack command's; a Python program of a test
@@ -588,13 +588,23 @@ class FunctionalTestCase(base.BaseTestCase):
         try:
             return run_on_pty(argv, self.cli_env(env), inputs, timeout)
         finally:
-            self._mark_secret(env, started)
+            self._mark_secret(env, started, argv)
 
     def _mark_secret(
-        self, env: Mapping[str, str] | None, started: float
+        self,
+        env: Mapping[str, str] | None,
+        started: float,
+        argv: Sequence[str] = (),
     ) -> None:
-        """See :meth:`Passcodes.used_from`."""
+        """See :meth:`Passcodes.used_from`: the secret of ``--os-totp-secret``
+        on the command line, else of ``OS_TOTP_SECRET``."""
         secret = (env or {}).get('OS_TOTP_SECRET')
+        args = list(argv)
+        for at, arg in enumerate(args):
+            if arg == '--os-totp-secret' and at + 1 < len(args):
+                secret = args[at + 1]
+            elif arg.startswith('--os-totp-secret='):
+                secret = arg.partition('=')[2]
         if not secret:
             return
         try:
