@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
 import functools
 from typing import Any
 from urllib.parse import urlparse
@@ -86,3 +88,12 @@ def forgets_secrets(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
 
     return wrapped
+
+
+def forgetting(chunks: Iterable[Any]) -> Iterator[Any]:
+    """``chunks``, read in :func:`mfa_osc.redact.forgotten_after`: a
+    streamed answer's chunks are made after its view returned (outside
+    :func:`forgets_secrets`), and what they register is forgotten when the
+    answer ends, or is abandoned."""
+    with redact.forgotten_after():
+        yield from chunks

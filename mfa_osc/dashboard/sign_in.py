@@ -40,6 +40,7 @@ from openstack_auth.plugin import totp as horizon_totp
 from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
 from mfa_osc import recovery
+from mfa_osc import redact
 from mfa_osc.client import tokens
 
 LOG = logging.getLogger(__name__)
@@ -53,7 +54,15 @@ class TotpPlugin(horizon_totp.TotpPlugin):
     """Horizon's TOTP step; a recovery code works once in place of a
     code from the app."""
 
+    # NOTE: each step in redact.forgotten_after: the recovery code and the
+    # account's secrets it registers are not kept in memory for the life
+    # of Horizon's process (as pages.forgets_secrets does for the views).
+
     def get_plugin(self, passcode: str | None = None, **kwargs: Any) -> Any:
+        with redact.forgotten_after():
+            return self._plugin(passcode, **kwargs)
+
+    def _plugin(self, passcode: str | None, **kwargs: Any) -> Any:
         code = None
         if passcode and recovery.looks_like(passcode):
             try:
@@ -71,7 +80,8 @@ class TotpPlugin(horizon_totp.TotpPlugin):
         ref = super().get_access_info(keystone_auth, session=session)
         code = getattr(keystone_auth, _CODE_ATTRIBUTE, None)
         if code:
-            self._use_up(keystone_auth, ref, code, session)
+            with redact.forgotten_after():
+                self._use_up(keystone_auth, ref, code, session)
         return ref
 
     def _use_up(

@@ -125,7 +125,8 @@ def audit_csv(request: http.HttpRequest) -> http.HttpResponseBase:
             raise
 
     response = http.StreamingHttpResponse(
-        audit.csv_lines(pages_then()), content_type='text/csv; charset=utf-8'
+        pages.forgetting(audit.csv_lines(pages_then())),
+        content_type='text/csv; charset=utf-8',
     )
     response['Content-Disposition'] = 'attachment; filename="mfa-audit.csv"'
     response['Cache-Control'] = 'no-store'

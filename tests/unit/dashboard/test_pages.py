@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 
 import fixtures
 from oslotest import base
@@ -71,4 +72,25 @@ class TestPages(base.BaseTestCase):
 
         shown = pages.forgets_secrets(view)(object())
         self.assertEqual(f'secret {redact.MASK}', shown)
+        self.assertEqual(set(), redact._known)
+
+    def test_a_streamed_answer_forgets_the_secrets_of_its_chunks(
+        self,
+    ) -> None:
+        self.useFixture(fixtures.MockPatchObject(redact, '_known', set()))
+
+        def chunks() -> Iterator[str]:
+            redact.register('JBSWY3DPEHPK3PXP')
+            yield 'a'
+            yield redact.scrub('b JBSWY3DPEHPK3PXP')
+
+        answer = pages.forgetting(chunks())
+        self.assertEqual('a', next(answer))
+        self.assertEqual({'JBSWY3DPEHPK3PXP'}, redact._known)
+        self.assertEqual(f'b {redact.MASK}', next(answer))
+        self.assertEqual([], list(answer))
+        self.assertEqual(set(), redact._known)
+        abandoned = pages.forgetting(chunks())
+        next(abandoned)
+        abandoned.close()
         self.assertEqual(set(), redact._known)
