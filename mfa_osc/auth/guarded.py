@@ -61,12 +61,6 @@ def enforced(response: Any) -> bool:
     return str(headers.get(HEADER, '')).strip() == '1'
 
 
-def details(response: Any) -> dict[str, Any] | None:
-    """``error.mfa_guard`` of a guard's refusal; None for any other
-    answer (Keystone's own refusals among them)."""
-    return errors.guard_details(response)
-
-
 def _message(response: Any) -> str:
     try:
         message = response.json()['error']['message']
@@ -79,7 +73,7 @@ def refusal(response: Any, user: str | None) -> exceptions.GuardRefusal | None:
     """The plugin's error for a guard's refusal in ``response``, or None
     when the answer is not one. ``user``: who signs in, as the plugin
     knows them (an ID, else a name), for the unlock command."""
-    guard = details(response)
+    guard = errors.guard_details(response)
     if guard is None:
         return None
     status = getattr(response, 'status_code', None)

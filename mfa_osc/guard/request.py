@@ -32,6 +32,8 @@ MAX_BODY = 64 * 1024
 TOKEN_PATH = '/v3/auth/tokens'  # noqa: S105 (a path)
 
 
+CREDENTIALS_PATH = '/v3/credentials'
+
 #: Requests that make a way to sign in, or to act as the user, later and
 #: without a passcode, from the token that makes them: method, path (as
 #: Keystone routes it) and what the request makes, for people.
@@ -39,7 +41,7 @@ TOKEN_PATH = '/v3/auth/tokens'  # noqa: S105 (a path)
 #: (:func:`is_ec2_credential`): ``/v3/ec2tokens`` and ``/v3/s3tokens``
 #: sign in with those.
 DELEGATIONS = (
-    ('POST', re.compile('/v3/credentials'), 'an EC2 credential'),
+    ('POST', re.compile(re.escape(CREDENTIALS_PATH)), 'an EC2 credential'),
     (
         'POST',
         re.compile('/v3/users/[^/]+/credentials/OS-EC2'),
@@ -57,7 +59,6 @@ DELEGATIONS = (
         'an OAuth 1.0a access token',
     ),
 )
-CREDENTIALS_PATH = '/v3/credentials'
 
 
 def _method(environ: Mapping[str, Any]) -> str:

@@ -484,3 +484,20 @@ def get_status(
     return status_flow.status(
         as_keystone(ks), ks.get_user(user_id), is_self=is_self
     )
+
+
+def crowded(users: int = 50) -> FakeKeystone:
+    """A Keystone with an enrolled user (``u1``) and ``users`` more, whose
+    enabled methods are not read yet, and no calls counted so far."""
+    ks = FakeKeystone()
+    do_enroll(ks)
+    for n in range(users):
+        ks.users[f'x{n}'] = {
+            'id': f'x{n}',
+            'name': f'x{n}',
+            'domain_id': 'default',
+        }
+    ks = copy.copy(ks)
+    ks._methods_known = False
+    ks.calls = []
+    return ks

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime
 
 from oslotest import base
@@ -211,17 +210,7 @@ class TestStatusAudit(base.BaseTestCase):
         )
 
     def test_audit_fixed_requests(self) -> None:
-        ks = fakes.FakeKeystone()
-        fakes.do_enroll(ks)
-        for n in range(50):
-            ks.users[f'x{n}'] = {
-                'id': f'x{n}',
-                'name': f'x{n}',
-                'domain_id': 'default',
-            }
-        ks = copy.copy(ks)
-        ks._methods_known = False
-        ks.calls = []
+        ks = fakes.crowded()
         rows = status_flow.audit(fakes.as_keystone(ks), 'Default')
         self.assertEqual(
             [

@@ -16,8 +16,6 @@ requests that do not grow with the users of the cloud."""
 
 from __future__ import annotations
 
-import copy
-
 from oslotest import base
 
 from mfa_osc import rules as mfa_rules
@@ -27,16 +25,7 @@ from tests.unit.workflows import fakes
 
 class TestAuditPage(base.BaseTestCase):
     def test_rows_of_the_page_only_from_fixed_requests(self) -> None:
-        ks = fakes.FakeKeystone()
-        fakes.do_enroll(ks)
-        for n in range(50):
-            ks.users[f'x{n}'] = {
-                'id': f'x{n}',
-                'name': f'x{n}',
-                'domain_id': 'default',
-            }
-        ks = copy.copy(ks)
-        ks._methods_known = False
+        ks = fakes.crowded()
         client = fakes.as_keystone(ks)
         page = [client.get_user('u1'), client.get_user('x3')]
         ks.calls = []
