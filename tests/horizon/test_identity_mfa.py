@@ -57,10 +57,13 @@ class TestIdentityMultiFactor(base.HorizonTestCase):
     def all_user_ids(self) -> set[str]:
         return {u.id for u in self.admin_client().list_users()}
 
-    def enrolled_member(self) -> tuple[local_keystone.KeystoneUser, str]:
-        """A member who enrolled a device themselves (guard rules first,
-        as Keystone's default policy wants): ``enrolled, not enforced``."""
-        user = self.make_user()
+    def enrolled_member(
+        self, user: local_keystone.KeystoneUser | None = None
+    ) -> tuple[local_keystone.KeystoneUser, str]:
+        """A member (a new one by default) who enrolled a device
+        themselves (guard rules first, as Keystone's default policy
+        wants): ``enrolled, not enforced``."""
+        user = user or self.make_user()
         methods = local_keystone.AUTH_METHODS.split(',')
         self.keystone.set_mfa_rules(user.id, mfa_rules.guard_rules(methods))
         client = mfa_client.MFAClient(self.user_session(user))
@@ -299,6 +302,82 @@ class TestIdentityMultiFactor(base.HorizonTestCase):
         self.submit_with('#mfa-policy-unset')
         self.wait_for('#mfa-policy-none')
         self.assertIsNone(policy_flow.read(client, domain_id))
+
+    def test_enforce_for_a_domain(self) -> None:
+        """Enforce for a domain of two members with a verified device and
+        one without: the dry run changes nothing; then the two need their
+        password and a code, and the third still signs in with the
+        password alone (never locked out)."""
+        name, domain_id = self.make_domain('mfa-horizon-enforce')
+        first, first_secret = self.enrolled_member(
+            self.domain_user(name, domain_id, role='member')
+        )
+        second, second_secret = self.enrolled_member(
+            self.domain_user(name, domain_id, role='member')
+        )
+        bare = self.domain_user(name, domain_id, role='member')
+        for user in (first, second, bare):
+            self.assertEqual(201, self.password_status(user))
+        self.admin_in_browser(page_size=20)
+        self.open('/identity/mfa/')
+        self.wait_for('#mfa-domain-enforce-link').click()
+        self.wait_for_path('/identity/mfa/enforce/')
+        self.type_into('#mfa-domain-enforce-form input[name=domain]', name)
+
+        # The dry run: what would change, and nothing changes.
+        self.submit_with('#mfa-domain-dry-run')
+        summary = self.wait_for('#mfa-domain-summary').text
+        self.assertIn(f'Dry run for domain {name}, nothing was', summary)
+        self.assertIn('MFA would be enforced for 2 user(s)', summary)
+        self.assertIn('1 user(s) needed no change', summary)
+        self.assertEqual(
+            {first.id: 'enforce', second.id: 'enforce'}, self.domain_rows()
+        )
+        for user in (first, second, bare):
+            self.assertEqual(201, self.password_status(user))
+
+        # The run.
+        self.submit_with('#mfa-domain-enforce')
+        summary = self.wait_for('#mfa-domain-summary').text
+        self.assertNotIn('Traceback', self.driver.page_source)
+        self.assertIn(f'Domain {name}: MFA enforced for 2 user(s)', summary)
+        self.assertIn('1 user(s) needed no change', summary)
+        self.assertIn(summary, ' '.join(self.alerts()))
+        self.assertEqual(
+            {first.id: 'enforce', second.id: 'enforce'}, self.domain_rows()
+        )
+        for user in (first, second):
+            cell = self.find(f'#mfa-domain-row-{user.id} td.mfa-result')
+            self.assertEqual('done', cell.text)
+        self.screenshot('admin-domain-enforced')
+
+        # Real sign-ins: the enrolled need the code, the other does not.
+        for user, secret in ((first, first_secret), (second, second_secret)):
+            self.assertEqual(401, self.password_status(user))
+            self.assertEqual(
+                201,
+                self.password_and_code_status(user, self.good_code(secret)),
+            )
+            self.assert_invariant(user)
+        self.assertEqual(201, self.password_status(bare))
+        self.assert_invariant(bare)
+
+        # Again: nothing left to do.
+        self.submit_with('#mfa-domain-enforce')
+        summary = self.wait_for('#mfa-domain-summary').text
+        self.assertIn('3 user(s) needed no change', summary)
+        self.assertEqual({}, self.domain_rows())
+
+    def domain_rows(self) -> dict[str, str]:
+        """The rows of a domain's run: user ID to action."""
+        return {
+            str(row.get_attribute('id')).removeprefix('mfa-domain-row-'): (
+                row.find_element(By.CSS_SELECTOR, 'td.mfa-action').text
+            )
+            for row in self.driver.find_elements(
+                By.CSS_SELECTOR, 'tr[id^="mfa-domain-row-"]'
+            )
+        }
 
     def test_member_has_no_such_panel(self) -> None:
         member = self.make_user()

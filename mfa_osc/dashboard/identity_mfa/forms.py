@@ -11,8 +11,9 @@
 # under the License.
 
 
-"""The form of a domain's MFA policy (``openstack mfa policy set``'s
-options): field names ``domain``, ``deadline`` and ``roles``."""
+"""The forms of Identity -> Multi-factor: a domain's MFA policy
+(``openstack mfa policy set``'s options: field names ``domain``,
+``deadline`` and ``roles``) and enforcing MFA for a domain (``domain``)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,9 @@ class PolicyForm(forms.Form):
         return [
             r.strip() for r in text.replace(' ', ',').split(',') if r.strip()
         ]
+
+
+class DomainEnforceForm(forms.Form):
+    """``openstack mfa enforce --all --domain``: the field ``domain``."""
+
+    domain = forms.CharField(label=_('Domain (name or ID)'), max_length=255)

@@ -11,7 +11,8 @@
 # under the License.
 
 
-"""``/identity/mfa/``: the users' table, its CSV and the policy form."""
+"""``/identity/mfa/``: the users' table, its CSV, the policy form and
+enforcing MFA for a domain."""
 
 from __future__ import annotations
 
@@ -23,4 +24,5 @@ urlpatterns = [
     re_path(r'^$', views.IndexView.as_view(), name='index'),
     re_path(r'^audit\.csv$', views.audit_csv, name='csv'),
     re_path(r'^policy/$', views.PolicyView.as_view(), name='policy'),
+    re_path(r'^enforce/$', views.DomainEnforceView.as_view(), name='enforce'),
 ]

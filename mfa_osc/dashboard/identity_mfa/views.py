@@ -11,7 +11,8 @@
 # under the License.
 
 
-"""Identity -> Multi-factor: the users' table, its CSV, the policy page.
+"""Identity -> Multi-factor: the users' table, its CSV, the policy page,
+enforcing MFA for a domain.
 
 The table shows one page of Keystone's list of users at a time (Horizon's
 page size, ``API_RESULT_PAGE_SIZE``, the person's own in Settings): a page
@@ -41,9 +42,11 @@ from mfa_osc import client as mfa_client
 from mfa_osc.dashboard import audit
 from mfa_osc.dashboard import keystone
 from mfa_osc.dashboard import pages
+from mfa_osc.dashboard.identity_mfa import domain_enforce
 from mfa_osc.dashboard.identity_mfa import forms
 from mfa_osc.dashboard.identity_mfa import tables
 from mfa_osc.workflows import bulk as bulk_flow
+from mfa_osc.workflows import enforce as enforce_flow
 from mfa_osc.workflows import policy as policy_flow
 from mfa_osc.workflows import status as status_flow
 
@@ -51,6 +54,7 @@ LOG = logging.getLogger(__name__)
 
 INDEX = 'horizon:identity:mfa:index'
 POLICY = 'horizon:identity:mfa:policy'
+ENFORCE = 'horizon:identity:mfa:enforce'
 #: The session key of the trail of page markers (user IDs only).
 TRAIL_KEY = 'mfa_osc_audit_trail'
 
@@ -230,3 +234,90 @@ class PolicyView(generic.View):
             return shortcuts.redirect(back)
         _rows_message(request, rows)
         return shortcuts.redirect(back)
+
+
+@method_decorator(pages.forgets_secrets, 'dispatch')
+class DomainEnforceView(generic.View):
+    """``openstack mfa enforce --all --domain D`` (``--dry-run``): the
+    command's workflow, its summary as Horizon messages and its rows in
+    the page (:mod:`~mfa_osc.dashboard.identity_mfa.domain_enforce`)."""
+
+    template_name = 'identity/mfa/enforce.html'
+
+    def _render(
+        self,
+        request: http.HttpRequest,
+        form: forms.DomainEnforceForm,
+        outcome: domain_enforce.Outcome | None = None,
+    ) -> http.HttpResponse:
+        return shortcuts.render(
+            request,
+            self.template_name,
+            {
+                'form': form,
+                'outcome': outcome,
+                'summary': domain_enforce.summary(outcome) if outcome else '',
+                'page_title': _('Enforce MFA for a domain'),
+            },
+        )
+
+    def get(self, request: http.HttpRequest) -> http.HttpResponse:
+        domain = request.GET.get('domain') or ''
+        return self._render(
+            request, forms.DomainEnforceForm(initial={'domain': domain})
+        )
+
+    def post(self, request: http.HttpRequest) -> http.HttpResponse:
+        form = forms.DomainEnforceForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _('Give the domain (name or ID).'))
+            return shortcuts.redirect(ENFORCE)
+        domain = str(form.cleaned_data['domain']).strip()
+        # NOTE: the button's formaction also says it in the query:
+        # Horizon's scripts disable a form's buttons as it is sent, and a
+        # disabled button's name and value are not sent. Anything else is
+        # the dry run, which changes nothing.
+        dry_run = 'enforce' not in (
+            request.POST.get('action'),
+            request.GET.get('action'),
+        )
+        try:
+            outcome = domain_enforce.run(
+                _client(request), domain, dry_run=dry_run
+            )
+        except pages.ERRORS as exc:
+            # NOTE: the workflow refuses before it changes anyone (an
+            # unknown domain, the enabled methods unknown, a list
+            # Keystone refused).
+            messages.error(request, str(exc))
+            return self._render(request, form)
+        LOG.info(
+            'MFA enforce for domain %s%s: %d user(s) changed, %d not, '
+            '%d needed nothing.',
+            domain,
+            ' (dry run)' if dry_run else '',
+            len(outcome.changed),
+            len(outcome.failed),
+            outcome.unchanged,
+        )
+        report = messages.warning if outcome.failed else messages.success
+        report(request, domain_enforce.summary(outcome))
+        for sentence in domain_enforce.failed_sentences(outcome):
+            messages.error(request, sentence)
+        truncated = domain_enforce.truncated_sentence(outcome)
+        if truncated:
+            messages.warning(request, truncated)
+        if any(
+            r.id == request.user.id
+            and r.sessions == enforce_flow.SESSIONS_ENDED
+            for r in outcome.rows
+        ):
+            messages.warning(
+                request,
+                _(
+                    'Your own older tokens were revoked with it, this '
+                    "session's included: sign in again, with your password "
+                    'and a code.'
+                ),
+            )
+        return self._render(request, form, outcome)
