@@ -21,6 +21,12 @@ Enabled by the settings snippet ``_5082_mfa_osc_sign_in_setup.py`` (in
 ``openstack_dashboard/local/local_settings.d/``), which appends it to
 Horizon's ``MIDDLEWARE``.
 
+Behind mfa-osc's guard, a sign-in whose token the domain's policy
+refuses a scope is signed in unscoped, marked limited
+(:mod:`~mfa_osc.dashboard.guarded`): every page but those open sends it
+to ``/settings/mfa/continue/``, which asks for the set-up first (no
+device) and then for a code, and signs the person in to the dashboard.
+
 Each sign-in is judged once (its token's fingerprint and the verdict are
 kept in the session: no secret, no request per page); Settings ->
 Multi-factor forgets the verdict once a device is enrolled, so the next
@@ -42,6 +48,7 @@ from django import shortcuts
 from django.conf import settings
 from django.contrib import messages
 
+from mfa_osc.dashboard import guarded
 from mfa_osc.dashboard import keystone
 from mfa_osc.dashboard import set_up
 
@@ -50,6 +57,9 @@ LOG = logging.getLogger(__name__)
 #: The session key of this sign-in's verdict.
 SESSION_KEY = 'mfa_osc_set_up'
 SET_UP_URL = 'horizon:settings:mfa:index'
+#: Where a sign-in the guard limited types its code (or is sent on to
+#: the set-up, without a device).
+CONTINUE_URL = 'horizon:settings:mfa:continue'
 #: Paths that stay open while the set-up is due (prefixes, after the
 #: site's root).
 OPEN_PATHS = ('settings/mfa/', 'auth/', 'static/', 'i18n/', 'jsi18n/')
@@ -107,6 +117,21 @@ def _judge(request: Any) -> set_up.Verdict:
         )
 
 
+def _background(request: http.HttpRequest) -> bool:
+    """A page's own request in the background (Horizon loads parts of
+    its pages so): a message added there would be shown twice."""
+    return bool(request.headers.get('X-Requested-With') == 'XMLHttpRequest')
+
+
+def _limited_sentence(request: Any) -> str:
+    deadline = guarded.deadline(request)
+    since = f' since {deadline}' if deadline else ''
+    return (
+        f'Your domain requires multi-factor sign-in{since}: set up a device '
+        'here if you have none, then type its code to open the dashboard.'
+    )
+
+
 class SetUpRequired:
     """Send a person due to set up a device to Settings -> Multi-factor."""
 
@@ -125,6 +150,13 @@ class SetUpRequired:
             or _is_open(request)
         ):
             return self.get_response(request)
+        if guarded.is_limited(request):
+            # NOTE: behind the guard, a sign-in its policy limited to an
+            # unscoped token: no dashboard page works with it; the set-up
+            # and the code that ends the limit are the way on.
+            if not _background(request):
+                messages.warning(request, _limited_sentence(request))
+            return shortcuts.redirect(CONTINUE_URL)
         mark = _fingerprint(str(token.id))
         kept = request.session.get(SESSION_KEY)
         if not isinstance(kept, dict) or kept.get('token') != mark:
@@ -139,5 +171,6 @@ class SetUpRequired:
                 messages.warning(request, verdict.sentence)
         if kept.get('kind') != set_up.DUE:
             return self.get_response(request)
-        messages.warning(request, str(kept.get('sentence') or ''))
+        if not _background(request):
+            messages.warning(request, str(kept.get('sentence') or ''))
         return shortcuts.redirect(SET_UP_URL)

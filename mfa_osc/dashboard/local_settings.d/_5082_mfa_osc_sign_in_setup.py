@@ -27,3 +27,13 @@ _settings['MIDDLEWARE'] = (
     *_settings['MIDDLEWARE'],
     'mfa_osc.dashboard.sign_in_setup.SetUpRequired',
 )
+# Behind mfa-osc's guard, a sign-in its domain policy limits to an
+# unscoped token is signed in with it for the set-up, then with a code
+# (mfa_osc.dashboard.guarded): Horizon's back end, which fails such a
+# sign-in, with that one case added.
+_settings['AUTHENTICATION_BACKENDS'] = tuple(
+    'mfa_osc.dashboard.guarded.KeystoneBackend'
+    if backend == 'openstack_auth.backend.KeystoneBackend'
+    else backend
+    for backend in _settings['AUTHENTICATION_BACKENDS']
+)

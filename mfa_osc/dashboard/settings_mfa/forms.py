@@ -62,3 +62,15 @@ class ProofForm(forms.Form):
 
 class RemoveForm(ProofForm):
     device = forms.CharField(widget=forms.HiddenInput, max_length=255)
+
+
+class ContinueForm(forms.Form):
+    """The code that ends a sign-in the guard limited."""
+
+    passcode = forms.CharField(
+        label=_('Code shown by the app'),
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={'autocomplete': 'one-time-code', 'inputmode': 'numeric'}
+        ),
+    )

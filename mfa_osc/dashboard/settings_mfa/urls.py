@@ -24,4 +24,5 @@ urlpatterns = [
     re_path(r'^enroll/$', views.EnrollView.as_view(), name='enroll'),
     re_path(r'^remove/$', views.RemoveView.as_view(), name='remove'),
     re_path(r'^recovery/$', views.RecoveryView.as_view(), name='recovery'),
+    re_path(r'^continue/$', views.ContinueView.as_view(), name='continue'),
 ]

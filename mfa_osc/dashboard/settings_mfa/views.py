@@ -50,6 +50,7 @@ from mfa_osc import account as mfa_account
 from mfa_osc import client as mfa_client
 from mfa_osc import recovery
 from mfa_osc import totp
+from mfa_osc.dashboard import guarded
 from mfa_osc.dashboard import keystone
 from mfa_osc.dashboard import pages
 from mfa_osc.dashboard import sealed
@@ -360,3 +361,60 @@ class RecoveryView(generic.View):
         except pages.ERRORS as exc:
             return _back(request, str(exc))
         return _codes_page(request, codes, {'regenerated': True})
+
+
+@method_decorator(debug.sensitive_post_parameters(*_SENSITIVE), 'dispatch')
+@method_decorator(pages.no_store, 'dispatch')
+@method_decorator(pages.forgets_secrets, 'dispatch')
+class ContinueView(generic.View):
+    """A sign-in the guard limited (:mod:`mfa_osc.dashboard.guarded`):
+    without a device, on to the set-up; with one, its code, then the
+    dashboard."""
+
+    def _has_device(self, request: http.HttpRequest) -> bool | None:
+        """Whether the person has a TOTP device (None: unreadable)."""
+        try:
+            client = _client(request)
+            account = mfa_account.load_account(
+                client, keystone.own_user(client)
+            )
+        except pages.ERRORS as exc:
+            messages.error(request, str(exc))
+            return None
+        return bool(account.devices)
+
+    def _page(
+        self, request: http.HttpRequest, form: forms.ContinueForm
+    ) -> http.HttpResponse:
+        return shortcuts.render(
+            request,
+            'settings/mfa/continue.html',
+            {'form': form, 'page_title': _('Multi-factor')},
+        )
+
+    def get(self, request: http.HttpRequest) -> http.HttpResponse:
+        if not guarded.is_limited(request):
+            return shortcuts.redirect('horizon:user_home')
+        if self._has_device(request) is False:
+            return shortcuts.redirect(INDEX)
+        return self._page(request, forms.ContinueForm())
+
+    def post(self, request: http.HttpRequest) -> http.HttpResponse:
+        if not guarded.is_limited(request):
+            return shortcuts.redirect('horizon:user_home')
+        form = forms.ContinueForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _form_error(form))
+            return self._page(request, forms.ContinueForm())
+        try:
+            guarded.finish(request, form.cleaned_data['passcode'])
+        except guarded.CodeRefused as exc:
+            messages.error(request, str(exc))
+            return self._page(request, forms.ContinueForm())
+        sign_in_setup.forget(request)
+        LOG.info(
+            'User %s signed in with a code after the set-up at sign-in '
+            '(behind the MFA guard).',
+            request.user.id,
+        )
+        return shortcuts.redirect(settings.LOGIN_REDIRECT_URL)
