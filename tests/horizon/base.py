@@ -213,6 +213,18 @@ class HorizonTestCase(mfa_base.MFATestCase):
             expected_conditions.staleness_of(old)
         )
 
+    def click_row_action(self, table: str, row_id: str, action: str) -> None:
+        """A Horizon table's row action, by Horizon's id (those past the
+        first are in the row's drop-down menu: clicked as the menu's item
+        would be); waits for the next page."""
+        element = self.find(f'#{table}__row_{row_id}__action_{action}')
+        old = self.find('html')
+        self.driver.execute_script('arguments[0].click()', element)
+        WebDriverWait(self.driver, WAIT).until(
+            expected_conditions.staleness_of(old)
+        )
+        self.wait_for(f'table#{table}')
+
     def page_text(self) -> str:
         return str(self.find('body').text)
 

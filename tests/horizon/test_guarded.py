@@ -23,6 +23,7 @@ code is never given twice (the guard takes one once).
 from __future__ import annotations
 
 import secrets
+import time
 from urllib.parse import urlparse
 
 from mfa_osc import client as mfa_client
@@ -138,6 +139,48 @@ class TestGuardedSignIn(base.HorizonTestCase):
         # The account: a scoped token needs the code, which the password
         # and a code give; a code alone never; never locked out.
         self.assertEqual(403, self.password_status(user))
+        self.assertEqual(
+            201, self.password_and_code_status(user, self.good_code(secret))
+        )
+        self.assert_invariant(user)
+
+    def test_locked_user_is_shown_locked_and_unlocked(self) -> None:
+        """A member whose TOTP sign-in the guard locked (wrong codes):
+        the table says until when; the row action ``unlock`` ends it and
+        the member signs in with the password and a code."""
+        user = self.make_user()
+        secret = totp.generate_secret()
+        self.enroll_in_process(user.id, secret)
+        near = {
+            totp.passcode(secret, time.time() + 30 * k) for k in range(-3, 4)
+        }
+        wrong = [
+            code
+            for code in (f'{n:06d}' for n in range(1000000))
+            if code not in near
+        ][: MAX_FAILURES + 1]
+        statuses = [self.password_and_code_status(user, c) for c in wrong]
+        self.assertEqual(429, statuses[-1], statuses)
+        code = self.good_code(secret)
+        self.assertEqual(429, self.password_and_code_status(user, code))
+        self.give_back(secret, code)
+
+        admin = self.admin_user()
+        self.browser_sign_in(admin)
+        self.driver.add_cookie(
+            {'name': 'API_RESULT_PAGE_SIZE', 'value': '1000'}
+        )
+        self.open('/identity/mfa/')
+        self.wait_for('table#mfa_users')
+        lock = self.find(f'#mfa_users__row__{user.id} td.mfa-lock').text
+        self.assertRegex(lock, r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
+        self.screenshot('admin-locked')
+
+        self.click_row_action('mfa_users', user.id, 'unlock')
+        self.assertNotIn('Traceback', self.driver.page_source)
+        self.assertEqual(
+            '', self.find(f'#mfa_users__row__{user.id} td.mfa-lock').text
+        )
         self.assertEqual(
             201, self.password_and_code_status(user, self.good_code(secret))
         )
