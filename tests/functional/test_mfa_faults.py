@@ -15,13 +15,24 @@
 A loopback proxy fails the Nth request (503, a closed connection, or a
 response lost after Keystone acted) for N = 1, 2, ... until the command
 succeeds. After each failure the invariant is checked by signing in for
-real: a TOTP code alone never signs in, and a password is refused only
-when a verified device exists. Each run starts from what the previous
-failure left, so every run is also the repair of the one before.
+real: a TOTP code alone never signs in, the password with a code does,
+and a password alone is refused only when a verified device exists.
+Enrolling, each run starts from what the previous failure left, so every
+run is also the repair of the one before; removing, each failure is
+followed by the run that repairs it.
+
+Behind mfa-osc's guard (``MFA_OSC_KEYSTONE_GUARD=1``) a code signs in once
+and Keystone takes 5 codes of a secret at a time (then one per 30 s): each
+run enrolls a new secret, or removes from a new user, so no run waits for
+a code. A code tested alone (a receipt) counts as a try towards the
+guard's lock; the password with that code then signs in, which ends the
+count.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+import time
 from typing import Any
 
 import testtools.content
@@ -41,17 +52,132 @@ class FaultCase(mfa_base.MFATestCase):
     def setUp(self) -> None:
         super().setUp()
         self.proxy = self.start_proxy()
+        #: Secrets the test's commands sign in or prove with: the
+        #: invariant's probe takes another credential's code where it can.
+        self.busy: set[str] = set()
 
-    def user_env(
-        self, user: local_keystone.KeystoneUser, secret: str
-    ) -> dict[str, str]:
-        """Sign in as the account's current rules want, via the proxy."""
-        needs = mfa_rules.MFAOptions.of(
+    def needs_totp(self, user: local_keystone.KeystoneUser) -> bool:
+        """Whether the account's rules in force need a code to sign in."""
+        return mfa_rules.MFAOptions.of(
             self.user_record(user.id)['options'],
             local_keystone.AUTH_METHODS.split(','),
         ).requires_totp
+
+    def device_secret(self, user: local_keystone.KeystoneUser) -> str | None:
+        """The secret of a verified device (a credential's blob is its
+        bare secret), else of any TOTP credential of the user."""
+        creds = self.credentials(user.id)
+        devices = (self.book(user.id) or {}).get('devices', {})
+        for cred in creds:
+            if cred['id'] in devices:
+                return str(cred['blob'])
+        return str(creds[0]['blob']) if creds else None
+
+    def user_env(
+        self, user: local_keystone.KeystoneUser, secret: str | None = None
+    ) -> dict[str, str]:
+        """Sign in as the account's current rules want, via the proxy:
+        with the codes of ``secret`` (else of the user's device) when they
+        need one."""
+        if not self.needs_totp(user):
+            return self.env(user, auth_url=self.proxy.auth_url)
         return self.env(
-            user, secret if needs else None, auth_url=self.proxy.auth_url
+            user,
+            secret or self.device_secret(user),
+            auth_url=self.proxy.auth_url,
+        )
+
+    def passcode_env(
+        self, user: local_keystone.KeystoneUser, secret: str
+    ) -> dict[str, str]:
+        """:meth:`user_env`, signing in with a code of ``secret`` handed out
+        for it (``OS_PASSCODE``) where the rules need one.
+
+        NOTE: not ``OS_TOTP_SECRET``, whose sign-in takes the current
+        window's code: behind the guard a second command in the same
+        window would wait for the next code.
+        """
+        if not self.needs_totp(user):
+            return self.env(user, auth_url=self.proxy.auth_url)
+        return self.mfa_env(
+            user,
+            auth_url=self.proxy.auth_url,
+            OS_PASSCODE=self.good_code(secret),
+        )
+
+    def cli(
+        self, *args: str, env: Mapping[str, str] | None = None
+    ) -> base.CLIResult:
+        """:meth:`openstack_unchecked`; the codes its ``OS_TOTP_SECRET``
+        sign-in may have used are not handed out afterwards."""
+        started = time.time()
+        try:
+            return self.openstack_unchecked(*args, env=env)
+        finally:
+            secret = (env or {}).get('OS_TOTP_SECRET')
+            if secret:
+                self.passcodes.used_from(secret, started, time.time())
+
+    def assert_invariant(self, user: local_keystone.KeystoneUser) -> None:
+        """Never weaker, never locked out: checked by signing in.
+
+        NOTE: as :meth:`mfa_base.MFATestCase.assert_invariant`, and the
+        password with the probe's code signs in. Behind the guard the
+        probe (and an enroll's own check of a code alone) earns a receipt,
+        a counted try; that sign-in ends the count, so that the runs'
+        probes never add up to a lock. The code is one credential's that
+        no command signs in with where there is one (a recovery code's,
+        an earlier run's): Keystone takes a code of any.
+        """
+        creds = self.credentials(user.id)
+        if creds:
+            blob = self.spare_blob(creds)
+            code = self.good_code(blob)
+            alone = self.sign_in(
+                {
+                    'methods': ['totp'],
+                    'totp': {'user': {'id': user.id, 'passcode': code}},
+                }
+            )
+            self.assertNotEqual(201, alone.status_code, 'TOTP alone signed in')
+            self.assertEqual(401, alone.status_code, alone.text)
+            self.assertEqual(201, self.password_and_code_status(user, code))
+        status = self.unscoped_password_status(user)
+        if status != 201:
+            # Only a verified device may make the password insufficient.
+            self.assertEqual(401, status)
+            book = self.book(user.id) or {'devices': {}}
+            verified = set(book['devices']) & {c['id'] for c in creds}
+            self.assertTrue(verified, 'locked out: rules need TOTP')
+
+    def spare_blob(self, creds: list[dict[str, Any]]) -> str:
+        """The blob of a credential whose secret the test does not sign in
+        with (``self.busy``), where there is one."""
+        ordered = sorted(
+            creds, key=lambda c: (c['blob'] in self.busy, c['id'])
+        )
+        return str(ordered[0]['blob'])
+
+    def changed_keystone(self, n: int, mode: str) -> bool:
+        """Whether a request that writes (not a sign-in) reached Keystone
+        in the proxy's last run, failing its ``n``-th request as ``mode``
+        (a lost answer's request reached Keystone)."""
+        for number, (method, path) in enumerate(self.proxy.requests, 1):
+            if number == n and mode != 'lost':
+                continue
+            if method in ('GET', 'HEAD'):
+                continue
+            if method == 'POST' and path.split('?')[0].endswith('/tokens'):
+                continue
+            return True
+        return False
+
+    def account_state(self, user: local_keystone.KeystoneUser) -> Any:
+        """The user's MFA options and credentials (TOTP and mfa-osc's)."""
+        return (
+            self.user_record(user.id)['options'],
+            sorted(c['id'] for c in self.credentials(user.id)),
+            sorted(c['id'] for c in self.credentials(user.id, 'mfa-osc')),
         )
 
     def assert_clean_failure(self, result: base.CLIResult) -> None:
@@ -122,15 +248,17 @@ class FaultCase(mfa_base.MFATestCase):
 class TestFaults(FaultCase):
     def test_enroll_interrupted_everywhere(self) -> None:
         user = self.admin_user()
-        secret = totp.generate_secret()
         log: list[str] = []
         for n in range(1, MAX_RUNS + 1):
+            # NOTE: a new secret each run (as `mfa enroll` without
+            # --secret makes one): behind the guard one secret's codes
+            # would run out after 5 runs, then come one per 30 s.
+            secret = totp.generate_secret()
+            self.busy = {secret}
             mode = mfa_base.FAIL_MODES[n % len(mfa_base.FAIL_MODES)]
-            env = self.user_env(user, secret)
+            env = self.user_env(user)
             self.proxy.reset(fail_at=n, mode=mode)
-            result = self.openstack_unchecked(
-                *self.enroll_phone_args(secret), env=env
-            )
+            result = self.cli(*self.enroll_phone_args(secret), env=env)
             injected = n <= len(self.proxy.requests)
             log.append(
                 f'{n} {mode} rc={result.returncode}: '
@@ -144,39 +272,51 @@ class TestFaults(FaultCase):
             if 'openstack mfa enforce' in result.stderr:
                 # Verified, not enforced: the run the error names repairs.
                 self.proxy.reset()
-                self.openstack_unchecked(
-                    'mfa', 'enforce', env=self.user_env(user, secret)
-                )
+                self.cli('mfa', 'enforce', env=self.user_env(user, secret))
             if result.returncode == 0 or (
                 'openstack mfa enforce' in result.stderr
                 or "already has a device named 'phone'" in result.stderr
             ):
                 # Done despite the failure (a retried or lost request).
-                self.assert_enrolled(user, secret)
+                self.assert_enrolled(user, self.device_secret(user) or '')
                 self.reset_user(user)
         else:
             self.fail('enroll never succeeded:\n' + '\n'.join(log))
         self.assertGreater(n, 12, '\n'.join(log))
         self.assert_enrolled(user, secret)
 
+    def remove_all(
+        self,
+        user: local_keystone.KeystoneUser,
+        secret: str,
+        env: Mapping[str, str],
+    ) -> base.CLIResult:
+        return self.cli(
+            'mfa',
+            'remove',
+            '--all',
+            '--yes',
+            '--passcode',
+            self.proof_code(secret),
+            env=env,
+        )
+
     def test_remove_interrupted_everywhere(self) -> None:
-        user = self.admin_user()
-        secret = totp.generate_secret()
-        self.enroll_phone(user, secret)
         log: list[str] = []
         for n in range(1, MAX_RUNS + 1):
+            # NOTE: a new user and secret each run, its failure repaired
+            # by the next command: behind the guard one device's codes
+            # would run out after a few runs (each signs in and proves
+            # with one), then come one per 30 s.
+            user = self.admin_user()
+            secret = totp.generate_secret()
+            self.busy = {secret}
+            self.enroll_phone(user, secret)
+            enrolled = self.account_state(user)
             mode = mfa_base.FAIL_MODES[n % len(mfa_base.FAIL_MODES)]
             env = self.user_env(user, secret)
             self.proxy.reset(fail_at=n, mode=mode)
-            result = self.openstack_unchecked(
-                'mfa',
-                'remove',
-                '--all',
-                '--yes',
-                '--passcode',
-                self.proof_code(secret),
-                env=env,
-            )
+            result = self.remove_all(user, secret, env)
             injected = n <= len(self.proxy.requests)
             log.append(
                 f'{n} {mode} rc={result.returncode}: '
@@ -187,13 +327,24 @@ class TestFaults(FaultCase):
             if result.returncode != 0:
                 self.assert_clean_failure(result)
                 self.assert_invariant(user)
-            if (
-                result.returncode == 0
-                or 'no TOTP device to remove' in result.stderr
-            ):
-                # Done despite the failure (a retried or lost request).
+            if result.returncode != 0 and self.changed_keystone(n, mode):
+                # The same command, uninterrupted, finishes the job (or
+                # finds it done: the lost answer was the last one).
+                # NOTE: only after a run that wrote something: else the
+                # account is as enrolled, and the last run, not failed,
+                # removes from that.
+                self.proxy.reset()
+                again = self.remove_all(
+                    user, secret, self.passcode_env(user, secret)
+                )
+                if 'no TOTP device to remove' not in again.stderr:
+                    self.assertEqual(0, again.returncode, again.describe())
+                # Done, despite the failure or after the repair.
                 self.assert_removed(user)
-                self.enroll_phone(user, secret)
+            elif result.returncode == 0:
+                self.assert_removed(user)
+            else:
+                self.assertEqual(enrolled, self.account_state(user))
         else:
             self.fail('remove never succeeded:\n' + '\n'.join(log))
         self.assertGreater(n, 8, '\n'.join(log))
