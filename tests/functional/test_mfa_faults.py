@@ -40,11 +40,16 @@ import testtools.content
 
 from mfa_osc import rules as mfa_rules
 from mfa_osc import totp
+from mfa_osc.guard import guard
 from mfa_osc.testing import keystone as local_keystone
 from tests.functional import base
 from tests.functional import mfa_base
 
 MAX_RUNS = 40
+
+#: The guard's ``[mfa_guard] max_failures`` on the suite's Keystone (its
+#: default, :class:`mfa_osc.guard.guard.Settings`).
+GUARD_MAX_FAILURES = guard.Settings().max_failures
 
 
 class FaultCase(mfa_base.MFATestCase):
@@ -388,8 +393,8 @@ class TestFaults(FaultCase):
         # sign-in, then 17 for removing the only device (the user,
         # credentials, enabled methods, the proof, the policy check, guard
         # rules, 10 deletions, the rules as before).
-        self.assertEqual(22, len(enroll), enroll)
-        self.assertEqual(18, len(remove), remove)
+        self.assertEqual(22, len(enroll), str(enroll))
+        self.assertEqual(18, len(remove), str(remove))
 
 
 class TestFaultsOverHandMade(FaultCase):
@@ -556,3 +561,34 @@ class TestFaultsOverHandMade(FaultCase):
         self.assertEqual([hand_cred], [d['id'] for d in status['devices']])
         self.assertEqual('enforced', status['state'])
         self.assert_hand_made_kept(user, hand_secret, hand_cred)
+        self.assert_tries_lock(user, hand_secret)
+
+    def assert_tries_lock(
+        self, user: local_keystone.KeystoneUser, secret: str
+    ) -> None:
+        """Wrong codes are refused; behind the guard each is a counted try
+        (as each code alone tested was: probing every credential's at
+        each step locked this user), and past max_failures the user's
+        TOTP sign-ins are refused (429), the right code's too, until an
+        administrator ends the lock."""
+        wrong = (
+            code
+            for code in (f'{n:06d}' for n in range(1000000))
+            if totp.window_offset(secret, code, reach=6) is None
+        )
+        for attempt in range(1, GUARD_MAX_FAILURES + 2):
+            status = self.password_and_code_status(user, next(wrong))
+            locked = self.guarded and attempt > GUARD_MAX_FAILURES
+            self.assertEqual(429 if locked else 401, status, f'try {attempt}')
+        code = self.good_code(secret)
+        status = self.password_and_code_status(user, code)
+        if not self.guarded:
+            self.assertEqual(201, status)
+            return
+        self.assertEqual(429, status)
+        self.give_back(secret, code)
+        self.openstack(
+            'mfa', 'unlock', '--user', user.id, env=self.keystone.os_env()
+        )
+        code = self.good_code(secret)
+        self.assertEqual(201, self.password_and_code_status(user, code))
