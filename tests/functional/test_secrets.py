@@ -23,6 +23,9 @@ answering garbage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Iterator
+import contextlib
 import json
 import os
 import re
@@ -31,12 +34,16 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 
 import requests
 
+from mfa_osc import client as mfa_client
 from mfa_osc import recovery
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
+from mfa_osc.workflows import enroll as enroll_flow
+from mfa_osc.workflows import enroll_plan
 from tests.functional import base
 from tests.functional import mfa_base
 
@@ -53,6 +60,58 @@ def codes_around(secret: str) -> list[str]:
     return [totp.passcode(secret, now + 30 * d) for d in (-2, -1, 0, 1)]
 
 
+def _window(moment: float) -> int:
+    return int(moment // totp.PERIOD)
+
+
+class SignInSecrets:
+    """The TOTP secrets of one user's devices, for commands that sign in
+    with ``OS_TOTP_SECRET`` (the current window's code).
+
+    NOTE: behind the guard that code signs in once: a second command with
+    the same secret in the same window waits for the next one (up to 30
+    s). A test that runs many such commands gives each a secret that no
+    command used in this window (:meth:`signing_in`), of a new device
+    when every one was used: it never waits. Without the guard a code
+    signs in again, and the first secret always does.
+    """
+
+    def __init__(
+        self, guarded: bool, first: str, grow: Callable[[str], object]
+    ) -> None:
+        self.guarded = guarded
+        #: The user's devices' secrets: the test's own first, then those
+        #: ``grow`` gave the user a device of.
+        self.secrets = [first]
+        self._grow = grow
+        #: The last window in which a command may have signed in with
+        #: each one's code (see base.Passcodes.used_from).
+        self._used: dict[str, int] = {}
+
+    def take(self) -> str:
+        """A secret whose current code no command used yet."""
+        now = _window(time.time())
+        for secret in self.secrets:
+            if not self.guarded or self._used.get(secret, -1) < now:
+                return secret
+        secret = totp.generate_secret()
+        self._grow(secret)
+        self.secrets.append(secret)
+        return secret
+
+    @contextlib.contextmanager
+    def signing_in(self, env: dict[str, str]) -> Iterator[dict[str, str]]:
+        """``env`` with ``OS_TOTP_SECRET`` of :meth:`take`, for one
+        command run inside the block."""
+        secret = self.take()
+        started = time.time()
+        try:
+            yield {**env, 'OS_TOTP_SECRET': secret}
+        finally:
+            ended = min(time.time(), started + base.SIGN_IN_WITHIN)
+            self._used[secret] = _window(ended)
+
+
 class SecretsCase(mfa_base.MFATestCase):
     def assert_hidden(self, text: str, *secrets: str) -> None:
         """None of ``secrets`` (nor a 12-character piece of a long one)."""
@@ -64,7 +123,12 @@ class SecretsCase(mfa_base.MFATestCase):
                     self.assertNotIn(piece, text, f'piece {piece!r} shown')
 
     def enrolled(self) -> tuple[local_keystone.KeystoneUser, str, list[str]]:
-        """An admin user (may set own rules), enrolled; its recovery codes."""
+        """An admin user (may set own rules), enrolled; its recovery codes.
+
+        NOTE: the proof is an earlier window's code, so that the first
+        command signing in with the secret (its current code) need not
+        wait for the next window behind the guard.
+        """
         user = self.admin_user()
         secret = totp.generate_secret()
         result = self.openstack_json(
@@ -75,11 +139,45 @@ class SecretsCase(mfa_base.MFATestCase):
             '--secret-file',
             '-',
             '--passcode',
-            self.good_code(secret),
+            self.proof_code(secret),
             env=self.env(user),
             stdin=secret,
         )
         return user, secret, list(result['recovery_codes'])
+
+    def enroll_aside(self, user_id: str, secret: str, name: str) -> None:
+        """mfa_base's enroll_in_process, its proof an earlier window's code
+        (the current one stays for a command signing in with it)."""
+        client = mfa_client.MFAClient(self.keystone.admin_session())
+        plan = enroll_plan.prepare(client, client.get_user(user_id), name=name)
+        enroll_flow.enroll(
+            client,
+            plan,
+            secret=secret,
+            passcodes=lambda attempt, hint: (
+                self.proof_code(secret) if attempt == 0 else None
+            ),
+        )
+
+    def sign_in_secrets(
+        self,
+        user: local_keystone.KeystoneUser,
+        secret: str,
+        grow: Callable[[str], object] | None = None,
+    ) -> SignInSecrets:
+        """:class:`SignInSecrets` of ``user``, enrolled with ``secret``;
+        new devices enrolled (or made by ``grow``) as needed."""
+        count = iter(range(1, 1000))
+        return SignInSecrets(
+            self.guarded,
+            secret,
+            grow
+            or (
+                lambda new: self.enroll_aside(
+                    user.id, new, f'sign-in-{next(count)}'
+                )
+            ),
+        )
 
     def mfa_user(self) -> tuple[local_keystone.KeystoneUser, str]:
         """A user whose rules need TOTP, with a hand-made credential."""
@@ -661,8 +759,13 @@ class TestBookkeepingCrafted(SecretsCase):
                 'password': {
                     'user': {'id': user.id, 'password': user.password}
                 },
+                # NOTE: an earlier window's code: the current one stays
+                # for the next command signing in with the secret.
                 'totp': {
-                    'user': {'id': user.id, 'passcode': self.good_code(secret)}
+                    'user': {
+                        'id': user.id,
+                        'passcode': self.proof_code(secret),
+                    }
                 },
             }
         )
@@ -723,21 +826,33 @@ class TestBookkeepingCrafted(SecretsCase):
     def test_corrupt_book_crashes_nothing(self) -> None:
         user, secret, codes = self.enrolled()
         env = self.env(user, secret)
+        # NOTE: each command signs in with a secret whose code no command
+        # used in this window (behind the guard a code signs in once: see
+        # SignInSecrets); the devices added are made by hand, as enrolling
+        # reads the bookkeeping this test breaks.
+        secrets = self.sign_in_secrets(
+            user,
+            secret,
+            lambda new: self.keystone.create_totp_credential(user.id, new),
+        )
         for blob in (
             'not json', '[1, 2]', '{"devices": [1], "recovery_codes": 7}',
             '{"devices": {"x": 5}, "pending": {"a": 1}, '
             '"rules_before": "bad"}',
             json.dumps({'devices': {str(i): {} for i in range(5000)}}),
         ):  # fmt: skip
-            self.write_book(user, secret, blob)
+            self.write_book(user, secrets.take(), blob)
             for args in (('mfa', 'status'), ('mfa', 'status', '-f', 'json')):
-                out = self.openstack(*args, env=env)
+                with secrets.signing_in(env) as run_env:
+                    out = self.openstack(*args, env=run_env)
                 self.assertNotIn('Traceback', out.stderr)
-        # With the bookkeeping gone, nothing is claimed: the device and the
-        # recovery codes' credentials show as hand-made devices (which are
-        # kept), no recovery code is counted, MFA stays enforced.
-        status = self.openstack_json('mfa', 'status', env=env)
-        self.assertEqual(1 + len(codes), len(status['devices']))
+        # With the bookkeeping gone, nothing is claimed: the devices and
+        # the recovery codes' credentials show as hand-made devices (which
+        # are kept), no recovery code is counted, MFA stays enforced.
+        with secrets.signing_in(env) as run_env:
+            status = self.openstack_json('mfa', 'status', env=run_env)
+        devices = len(secrets.secrets)
+        self.assertEqual(devices + len(codes), len(status['devices']))
         self.assertEqual(0, status['recovery_codes_left'])
         self.assertTrue(status['enforced'])
 
@@ -749,10 +864,13 @@ class TestConcurrentEnroll(SecretsCase):
         results: list[base.CLIResult | None] = [None, None]
 
         def run(index: int) -> None:
+            # NOTE: an earlier window's code: behind the guard the current
+            # one, used here, would make the status below, which signs in
+            # with the secret, wait for the next window.
             argv = [
                 base.openstack_executable(), 'mfa', 'enroll',
                 '--name', f'dev{index}', '--secret-file', '-',
-                '--passcode', self.good_code(secrets[index]),
+                '--passcode', self.proof_code(secrets[index]),
             ]  # fmt: skip
             proc = subprocess.run(
                 argv,
@@ -816,10 +934,14 @@ class TestKeystoneGarbage(SecretsCase):
     def test_every_request_of_status_and_enroll(self) -> None:
         user, secret, _ = self.enrolled()
         env = self.env(user, secret, auth_url=self.proxy.auth_url)
-        second = totp.generate_secret()
+        # NOTE: each command signs in with a secret whose code no command
+        # used in this window, and each enroll enrolls a new secret: behind
+        # the guard a code signs in once, and the runs waited for the next
+        # window, one after the other.
+        secrets = self.sign_in_secrets(user, secret)
 
         def enroll(name: str) -> tuple[str, ...]:
-            return tuple(self.enroll_args(second, name=name))
+            return tuple(self.enroll_args(totp.generate_secret(), name=name))
 
         plans = [
             (('mfa', 'status'), tuple(mfa_base.GARBAGE)),
@@ -829,14 +951,16 @@ class TestKeystoneGarbage(SecretsCase):
             if args[1] == 'enroll':
                 args = enroll('probe')  # a code of now, not of the plan
             self.proxy.reset()
-            self.openstack(*args, env=env)
+            with secrets.signing_in(env) as run_env:
+                self.openstack(*args, env=run_env)
             total = len(self.proxy.requests)
             for mode in modes:
                 for n in range(1, total + 1):
                     if args[1] == 'enroll':
                         args = enroll(f'd-{mode}-{n}')
                     self.proxy.reset(fail_at=n, mode=mode)
-                    out = self.openstack_unchecked(*args, env=env)
+                    with secrets.signing_in(env) as run_env:
+                        out = self.openstack_unchecked(*args, env=run_env)
                     self.assertNotIn('Traceback', out.stderr, out.describe())
                     for python in ('Expecting value', 'KeyError', 'NoneType'):
                         self.assertNotIn(python, out.stderr, out.describe())
@@ -863,11 +987,15 @@ class TestKeystoneGarbage(SecretsCase):
     def test_ids_in_paths(self) -> None:
         admin, admin_secret, _ = self.enrolled()
         env = self.env(admin, admin_secret, auth_url=self.proxy.auth_url)
+        # NOTE: a secret no command used in this window for each sign-in
+        # (behind the guard a code signs in once: see SignInSecrets).
+        secrets = self.sign_in_secrets(admin, admin_secret)
         for bad in ('.', '..', '../credentials', 'a/b', '%2e', 'x?y=1'):
             self.proxy.reset()
-            out = self.openstack_unchecked(
-                'mfa', 'status', '--user', bad, env=env
-            )
+            with secrets.signing_in(env) as run_env:
+                out = self.openstack_unchecked(
+                    'mfa', 'status', '--user', bad, env=run_env
+                )
             self.assertNotEqual(0, out.returncode, out.describe())
             self.assertNotIn('Traceback', out.stderr)
             self.assertNotIn("'user'", out.stderr)
