@@ -437,10 +437,10 @@ class TestFaultsOverHandMade(FaultCase):
         code signs in. Without ``checked``, that code is the hand-made
         device's own. With it, the sign-ins are made once per state of
         the account (its TOTP credentials and options; the runs that
-        fail before writing leave the same one), with a code of the
-        credential that is not the hand-made one where there is one
-        (Keystone takes a code of any, so with the hand-made one there,
-        unchanged, its code signs in too).
+        fail before writing leave the same one), with a code of one of
+        the other credentials, in turn, where there are others (Keystone
+        takes a code of any, so with the hand-made one there, unchanged,
+        its code signs in too).
 
         NOTE: behind the guard a code tested alone (a receipt) is a
         counted try, and the hand-made secret gives 5 codes at once, then
