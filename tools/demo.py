@@ -59,7 +59,9 @@ class Demo:
         self.ks = ks
         self.home = home
         self.phone = totp.generate_secret()
-        self.password = secrets.token_urlsafe(12)
+        # NOTE: hex, never a leading '-', which the commands' argument
+        # parser would take for an option (token_urlsafe's, 1 run in 64).
+        self.password = secrets.token_hex(12)
         self.codes_file = os.path.join(home, 'alice-recovery-codes.txt')
         #: Every secret of the walkthrough, masked in all it prints.
         self.secrets: set[str] = {ks.admin_password, self.password}

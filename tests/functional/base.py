@@ -488,16 +488,21 @@ class FunctionalTestCase(base.BaseTestCase):
         /dev/null), checking nothing, not even its stderr: for the fault
         tests, which judge each failure themselves."""
         argv = list(argv)
-        proc = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            env=self.cli_env(env),
-            cwd=self.home,
-            timeout=CLI_TIMEOUT,
-            check=False,
-        )
+        started = time.time()
+        try:
+            proc = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                env=self.cli_env(env),
+                cwd=self.home,
+                timeout=CLI_TIMEOUT,
+                check=False,
+            )
+        finally:
+            # NOTE: as run_command: the codes its sign-in may have used.
+            self._mark_secret(env, started, argv)
         return CLIResult(argv, proc.returncode, proc.stdout, proc.stderr)
 
     def openstack_unchecked(
