@@ -44,9 +44,36 @@ from tests.functional import mfa_base
 #: Keystone's ``[token] expiration`` here: the job outlives it.
 TOKEN_LIFE = 60
 RULES = [['password', 'totp'], ['application_credential']]
-PASSCODE_SCRIPT = (
-    'import sys; from mfa_osc import totp; print(totp.passcode(sys.argv[1]))'
-)
+PASSCODE_SCRIPT = """\
+import fcntl, sys, time
+from mfa_osc import totp
+secret, earlier, used = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+now = time.time()
+with open(used, 'a+') as book:
+    fcntl.flock(book, fcntl.LOCK_EX)
+    book.seek(0)
+    spent = set(book.read().split())
+    code = totp.passcode(secret, now)
+    for back in range(earlier + 1):
+        if back == earlier and back and totp.seconds_left(now) < 8:
+            break  # the oldest window's code ends with this window
+        candidate = totp.passcode(secret, now - totp.PERIOD * back)
+        if candidate not in spent:
+            code = candidate
+            break
+    book.write(code + '\\n')
+print(code)
+"""
+"""The passcode command of these tests (a file; arguments: the secret, the
+earlier windows whose codes Keystone accepts, a file of the codes it
+printed).
+
+NOTE: behind the guard a code signs in once, and a command that prints
+only the current code makes each sign-in after the first in a window
+wait for the next one (the plugin waits, as it should). This one prints
+a code no sign-in used among those Keystone accepts (with 0 earlier
+windows, the current code, as an authenticator app shows it).
+"""
 #: Planted in exec's environment; none may reach the child or an output.
 PLANTED = {
     'OS_PASSCODE': '804613',
@@ -97,12 +124,19 @@ def short_token_keystone() -> local_keystone.LocalKeystone:
             _policy_file = os.path.join(folder, 'policy.yaml')
             with open(_policy_file, 'w') as out:
                 out.write('{}')
-            keystone = local_keystone.LocalKeystone(
-                config={
-                    'token': {'expiration': str(TOKEN_LIFE)},
-                    'oslo_policy': {'policy_file': _policy_file},
+            config: dict[str, dict[str, str]] = {
+                'token': {'expiration': str(TOKEN_LIFE)},
+                'oslo_policy': {'policy_file': _policy_file},
+            }
+            if os.environ.get(local_keystone.GUARD_ENV, '') == '1':
+                # NOTE: behind the guard a code signs in once: the codes
+                # of 10 earlier windows (Keystone's most) give these
+                # tests, which sign one user in a dozen times, 11 codes
+                # at once (PASSCODE_SCRIPT).
+                config['totp'] = {
+                    'included_previous_windows': str(EARLIER_WINDOWS)
                 }
-            )
+            keystone = local_keystone.LocalKeystone(config=config)
             keystone.start()
             _keystone = keystone
         return _keystone
@@ -118,6 +152,29 @@ def set_policy(rules: dict[str, str]) -> None:
     os.utime(_policy_file, (before + 2, before + 2))
 
 
+#: ``[totp] included_previous_windows`` of this module's Keystone behind
+#: the guard.
+EARLIER_WINDOWS = 10
+
+
+def passcode_command(
+    keystone: local_keystone.LocalKeystone, home: str, secret: str
+) -> str:
+    """:data:`PASSCODE_SCRIPT` as a passcode command for ``secret``."""
+    script = os.path.join(home, 'passcode.py')
+    with open(script, 'w') as out:
+        out.write(PASSCODE_SCRIPT)
+    earlier = 0
+    if keystone.guard:
+        earlier = (
+            EARLIER_WINDOWS
+            if keystone is _keystone
+            else base.GUARDED_PREVIOUS_WINDOWS
+        )
+    used = os.path.join(home, 'passcodes-used')
+    return f'{sys.executable} {script} {secret} {earlier} {used}'
+
+
 class SessionTestCase(mfa_base.MFATestCase):
     def setUp(self) -> None:
         # NOTE: this module's Keystone stands in for the shared one.
@@ -125,7 +182,7 @@ class SessionTestCase(mfa_base.MFATestCase):
         with mock.patch.object(base, 'get_keystone', return_value=keystone):
             super().setUp()
         self.user, self.secret = self.make_totp_user(RULES)
-        self.command = f'{sys.executable} -c "{PASSCODE_SCRIPT}" {self.secret}'
+        self.command = passcode_command(self.keystone, self.home, self.secret)
 
     def exec_env(self, **extra: str) -> dict[str, str]:
         """v3multifactor with the passcode command (exec signs in again
@@ -617,7 +674,7 @@ class TestPlanted(mfa_base.MFATestCase):
         # As exec's own test: the cached sign-in serves, and the planted
         # passcode sources, used, would fail it.
         self.user, self.secret = self.make_totp_user(RULES)
-        self.command = f'{sys.executable} -c "{PASSCODE_SCRIPT}" {self.secret}'
+        self.command = passcode_command(self.keystone, self.home, self.secret)
         env = self.keystone.os_env(self.user)
         env.update(OS_AUTH_TYPE='v3multifactor')
         self.openstack(
