@@ -261,9 +261,16 @@ def account_from(
             books.append(bookkeeping.Book.from_credential(cred))
     # NOTE: two first enrollments at once may each make a book: the one
     # of the smallest id counts, so that both runs write their last, merged
-    # update (write_book_merged) to the same one.
+    # update (write_book_merged) to the same one. The others' pending
+    # marks count too: a run interrupted before that last write (its token
+    # revoked by the other run's enforcement) left its marks only there,
+    # and without them its unverified credentials would pass for
+    # hand-made ones, kept for good instead of deleted as leftovers.
     books.sort(key=lambda b: b.credential_id or '')
     book = books[0] if books else bookkeeping.Book()
+    for other in books[1:]:
+        book.pending = list(dict.fromkeys(book.pending + other.pending))
+        book.pending_at = {**other.pending_at, **book.pending_at}
     options = mfa_rules.MFAOptions.of(
         user.options,
         frozenset(methods) if methods else None,

@@ -912,10 +912,28 @@ class TestConcurrentEnroll(SecretsCase):
             usable = {c['id'] for c in self.credentials(user.id)}
             book = self.book(user.id) or {}
             listed = set(book.get('recovery_codes', []))
+            # NOTE: a run cut off half-way (the other run's enforcement
+            # revoked its token: seen behind the guard, whose answers
+            # are slower) leaves its credentials as an interrupted run's:
+            # unverified, said in a warning, deleted by the next enroll.
+            left = set(status['unverified_credentials'])
+            if left:
+                self.assertEqual(1, len(succeeded), status)
+                self.assertTrue(
+                    any(
+                        'interrupted enrollment' in w
+                        for w in status['warnings']
+                    ),
+                    status,
+                )
             self.assertEqual(
-                usable - listed,
+                usable - listed - left,
                 shown,
-                (status, self.credentials(user.id, 'mfa-osc')),
+                (
+                    status,
+                    self.credentials(user.id, 'mfa-osc'),
+                    [r.describe() for r in results if r],
+                ),
             )
             origins = [d.get('origin') for d in status['devices']]
             self.assertNotIn('hand-made', origins, status)

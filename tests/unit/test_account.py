@@ -311,6 +311,23 @@ class TestAccount(base.BaseTestCase):
         # Hand-made devices and no rules: the code alone signs in.
         self.assertEqual(mfa_rules.STATE_CODE_ALONE, account.state())
 
+    def test_marks_of_a_second_book_are_leftovers(self) -> None:
+        # Two first enrollments at once: the run that lost made a second
+        # book, marked its credential there and was cut off.
+        creds = [
+            totp_cred('d1', self.device),
+            totp_cred('pend', self.pending),
+            book_cred({'devices': {'d1': {'name': 'phone'}}}, 'a-book'),
+            book_cred(
+                {'pending': [bookkeeping.fingerprint(self.pending)]}, 'b-book'
+            ),
+        ]
+        account = mfa_account.account_from(user(), creds, METHODS)
+        self.assertEqual('a-book', account.book.credential_id)
+        self.assertEqual(['pend'], account.pending)
+        self.assertEqual([], account.hand_made)
+        self.assertEqual({'d1': {'name': 'phone'}}, account.verified)
+
     def test_fingerprint(self) -> None:
         value = bookkeeping.fingerprint(self.pending)
         self.assertEqual(32, len(value))
