@@ -233,10 +233,16 @@ class MFATestCase(base.FunctionalTestCase):
         recovery_codes: int = 0,
         keep_sessions: bool = False,
         keystone: local_keystone.LocalKeystone | None = None,
+        earlier_code: bool = False,
     ) -> None:
         """An administrator's enrollment of a verified device (the first
         code accepted), without the CLI's start-up: the enroll workflow
-        on an admin session of ``keystone`` (the test's own by default)."""
+        on an admin session of ``keystone`` (the test's own by default).
+
+        ``earlier_code``: proven with an earlier window's code
+        (:meth:`proof_code`), the current one left for a command that
+        signs in with the secret."""
+        code = self.proof_code if earlier_code else self.good_code
         keystone = keystone or self.keystone
         client = mfa_client.MFAClient(keystone.admin_session())
         plan = enroll_plan.prepare(client, client.get_user(user_id), name=name)
@@ -245,7 +251,7 @@ class MFATestCase(base.FunctionalTestCase):
             plan,
             secret=secret,
             passcodes=lambda attempt, hint: (
-                self.good_code(secret) if attempt == 0 else None
+                code(secret) if attempt == 0 else None
             ),
             recovery_codes=recovery_codes,
             keep_sessions=keep_sessions,

@@ -38,12 +38,9 @@ import time
 
 import requests
 
-from mfa_osc import client as mfa_client
 from mfa_osc import recovery
 from mfa_osc import totp
 from mfa_osc.testing import keystone as local_keystone
-from mfa_osc.workflows import enroll as enroll_flow
-from mfa_osc.workflows import enroll_plan
 from tests.functional import base
 from tests.functional import mfa_base
 
@@ -145,20 +142,6 @@ class SecretsCase(mfa_base.MFATestCase):
         )
         return user, secret, list(result['recovery_codes'])
 
-    def enroll_aside(self, user_id: str, secret: str, name: str) -> None:
-        """mfa_base's enroll_in_process, its proof an earlier window's code
-        (the current one stays for a command signing in with it)."""
-        client = mfa_client.MFAClient(self.keystone.admin_session())
-        plan = enroll_plan.prepare(client, client.get_user(user_id), name=name)
-        enroll_flow.enroll(
-            client,
-            plan,
-            secret=secret,
-            passcodes=lambda attempt, hint: (
-                self.proof_code(secret) if attempt == 0 else None
-            ),
-        )
-
     def sign_in_secrets(
         self,
         user: local_keystone.KeystoneUser,
@@ -173,8 +156,11 @@ class SecretsCase(mfa_base.MFATestCase):
             secret,
             grow
             or (
-                lambda new: self.enroll_aside(
-                    user.id, new, f'sign-in-{next(count)}'
+                lambda new: self.enroll_in_process(
+                    user.id,
+                    new,
+                    name=f'sign-in-{next(count)}',
+                    earlier_code=True,
                 )
             ),
         )
