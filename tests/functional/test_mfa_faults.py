@@ -124,7 +124,9 @@ class FaultCase(mfa_base.MFATestCase):
             if secret:
                 self.passcodes.used_from(secret, started, time.time())
 
-    def assert_invariant(self, user: local_keystone.KeystoneUser) -> None:
+    def assert_invariant(
+        self, user: local_keystone.KeystoneUser, probe: str | None = None
+    ) -> None:
         """Never weaker, never locked out: checked by signing in.
 
         NOTE: as :meth:`mfa_base.MFATestCase.assert_invariant`, and the
@@ -133,11 +135,12 @@ class FaultCase(mfa_base.MFATestCase):
         a counted try; that sign-in ends the count, so that the runs'
         probes never add up to a lock. The code is one credential's that
         no command signs in with where there is one (a recovery code's,
-        an earlier run's): Keystone takes a code of any.
+        an earlier run's) unless ``probe`` names one: Keystone takes a code
+        of any.
         """
         creds = self.credentials(user.id)
         if creds:
-            blob = self.spare_blob(creds)
+            blob = probe or self.spare_blob(creds)
             code = self.good_code(blob)
             alone = self.sign_in(
                 {

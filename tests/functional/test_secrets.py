@@ -943,6 +943,12 @@ class TestKeystoneGarbage(SecretsCase):
         # the guard a code signs in once, and the runs waited for the next
         # window, one after the other.
         secrets = self.sign_in_secrets(user, secret)
+        # A device no command signs in with, for assert_invariant's code
+        # alone (its code is tried, refused and given back).
+        probe = totp.generate_secret()
+        self.enroll_in_process(
+            user.id, probe, name='code-alone-probe', earlier_code=True
+        )
 
         def enroll(name: str) -> tuple[str, ...]:
             return tuple(self.enroll_args(totp.generate_secret(), name=name))
@@ -971,7 +977,7 @@ class TestKeystoneGarbage(SecretsCase):
                     if out.returncode != 0:
                         self.assertTrue(out.stderr.strip(), out.describe())
                     self.proxy.reset()
-                    self.assert_invariant(user)
+                    self.assert_invariant(user, probe)
 
     def test_malformed_answer_message(self) -> None:
         user, secret, _ = self.enrolled()
