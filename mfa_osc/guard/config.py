@@ -19,8 +19,11 @@ true``, one of :data:`MEMCACHE_BACKENDS` and ``memcache_servers``. Without
 it the guard refuses to start, saying what to set, unless ``local_state
 = true`` (each process then counts for itself, which multiplies an
 attacker's tries by the number of processes: a loud warning at start).
-Redis, which oslo.cache also offers, is not supported yet: the guard
-refuses to start and says so.
+Redis (``backend = dogpile.cache.redis``, the server of ``redis_server``,
+with ``redis_db``, ``username`` and ``password``) is the other shared
+store. Redis Sentinel and Redis over TLS are not supported yet: the guard
+refuses to start and says so, rather than reach a server other than the
+one Keystone's cache uses.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ MEMCACHE_BACKENDS = frozenset(
         'dogpile.cache.bmemcached',
     }
 )
+
+#: ``[cache] backend``: Redis, one server.
+REDIS_BACKEND = 'dogpile.cache.redis'
 
 #: Seconds of one TOTP window (Keystone's, fixed).
 TOTP_PERIOD = 30
@@ -89,9 +95,9 @@ OPTS = [
         'local_state',
         default=False,
         help='Keep counts, locks and used passcodes per process when no '
-        'memcached is configured in [cache] (each process then allows '
-        'max_failures on its own). Off: the guard refuses to start without '
-        'memcached.',
+        'memcached or Redis is configured in [cache] (each process then '
+        'allows max_failures on its own). Off: the guard refuses to start '
+        'without one.',
     ),
 ]
 
@@ -133,10 +139,36 @@ def _socket_timeout(cache: Any) -> float:
         return float(cache.memcache_socket_timeout)
 
 
+def _redis_store(cache: Any) -> store.RedisStore:
+    """The Redis of ``[cache]`` (``backend = dogpile.cache.redis``).
+
+    :raises GuardConfigError: TLS asked (not supported yet).
+    """
+    if getattr(cache, 'tls_enabled', False):
+        raise GuardConfigError(
+            'The MFA guard does not support Redis over TLS yet ([cache] '
+            'tls_enabled = true): serve its Redis without TLS on a private '
+            'network, or use memcached ([cache] backend = '
+            'oslo_cache.memcache_pool with memcache_servers).'
+        )
+    # NOTE: host:port, IPv6 in brackets, 6379 by default (as oslo.cache
+    # reads redis_server).
+    ((host, port),) = store.parse_servers([str(cache.redis_server)], 6379)
+    return store.RedisStore(
+        host,
+        port,
+        int(cache.redis_db),
+        getattr(cache, 'username', None),
+        getattr(cache, 'password', None),
+        _socket_timeout(cache),
+    )
+
+
 def make_store(conf: Any) -> store.Store:
     """The shared store of ``[cache]``, or the per-process one.
 
-    :raises GuardConfigError: no memcached, and ``local_state`` is off.
+    :raises GuardConfigError: neither memcached nor Redis, and
+        ``local_state`` is off; or a Redis the guard cannot use.
     """
     cache = conf.cache
     backend = str(cache.backend or '')
@@ -148,25 +180,28 @@ def make_store(conf: Any) -> store.Store:
                 _socket_timeout(cache),
                 float(cache.memcache_dead_retry),
             )
+    if cache.enabled and backend == REDIS_BACKEND:
+        return _redis_store(cache)
     if getattr(conf, GROUP).local_state:
         LOG.warning(
-            'MFA guard: no memcached in [cache]: wrong passcodes, locks and '
-            'used passcodes are kept per process ([mfa_guard] local_state = '
-            'true), so each process allows max_failures on its own and a '
-            'passcode can sign in once per process.'
+            'MFA guard: no memcached or Redis in [cache]: wrong passcodes, '
+            'locks and used passcodes are kept per process ([mfa_guard] '
+            'local_state = true), so each process allows max_failures on '
+            'its own and a passcode can sign in once per process.'
         )
         return store.LocalStore()
     if 'redis' in backend:
         raise GuardConfigError(
-            f'The MFA guard does not support the Redis cache backend '
-            f'({backend}) yet: set [cache] backend = '
-            'oslo_cache.memcache_pool (or dogpile.cache.pymemcache) with '
-            '[cache] memcache_servers, or [mfa_guard] local_state = true.'
+            f'The MFA guard does not support the {backend} cache backend '
+            f'yet: set [cache] backend = {REDIS_BACKEND} with redis_server '
+            '(one Redis), or oslo_cache.memcache_pool with memcache_servers, '
+            'or [mfa_guard] local_state = true for a single process.'
         )
     raise GuardConfigError(
-        'The MFA guard keeps its counts in memcached and none is configured: '
-        'set [cache] enabled = true, backend = oslo_cache.memcache_pool (or '
-        'dogpile.cache.pymemcache) and memcache_servers = HOST:PORT in '
-        'keystone.conf, or [mfa_guard] local_state = true for a single '
-        'process.'
+        'The MFA guard keeps its counts in memcached or Redis and none is '
+        'configured: set [cache] enabled = true, backend = '
+        'oslo_cache.memcache_pool (or dogpile.cache.pymemcache) and '
+        'memcache_servers = HOST:PORT in keystone.conf (or backend = '
+        f'{REDIS_BACKEND} and redis_server = HOST:PORT), or [mfa_guard] '
+        'local_state = true for a single process.'
     )

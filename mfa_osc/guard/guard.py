@@ -164,6 +164,13 @@ class _User:
         return f'{KEY_PREFIX}:{kind}:{digest}'
 
 
+def _until(raw: str) -> datetime.datetime:
+    """The end of a stored lock."""
+    return datetime.datetime.strptime(
+        json.loads(raw)['until'], '%Y-%m-%dT%H:%M:%SZ'
+    ).replace(tzinfo=datetime.UTC)
+
+
 def _where(exc: BaseException) -> str:
     """Where an exception was raised, without its message (which may
     quote a value)."""
@@ -367,9 +374,17 @@ class Guard:
     # -- the lock ---------------------------------------------------------
 
     def _still_locked(self, user: _User, raw: str) -> bool:
-        """False when an administrator ended a marked lock (and then the
-        lock and the count are removed)."""
+        """False when the lock's time is over, or an administrator ended a
+        marked lock (and then the lock and the count are removed).
+
+        NOTE: the store's expiry alone is not the end: a marked lock is
+        stored again when its mark is written, a little after ``since``,
+        and would outlive its ``until`` by that much (Redis, measured).
+        """
         lock = json.loads(raw)
+        if self._now() >= _until(raw):
+            self.store.delete(user.storage_key('lock'))
+            return False
         if not lock.get('marked') or user.user_id is None:
             return True
         mark = self.directory.lock_mark(user.user_id)
@@ -430,9 +445,7 @@ class Guard:
             seconds=self.settings.lockout_duration
         )
         if raw is not None:
-            until = datetime.datetime.strptime(
-                json.loads(raw)['until'], '%Y-%m-%dT%H:%M:%SZ'
-            ).replace(tzinfo=datetime.UTC)
+            until = _until(raw)
         retry_after = max(1, math.ceil((until - now).total_seconds()))
         return answers.locked(user.shown, until, retry_after)
 

@@ -25,6 +25,12 @@ Two stores with the same five operations, each atomic where it must be
   Keystone's cache offers) does not. Every failure (a server down, a
   timeout) raises :class:`StoreError`: the guard then refuses the TOTP
   sign-in, it never lets one through uncounted.
+* :class:`RedisStore`: Redis, the server of ``[cache] redis_server``
+  (``backend = dogpile.cache.redis``), through redis-py, the client
+  dogpile's Redis backend is built on: ``SET NX EX`` is the atomic
+  ``add``, and a counter is only added to while it exists (a short Lua
+  script: Redis's ``INCR`` alone would make a counter with no expiry).
+  Every failure raises :class:`StoreError`, as with memcached.
 * :class:`LocalStore`: a dictionary per process, for ``[mfa_guard]
   local_state = true`` only (a single-process Keystone, a test): each
   process counts on its own, so N processes give an attacker N times
@@ -112,16 +118,19 @@ class LocalStore:
             self._items.pop(key, None)
 
 
-def parse_servers(servers: Sequence[str]) -> list[tuple[str, int]]:
+def parse_servers(
+    servers: Sequence[str], default_port: int = 11211
+) -> list[tuple[str, int]]:
     """``host:port`` entries of ``[cache] memcache_servers`` (IPv6 as
-    ``[addr]:port`` or ``inet6:[addr]:port``, as oslo.cache takes them)."""
+    ``[addr]:port`` or ``inet6:[addr]:port``, as oslo.cache takes them),
+    or of ``redis_server``; ``default_port`` where none is given."""
     parsed = []
     for entry in servers:
         text = entry.strip()
         text = text.removeprefix('inet6:').removeprefix('inet:')
         host, sep, port = text.rpartition(':')
         if not sep or not port.isdigit():
-            host, port = text, '11211'
+            host, port = text, str(default_port)
         parsed.append((host.strip('[]'), int(port)))
     return parsed
 
@@ -190,3 +199,93 @@ class MemcacheStore:
 
     def delete(self, key: str) -> None:
         self._call('delete', key, noreply=False)
+
+
+#: Redis: add one to a counter only while it exists (``INCR`` alone would
+#: create one at 1 without an expiry); nil when it is absent.
+_INCR_EXISTING = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    return redis.call('INCR', KEYS[1])
+end
+return false
+"""
+
+
+class RedisStore:
+    """Redis through redis-py.
+
+    :param host: the server's name or address; ``port``, ``db``,
+        ``username`` and ``password`` as ``[cache]`` gives them.
+    :param socket_timeout: seconds to connect and for each answer.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        db: int,
+        username: str | None,
+        password: str | None,
+        socket_timeout: float,
+    ) -> None:
+        # NOTE: imported here, as pymemcache is.
+        import redis
+        from redis import backoff
+        from redis import retry
+
+        self._errors: tuple[type[Exception], ...] = (
+            redis.exceptions.RedisError,
+            OSError,
+        )
+        self._client: Any = redis.Redis(
+            host=host,
+            port=port,
+            db=db,
+            username=username or None,
+            password=password or None,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
+            # NOTE: one retry, at once, on a new connection: a pooled
+            # connection to a Redis that restarted fails once, and without
+            # it each such connection refused one sign-in after the
+            # restart. Redis down, the retry fails too and the guard
+            # refuses.
+            retry=retry.Retry(backoff.NoBackoff(), 1),
+        )
+        self._incr = self._client.register_script(_INCR_EXISTING)
+
+    def _call(self, name: str, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except self._errors as exc:
+            # NOTE: the class only: a message may quote a key or a value.
+            raise StoreError(
+                f'Redis {name} failed: {type(exc).__name__}'
+            ) from exc
+
+    def get(self, key: str) -> str | None:
+        value = self._call('get', lambda: self._client.get(key))
+        if value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    def add(self, key: str, value: str, expire: int) -> bool:
+        return bool(
+            self._call(
+                'add',
+                lambda: self._client.set(key, value, ex=expire, nx=True),
+            )
+        )
+
+    def incr(self, key: str) -> int | None:
+        value = self._call('incr', lambda: self._incr(keys=[key]))
+        return None if value is None else int(value)
+
+    def set(self, key: str, value: str, expire: int) -> None:
+        if not self._call(
+            'set', lambda: self._client.set(key, value, ex=expire)
+        ):
+            raise StoreError('Redis set failed')
+
+    def delete(self, key: str) -> None:
+        self._call('delete', lambda: self._client.delete(key))

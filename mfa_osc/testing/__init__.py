@@ -46,6 +46,10 @@ else):
   (Debian's ``memcached`` on a free port of 127.0.0.1), which
   ``LocalKeystone(guard=True)`` starts for Keystone behind mfa-osc's
   guard, and :exc:`~.memcached.MemcachedNotInstalledError`;
+* :mod:`mfa_osc.testing.redis_server`: :class:`~.redis_server.LocalRedis`
+  (Debian's ``redis-server`` on a free port of 127.0.0.1, in memory),
+  the guard's other store, and :exc:`~.redis_server.RedisNotInstalledError`;
+  both on :class:`mfa_osc.testing.daemon.LoopbackDaemon`;
 * :mod:`mfa_osc.testing.horizon`: :class:`~.horizon.LocalHorizon`
   (Horizon from PyPI, with mfa-osc's panels enabled and Horizon's TOTP
   step on, served by ``django-admin runserver`` against a

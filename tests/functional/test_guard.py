@@ -23,6 +23,7 @@ shows for these answers) is tested where it is built.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent import futures
 import json
 import re
@@ -60,10 +61,13 @@ get_keystone = functional_base.ModuleKeystone(
 
 class GuardTestCase(base.BaseTestCase):
     keystone: local_keystone.LocalKeystone
+    #: The module Keystone the tests run against (test_guard_redis gives
+    #: one whose guard keeps its state in Redis).
+    served_by: Callable[[], local_keystone.LocalKeystone] = get_keystone
 
     def setUp(self) -> None:
         # NOTE: before oslotest's temporary directories: it outlives tests.
-        self.keystone = get_keystone()
+        self.keystone = self.served_by()
         super().setUp()
 
     # -- helpers
@@ -243,6 +247,29 @@ class GuardTestCase(base.BaseTestCase):
             self.assertNotIn('mfa_guard', response.json()['error'])
         self.assert_locked(self.with_code(user, last), user)
         return tries
+
+    def wait_until_both_processes_check_totp(self) -> None:
+        """After the store came back: until both uWSGI processes answer
+        TOTP sign-ins with something other than 503.
+
+        Probes go a few at once (which process takes a connection is the
+        kernel's choice), each for a user of its own (never locked).
+        """
+
+        def probe(_: int) -> requests.Response:
+            user = {'id': secrets.token_hex(8), 'passcode': '000000'}
+            return self.post(
+                {'identity': {'methods': ['totp'], 'totp': {'user': user}}}
+            )
+
+        back: list[requests.Response] = []
+        deadline = time.monotonic() + 30
+        with futures.ThreadPoolExecutor(4) as pool:
+            while len(self.serving_pids(back)) < 2:
+                self.assertLess(time.monotonic(), deadline)
+                answers = list(pool.map(probe, range(4)))
+                back += [r for r in answers if r.status_code != 503]
+                time.sleep(0.1)
 
     def assert_locked(
         self, response: requests.Response, user: local_keystone.KeystoneUser
@@ -605,26 +632,9 @@ class TestMemcachedDown(GuardTestCase):
     def _restart_memcached(self, port: int | None) -> None:
         memcached = LocalMemcached(port=port).start()
         self.keystone.memcached = memcached
-
-        # NOTE: the next test starts once every uWSGI process checks TOTP
-        # sign-ins again: each sets the dead server aside on its own (for
-        # memcache_dead_retry), so one process answering is not enough.
-        # Probes go a few at once (which process takes a connection is
-        # the kernel's choice), each for a user of its own (never locked).
-        def probe(_: int) -> requests.Response:
-            user = {'id': secrets.token_hex(8), 'passcode': '000000'}
-            return self.post(
-                {'identity': {'methods': ['totp'], 'totp': {'user': user}}}
-            )
-
-        back: list[requests.Response] = []
-        deadline = time.monotonic() + 30
-        with futures.ThreadPoolExecutor(4) as pool:
-            while len(self.serving_pids(back)) < 2:
-                self.assertLess(time.monotonic(), deadline)
-                answers = list(pool.map(probe, range(4)))
-                back += [r for r in answers if r.status_code != 503]
-                time.sleep(0.1)
+        # NOTE: each uWSGI process sets the dead server aside on its own
+        # (for memcache_dead_retry): one process answering is not enough.
+        self.wait_until_both_processes_check_totp()
 
 
 class TestStart(base.BaseTestCase):
@@ -639,8 +649,8 @@ class TestStart(base.BaseTestCase):
             local_keystone.KeystoneStartError, keystone.start
         )
         self.assertIn(
-            'The MFA guard keeps its counts in memcached and none is '
-            'configured: set [cache] enabled = true',
+            'The MFA guard keeps its counts in memcached or Redis and none '
+            'is configured: set [cache] enabled = true',
             str(error),
         )
 

@@ -36,6 +36,11 @@ def _conf(**cache: object) -> cfg.ConfigOpts:
             cfg.ListOpt('memcache_servers', default=['localhost:11211']),
             cfg.FloatOpt('memcache_socket_timeout', default=1.0),
             cfg.IntOpt('memcache_dead_retry', default=300),
+            cfg.StrOpt('redis_server', default='localhost:6379'),
+            cfg.IntOpt('redis_db', default=0),
+            cfg.StrOpt('username'),
+            cfg.StrOpt('password', secret=True),
+            cfg.BoolOpt('tls_enabled', default=False),
         ],
         group='cache',
     )
@@ -97,12 +102,45 @@ class TestMakeStore(testtools.TestCase):
             self.assertIn('[cache] enabled = true', str(error))
             self.assertIn('[mfa_guard] local_state = true', str(error))
 
-    def test_redis_is_named(self) -> None:
-        conf = _conf(enabled=True, backend='dogpile.cache.redis')
-        error = self.assertRaises(
-            config.GuardConfigError, config.make_store, conf
-        )
-        self.assertIn('does not support the Redis cache backend', str(error))
+    def test_redis(self) -> None:
+        for server, host, port in (
+            ('redis1:6380', 'redis1', 6380),
+            ('[fd00::7]:6381', 'fd00::7', 6381),
+            ('redis2', 'redis2', 6379),
+        ):
+            conf = _conf(
+                enabled=True,
+                backend='dogpile.cache.redis',
+                redis_server=server,
+                redis_db=2,
+                username='keystone',
+                password='pw',
+                memcache_socket_timeout=0.5,
+            )
+            with mock.patch.object(store, 'RedisStore') as redis:
+                self.assertIs(redis.return_value, config.make_store(conf))
+            redis.assert_called_once_with(host, port, 2, 'keystone', 'pw', 0.5)
+
+    def test_redis_the_guard_cannot_use_refuses_to_start(self) -> None:
+        for conf, said in (
+            (
+                _conf(enabled=True, backend='dogpile.cache.redis_sentinel'),
+                'does not support the dogpile.cache.redis_sentinel cache '
+                'backend yet',
+            ),
+            (
+                _conf(
+                    enabled=True,
+                    backend='dogpile.cache.redis',
+                    tls_enabled=True,
+                ),
+                'does not support Redis over TLS yet',
+            ),
+        ):
+            error = self.assertRaises(
+                config.GuardConfigError, config.make_store, conf
+            )
+            self.assertIn(said, str(error))
 
     def test_local_state_warns(self) -> None:
         logger = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))

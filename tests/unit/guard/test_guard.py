@@ -23,6 +23,7 @@ import testtools
 
 from mfa_osc.guard import guard
 from mfa_osc.guard import request
+from mfa_osc.guard import store
 from tests.unit.guard import fakes
 from tests.unit.guard.fakes import call
 from tests.unit.guard.fakes import password_request
@@ -94,6 +95,23 @@ class TestLockout(testtools.TestCase):
         self._wrong(3)
         self.assertEqual(429, call(self.guard, totp_request()).code)
         self.clock.advance(601)
+        self.keystone.answer(201, fakes.token_body(['password', 'totp']))
+        self.assertEqual(201, call(self.guard, totp_request('222222')).code)
+
+    def test_lock_ends_at_its_until_though_the_store_keeps_it(self) -> None:
+        # NOTE: memcached and Redis expire a marked lock counted from when
+        # it was stored again with its mark, a little after it began.
+        slow = store.LocalStore(clock=lambda: 0.0)  # never expires
+        self.guard, self.keystone, self.directory, self.clock = (
+            fakes.make_guard(store_=slow)
+        )
+        self._wrong(3)
+        self.assertEqual(429, call(self.guard, totp_request()).code)
+        self.clock.advance(599)
+        self.assertEqual(
+            '1', call(self.guard, totp_request()).headers['Retry-After']
+        )
+        self.clock.advance(1)
         self.keystone.answer(201, fakes.token_body(['password', 'totp']))
         self.assertEqual(201, call(self.guard, totp_request('222222')).code)
 
