@@ -130,13 +130,25 @@ def settings(conf: Any) -> guard.Settings:
     )
 
 
-def _socket_timeout(cache: Any) -> float:
-    """``[cache] socket_timeout`` (recent oslo.cache), else its
-    older name ``memcache_socket_timeout``."""
-    try:
-        return float(cache.socket_timeout)
-    except (cfg.NoSuchOptError, AttributeError):
-        return float(cache.memcache_socket_timeout)
+def _option(cache: Any, names: tuple[str, ...], default: Any) -> Any:
+    """The first of ``names`` that this oslo.cache registers in
+    ``[cache]`` (oslo.cache 4.1 renamed some: ``socket_timeout`` was
+    ``memcache_socket_timeout`` and ``redis_socket_timeout``, ``username``
+    and ``password`` were ``redis_username`` and ``redis_password``)."""
+    for name in names:
+        try:
+            return getattr(cache, name)
+        except (cfg.NoSuchOptError, AttributeError):
+            continue
+    return default
+
+
+def _socket_timeout(
+    cache: Any, older: str = 'memcache_socket_timeout'
+) -> float:
+    """``[cache] socket_timeout`` (recent oslo.cache), else its older
+    name."""
+    return float(_option(cache, ('socket_timeout', older), 1.0))
 
 
 def _redis_store(cache: Any) -> store.RedisStore:
@@ -153,14 +165,15 @@ def _redis_store(cache: Any) -> store.RedisStore:
         )
     # NOTE: host:port, IPv6 in brackets, 6379 by default (as oslo.cache
     # reads redis_server).
-    ((host, port),) = store.parse_servers([str(cache.redis_server)], 6379)
+    server = _option(cache, ('redis_server',), 'localhost:6379')
+    ((host, port),) = store.parse_servers([str(server)], 6379)
     return store.RedisStore(
         host,
         port,
-        int(cache.redis_db),
-        getattr(cache, 'username', None),
-        getattr(cache, 'password', None),
-        _socket_timeout(cache),
+        int(_option(cache, ('redis_db',), 0)),
+        _option(cache, ('username', 'redis_username'), None),
+        _option(cache, ('password', 'redis_password'), None),
+        _socket_timeout(cache, 'redis_socket_timeout'),
     )
 
 
@@ -182,6 +195,14 @@ def make_store(conf: Any) -> store.Store:
             )
     if cache.enabled and backend == REDIS_BACKEND:
         return _redis_store(cache)
+    if cache.enabled and 'redis' in backend:
+        # NOTE: before local_state: a Redis the guard cannot use is a
+        # mistake to name, not a reason to count per process.
+        raise GuardConfigError(
+            f'The MFA guard does not support the {backend} cache backend '
+            f'yet: set [cache] backend = {REDIS_BACKEND} with redis_server '
+            '(one Redis), or oslo_cache.memcache_pool with memcache_servers.'
+        )
     if getattr(conf, GROUP).local_state:
         LOG.warning(
             'MFA guard: no memcached or Redis in [cache]: wrong passcodes, '
@@ -190,13 +211,6 @@ def make_store(conf: Any) -> store.Store:
             'its own and a passcode can sign in once per process.'
         )
         return store.LocalStore()
-    if 'redis' in backend:
-        raise GuardConfigError(
-            f'The MFA guard does not support the {backend} cache backend '
-            f'yet: set [cache] backend = {REDIS_BACKEND} with redis_server '
-            '(one Redis), or oslo_cache.memcache_pool with memcache_servers, '
-            'or [mfa_guard] local_state = true for a single process.'
-        )
     raise GuardConfigError(
         'The MFA guard keeps its counts in memcached or Redis and none is '
         'configured: set [cache] enabled = true, backend = '

@@ -35,7 +35,7 @@ it:
    unlock``) is over;
 2. a passcode that signed the user in already is refused (401), without
    being counted: it is remembered as long as Keystone accepts it;
-3. the try is counted (memcached ``add`` then ``incr``: concurrent tries
+3. the try is counted (the store's ``add`` then ``incr``: concurrent tries
    cannot overtake the count), unless the same passcode was tried in the
    same 30-second window already (its answer cannot differ); past
    ``max_failures`` the user is locked and the request refused.
@@ -53,7 +53,8 @@ token making it (``X-Auth-Token``, validated in process), before Keystone
 sees it: a refused one gets 403 and makes nothing; the unscoped token a
 covered user still gets (to set a device up) makes no delegation.
 
-A check that cannot decide (memcached or Keystone's database unreadable,
+A check that cannot decide (memcached, Redis or Keystone's database
+unreadable,
 a token it cannot read) refuses with 503; nothing is logged of a
 request's body, passcode, password or token.
 """
@@ -164,10 +165,10 @@ class _User:
         return f'{KEY_PREFIX}:{kind}:{digest}'
 
 
-def _until(raw: str) -> datetime.datetime:
+def _until(lock: Mapping[str, Any]) -> datetime.datetime:
     """The end of a stored lock."""
     return datetime.datetime.strptime(
-        json.loads(raw)['until'], '%Y-%m-%dT%H:%M:%SZ'
+        lock['until'], '%Y-%m-%dT%H:%M:%SZ'
     ).replace(tzinfo=datetime.UTC)
 
 
@@ -264,7 +265,7 @@ class Guard:
             'is refused with 503.',
             failure,
         )
-        return answers.unavailable('memcached cannot be reached')
+        return answers.unavailable(f'{self.store.name} cannot be reached')
 
     def _identify(self, payload: Mapping[str, Any]) -> _User | None:
         """The request's user, as Keystone's TOTP method finds it."""
@@ -344,7 +345,7 @@ class Guard:
 
     def _first_try(self, user: _User, payload: Mapping[str, Any]) -> bool:
         """Whether this passcode is tried for the first time in this TOTP
-        window (atomically: memcached ``add``).
+        window (atomically: the store's ``add``).
 
         NOTE: the same passcode sent again within its 30-second window
         learns nothing new (Keystone's answer to it cannot change within
@@ -382,7 +383,7 @@ class Guard:
         and would outlive its ``until`` by that much (Redis, measured).
         """
         lock = json.loads(raw)
-        if self._now() >= _until(raw):
+        if self._now() >= _until(lock):
             self.store.delete(user.storage_key('lock'))
             return False
         if not lock.get('marked') or user.user_id is None:
@@ -426,7 +427,10 @@ class Guard:
                 failure = _where(exc)
             if failure is None:
                 lock['marked'] = True
-                self.store.set(lock_key, json.dumps(lock), duration)
+                # NOTE: the time left, not the whole duration again: the
+                # mark took a while to write.
+                left = math.ceil((_until(lock) - self._now()).total_seconds())
+                self.store.set(lock_key, json.dumps(lock), max(1, left))
             else:
                 # NOTE: a read-only identity backend (LDAP): the lock then
                 # lasts lockout_duration, and no one can end it early.
@@ -445,7 +449,7 @@ class Guard:
             seconds=self.settings.lockout_duration
         )
         if raw is not None:
-            until = _until(raw)
+            until = _until(json.loads(raw))
         retry_after = max(1, math.ceil((until - now).total_seconds()))
         return answers.locked(user.shown, until, retry_after)
 

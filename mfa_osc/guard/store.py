@@ -30,7 +30,10 @@ Two stores with the same five operations, each atomic where it must be
   dogpile's Redis backend is built on: ``SET NX EX`` is the atomic
   ``add``, and a counter is only added to while it exists (a short Lua
   script: Redis's ``INCR`` alone would make a counter with no expiry).
-  Every failure raises :class:`StoreError`, as with memcached.
+  Every failure raises :class:`StoreError`, as with memcached, and no
+  call is retried: a command whose answer timed out may have run, and a
+  retried ``add`` would then find its own key and report the try as
+  already counted.
 * :class:`LocalStore`: a dictionary per process, for ``[mfa_guard]
   local_state = true`` only (a single-process Keystone, a test): each
   process counts on its own, so N processes give an attacker N times
@@ -57,6 +60,10 @@ class StoreError(Exception):
 class Store(Protocol):
     """The operations the guard needs; ``expire`` is in seconds."""
 
+    #: What the store is, for the guard's refusals ("... cannot be
+    #: reached").
+    name: str
+
     def get(self, key: str) -> str | None: ...
 
     def add(self, key: str, value: str, expire: int) -> bool:
@@ -74,6 +81,8 @@ class Store(Protocol):
 
 class LocalStore:
     """A per-process store (a dictionary with expiry, under a lock)."""
+
+    name = 'the per-process store'
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -129,7 +138,8 @@ def parse_servers(
         text = entry.strip()
         text = text.removeprefix('inet6:').removeprefix('inet:')
         host, sep, port = text.rpartition(':')
-        if not sep or not port.isdigit():
+        bare_ipv6 = text.count(':') > 1 and not text.startswith('[')
+        if not sep or not port.isdigit() or bare_ipv6:
             host, port = text, str(default_port)
         parsed.append((host.strip('[]'), int(port)))
     return parsed
@@ -137,6 +147,8 @@ def parse_servers(
 
 class MemcacheStore:
     """memcached through pymemcache's HashClient."""
+
+    name = 'memcached'
 
     def __init__(
         self,
@@ -219,6 +231,8 @@ class RedisStore:
     :param socket_timeout: seconds to connect and for each answer.
     """
 
+    name = 'Redis'
+
     def __init__(
         self,
         host: str,
@@ -245,12 +259,13 @@ class RedisStore:
             password=password or None,
             socket_timeout=socket_timeout,
             socket_connect_timeout=socket_timeout,
-            # NOTE: one retry, at once, on a new connection: a pooled
-            # connection to a Redis that restarted fails once, and without
-            # it each such connection refused one sign-in after the
-            # restart. Redis down, the retry fails too and the guard
-            # refuses.
-            retry=retry.Retry(backoff.NoBackoff(), 1),
+            # NOTE: no retries (redis-py 6 and later retry three times by
+            # default, timeouts too): a SET NX whose answer timed out may
+            # have run, and its retry would find the key and answer False,
+            # a try left uncounted. A failed call raises and the guard
+            # refuses; the pool connects again for the next one (after a
+            # Redis restart too: measured, no sign-in refused).
+            retry=retry.Retry(backoff.NoBackoff(), 0),
         )
         self._incr = self._client.register_script(_INCR_EXISTING)
 

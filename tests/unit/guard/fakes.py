@@ -161,6 +161,8 @@ class Clock:
 
 
 class FailingStore(store.LocalStore):
+    name = 'memcached'
+
     def _live(self, key: str) -> str | None:
         raise store.StoreError('memcached get failed: ConnectionRefused')
 

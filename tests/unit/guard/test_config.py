@@ -25,25 +25,41 @@ import testtools
 from mfa_osc.guard import config
 from mfa_osc.guard import store
 
+#: ``[cache]`` options of oslo.cache 4.1 and later (the 3.x names of
+#: the renamed ones in :data:`OLDER_REDIS`).
+OPTIONS = [
+    cfg.BoolOpt('enabled', default=False),
+    cfg.StrOpt('backend', default='dogpile.cache.null'),
+    cfg.ListOpt('memcache_servers', default=['localhost:11211']),
+    cfg.FloatOpt('socket_timeout', default=1.0),
+    cfg.IntOpt('memcache_dead_retry', default=300),
+    cfg.StrOpt('redis_server', default='localhost:6379'),
+    cfg.IntOpt('redis_db', default=0),
+    cfg.StrOpt('username'),
+    cfg.StrOpt('password', secret=True),
+    cfg.BoolOpt('tls_enabled', default=False),
+]
+#: oslo.cache 3.x (Keystone 2024.1): no redis_db, older names.
+OLDER_REDIS = [
+    cfg.BoolOpt('enabled', default=False),
+    cfg.StrOpt('backend', default='dogpile.cache.null'),
+    cfg.ListOpt('memcache_servers', default=['localhost:11211']),
+    cfg.FloatOpt('memcache_socket_timeout', default=1.0),
+    cfg.IntOpt('memcache_dead_retry', default=300),
+    cfg.StrOpt('redis_server', default='localhost:6379'),
+    cfg.StrOpt('redis_username'),
+    cfg.StrOpt('redis_password', secret=True),
+    cfg.FloatOpt('redis_socket_timeout', default=1.0),
+    cfg.BoolOpt('tls_enabled', default=False),
+]
 
-def _conf(**cache: object) -> cfg.ConfigOpts:
+
+def _conf(
+    options: list[cfg.Opt] | None = None, **cache: object
+) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     # NOTE: the [cache] options oslo.cache registers on Keystone's CONF.
-    conf.register_opts(
-        [
-            cfg.BoolOpt('enabled', default=False),
-            cfg.StrOpt('backend', default='dogpile.cache.null'),
-            cfg.ListOpt('memcache_servers', default=['localhost:11211']),
-            cfg.FloatOpt('memcache_socket_timeout', default=1.0),
-            cfg.IntOpt('memcache_dead_retry', default=300),
-            cfg.StrOpt('redis_server', default='localhost:6379'),
-            cfg.IntOpt('redis_db', default=0),
-            cfg.StrOpt('username'),
-            cfg.StrOpt('password', secret=True),
-            cfg.BoolOpt('tls_enabled', default=False),
-        ],
-        group='cache',
-    )
+    conf.register_opts(options or OPTIONS, group='cache')
     conf([])
     for name, value in cache.items():
         conf.set_override(name, value, group='cache')
@@ -81,7 +97,7 @@ class TestMakeStore(testtools.TestCase):
                 enabled=True,
                 backend=backend,
                 memcache_servers=['10.0.0.1:11211', '10.0.0.2:11211'],
-                memcache_socket_timeout=0.5,
+                socket_timeout=0.5,
                 memcache_dead_retry=60,
             )
             with mock.patch.object(store, 'MemcacheStore') as memcache:
@@ -95,6 +111,7 @@ class TestMakeStore(testtools.TestCase):
             _conf(),
             _conf(enabled=False, backend='oslo_cache.memcache_pool'),
             _conf(enabled=True, backend='dogpile.cache.memory'),
+            _conf(enabled=False, backend='dogpile.cache.redis'),
         ):
             error = self.assertRaises(
                 config.GuardConfigError, config.make_store, conf
@@ -115,11 +132,28 @@ class TestMakeStore(testtools.TestCase):
                 redis_db=2,
                 username='keystone',
                 password='pw',
-                memcache_socket_timeout=0.5,
+                socket_timeout=0.5,
             )
             with mock.patch.object(store, 'RedisStore') as redis:
                 self.assertIs(redis.return_value, config.make_store(conf))
             redis.assert_called_once_with(host, port, 2, 'keystone', 'pw', 0.5)
+
+    def test_redis_on_older_oslo_cache(self) -> None:
+        conf = _conf(
+            OLDER_REDIS,
+            enabled=True,
+            backend='dogpile.cache.redis',
+            redis_server='fd00::7',
+            redis_username='keystone',
+            redis_password='pw',
+            redis_socket_timeout=0.25,
+            memcache_socket_timeout=9.0,
+        )
+        with mock.patch.object(store, 'RedisStore') as redis:
+            config.make_store(conf)
+        redis.assert_called_once_with(
+            'fd00::7', 6379, 0, 'keystone', 'pw', 0.25
+        )
 
     def test_redis_the_guard_cannot_use_refuses_to_start(self) -> None:
         for conf, said in (
@@ -137,6 +171,8 @@ class TestMakeStore(testtools.TestCase):
                 'does not support Redis over TLS yet',
             ),
         ):
+            # NOTE: local_state does not stand in for a Redis named.
+            conf.set_override('local_state', True, config.GROUP)
             error = self.assertRaises(
                 config.GuardConfigError, config.make_store, conf
             )
@@ -159,6 +195,8 @@ class TestServers(testtools.TestCase):
                 ('::1', 11211),
                 ('fd00::2', 11213),
                 ('cache2', 11211),
+                ('fd00::3', 11211),
+                ('fd00::4', 11211),
             ],
             store.parse_servers(
                 [
@@ -167,6 +205,8 @@ class TestServers(testtools.TestCase):
                     'inet6:[::1]:11211',
                     '[fd00::2]:11213',
                     'cache2',
+                    'fd00::3',
+                    '[fd00::4]',
                 ]
             ),
         )
