@@ -181,12 +181,21 @@ def make_store(conf: Any) -> store.Store:
     """The shared store of ``[cache]``, or the per-process one.
 
     :raises GuardConfigError: neither memcached nor Redis, and
-        ``local_state`` is off; or a Redis the guard cannot use.
+        ``local_state`` is off; or one the guard cannot use.
     """
     cache = conf.cache
     backend = str(cache.backend or '')
     if cache.enabled and backend in MEMCACHE_BACKENDS:
         servers = list(cache.memcache_servers or ())
+        if servers and _option(cache, ('tls_enabled',), False):
+            # NOTE: the guard's client would speak plain text to a
+            # memcached that expects TLS, and refuse every TOTP sign-in
+            # (503): said once at start instead.
+            raise GuardConfigError(
+                'The MFA guard does not support memcached over TLS yet '
+                '([cache] tls_enabled = true): serve its memcached without '
+                'TLS on a private network, or use Redis without TLS.'
+            )
         if servers:
             return store.MemcacheStore(
                 servers,

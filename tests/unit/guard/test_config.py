@@ -155,7 +155,7 @@ class TestMakeStore(testtools.TestCase):
             'fd00::7', 6379, 0, 'keystone', 'pw', 0.25
         )
 
-    def test_redis_the_guard_cannot_use_refuses_to_start(self) -> None:
+    def test_a_store_the_guard_cannot_use_refuses_to_start(self) -> None:
         for conf, said in (
             (
                 _conf(enabled=True, backend='dogpile.cache.redis_sentinel'),
@@ -169,6 +169,15 @@ class TestMakeStore(testtools.TestCase):
                     tls_enabled=True,
                 ),
                 'does not support Redis over TLS yet',
+            ),
+            (
+                _conf(
+                    enabled=True,
+                    backend='oslo_cache.memcache_pool',
+                    memcache_servers=['10.0.0.1:11211'],
+                    tls_enabled=True,
+                ),
+                'does not support memcached over TLS yet',
             ),
         ):
             # NOTE: local_state does not stand in for a Redis named.
