@@ -21,9 +21,9 @@ it the guard refuses to start, saying what to set, unless ``local_state
 attacker's tries by the number of processes: a loud warning at start).
 Redis (``backend = dogpile.cache.redis``, the server of ``redis_server``,
 with ``redis_db``, ``username`` and ``password``) is the other shared
-store. Redis Sentinel and Redis over TLS are not supported yet: the guard
-refuses to start and says so, rather than reach a server other than the
-one Keystone's cache uses.
+store. Redis Sentinel, and either store over TLS, are not supported yet:
+the guard refuses to start and says so, rather than miss the server
+Keystone's cache uses and refuse every TOTP sign-in.
 """
 
 from __future__ import annotations
@@ -151,18 +151,21 @@ def _socket_timeout(
     return float(_option(cache, ('socket_timeout', older), 1.0))
 
 
-def _redis_store(cache: Any) -> store.RedisStore:
-    """The Redis of ``[cache]`` (``backend = dogpile.cache.redis``).
-
-    :raises GuardConfigError: TLS asked (not supported yet).
-    """
-    if getattr(cache, 'tls_enabled', False):
+def _no_tls(cache: Any, name: str) -> None:
+    """:raises GuardConfigError: ``[cache] tls_enabled`` (the guard's
+    clients would speak plain text to a server that expects TLS, and
+    every TOTP sign-in be refused with 503: said once at start
+    instead)."""
+    if _option(cache, ('tls_enabled',), False):
         raise GuardConfigError(
-            'The MFA guard does not support Redis over TLS yet ([cache] '
-            'tls_enabled = true): serve its Redis without TLS on a private '
-            'network, or use memcached ([cache] backend = '
-            'oslo_cache.memcache_pool with memcache_servers).'
+            f'The MFA guard does not support {name} over TLS yet ([cache] '
+            f'tls_enabled = true): serve its {name} without TLS on a '
+            'private network.'
         )
+
+
+def _redis_store(cache: Any) -> store.RedisStore:
+    """The Redis of ``[cache]`` (``backend = dogpile.cache.redis``)."""
     # NOTE: host:port, IPv6 in brackets, 6379 by default (as oslo.cache
     # reads redis_server).
     server = _option(cache, ('redis_server',), 'localhost:6379')
@@ -187,22 +190,15 @@ def make_store(conf: Any) -> store.Store:
     backend = str(cache.backend or '')
     if cache.enabled and backend in MEMCACHE_BACKENDS:
         servers = list(cache.memcache_servers or ())
-        if servers and _option(cache, ('tls_enabled',), False):
-            # NOTE: the guard's client would speak plain text to a
-            # memcached that expects TLS, and refuse every TOTP sign-in
-            # (503): said once at start instead.
-            raise GuardConfigError(
-                'The MFA guard does not support memcached over TLS yet '
-                '([cache] tls_enabled = true): serve its memcached without '
-                'TLS on a private network, or use Redis without TLS.'
-            )
         if servers:
+            _no_tls(cache, 'memcached')
             return store.MemcacheStore(
                 servers,
                 _socket_timeout(cache),
                 float(cache.memcache_dead_retry),
             )
     if cache.enabled and backend == REDIS_BACKEND:
+        _no_tls(cache, 'Redis')
         return _redis_store(cache)
     if cache.enabled and 'redis' in backend:
         # NOTE: before local_state: a Redis the guard cannot use is a

@@ -54,8 +54,7 @@ sees it: a refused one gets 403 and makes nothing; the unscoped token a
 covered user still gets (to set a device up) makes no delegation.
 
 A check that cannot decide (memcached, Redis or Keystone's database
-unreadable,
-a token it cannot read) refuses with 503; nothing is logged of a
+unreadable, a token it cannot read) refuses with 503; nothing is logged of a
 request's body, passcode, password or token.
 """
 

@@ -12,7 +12,7 @@
 
 """Where the guard keeps its counts, locks and used passcodes.
 
-Two stores with the same five operations, each atomic where it must be
+Three stores with the same five operations, each atomic where it must be
 (``add`` only when absent, ``incr`` of a counter):
 
 * :class:`MemcacheStore`: memcached, the servers of ``[cache]

@@ -525,10 +525,7 @@ class MFATestCase(base.FunctionalTestCase):
         """
         creds = self.credentials(user.id)
         if creds:
-            secret = creds[0]['blob']
-            if probe is not None:
-                self.assertIn(probe, [c['blob'] for c in creds])
-                secret = probe
+            secret = self.probe_blob(creds, probe, creds[0]['blob'])
             # Any of the user's credentials' codes is accepted: one try.
             status = self.totp_alone_status(user.id, secret)
             self.assertNotEqual(201, status, 'TOTP alone signed in')
@@ -543,6 +540,16 @@ class MFATestCase(base.FunctionalTestCase):
             book = self.book(user.id) or {'devices': {}}
             verified = set(book['devices']) & {c['id'] for c in creds}
             self.assertTrue(verified, 'locked out: rules need TOTP')
+
+    def probe_blob(
+        self, creds: list[dict[str, Any]], probe: str | None, default: str
+    ) -> str:
+        """``probe`` (the secret of one of ``creds``), else ``default``:
+        the secret :meth:`assert_invariant` tries a code alone of."""
+        if probe is None:
+            return default
+        self.assertIn(probe, [c['blob'] for c in creds])
+        return probe
 
     @staticmethod
     def bad_code(secret: str) -> str:

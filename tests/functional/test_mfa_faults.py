@@ -140,9 +140,7 @@ class FaultCase(mfa_base.MFATestCase):
         """
         creds = self.credentials(user.id)
         if creds:
-            if probe is not None:
-                self.assertIn(probe, [c['blob'] for c in creds])
-            blob = probe or self.spare_blob(creds)
+            blob = self.probe_blob(creds, probe, self.spare_blob(creds))
             code = self.good_code(blob)
             alone = self.sign_in(
                 {

@@ -25,32 +25,30 @@ import testtools
 from mfa_osc.guard import config
 from mfa_osc.guard import store
 
-#: ``[cache]`` options of oslo.cache 4.1 and later (the 3.x names of
-#: the renamed ones in :data:`OLDER_REDIS`).
-OPTIONS = [
+#: ``[cache]`` options every oslo.cache release here has.
+_COMMON = [
     cfg.BoolOpt('enabled', default=False),
     cfg.StrOpt('backend', default='dogpile.cache.null'),
     cfg.ListOpt('memcache_servers', default=['localhost:11211']),
-    cfg.FloatOpt('socket_timeout', default=1.0),
     cfg.IntOpt('memcache_dead_retry', default=300),
     cfg.StrOpt('redis_server', default='localhost:6379'),
+    cfg.BoolOpt('tls_enabled', default=False),
+]
+#: oslo.cache 4.1 and later.
+OPTIONS = [
+    *_COMMON,
+    cfg.FloatOpt('socket_timeout', default=1.0),
     cfg.IntOpt('redis_db', default=0),
     cfg.StrOpt('username'),
     cfg.StrOpt('password', secret=True),
-    cfg.BoolOpt('tls_enabled', default=False),
 ]
-#: oslo.cache 3.x (Keystone 2024.1): no redis_db, older names.
+#: oslo.cache 3.x (Keystone 2024.1): no redis_db, the older names.
 OLDER_REDIS = [
-    cfg.BoolOpt('enabled', default=False),
-    cfg.StrOpt('backend', default='dogpile.cache.null'),
-    cfg.ListOpt('memcache_servers', default=['localhost:11211']),
+    *_COMMON,
     cfg.FloatOpt('memcache_socket_timeout', default=1.0),
-    cfg.IntOpt('memcache_dead_retry', default=300),
-    cfg.StrOpt('redis_server', default='localhost:6379'),
     cfg.StrOpt('redis_username'),
     cfg.StrOpt('redis_password', secret=True),
     cfg.FloatOpt('redis_socket_timeout', default=1.0),
-    cfg.BoolOpt('tls_enabled', default=False),
 ]
 
 
