@@ -56,6 +56,14 @@ covered user still gets (to set a device up) makes no delegation.
 A check that cannot decide (memcached, Redis or Keystone's database
 unreadable, a token it cannot read) refuses with 503; nothing is logged of a
 request's body, passcode, password or token.
+
+NOTE: one module of some 590 lines, on purpose: the order of these checks
+on one request is the guard's security argument, and it reads in one
+place. What stands on its own is beside it: what a request holds
+(:mod:`~mfa_osc.guard.request`), the refusals
+(:mod:`~mfa_osc.guard.answers`), the policy's verdict
+(:mod:`~mfa_osc.guard.policy`), the stores (:mod:`~mfa_osc.guard.store`)
+and Keystone's reads and writes (:mod:`~mfa_osc.guard.keystone`).
 """
 
 from __future__ import annotations
